@@ -1,0 +1,26 @@
+#!/bin/sh
+# Install the Debian packages devmail needs to build, test and benchmark.
+# Idempotent: only missing packages are installed. Usage: scripts/deps.sh [build|test]
+set -e
+BUILD="make gcc clang pkg-config libevent-dev libssl-dev libsqlite3-dev libgmime-3.0-dev libcjson-dev libcrypt-dev openssl"
+TEST="libcmocka-dev libclang-rt-14-dev python3 swaks curl isync netcat-openbsd postfix dovecot-imapd dovecot-pop3d fetchmail procps"
+want="$BUILD"
+[ "$1" = "test" ] && want="$BUILD $TEST"
+missing=""
+for p in $want; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "deps: installing$missing"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+# Postfix asks how to configure itself; "No configuration" keeps it inert
+# (tests start their own instance on loopback with their own config).
+echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends $missing
+# Debian starts the daemons it installs; devmail's tests run their own.
+for s in postfix dovecot; do
+    $SUDO service "$s" stop >/dev/null 2>&1 || true
+done

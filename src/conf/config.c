@@ -1,0 +1,424 @@
+#include "conf/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "core/xalloc.h"
+
+#define OFF(field) offsetof(struct config, field)
+
+static const char *const smtp_auth_names[] = {"off", "optional", "required", "any", NULL};
+
+/* The one list of settings. Keep README's reference in step with
+ * `devmail check-config --reference`, which prints this table. */
+const struct config_entry config_table[] = {
+    {"hostname", CONF_STR, OFF(hostname), "localhost", "name in the SMTP greeting, Received: lines and the TLS certificate", NULL},
+    {"data_dir", CONF_STR, OFF(data_dir), "./devmail-data", "where Maildirs, the index and the generated certificate live (<data_dir>/<domain>/<user>/Maildir)", NULL},
+    {"domain", CONF_LIST, OFF(domains), "", "domains served; mail for any other domain gets 554 5.7.1 Relay access denied. Empty: accept every recipient", NULL},
+    {"recipient_map", CONF_STR, OFF(recipient_map), "", "Postfix virtual_mailbox_maps-style file: `@domain account` catch-alls and `user@domain account` entries (account as user@domain or domain/user/Maildir/)", NULL},
+    {"default_account", CONF_STR, OFF(default_account), "catchall@localhost", "account that receives every recipient when no domain is configured (zero-config catch-all)", NULL},
+    {"passdb", CONF_STR, OFF(passdb), "", "Dovecot passwd-file (user@domain:{SCHEME}secret); empty: any login is accepted into the catch-all account", NULL},
+    {"smtp_listen", CONF_LIST, OFF(smtp_listen), "127.0.0.1:1025", "SMTP listen addresses (ADDR:PORT, [v6]:PORT); empty disables", NULL},
+    {"smtps_listen", CONF_LIST, OFF(smtps_listen), "", "SMTP with implicit TLS (submissions) listen addresses", NULL},
+    {"imap_listen", CONF_LIST, OFF(imap_listen), "127.0.0.1:1143", "IMAP (STARTTLS available) listen addresses", NULL},
+    {"imaps_listen", CONF_LIST, OFF(imaps_listen), "127.0.0.1:1993", "IMAP with implicit TLS listen addresses", NULL},
+    {"pop3_listen", CONF_LIST, OFF(pop3_listen), "127.0.0.1:1110", "POP3 (STLS available) listen addresses", NULL},
+    {"pop3s_listen", CONF_LIST, OFF(pop3s_listen), "", "POP3 with implicit TLS listen addresses", NULL},
+    {"http_listen", CONF_LIST, OFF(http_listen), "127.0.0.1:8025", "web page and JSON API listen addresses", NULL},
+    {"tls_cert", CONF_STR, OFF(tls_cert), "", "PEM certificate (chain); empty: a self-signed one is generated in data_dir on first start", NULL},
+    {"tls_key", CONF_STR, OFF(tls_key), "", "PEM private key for tls_cert", NULL},
+    {"smtp_auth", CONF_ENUM, OFF(smtp_auth), "off", "SMTP AUTH: off, optional (advertised, checked against passdb), required (no mail without login), any (every credential accepted)", smtp_auth_names},
+    {"smtp_require_tls_for_auth", CONF_BOOL, OFF(smtp_require_tls_for_auth), "no", "offer SMTP AUTH only after STARTTLS or on the implicit-TLS listener", NULL},
+    {"message_size_limit", CONF_SIZE, OFF(message_size_limit), "10240000", "largest message accepted, in bytes (SIZE in EHLO; 552 5.3.4 beyond)", NULL},
+    {"smtp_max_line_length", CONF_SIZE, OFF(smtp_max_line_length), "4096", "longest SMTP command line (500 5.5.2 beyond); message lines are not limited", NULL},
+    {"smtp_max_recipients", CONF_INT, OFF(smtp_max_recipients), "1000", "recipients per message (452 4.5.3 beyond)", NULL},
+    {"smtp_max_bad_commands", CONF_INT, OFF(smtp_max_bad_commands), "20", "bad commands in one SMTP session before 421 and disconnect", NULL},
+    {"smtp_idle_timeout", CONF_DURATION, OFF(smtp_idle_timeout), "5m", "SMTP client silence before 421 4.4.2", NULL},
+    {"smtp_transaction_timeout", CONF_DURATION, OFF(smtp_transaction_timeout), "30m", "longest one SMTP session may last before 421 4.4.2", NULL},
+    {"max_connections", CONF_INT, OFF(max_connections), "1024", "concurrent connections over all protocols (421 4.7.0 / BYE / -ERR beyond)", NULL},
+    {"max_connections_per_ip", CONF_INT, OFF(max_connections_per_ip), "256", "concurrent connections from one client address", NULL},
+    {"auth_failure_delay_ms", CONF_INT, OFF(auth_failure_delay_ms), "1000", "delay before answering a failed login, in milliseconds", NULL},
+    {"imap_plaintext_login", CONF_BOOL, OFF(imap_plaintext_login), "yes", "allow LOGIN/AUTHENTICATE PLAIN without TLS (Dovecot's disable_plaintext_auth = no)", NULL},
+    {"imap_max_line_length", CONF_SIZE, OFF(imap_max_line_length), "65536", "longest IMAP command line, literals excluded", NULL},
+    {"imap_idle_timeout", CONF_DURATION, OFF(imap_idle_timeout), "30m", "IMAP autologout (RFC 3501: at least 30 minutes)", NULL},
+    {"imap_max_sessions_per_user", CONF_INT, OFF(imap_max_sessions_per_user), "50", "concurrent IMAP sessions of one account", NULL},
+    {"pop3_idle_timeout", CONF_DURATION, OFF(pop3_idle_timeout), "10m", "POP3 autologout (RFC 1939: at least 10 minutes)", NULL},
+    {"http_passdb", CONF_STR, OFF(http_passdb), "", "passwd-file for HTTP basic auth; empty: same as passdb when set, else no auth", NULL},
+    {"retention", CONF_DURATION, OFF(retention), "7d", "messages older than this (by arrival) are expunged automatically; 0 disables", NULL},
+    {"retention_count", CONF_INT, OFF(retention_count), "0", "keep at most this many messages per mailbox (oldest go first); 0 disables", NULL},
+    {"min_free_disk", CONF_SIZE, OFF(min_free_disk), "64M", "refuse mail with 452 4.3.1 when the data filesystem has less free space", NULL},
+    {"shutdown_timeout", CONF_DURATION, OFF(shutdown_timeout), "10s", "on SIGTERM, how long running transactions may take to finish", NULL},
+    {"log_file", CONF_STR, OFF(log_file), "", "log file; empty logs to stderr (reopened on SIGHUP/SIGUSR1)", NULL},
+    {"verbose", CONF_BOOL, OFF(verbose), "no", "log every protocol line (-v)", NULL},
+    {"pidfile", CONF_STR, OFF(pidfile), "", "write the server's pid here", NULL},
+    {"user", CONF_STR, OFF(user), "", "when started as root, switch to this user after binding", NULL},
+    {"group", CONF_STR, OFF(group), "", "group for `user` (default: the user's primary group)", NULL},
+    {NULL, 0, 0, NULL, NULL, NULL},
+};
+
+/* Which source last assigned each list key; decides replace vs append. */
+#define CONFIG_MAX_KEYS 64
+static int list_source[CONFIG_MAX_KEYS];
+
+void strlist_add(struct strlist *l, const char *s) {
+    l->v = xrealloc(l->v, (l->n + 1) * sizeof *l->v);
+    l->v[l->n++] = xstrdup(s);
+}
+
+void strlist_clear(struct strlist *l) {
+    for (size_t i = 0; i < l->n; i++) free(l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+const struct config_entry *config_find(const char *key) {
+    for (const struct config_entry *e = config_table; e->key; e++)
+        if (strcmp(e->key, key) == 0) return e;
+    return NULL;
+}
+
+const struct config_entry *config_find_flag(const char *flag) {
+    char key[64];
+    size_t n = strlen(flag);
+    if (n >= sizeof key) return NULL;
+    for (size_t i = 0; i <= n; i++) key[i] = flag[i] == '-' ? '_' : flag[i];
+    return config_find(key);
+}
+
+int config_parse_size(const char *s, int64_t *out) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || errno || v < 0) return -1;
+    int64_t mul = 1;
+    if (*end) {
+        switch (toupper((unsigned char)*end)) {
+        case 'K': mul = 1024; break;
+        case 'M': mul = 1024 * 1024; break;
+        case 'G': mul = 1024LL * 1024 * 1024; break;
+        default: return -1;
+        }
+        end++;
+        if (*end == 'B' || *end == 'b') end++;
+        if (*end) return -1;
+    }
+    if (v > INT64_MAX / mul) return -1;
+    *out = v * mul;
+    return 0;
+}
+
+int config_parse_duration(const char *s, int64_t *out) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || errno || v < 0) return -1;
+    int64_t mul = 1;
+    if (*end) {
+        switch (*end) {
+        case 's': mul = 1; break;
+        case 'm': mul = 60; break;
+        case 'h': mul = 3600; break;
+        case 'd': mul = 86400; break;
+        case 'w': mul = 7 * 86400; break;
+        default: return -1;
+        }
+        if (end[1]) return -1;
+    }
+    if (v > INT64_MAX / mul) return -1;
+    *out = v * mul;
+    return 0;
+}
+
+int config_parse_bool(const char *s, bool *out) {
+    if (!strcasecmp(s, "yes") || !strcasecmp(s, "true") || !strcasecmp(s, "on") || !strcmp(s, "1")) {
+        *out = true;
+        return 0;
+    }
+    if (!strcasecmp(s, "no") || !strcasecmp(s, "false") || !strcasecmp(s, "off") || !strcmp(s, "0")) {
+        *out = false;
+        return 0;
+    }
+    return -1;
+}
+
+static void list_assign(struct strlist *l, const char *value) {
+    /* Comma or white space separated; an empty value leaves the list empty. */
+    const char *p = value;
+    while (*p) {
+        while (*p == ',' || isspace((unsigned char)*p)) p++;
+        const char *start = p;
+        while (*p && *p != ',' && !isspace((unsigned char)*p)) p++;
+        if (p > start) {
+            char *item = xstrndup(start, (size_t)(p - start));
+            strlist_add(l, item);
+            free(item);
+        }
+    }
+}
+
+int config_set(struct config *cfg, const char *key, const char *value, int source, buf_t *err) {
+    const struct config_entry *e = config_find(key);
+    if (!e) {
+        buf_printf(err, "unknown setting '%s'", key);
+        return -1;
+    }
+    void *field = (char *)cfg + e->offset;
+    switch (e->type) {
+    case CONF_STR:
+        free(*(char **)field);
+        *(char **)field = xstrdup(value);
+        return 0;
+    case CONF_INT: {
+        char *end;
+        errno = 0;
+        long long v = strtoll(value, &end, 10);
+        if (end == value || *end || errno || v < 0) {
+            buf_printf(err, "%s: '%s' is not a non-negative number", key, value);
+            return -1;
+        }
+        *(int64_t *)field = v;
+        return 0;
+    }
+    case CONF_SIZE:
+        if (config_parse_size(value, (int64_t *)field) < 0) {
+            buf_printf(err, "%s: '%s' is not a size (e.g. 10240000, 512K, 10M)", key, value);
+            return -1;
+        }
+        return 0;
+    case CONF_DURATION:
+        if (config_parse_duration(value, (int64_t *)field) < 0) {
+            buf_printf(err, "%s: '%s' is not a duration (e.g. 30s, 5m, 12h, 7d)", key, value);
+            return -1;
+        }
+        return 0;
+    case CONF_BOOL:
+        if (config_parse_bool(value, (bool *)field) < 0) {
+            buf_printf(err, "%s: '%s' is not yes or no", key, value);
+            return -1;
+        }
+        return 0;
+    case CONF_ENUM:
+        for (int i = 0; e->enum_names[i]; i++) {
+            if (!strcasecmp(e->enum_names[i], value)) {
+                *(int *)field = i;
+                return 0;
+            }
+        }
+        buf_printf(err, "%s: '%s' is not one of", key, value);
+        for (int i = 0; e->enum_names[i]; i++) buf_printf(err, "%s %s", i ? "," : "", e->enum_names[i]);
+        return -1;
+    case CONF_LIST: {
+        size_t idx = (size_t)(e - config_table);
+        struct strlist *l = field;
+        if (list_source[idx] != source) {
+            strlist_clear(l);
+            list_source[idx] = source;
+        }
+        list_assign(l, value);
+        return 0;
+    }
+    }
+    return -1;
+}
+
+void config_defaults(struct config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    memset(list_source, 0, sizeof list_source);
+    buf_t err = BUF_INIT;
+    for (const struct config_entry *e = config_table; e->key; e++) {
+        if (config_set(cfg, e->key, e->def, 0, &err) < 0) {
+            fprintf(stderr, "devmail: bad built-in default: %s\n", buf_cstr(&err));
+            abort();
+        }
+    }
+    buf_free(&err);
+}
+
+void config_free(struct config *cfg) {
+    for (const struct config_entry *e = config_table; e->key; e++) {
+        void *field = (char *)cfg + e->offset;
+        if (e->type == CONF_STR) free(*(char **)field);
+        else if (e->type == CONF_LIST) strlist_clear(field);
+    }
+    memset(cfg, 0, sizeof *cfg);
+}
+
+static char *trim(char *s, char *end) {
+    while (s < end && isspace((unsigned char)*s)) s++;
+    while (end > s && isspace((unsigned char)end[-1])) end--;
+    *end = '\0';
+    return s;
+}
+
+int config_parse_text(struct config *cfg, const char *name, const char *text, size_t len, buf_t *err) {
+    char *copy = xstrndup(text, len);
+    int lineno = 0, rc = 0;
+    char *save = NULL;
+    char *p = copy;
+    /* Walk lines by hand: strtok would skip empty lines and miscount. */
+    while (p && rc == 0) {
+        char *nl = strchr(p, '\n');
+        if (nl) *nl = '\0';
+        lineno++;
+        char *line = p;
+        p = nl ? nl + 1 : NULL;
+        char *hash = strchr(line, '#');
+        if (hash) *hash = '\0';
+        char *t = trim(line, line + strlen(line));
+        if (!*t) continue;
+        char *eq = strchr(t, '=');
+        if (!eq) {
+            buf_printf(err, "%s:%d: expected 'key = value'", name, lineno);
+            rc = -1;
+            break;
+        }
+        char *key = trim(t, eq);
+        char *val = trim(eq + 1, eq + 1 + strlen(eq + 1));
+        /* Allow optional quotes around a value: key = "" */
+        size_t vl = strlen(val);
+        if (vl >= 2 && ((val[0] == '"' && val[vl - 1] == '"') || (val[0] == '\'' && val[vl - 1] == '\''))) {
+            val[vl - 1] = '\0';
+            val++;
+        }
+        buf_t why = BUF_INIT;
+        if (config_set(cfg, key, val, 1, &why) < 0) {
+            buf_printf(err, "%s:%d: %s", name, lineno, buf_cstr(&why));
+            rc = -1;
+        }
+        buf_free(&why);
+    }
+    (void)save;
+    free(copy);
+    return rc;
+}
+
+int config_load_file(struct config *cfg, const char *path, buf_t *err) {
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        buf_printf(err, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    buf_t text = BUF_INIT;
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0) buf_append(&text, chunk, n);
+    int bad = ferror(fp);
+    fclose(fp);
+    if (bad) {
+        buf_printf(err, "%s: read error", path);
+        buf_free(&text);
+        return -1;
+    }
+    int rc = config_parse_text(cfg, path, text.data ? text.data : "", text.len, err);
+    buf_free(&text);
+    return rc;
+}
+
+static void env_name(const char *key, char *out, size_t n) {
+    snprintf(out, n, "DEVMAIL_%s", key);
+    for (char *c = out; *c; c++) *c = (char)toupper((unsigned char)*c);
+}
+
+int config_load_env(struct config *cfg, buf_t *err) {
+    char name[96];
+    for (const struct config_entry *e = config_table; e->key; e++) {
+        env_name(e->key, name, sizeof name);
+        const char *v = getenv(name);
+        if (!v) continue;
+        buf_t why = BUF_INIT;
+        if (config_set(cfg, e->key, v, 2, &why) < 0) {
+            buf_printf(err, "%s: %s", name, buf_cstr(&why));
+            buf_free(&why);
+            return -1;
+        }
+        buf_free(&why);
+    }
+    return 0;
+}
+
+int config_validate(const struct config *cfg, buf_t *err) {
+    if (!cfg->hostname[0]) {
+        buf_printf(err, "hostname must not be empty");
+        return -1;
+    }
+    if (!cfg->data_dir[0]) {
+        buf_printf(err, "data_dir must not be empty");
+        return -1;
+    }
+    if ((cfg->tls_cert[0] != 0) != (cfg->tls_key[0] != 0)) {
+        buf_printf(err, "tls_cert and tls_key must be set together");
+        return -1;
+    }
+    if (cfg->message_size_limit < 1024) {
+        buf_printf(err, "message_size_limit must be at least 1024");
+        return -1;
+    }
+    if (cfg->smtp_max_line_length < 512) {
+        buf_printf(err, "smtp_max_line_length must be at least 512 (RFC 5321)");
+        return -1;
+    }
+    if (cfg->imap_max_line_length < 1024) {
+        buf_printf(err, "imap_max_line_length must be at least 1024");
+        return -1;
+    }
+    if (cfg->smtp_max_recipients < 1 || cfg->max_connections < 1 || cfg->max_connections_per_ip < 1) {
+        buf_printf(err, "smtp_max_recipients, max_connections and max_connections_per_ip must be at least 1");
+        return -1;
+    }
+    if (cfg->smtp_auth == SMTP_AUTH_REQUIRED || cfg->smtp_auth == SMTP_AUTH_OPTIONAL) {
+        if (!cfg->passdb[0]) {
+            buf_printf(err, "smtp_auth = %s needs a passdb", cfg->smtp_auth == SMTP_AUTH_REQUIRED ? "required" : "optional");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void value_text(const struct config *cfg, const struct config_entry *e, buf_t *out) {
+    const void *field = (const char *)cfg + e->offset;
+    switch (e->type) {
+    case CONF_STR: buf_append_str(out, *(char *const *)field); break;
+    case CONF_INT:
+    case CONF_SIZE: buf_printf(out, "%lld", (long long)*(const int64_t *)field); break;
+    case CONF_DURATION: {
+        int64_t v = *(const int64_t *)field;
+        if (v && v % 86400 == 0) buf_printf(out, "%lldd", (long long)(v / 86400));
+        else if (v && v % 3600 == 0) buf_printf(out, "%lldh", (long long)(v / 3600));
+        else if (v && v % 60 == 0) buf_printf(out, "%lldm", (long long)(v / 60));
+        else buf_printf(out, "%llds", (long long)v);
+        break;
+    }
+    case CONF_BOOL: buf_append_str(out, *(const bool *)field ? "yes" : "no"); break;
+    case CONF_ENUM: buf_append_str(out, e->enum_names[*(const int *)field]); break;
+    case CONF_LIST: {
+        const struct strlist *l = field;
+        for (size_t i = 0; i < l->n; i++) buf_printf(out, "%s%s", i ? ", " : "", l->v[i]);
+        break;
+    }
+    }
+}
+
+void config_dump(const struct config *cfg, buf_t *out) {
+    for (const struct config_entry *e = config_table; e->key; e++) {
+        buf_printf(out, "%s = ", e->key);
+        value_text(cfg, e, out);
+        buf_append_char(out, '\n');
+    }
+}
+
+void config_reference(buf_t *out) {
+    char env[96];
+    buf_append_str(out, "| key | flag | environment | default | meaning |\n| --- | --- | --- | --- | --- |\n");
+    for (const struct config_entry *e = config_table; e->key; e++) {
+        env_name(e->key, env, sizeof env);
+        buf_printf(out, "| `%s` | `--", e->key);
+        for (const char *c = e->key; *c; c++) buf_append_char(out, *c == '_' ? '-' : *c);
+        buf_printf(out, "` | `%s` | `%s` | %s |\n", env, e->def[0] ? e->def : "\"\"", e->help);
+    }
+}

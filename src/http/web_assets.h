@@ -1,0 +1,16 @@
+/* web_assets - the files of web/, embedded at build time by scripts/embed.sh. */
+#ifndef DEVMAIL_WEB_ASSETS_H
+#define DEVMAIL_WEB_ASSETS_H
+
+#include <stddef.h>
+
+struct web_asset {
+    const char *path; /* "/index.html" */
+    const unsigned char *data;
+    size_t size;
+};
+
+/* Terminated by an entry with path == NULL. */
+extern const struct web_asset web_assets[];
+
+#endif
