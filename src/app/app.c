@@ -1,0 +1,60 @@
+#include "app/app.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/statvfs.h>
+
+#include "core/xalloc.h"
+
+bool app_login(struct app *app, const char *user, const char *password, size_t password_len, char **account) {
+    if (strlen(user) > PASSDB_MAX_USER || password_len > PASSDB_MAX_PASSWORD) return false;
+    if (app->has_passdb) {
+        if (!passdb_verify(&app->passdb, user, password, password_len)) return false;
+        char *a = xstrdup(user);
+        for (char *c = a; *c; c++) *c = (char)tolower((unsigned char)*c);
+        if (!strchr(a, '@') && app->cfg->domains.n > 0) {
+            /* "all" in a one-domain setup means all@<domain> */
+            buf_t b = BUF_INIT;
+            buf_printf(&b, "%s@%s", a, app->cfg->domains.v[0]);
+            free(a);
+            a = buf_steal(&b);
+        }
+        if (!rcptmap_account_valid(a)) {
+            free(a);
+            return false;
+        }
+        *account = a;
+        return true;
+    }
+    /* Zero-config: every login is accepted. An address of a served domain
+     * opens that account; anything else opens the catch-all. */
+    char *a = xstrdup(user);
+    for (char *c = a; *c; c++) *c = (char)tolower((unsigned char)*c);
+    const char *at = strrchr(a, '@');
+    bool served = false;
+    for (size_t i = 0; at && i < app->cfg->domains.n; i++)
+        if (!strcasecmp(app->cfg->domains.v[i], at + 1)) served = true;
+    if (served && rcptmap_account_valid(a)) {
+        const char *mapped = rcptmap_lookup(&app->rcptmap, a);
+        if (mapped) {
+            free(a);
+            a = xstrdup(mapped);
+        }
+        *account = a;
+        return true;
+    }
+    free(a);
+    *account = xstrdup(app->cfg->default_account);
+    for (char *c = *account; *c; c++) *c = (char)tolower((unsigned char)*c);
+    return true;
+}
+
+bool app_disk_full(struct app *app) {
+    if (app->cfg->min_free_disk <= 0) return false;
+    struct statvfs st;
+    if (statvfs(app->cfg->data_dir, &st) < 0) return false;
+    uint64_t avail = (uint64_t)st.f_bavail * st.f_frsize;
+    return avail < (uint64_t)app->cfg->min_free_disk;
+}

@@ -1,0 +1,47 @@
+/*
+ * app - the process context every protocol module shares: the effective
+ * configuration, accounts (passwd-file), the recipient map, the store, the
+ * network layer and counters for /metrics. Built by main.c.
+ */
+#ifndef DEVMAIL_APP_H
+#define DEVMAIL_APP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include "conf/config.h"
+#include "conf/passdb.h"
+#include "conf/rcptmap.h"
+#include "net/net.h"
+#include "store/store.h"
+
+struct app_stats {
+    uint64_t smtp_connections, imap_connections, pop3_connections, http_requests;
+    uint64_t messages_accepted, messages_refused, recipients_refused;
+    uint64_t bytes_accepted;
+    uint64_t auth_failures;
+};
+
+struct app {
+    struct config *cfg;
+    struct passdb passdb;
+    bool has_passdb;
+    struct rcptmap rcptmap;
+    struct store *store;
+    struct net *net;
+    struct event_base *base;
+    SSL_CTX *tls;
+    struct app_stats stats;
+    bool draining; /* SIGTERM received: finish, accept nothing new */
+};
+
+/* Check a login against the passwd-file (or accept any when none is
+ * configured) and name the account it opens. true on success. */
+bool app_login(struct app *app, const char *user, const char *password, size_t password_len, char **account);
+
+/* Is the data directory's filesystem below min_free_disk? */
+bool app_disk_full(struct app *app);
+
+#endif

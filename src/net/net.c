@@ -1,0 +1,475 @@
+#include "net/net.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/bufferevent_ssl.h>
+#include <event2/listener.h>
+#include <glib.h>
+#include <openssl/err.h>
+
+#include "core/log.h"
+#include "core/xalloc.h"
+
+struct listener {
+    struct net *net;
+    struct evconnlistener *ev;
+    bool implicit_tls;
+    const struct conn_handler *h;
+    void *arg;
+    struct listener *next;
+};
+
+struct net {
+    struct event_base *base;
+    SSL_CTX *tls;
+    struct net_limits limits;
+    struct listener *listeners;
+    GHashTable *per_ip; /* peer string -> count */
+    struct conn *conns; /* doubly linked, all open connections */
+    size_t nconns;
+    uint64_t next_id;
+};
+
+struct conn {
+    struct net *net;
+    uint64_t id;
+    char peer[INET6_ADDRSTRLEN];
+    struct bufferevent *bev;
+    const struct conn_handler *h;
+    void *proto;
+    bool tls;
+    bool closing;
+    bool closed; /* on_close done */
+    bool paused;
+    bool eof_pending; /* peer half-closed while we were paused */
+    int refs;
+    int64_t idle_timeout;
+    struct event *deadline;
+    struct conn *prev, *next;
+};
+
+struct conn_timer {
+    struct conn *c;
+    void (*fn)(struct conn *c, void *arg);
+    void *arg;
+    struct event *ev;
+};
+
+int net_parse_addr(const char *s, struct sockaddr_storage *ss, int *len) {
+    memset(ss, 0, sizeof *ss);
+    *len = (int)sizeof *ss;
+    return evutil_parse_sockaddr_port(s, (struct sockaddr *)ss, len);
+}
+
+struct net *net_new(struct event_base *base, SSL_CTX *tls, const struct net_limits *limits) {
+    struct net *n = xcalloc(1, sizeof *n);
+    n->base = base;
+    n->tls = tls;
+    n->limits = *limits;
+    n->per_ip = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
+    return n;
+}
+
+struct event_base *net_base(struct net *n) {
+    return n->base;
+}
+
+SSL_CTX *net_tls(struct net *n) {
+    return n->tls;
+}
+
+size_t net_connection_count(struct net *n) {
+    return n->nconns;
+}
+
+void net_stop_listening(struct net *n) {
+    for (struct listener *l = n->listeners; l; l = l->next) {
+        if (l->ev) evconnlistener_free(l->ev);
+        l->ev = NULL;
+    }
+}
+
+void net_free(struct net *n) {
+    if (!n) return;
+    net_stop_listening(n);
+    while (n->listeners) {
+        struct listener *l = n->listeners;
+        n->listeners = l->next;
+        free(l);
+    }
+    g_hash_table_destroy(n->per_ip);
+    free(n);
+}
+
+static void conn_free_now(struct conn *c) {
+    if (c->deadline) event_free(c->deadline);
+    if (c->bev) bufferevent_free(c->bev);
+    free(c);
+}
+
+void conn_ref(struct conn *c) {
+    c->refs++;
+}
+
+void conn_unref(struct conn *c) {
+    if (--c->refs == 0) conn_free_now(c);
+}
+
+/* Tear down: tell the protocol once, unlink, drop our reference. */
+static void conn_finish(struct conn *c) {
+    if (c->closed) return;
+    c->closed = true;
+    c->closing = true;
+    struct net *n = c->net;
+    if (c->prev) c->prev->next = c->next;
+    else n->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    n->nconns--;
+    gpointer cnt = g_hash_table_lookup(n->per_ip, c->peer);
+    if (GPOINTER_TO_INT(cnt) <= 1) g_hash_table_remove(n->per_ip, c->peer);
+    else g_hash_table_insert(n->per_ip, xstrdup(c->peer), GINT_TO_POINTER(GPOINTER_TO_INT(cnt) - 1));
+    if (c->bev) {
+        bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
+        bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+        /* free the socket now; the struct lives until the last unref */
+        bufferevent_free(c->bev);
+        c->bev = NULL;
+    }
+    if (c->deadline) {
+        event_free(c->deadline);
+        c->deadline = NULL;
+    }
+    if (c->h->on_close) c->h->on_close(c, c->proto);
+    c->proto = NULL;
+    conn_unref(c);
+}
+
+static void conn_read_cb(struct bufferevent *bev, void *arg) {
+    struct conn *c = arg;
+    if (c->closing || c->paused) return;
+    conn_ref(c);
+    c->h->on_input(c, c->proto);
+    conn_unref(c);
+}
+
+static void conn_write_cb(struct bufferevent *bev, void *arg) {
+    struct conn *c = arg;
+    if (c->closing) {
+        if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) conn_finish(c);
+        return;
+    }
+    if (c->h->on_drain) {
+        conn_ref(c);
+        c->h->on_drain(c, c->proto);
+        conn_unref(c);
+    }
+}
+
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg) {
+    struct conn *c = arg;
+    if (what & BEV_EVENT_TIMEOUT) {
+        if (c->closing) {
+            conn_finish(c);
+            return;
+        }
+        /* re-enable reading: libevent disables it on timeout */
+        bufferevent_enable(bev, EV_READ);
+        conn_ref(c);
+        if (c->h->on_timeout) c->h->on_timeout(c, c->proto);
+        else conn_close(c);
+        conn_unref(c);
+        return;
+    }
+    if (what & BEV_EVENT_CONNECTED) return;
+    if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && c->paused && !c->closing) {
+        /* The client sent everything and shut its side (nc does): finish
+         * the work in hand and answer what it pipelined, then close. */
+        c->eof_pending = true;
+        return;
+    }
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+        if (what & BEV_EVENT_ERROR) {
+            unsigned long e;
+            while ((e = bufferevent_get_openssl_error(bev))) {
+                char msg[200];
+                ERR_error_string_n(e, msg, sizeof msg);
+                log_debug("%s[%llu] %s: TLS error: %s", c->h->proto, (unsigned long long)c->id, c->peer, msg);
+            }
+        }
+        conn_finish(c);
+    }
+}
+
+static void conn_setup_bev(struct conn *c) {
+    bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    if (c->idle_timeout > 0) {
+        struct timeval tv = {c->idle_timeout, 0};
+        bufferevent_set_timeouts(c->bev, &tv, NULL);
+    }
+}
+
+static void listener_accept(struct evconnlistener *ev, evutil_socket_t fd, struct sockaddr *sa, int salen,
+                            void *arg) {
+    struct listener *l = arg;
+    struct net *n = l->net;
+    char peer[INET6_ADDRSTRLEN] = "?";
+    if (sa->sa_family == AF_INET) inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, peer, sizeof peer);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, peer, sizeof peer);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    int per_ip = GPOINTER_TO_INT(g_hash_table_lookup(n->per_ip, peer));
+    if ((int64_t)n->nconns >= n->limits.max_connections || per_ip >= n->limits.max_connections_per_ip) {
+        log_warn("%s: refusing %s: too many connections (%zu total, %d from this address)", l->h->proto, peer,
+                 n->nconns, per_ip);
+        /* Best effort: the busy line fits the socket buffer of a fresh connection. */
+        if (!l->implicit_tls && l->h->busy_reply) {
+            ssize_t w = write(fd, l->h->busy_reply, strlen(l->h->busy_reply));
+            (void)w;
+        }
+        evutil_closesocket(fd);
+        return;
+    }
+    struct conn *c = xcalloc(1, sizeof *c);
+    c->net = n;
+    c->id = ++n->next_id;
+    c->h = l->h;
+    c->refs = 1;
+    snprintf(c->peer, sizeof c->peer, "%s", peer);
+    if (l->implicit_tls) {
+        SSL *ssl = SSL_new(n->tls);
+        c->bev = bufferevent_openssl_socket_new(n->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+        c->tls = true;
+    } else {
+        c->bev = bufferevent_socket_new(n->base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    }
+    if (!c->bev) {
+        evutil_closesocket(fd);
+        free(c);
+        return;
+    }
+    c->next = n->conns;
+    if (n->conns) n->conns->prev = c;
+    n->conns = c;
+    n->nconns++;
+    g_hash_table_insert(n->per_ip, xstrdup(peer), GINT_TO_POINTER(per_ip + 1));
+    conn_setup_bev(c);
+    conn_ref(c);
+    c->proto = l->h->on_open(c, l->arg);
+    conn_unref(c);
+}
+
+static void listener_error(struct evconnlistener *ev, void *arg) {
+    struct listener *l = arg;
+    int e = EVUTIL_SOCKET_ERROR();
+    log_error("%s: accept failed: %s", l->h->proto, evutil_socket_error_to_string(e));
+    /* EMFILE and friends: keep listening; the loop retries. */
+}
+
+int net_listen(struct net *n, const char *addr, bool implicit_tls, const struct conn_handler *h, void *arg,
+               buf_t *err) {
+    struct sockaddr_storage ss;
+    int len;
+    if (net_parse_addr(addr, &ss, &len) < 0) {
+        buf_printf(err, "%s: bad listen address '%s' (want ADDR:PORT or [ADDR]:PORT)", h->proto, addr);
+        return -1;
+    }
+    if (implicit_tls && !n->tls) {
+        buf_printf(err, "%s: TLS is not available", h->proto);
+        return -1;
+    }
+    struct listener *l = xcalloc(1, sizeof *l);
+    l->net = n;
+    l->implicit_tls = implicit_tls;
+    l->h = h;
+    l->arg = arg;
+    l->ev = evconnlistener_new_bind(n->base, listener_accept, l,
+                                    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 511,
+                                    (struct sockaddr *)&ss, len);
+    if (!l->ev) {
+        buf_printf(err, "%s: cannot listen on %s: %s", h->proto, addr, strerror(errno));
+        free(l);
+        return -1;
+    }
+    evconnlistener_set_error_cb(l->ev, listener_error);
+    l->next = n->listeners;
+    n->listeners = l;
+    return 0;
+}
+
+void net_close_all(struct net *n) {
+    struct conn *c = n->conns;
+    while (c) {
+        struct conn *next = c->next;
+        if (!c->closing) {
+            conn_ref(c);
+            if (c->h->on_timeout) c->h->on_timeout(c, c->proto);
+            else conn_close(c);
+            conn_unref(c);
+        }
+        c = next;
+    }
+}
+
+uint64_t conn_id(const struct conn *c) {
+    return c->id;
+}
+
+const char *conn_peer(const struct conn *c) {
+    return c->peer;
+}
+
+bool conn_is_tls(const struct conn *c) {
+    return c->tls;
+}
+
+bool conn_is_closing(const struct conn *c) {
+    return c->closing;
+}
+
+struct evbuffer *conn_input(struct conn *c) {
+    return bufferevent_get_input(c->bev);
+}
+
+struct evbuffer *conn_output(struct conn *c) {
+    return bufferevent_get_output(c->bev);
+}
+
+void conn_write(struct conn *c, const void *data, size_t len) {
+    if (c->closed || !c->bev) return;
+    bufferevent_write(c->bev, data, len);
+}
+
+void conn_write_str(struct conn *c, const char *s) {
+    conn_write(c, s, strlen(s));
+}
+
+void conn_printf(struct conn *c, const char *fmt, ...) {
+    if (c->closed || !c->bev) return;
+    va_list ap;
+    va_start(ap, fmt);
+    evbuffer_add_vprintf(bufferevent_get_output(c->bev), fmt, ap);
+    va_end(ap);
+}
+
+size_t conn_output_pending(struct conn *c) {
+    return c->bev ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
+}
+
+int conn_starttls(struct conn *c) {
+    if (c->tls || !c->net->tls || !c->bev) return -1;
+    /* Anything the client pipelined after STARTTLS was sent in the clear
+     * and must not be executed inside the TLS session (CVE-2011-0411). */
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    evbuffer_drain(in, evbuffer_get_length(in));
+    SSL *ssl = SSL_new(c->net->tls);
+    struct bufferevent *tls = bufferevent_openssl_filter_new(c->net->base, c->bev, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                             BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    if (!tls) return -1;
+    c->bev = tls;
+    c->tls = true;
+    conn_setup_bev(c);
+    return 0;
+}
+
+void conn_close(struct conn *c) {
+    if (c->closing) return;
+    c->closing = true;
+    if (!c->bev) return;
+    bufferevent_disable(c->bev, EV_READ);
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+        conn_finish(c);
+        return;
+    }
+    /* wait for the flush, but not forever */
+    struct timeval tv = {10, 0};
+    bufferevent_set_timeouts(c->bev, NULL, &tv);
+}
+
+void conn_set_idle_timeout(struct conn *c, int64_t seconds) {
+    c->idle_timeout = seconds;
+    if (!c->bev) return;
+    if (seconds > 0) {
+        struct timeval tv = {seconds, 0};
+        bufferevent_set_timeouts(c->bev, &tv, NULL);
+    } else {
+        bufferevent_set_timeouts(c->bev, NULL, NULL);
+    }
+}
+
+static void conn_deadline_cb(evutil_socket_t fd, short what, void *arg) {
+    struct conn *c = arg;
+    if (c->closing) return;
+    conn_ref(c);
+    if (c->h->on_timeout) c->h->on_timeout(c, c->proto);
+    else conn_close(c);
+    conn_unref(c);
+}
+
+void conn_set_deadline(struct conn *c, int64_t seconds) {
+    if (c->deadline) {
+        event_free(c->deadline);
+        c->deadline = NULL;
+    }
+    if (seconds <= 0) return;
+    c->deadline = evtimer_new(c->net->base, conn_deadline_cb, c);
+    struct timeval tv = {seconds, 0};
+    evtimer_add(c->deadline, &tv);
+}
+
+void conn_pause(struct conn *c) {
+    c->paused = true;
+    if (c->bev) bufferevent_disable(c->bev, EV_READ);
+}
+
+void conn_resume(struct conn *c) {
+    if (!c->paused) return;
+    c->paused = false;
+    if (!c->bev || c->closing) return;
+    if (c->eof_pending) {
+        /* no more input will come: process what is buffered, then close */
+        conn_ref(c);
+        if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) c->h->on_input(c, c->proto);
+        if (!c->paused) conn_close(c);
+        conn_unref(c);
+        return;
+    }
+    bufferevent_enable(c->bev, EV_READ);
+    /* Input that arrived (pipelined) while paused is processed now. */
+    if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+        bufferevent_trigger(c->bev, EV_READ, BEV_OPT_DEFER_CALLBACKS);
+}
+
+static void conn_timer_cb(evutil_socket_t fd, short what, void *arg) {
+    struct conn_timer *t = arg;
+    if (!t->c->closed) t->fn(t->c, t->arg);
+    event_free(t->ev);
+    conn_unref(t->c);
+    free(t);
+}
+
+void conn_after(struct conn *c, int64_t ms, void (*fn)(struct conn *c, void *arg), void *arg) {
+    struct conn_timer *t = xcalloc(1, sizeof *t);
+    t->c = c;
+    t->fn = fn;
+    t->arg = arg;
+    conn_ref(c);
+    t->ev = evtimer_new(c->net->base, conn_timer_cb, t);
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(t->ev, &tv);
+}
+
+void conn_set_drain_watermark(struct conn *c, size_t bytes) {
+    if (c->bev) bufferevent_setwatermark(c->bev, EV_WRITE, bytes, 0);
+}

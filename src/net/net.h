@@ -1,0 +1,97 @@
+/*
+ * net - listeners and connections over libevent bufferevents, with TLS
+ * (implicit or STARTTLS), timeouts and connection limits. Knows nothing
+ * of any protocol: a protocol registers a handler when it listens and
+ * gets called with input; it answers with conn_write().
+ */
+#ifndef DEVMAIL_NET_H
+#define DEVMAIL_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "core/buf.h"
+
+struct conn;
+
+struct conn_handler {
+    const char *proto;      /* "smtp", "imap", ... for logs */
+    const char *busy_reply; /* sent when over the connection limits */
+    /* A new connection; return the protocol state (greeting sent here). */
+    void *(*on_open)(struct conn *c, void *listener_arg);
+    /* Input is available in conn_input(c). */
+    void (*on_input)(struct conn *c, void *proto);
+    /* Output fell below the low-water mark (for streaming large replies). */
+    void (*on_drain)(struct conn *c, void *proto);
+    /* Idle timeout or deadline passed: write the protocol's goodbye, then conn_close(). */
+    void (*on_timeout)(struct conn *c, void *proto);
+    /* The connection is gone (peer closed, error, or after conn_close);
+     * free the protocol state. Called once. */
+    void (*on_close)(struct conn *c, void *proto);
+};
+
+struct net_limits {
+    int64_t max_connections;
+    int64_t max_connections_per_ip;
+};
+
+struct net;
+
+struct net *net_new(struct event_base *base, SSL_CTX *tls, const struct net_limits *limits);
+void net_free(struct net *n);
+/* Listen on "ADDR:PORT" or "[ADDR]:PORT". implicit_tls: TLS from the first byte.
+ * 0, or -1 with a reason in err. */
+int net_listen(struct net *n, const char *addr, bool implicit_tls, const struct conn_handler *h, void *arg,
+               buf_t *err);
+/* Stop accepting (graceful shutdown). */
+void net_stop_listening(struct net *n);
+/* Connections open now (all protocols). */
+size_t net_connection_count(struct net *n);
+/* Ask every connection's protocol to close (on_timeout is called). */
+void net_close_all(struct net *n);
+struct event_base *net_base(struct net *n);
+SSL_CTX *net_tls(struct net *n);
+/* Split "ADDR:PORT" (IPv6 in brackets) into a sockaddr. */
+int net_parse_addr(const char *s, struct sockaddr_storage *ss, int *len);
+
+/* --- connection ---------------------------------------------------- */
+
+uint64_t conn_id(const struct conn *c);
+const char *conn_peer(const struct conn *c);  /* "127.0.0.1" */
+bool conn_is_tls(const struct conn *c);
+bool conn_is_closing(const struct conn *c);
+struct evbuffer *conn_input(struct conn *c);
+struct evbuffer *conn_output(struct conn *c);
+void conn_write(struct conn *c, const void *data, size_t len);
+void conn_write_str(struct conn *c, const char *s);
+void conn_printf(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+size_t conn_output_pending(struct conn *c);
+/* Switch to TLS now (after the "ready" reply was written): pending
+ * plaintext input is discarded (no command injection across STARTTLS).
+ * Returns 0 or -1. */
+int conn_starttls(struct conn *c);
+/* Close once the output is flushed; on_close follows. */
+void conn_close(struct conn *c);
+/* Idle timeout for reads, in seconds (0: none). */
+void conn_set_idle_timeout(struct conn *c, int64_t seconds);
+/* Absolute limit on the connection's life from now (0: none). */
+void conn_set_deadline(struct conn *c, int64_t seconds);
+/* Stop/start delivering input (while waiting for a commit, a delay...). */
+void conn_pause(struct conn *c);
+void conn_resume(struct conn *c);
+/* Run a callback once after ms milliseconds, unless the conn closes first. */
+void conn_after(struct conn *c, int64_t ms, void (*fn)(struct conn *c, void *arg), void *arg);
+/* Extra reference: a closed conn stays allocated until conn_unref. Used
+ * by asynchronous work (commits) that must not touch freed memory. */
+void conn_ref(struct conn *c);
+void conn_unref(struct conn *c);
+/* Enable the drain callback when output falls to or below bytes. */
+void conn_set_drain_watermark(struct conn *c, size_t bytes);
+
+#endif

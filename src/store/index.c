@@ -1,0 +1,424 @@
+#include "store/index.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <glib.h>
+
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "store/maildir.h"
+
+#define INDEX_SCHEMA_VERSION 1
+
+struct index {
+    sqlite3 *db;
+    int tx_depth;
+    sqlite3_stmt *ins_msg, *ins_fts, *get_mbox, *ins_mbox, *bump_uid, *bump_modseq;
+};
+
+static const char *const index_schema =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=NORMAL;"
+    "PRAGMA foreign_keys=ON;"
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
+    "CREATE TABLE IF NOT EXISTS mailboxes("
+    "  id INTEGER PRIMARY KEY, account TEXT NOT NULL, name TEXT NOT NULL,"
+    "  uidvalidity INTEGER NOT NULL, uidnext INTEGER NOT NULL,"
+    "  highestmodseq INTEGER NOT NULL DEFAULT 1, subscribed INTEGER NOT NULL DEFAULT 1,"
+    "  UNIQUE(account, name));"
+    "CREATE TABLE IF NOT EXISTS messages("
+    "  id INTEGER PRIMARY KEY,"
+    "  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
+    "  uid INTEGER NOT NULL, api_id TEXT NOT NULL, base TEXT NOT NULL, subdir TEXT NOT NULL,"
+    "  flags INTEGER NOT NULL DEFAULT 0, keywords TEXT NOT NULL DEFAULT '',"
+    "  modseq INTEGER NOT NULL DEFAULT 1, internaldate INTEGER NOT NULL, sent_date INTEGER NOT NULL DEFAULT 0,"
+    "  size INTEGER NOT NULL, mail_from TEXT NOT NULL DEFAULT '', rcpts TEXT NOT NULL DEFAULT '',"
+    "  hdr_from TEXT NOT NULL DEFAULT '', hdr_to TEXT NOT NULL DEFAULT '', hdr_cc TEXT NOT NULL DEFAULT '',"
+    "  hdr_bcc TEXT NOT NULL DEFAULT '', hdr_reply_to TEXT NOT NULL DEFAULT '', subject TEXT NOT NULL DEFAULT '',"
+    "  message_id TEXT NOT NULL DEFAULT '', attachments INTEGER NOT NULL DEFAULT 0,"
+    "  inlines INTEGER NOT NULL DEFAULT 0, snippet TEXT NOT NULL DEFAULT '',"
+    "  UNIQUE(mailbox_id, uid), UNIQUE(mailbox_id, base));"
+    "CREATE INDEX IF NOT EXISTS messages_api_id ON messages(api_id);"
+    "CREATE INDEX IF NOT EXISTS messages_date ON messages(internaldate);"
+    "CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(subject, addresses, body);";
+
+static int prepare(struct index *idx, sqlite3_stmt **st, const char *sql) {
+    if (sqlite3_prepare_v3(idx->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
+        log_error("index: cannot prepare: %s", sqlite3_errmsg(idx->db));
+        return -1;
+    }
+    return 0;
+}
+
+int index_open(struct index **out, const char *path, buf_t *err) {
+    struct index *idx = xcalloc(1, sizeof *idx);
+    if (sqlite3_open_v2(path, &idx->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        buf_printf(err, "%s: %s", path, idx->db ? sqlite3_errmsg(idx->db) : "cannot open");
+        index_close(idx);
+        return -1;
+    }
+    /* Other processes (purge, reindex) may hold the lock briefly. */
+    sqlite3_busy_timeout(idx->db, 5000);
+    char *msg = NULL;
+    if (sqlite3_exec(idx->db, index_schema, NULL, NULL, &msg) != SQLITE_OK) {
+        buf_printf(err, "%s: %s", path, msg ? msg : "schema error");
+        sqlite3_free(msg);
+        index_close(idx);
+        return -1;
+    }
+    if (prepare(idx, &idx->ins_msg,
+                "INSERT INTO messages(mailbox_id,uid,api_id,base,subdir,flags,keywords,modseq,internaldate,"
+                "sent_date,size,mail_from,rcpts,hdr_from,hdr_to,hdr_cc,hdr_bcc,hdr_reply_to,subject,message_id,"
+                "attachments,inlines,snippet) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") ||
+        prepare(idx, &idx->ins_fts, "INSERT INTO messages_fts(rowid,subject,addresses,body) VALUES(?,?,?,?)") ||
+        prepare(idx, &idx->get_mbox,
+                "SELECT id,uidvalidity,uidnext,highestmodseq FROM mailboxes WHERE account=? AND name=?") ||
+        prepare(idx, &idx->ins_mbox, "INSERT INTO mailboxes(account,name,uidvalidity,uidnext) VALUES(?,?,?,1)") ||
+        prepare(idx, &idx->bump_uid,
+                "UPDATE mailboxes SET uidnext=uidnext+1, highestmodseq=highestmodseq+1 WHERE id=? "
+                "RETURNING uidnext-1, highestmodseq") ||
+        prepare(idx, &idx->bump_modseq,
+                "UPDATE mailboxes SET highestmodseq=highestmodseq+1 WHERE id=? RETURNING highestmodseq")) {
+        buf_printf(err, "%s: %s", path, sqlite3_errmsg(idx->db));
+        index_close(idx);
+        return -1;
+    }
+    *out = idx;
+    return 0;
+}
+
+void index_close(struct index *idx) {
+    if (!idx) return;
+    sqlite3_finalize(idx->ins_msg);
+    sqlite3_finalize(idx->ins_fts);
+    sqlite3_finalize(idx->get_mbox);
+    sqlite3_finalize(idx->ins_mbox);
+    sqlite3_finalize(idx->bump_uid);
+    sqlite3_finalize(idx->bump_modseq);
+    sqlite3_close(idx->db);
+    free(idx);
+}
+
+sqlite3 *index_db(struct index *idx) {
+    return idx->db;
+}
+
+void index_begin(struct index *idx) {
+    if (idx->tx_depth++ == 0) sqlite3_exec(idx->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+}
+
+void index_commit(struct index *idx) {
+    if (--idx->tx_depth == 0) {
+        if (sqlite3_exec(idx->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            log_error("index: commit failed: %s", sqlite3_errmsg(idx->db));
+    }
+}
+
+int index_mailbox_get(struct index *idx, const char *account, const char *name, bool create,
+                      struct index_mailbox *out) {
+    for (int attempt = 0; attempt < 2; attempt++) {
+        sqlite3_stmt *st = idx->get_mbox;
+        sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            out->id = sqlite3_column_int64(st, 0);
+            out->uidvalidity = (uint32_t)sqlite3_column_int64(st, 1);
+            out->uidnext = (uint32_t)sqlite3_column_int64(st, 2);
+            out->highestmodseq = (uint64_t)sqlite3_column_int64(st, 3);
+            sqlite3_reset(st);
+            return 0;
+        }
+        sqlite3_reset(st);
+        if (!create || attempt) return -1;
+        /* UIDVALIDITY: creation time, made unique among this account's boxes
+         * so a re-created mailbox never reuses an old value. */
+        st = idx->ins_mbox;
+        static uint32_t last_validity;
+        uint32_t v = (uint32_t)time(NULL);
+        if (v <= last_validity) v = last_validity + 1;
+        last_validity = v;
+        sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, v);
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+            log_error("index: cannot create mailbox %s/%s: %s", account, name, sqlite3_errmsg(idx->db));
+            return -1;
+        }
+    }
+    return -1;
+}
+
+uint64_t index_next_modseq(struct index *idx, int64_t mailbox_id) {
+    sqlite3_stmt *st = idx->bump_modseq;
+    sqlite3_bind_int64(st, 1, mailbox_id);
+    uint64_t v = 0;
+    if (sqlite3_step(st) == SQLITE_ROW) v = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return v;
+}
+
+void index_api_id(const char *base, buf_t *out) {
+    size_t n = strcspn(base, ",:");
+    buf_append(out, base, n);
+}
+
+int index_add_message(struct index *idx, int64_t mailbox_id, const struct index_new_msg *m, uint32_t *uid_out,
+                      int64_t *row_out) {
+    sqlite3_stmt *st = idx->bump_uid;
+    sqlite3_bind_int64(st, 1, mailbox_id);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return -1;
+    }
+    int64_t uid = sqlite3_column_int64(st, 0);
+    int64_t modseq = sqlite3_column_int64(st, 1);
+    sqlite3_reset(st);
+
+    const struct msg_summary *s = m->summary;
+    buf_t api = BUF_INIT;
+    index_api_id(m->base, &api);
+    st = idx->ins_msg;
+    int i = 1;
+    sqlite3_bind_int64(st, i++, mailbox_id);
+    sqlite3_bind_int64(st, i++, uid);
+    sqlite3_bind_text(st, i++, buf_cstr(&api), (int)api.len, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, m->base, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, m->subdir, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, i++, m->flags);
+    sqlite3_bind_text(st, i++, m->keywords ? m->keywords : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, i++, modseq);
+    sqlite3_bind_int64(st, i++, m->internaldate);
+    sqlite3_bind_int64(st, i++, s->sent_date);
+    sqlite3_bind_int64(st, i++, m->size);
+    sqlite3_bind_text(st, i++, m->mail_from ? m->mail_from : s->return_path, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, m->rcpts ? m->rcpts : s->original_to, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, s->hdr_from, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, s->hdr_to, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, s->hdr_cc, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, s->hdr_bcc, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, s->hdr_reply_to, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, s->subject, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, i++, s->message_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, i++, s->attachments);
+    sqlite3_bind_int(st, i++, s->inlines);
+    sqlite3_bind_text(st, i++, s->snippet, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    buf_free(&api);
+    if (rc != SQLITE_DONE) {
+        log_error("index: cannot add message %s: %s", m->base, sqlite3_errmsg(idx->db));
+        return -1;
+    }
+    int64_t row = sqlite3_last_insert_rowid(idx->db);
+    buf_t addrs = BUF_INIT;
+    buf_printf(&addrs, "%s %s %s %s %s %s %s", s->hdr_from, s->hdr_to, s->hdr_cc, s->hdr_bcc, s->hdr_reply_to,
+               m->mail_from ? m->mail_from : s->return_path, m->rcpts ? m->rcpts : s->original_to);
+    st = idx->ins_fts;
+    sqlite3_bind_int64(st, 1, row);
+    sqlite3_bind_text(st, 2, s->subject, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, buf_cstr(&addrs), (int)addrs.len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, s->text, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    buf_free(&addrs);
+    if (rc != SQLITE_DONE) log_error("index: cannot add search text for %s: %s", m->base, sqlite3_errmsg(idx->db));
+    if (uid_out) *uid_out = (uint32_t)uid;
+    if (row_out) *row_out = row;
+    return 0;
+}
+
+int index_delete_message(struct index *idx, int64_t row) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(idx->db, "DELETE FROM messages WHERE id=?", -1, &st, NULL) != SQLITE_OK) return -1;
+    sqlite3_bind_int64(st, 1, row);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (sqlite3_prepare_v2(idx->db, "DELETE FROM messages_fts WHERE rowid=?", -1, &st, NULL) != SQLITE_OK) return -1;
+    sqlite3_bind_int64(st, 1, row);
+    sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int index_flags_from_info(const char *info) {
+    int f = 0;
+    for (const char *c = info; *c; c++) {
+        switch (*c) {
+        case 'D': f |= MSG_DRAFT; break;
+        case 'F': f |= MSG_FLAGGED; break;
+        case 'R': f |= MSG_ANSWERED; break;
+        case 'S': f |= MSG_SEEN; break;
+        case 'T': f |= MSG_DELETED; break;
+        default: break;
+        }
+    }
+    return f;
+}
+
+void index_flags_to_info(int flags, buf_t *out) {
+    /* Maildir wants the letters in ASCII order. */
+    if (flags & MSG_DRAFT) buf_append_char(out, 'D');
+    if (flags & MSG_FLAGGED) buf_append_char(out, 'F');
+    if (flags & MSG_ANSWERED) buf_append_char(out, 'R');
+    if (flags & MSG_SEEN) buf_append_char(out, 'S');
+    if (flags & MSG_DELETED) buf_append_char(out, 'T');
+}
+
+struct disk_entry {
+    char subdir[4];
+    int flags;
+    bool seen_in_index;
+    char *name; /* full file name */
+};
+
+static void disk_entry_free(gpointer p) {
+    struct disk_entry *e = p;
+    free(e->name);
+    free(e);
+}
+
+static void scan_subdir(GHashTable *files, const char *maildir_path, const char *sub) {
+    buf_t b = BUF_INIT;
+    buf_printf(&b, "%s/%s", maildir_path, sub);
+    DIR *d = opendir(buf_cstr(&b));
+    buf_free(&b);
+    if (!d) return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.') continue;
+        const char *colon = strstr(de->d_name, ":2,");
+        size_t baselen = colon ? (size_t)(colon - de->d_name) : strlen(de->d_name);
+        struct disk_entry *e = xcalloc(1, sizeof *e);
+        memcpy(e->subdir, sub, 3);
+        e->flags = colon ? index_flags_from_info(colon + 3) : 0;
+        e->name = xstrdup(de->d_name);
+        g_hash_table_replace(files, xstrndup(de->d_name, baselen), e);
+    }
+    closedir(d);
+}
+
+/* RFC822 size (CRLF line ends) of a Maildir file: from ",W=" in its
+ * name when present, else by counting bare LFs. */
+static int64_t index_crlf_size(const char *path, const char *base, int64_t file_size) {
+    const char *w = strstr(base, ",W=");
+    if (w) return strtoll(w + 3, NULL, 10);
+    FILE *fp = fopen(path, "r");
+    if (!fp) return file_size;
+    int64_t extra = 0;
+    int c, prev = 0;
+    while ((c = getc(fp)) != EOF) {
+        if (c == '\n' && prev != '\r') extra++;
+        prev = c;
+    }
+    fclose(fp);
+    return file_size + extra;
+}
+
+/* g_ptr_array_sort hands the comparator pointers to the elements. */
+static gint cmp_str_ptr(gconstpointer a, gconstpointer b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int index_sync_mailbox(struct index *idx, const char *account, const char *mailbox, const char *maildir_path) {
+    struct index_mailbox mb;
+    if (index_mailbox_get(idx, account, mailbox, true, &mb) < 0) return -1;
+    GHashTable *files = g_hash_table_new_full(g_str_hash, g_str_equal, free, disk_entry_free);
+    scan_subdir(files, maildir_path, "new");
+    scan_subdir(files, maildir_path, "cur");
+    int changes = 0;
+    index_begin(idx);
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(idx->db, "SELECT id, base, subdir, flags FROM messages WHERE mailbox_id=?", -1, &st, NULL);
+    sqlite3_bind_int64(st, 1, mb.id);
+    GArray *gone = g_array_new(FALSE, FALSE, sizeof(int64_t));
+    GArray *moved_rows = g_array_new(FALSE, FALSE, sizeof(int64_t));
+    GPtrArray *moved = g_ptr_array_new();
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t row = sqlite3_column_int64(st, 0);
+        const char *base = (const char *)sqlite3_column_text(st, 1);
+        const char *subdir = (const char *)sqlite3_column_text(st, 2);
+        int flags = sqlite3_column_int(st, 3);
+        struct disk_entry *e = g_hash_table_lookup(files, base);
+        if (!e) {
+            g_array_append_val(gone, row);
+            continue;
+        }
+        e->seen_in_index = true;
+        /* \Deleted etc. may live only in the index until the file moves to
+         * cur/; only a file in cur/ states its flags authoritatively. */
+        if (strcmp(e->subdir, subdir) != 0 || (strcmp(e->subdir, "cur") == 0 && e->flags != (flags & 0x1f))) {
+            g_array_append_val(moved_rows, row);
+            g_ptr_array_add(moved, e);
+        }
+    }
+    sqlite3_finalize(st);
+    for (guint i = 0; i < gone->len; i++) {
+        index_delete_message(idx, g_array_index(gone, int64_t, i));
+        changes++;
+    }
+    sqlite3_prepare_v2(idx->db, "UPDATE messages SET subdir=?, flags=?, modseq=? WHERE id=?", -1, &st, NULL);
+    for (guint i = 0; i < moved->len; i++) {
+        struct disk_entry *e = g_ptr_array_index(moved, i);
+        sqlite3_bind_text(st, 1, e->subdir, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, e->flags);
+        sqlite3_bind_int64(st, 3, (int64_t)index_next_modseq(idx, mb.id));
+        sqlite3_bind_int64(st, 4, g_array_index(moved_rows, int64_t, i));
+        sqlite3_step(st);
+        sqlite3_reset(st);
+        changes++;
+    }
+    sqlite3_finalize(st);
+    /* Files nobody indexed: delivered by another program, or by us before
+     * a crash between rename and index update. Oldest first keeps UIDs in
+     * arrival order. */
+    GHashTableIter it;
+    gpointer key, val;
+    GPtrArray *fresh = g_ptr_array_new();
+    g_hash_table_iter_init(&it, files);
+    while (g_hash_table_iter_next(&it, &key, &val)) {
+        struct disk_entry *e = val;
+        if (!e->seen_in_index) g_ptr_array_add(fresh, key);
+    }
+    g_ptr_array_sort(fresh, cmp_str_ptr);
+    buf_t path = BUF_INIT;
+    for (guint i = 0; i < fresh->len; i++) {
+        const char *base = g_ptr_array_index(fresh, i);
+        struct disk_entry *e = g_hash_table_lookup(files, base);
+        buf_reset(&path);
+        buf_printf(&path, "%s/%s/%s", maildir_path, e->subdir, e->name);
+        struct stat stt;
+        if (stat(buf_cstr(&path), &stt) < 0) continue;
+        struct msg_summary s;
+        summary_from_file(buf_cstr(&path), &s);
+        int64_t vsize = index_crlf_size(buf_cstr(&path), base, stt.st_size);
+        struct index_new_msg m = {
+            .base = base,
+            .subdir = e->subdir,
+            .flags = e->flags,
+            .internaldate = stt.st_mtime,
+            .size = vsize,
+            .summary = &s,
+        };
+        if (index_add_message(idx, mb.id, &m, NULL, NULL) == 0) changes++;
+        summary_free(&s);
+    }
+    buf_free(&path);
+    g_ptr_array_free(fresh, TRUE);
+    g_ptr_array_free(moved, TRUE);
+    g_array_free(moved_rows, TRUE);
+    g_array_free(gone, TRUE);
+    index_commit(idx);
+    g_hash_table_destroy(files);
+    return changes;
+}

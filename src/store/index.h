@@ -1,0 +1,87 @@
+/*
+ * index - the SQLite message index (<data_dir>/index.sqlite).
+ *
+ * Per mailbox it keeps what IMAP, POP3 and the API need: UIDVALIDITY,
+ * UIDNEXT, HIGHESTMODSEQ, and per message its UID, Maildir file name,
+ * flags, keywords, MODSEQ, arrival time, size and the decoded summary
+ * (addresses, subject, snippet) plus an FTS5 table for search.
+ *
+ * The Maildir is the truth; the index is a cache of it that can be
+ * rebuilt at any time (`devmail reindex`). WAL mode lets other processes
+ * (devmail purge) read and write while the server runs. All calls are
+ * made on the event loop thread.
+ */
+#ifndef DEVMAIL_INDEX_H
+#define DEVMAIL_INDEX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "core/buf.h"
+#include "store/summary.h"
+
+/* Flag bits, shared by IMAP, POP3 and the API. */
+enum {
+    MSG_SEEN = 1 << 0,
+    MSG_ANSWERED = 1 << 1,
+    MSG_FLAGGED = 1 << 2,
+    MSG_DELETED = 1 << 3,
+    MSG_DRAFT = 1 << 4,
+};
+
+struct index_mailbox {
+    int64_t id;
+    uint32_t uidvalidity;
+    uint32_t uidnext;
+    uint64_t highestmodseq;
+};
+
+struct index_new_msg {
+    const char *base;     /* Maildir base name incl. ,S=, without :2, info */
+    const char *subdir;   /* "new" or "cur" */
+    int flags;
+    const char *keywords; /* space separated, may be NULL */
+    int64_t internaldate;
+    int64_t size;
+    const char *mail_from; /* envelope; NULL: summary's Return-Path */
+    const char *rcpts;     /* envelope, comma separated; NULL: X-Original-To */
+    const struct msg_summary *summary;
+};
+
+struct index;
+
+int index_open(struct index **out, const char *path, buf_t *err);
+void index_close(struct index *idx);
+sqlite3 *index_db(struct index *idx);
+
+/* Transactions (nest-safe counter: only the outermost commits). */
+void index_begin(struct index *idx);
+void index_commit(struct index *idx);
+
+/* Look up (and with create, make) a mailbox. 0 found/created, -1 missing. */
+int index_mailbox_get(struct index *idx, const char *account, const char *name, bool create,
+                      struct index_mailbox *out);
+/* Add a message: assigns the next UID and MODSEQ. Returns 0 and the row id. */
+int index_add_message(struct index *idx, int64_t mailbox_id, const struct index_new_msg *m, uint32_t *uid_out,
+                      int64_t *row_out);
+/* Remove a message row (and its search text). */
+int index_delete_message(struct index *idx, int64_t row);
+/* Next MODSEQ for a mailbox (increments HIGHESTMODSEQ). */
+uint64_t index_next_modseq(struct index *idx, int64_t mailbox_id);
+
+/* API id of a message: the Maildir unique name up to the first ','. */
+void index_api_id(const char *base, buf_t *out);
+
+/* Maildir info flags "DFRST" <-> bits. */
+int index_flags_from_info(const char *info);
+void index_flags_to_info(int flags, buf_t *out);
+
+/* Bring one mailbox's rows in line with its Maildir directory: files not
+ * indexed are added (new UIDs), rows whose file is gone are removed, and
+ * flag changes made by other programs in file names are picked up.
+ * Returns the number of changes, or -1. */
+int index_sync_mailbox(struct index *idx, const char *account, const char *mailbox, const char *maildir_path);
+
+#endif

@@ -1,0 +1,91 @@
+/*
+ * store - the mail store as protocols see it: accounts' Maildirs under
+ * the data directory, the index, durable delivery with group commit, and
+ * change notifications (so IMAP IDLE, the web page and waiting API
+ * requests learn of new mail at once).
+ */
+#ifndef DEVMAIL_STORE_H
+#define DEVMAIL_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "store/index.h"
+#include "store/maildir.h"
+
+struct event_base;
+
+enum store_event_type { STORE_EV_NEW, STORE_EV_UPDATE, STORE_EV_EXPUNGE, STORE_EV_MAILBOX };
+
+struct store_event {
+    enum store_event_type type;
+    const char *account;
+    int64_t mailbox_id;
+    int64_t row;  /* messages.id (0 for mailbox-level events) */
+    uint32_t uid;
+};
+
+typedef void (*store_observer_fn)(const struct store_event *ev, void *arg);
+
+struct store {
+    char *data_dir;
+    char *hostname;
+    struct index *idx;
+    struct maildir_committer *committer;
+    struct store_observer *observers;
+    uint64_t delivered;       /* messages stored since start */
+    uint64_t delivered_bytes;
+};
+
+/* Open (creating) the data directory and index; sync every account's
+ * Maildir folders with the index and sweep stale tmp/ files. */
+struct store *store_open(struct event_base *base, const char *data_dir, const char *hostname, buf_t *err);
+void store_close(struct store *s);
+
+/* Maildir path of an account's mailbox. */
+void store_mailbox_path(struct store *s, const char *account, const char *mailbox, buf_t *out);
+/* List accounts that have a Maildir ("user@domain"), malloc'd, NULL-terminated. */
+char **store_accounts(struct store *s);
+void store_strv_free(char **v);
+/* Maildir++ folder names of an account (without INBOX), NULL-terminated. */
+char **store_folders(struct store *s, const char *account);
+/* Sync one account's mailboxes (all folders) with their Maildirs. */
+int store_sync_account(struct store *s, const char *account);
+
+void store_subscribe(struct store *s, store_observer_fn fn, void *arg);
+void store_unsubscribe(struct store *s, store_observer_fn fn, void *arg);
+void store_notify(struct store *s, const struct store_event *ev);
+
+/* --- delivery ---------------------------------------------------------- */
+
+/* One message being delivered into one or more accounts' INBOX. */
+struct store_delivery {
+    struct store *store;
+    size_t n;
+    char **accounts;
+    struct maildir_file *files;
+    char *mail_from;
+    char *rcpts;
+    struct msg_summary summary; /* filled on the commit thread */
+    int64_t internaldate;
+    void (*done)(struct store_delivery *d, int result, void *arg);
+    void *arg;
+    int result;
+};
+
+/* Start: one tmp file per account. 0 or -errno (then d is cleaned up). */
+int store_delivery_begin(struct store *s, struct store_delivery *d, char *const *accounts, size_t n,
+                         const char *mail_from, const char *rcpts);
+/* Account-specific header lines (Delivered-To...) before the common data. */
+void store_delivery_write_one(struct store_delivery *d, size_t i, const void *p, size_t len);
+/* Data common to every copy. */
+void store_delivery_write(struct store_delivery *d, const void *p, size_t len);
+/* Make durable (group commit), index, notify; then done() on the loop. */
+void store_delivery_commit(struct store_delivery *d, void (*done)(struct store_delivery *d, int result, void *arg),
+                           void *arg);
+void store_delivery_abort(struct store_delivery *d);
+/* Free after done() ran. */
+void store_delivery_free(struct store_delivery *d);
+
+#endif

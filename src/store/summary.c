@@ -1,0 +1,252 @@
+#include "store/summary.h"
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <strings.h>
+#include <string.h>
+
+#include <gmime/gmime.h>
+
+#include "core/buf.h"
+#include "core/xalloc.h"
+
+void summary_init(void) {
+    static int done;
+    if (!done) {
+        g_mime_init();
+        done = 1;
+    }
+}
+
+static char *dup_or_empty(const char *s) {
+    return xstrdup(s ? s : "");
+}
+
+static char *addresses(GMimeMessage *m, GMimeAddressType type) {
+    InternetAddressList *l = g_mime_message_get_addresses(m, type);
+    if (!l || internet_address_list_length(l) == 0) return xstrdup("");
+    char *s = internet_address_list_to_string(l, NULL, FALSE);
+    char *r = dup_or_empty(s);
+    g_free(s);
+    return r;
+}
+
+/* Crude but bounded HTML-to-text for snippets and search: drop tags,
+ * <style>/<script> contents and collapse entities we commonly see. */
+static void html_to_text(const char *html, buf_t *out, size_t max) {
+    const char *p = html;
+    while (*p && out->len < max) {
+        if (*p == '<') {
+            if (!strncasecmp(p, "<style", 6) || !strncasecmp(p, "<script", 7)) {
+                const char *endtag = !strncasecmp(p, "<style", 6) ? "</style" : "</script";
+                const char *e = strcasestr(p, endtag);
+                p = e ? e : p + strlen(p);
+            }
+            const char *gt = strchr(p, '>');
+            if (!gt) break;
+            p = gt + 1;
+            buf_append_char(out, ' ');
+            continue;
+        }
+        if (*p == '&') {
+            static const struct { const char *ent; char c; } ents[] = {
+                {"&nbsp;", ' '}, {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&#39;", '\''}};
+            bool hit = false;
+            for (size_t i = 0; i < sizeof ents / sizeof ents[0]; i++) {
+                size_t l = strlen(ents[i].ent);
+                if (!strncasecmp(p, ents[i].ent, l)) {
+                    buf_append_char(out, ents[i].c);
+                    p += l;
+                    hit = true;
+                    break;
+                }
+            }
+            if (hit) continue;
+        }
+        buf_append_char(out, *p++);
+    }
+}
+
+struct walk {
+    char *plain;
+    char *html;
+    int attachments, inlines;
+};
+
+static void walk_part(GMimeObject *parent, GMimeObject *part, gpointer data) {
+    struct walk *w = data;
+    if (!GMIME_IS_PART(part)) return;
+    GMimeContentType *ct = g_mime_object_get_content_type(part);
+    GMimeContentDisposition *disp = g_mime_object_get_content_disposition(part);
+    const char *dname = disp ? g_mime_content_disposition_get_disposition(disp) : NULL;
+    bool is_text = g_mime_content_type_is_type(ct, "text", "plain") || g_mime_content_type_is_type(ct, "text", "html");
+    if (g_mime_part_is_attachment(GMIME_PART(part))) {
+        w->attachments++;
+        return;
+    }
+    if (!is_text) {
+        /* A non-text part without "attachment": inline if it has a CID or
+         * inline disposition (images in HTML), else an attachment. */
+        if ((dname && !strcasecmp(dname, "inline")) || g_mime_object_get_content_id(part)) w->inlines++;
+        else w->attachments++;
+        return;
+    }
+    if (!GMIME_IS_TEXT_PART(part)) return;
+    bool html = g_mime_content_type_is_type(ct, "text", "html");
+    char **slot = html ? &w->html : &w->plain;
+    if (*slot) return;
+    char *t = g_mime_text_part_get_text(GMIME_TEXT_PART(part));
+    if (t) {
+        size_t n = strlen(t);
+        if (n > SUMMARY_MAX_TEXT) n = SUMMARY_MAX_TEXT;
+        *slot = xstrndup(t, n);
+        g_free(t);
+    }
+}
+
+static void make_snippet(const char *text, struct msg_summary *s) {
+    buf_t b = BUF_INIT;
+    size_t chars = 0;
+    bool space = false;
+    for (const unsigned char *p = (const unsigned char *)text; *p && chars < SUMMARY_SNIPPET_CHARS; p++) {
+        if (isspace(*p)) {
+            space = b.len > 0;
+            continue;
+        }
+        if (space) {
+            buf_append_char(&b, ' ');
+            chars++;
+            space = false;
+        }
+        buf_append_char(&b, (char)*p);
+        if ((*p & 0xC0) != 0x80) chars++;
+    }
+    /* never end inside a UTF-8 sequence */
+    while (b.len && (b.data[b.len - 1] & 0xC0) == 0x80) {
+        size_t k = b.len;
+        while (k && (b.data[k - 1] & 0xC0) == 0x80) k--;
+        if (k && (unsigned char)b.data[k - 1] >= 0xC0) {
+            unsigned char lead = (unsigned char)b.data[k - 1];
+            size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+            if (b.len - (k - 1) == need) break;
+            b.len = k - 1;
+        } else {
+            b.len = k;
+        }
+    }
+    s->snippet = buf_steal(&b);
+}
+
+static void summarize(GMimeMessage *m, struct msg_summary *s) {
+    s->hdr_from = addresses(m, GMIME_ADDRESS_TYPE_FROM);
+    s->hdr_to = addresses(m, GMIME_ADDRESS_TYPE_TO);
+    s->hdr_cc = addresses(m, GMIME_ADDRESS_TYPE_CC);
+    s->hdr_bcc = addresses(m, GMIME_ADDRESS_TYPE_BCC);
+    s->hdr_reply_to = addresses(m, GMIME_ADDRESS_TYPE_REPLY_TO);
+    s->subject = dup_or_empty(g_mime_message_get_subject(m));
+    s->message_id = dup_or_empty(g_mime_message_get_message_id(m));
+    GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(m));
+    GMimeHeader *rph = g_mime_header_list_get_header(hl, "Return-Path");
+    const char *rp = rph ? g_mime_header_get_value(rph) : NULL;
+    buf_t b = BUF_INIT;
+    if (rp) {
+        while (*rp == ' ' || *rp == '<') rp++;
+        size_t n = strcspn(rp, ">\r\n");
+        buf_append(&b, rp, n);
+    }
+    s->return_path = buf_steal(&b);
+    int nh = g_mime_header_list_get_count(hl);
+    for (int i = 0; i < nh; i++) {
+        GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+        if (strcasecmp(g_mime_header_get_name(h), "X-Original-To") != 0) continue;
+        const char *v = g_mime_header_get_value(h);
+        if (!v) continue;
+        while (*v == ' ') v++;
+        if (b.len) buf_append_str(&b, ", ");
+        buf_append(&b, v, strcspn(v, "\r\n"));
+    }
+    s->original_to = buf_steal(&b);
+    GDateTime *dt = g_mime_message_get_date(m);
+    s->sent_date = dt ? g_date_time_to_unix(dt) : 0;
+    struct walk w = {0};
+    g_mime_message_foreach(m, walk_part, &w);
+    /* a single-part message whose body is not text still counts */
+    s->attachments = w.attachments;
+    s->inlines = w.inlines;
+    if (w.plain) {
+        s->text = w.plain;
+        free(w.html);
+    } else if (w.html) {
+        buf_t t = BUF_INIT;
+        html_to_text(w.html, &t, SUMMARY_MAX_TEXT);
+        s->text = buf_steal(&t);
+        free(w.html);
+    } else {
+        s->text = xstrdup("");
+    }
+    make_snippet(s->text, s);
+}
+
+static void summary_empty(struct msg_summary *s) {
+    s->hdr_from = xstrdup("");
+    s->hdr_to = xstrdup("");
+    s->hdr_cc = xstrdup("");
+    s->hdr_bcc = xstrdup("");
+    s->hdr_reply_to = xstrdup("");
+    s->subject = xstrdup("");
+    s->message_id = xstrdup("");
+    s->snippet = xstrdup("");
+    s->text = xstrdup("");
+    s->return_path = xstrdup("");
+    s->original_to = xstrdup("");
+}
+
+static int summary_from_stream(GMimeStream *stream, struct msg_summary *s) {
+    memset(s, 0, sizeof *s);
+    GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+    GMimeMessage *m = g_mime_parser_construct_message(parser, NULL);
+    if (m) {
+        summarize(m, s);
+        g_object_unref(m);
+    } else {
+        summary_empty(s);
+    }
+    g_object_unref(parser);
+    return 0;
+}
+
+int summary_from_file(const char *path, struct msg_summary *s) {
+    GError *err = NULL;
+    GMimeStream *stream = g_mime_stream_fs_open(path, O_RDONLY, 0, &err);
+    if (!stream) {
+        if (err) g_error_free(err);
+        memset(s, 0, sizeof *s);
+        summary_empty(s);
+        return -1;
+    }
+    int rc = summary_from_stream(stream, s);
+    g_object_unref(stream);
+    return rc;
+}
+
+int summary_from_bytes(const char *data, size_t len, struct msg_summary *s) {
+    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(data, len);
+    int rc = summary_from_stream(stream, s);
+    g_object_unref(stream);
+    return rc;
+}
+
+void summary_free(struct msg_summary *s) {
+    free(s->hdr_from);
+    free(s->hdr_to);
+    free(s->hdr_cc);
+    free(s->hdr_bcc);
+    free(s->hdr_reply_to);
+    free(s->subject);
+    free(s->message_id);
+    free(s->snippet);
+    free(s->text);
+    free(s->return_path);
+    free(s->original_to);
+    memset(s, 0, sizeof *s);
+}
