@@ -5,8 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <glib.h>
 
 #include "core/log.h"
 #include "core/xalloc.h"
@@ -199,6 +203,363 @@ void store_notify(struct store *s, const struct store_event *ev) {
         o->fn(ev, o->arg);
         o = next;
     }
+}
+
+/* --- messages -------------------------------------------------------- */
+
+static const char *const msg_select =
+    "SELECT m.id, m.mailbox_id, m.uid, b.account, b.name, m.base, m.subdir, m.api_id, m.flags, m.keywords,"
+    " m.size, m.internaldate, m.modseq FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id ";
+
+static int msg_load(struct store *s, sqlite3_stmt *st, struct store_msg *out) {
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return -1;
+    }
+    memset(out, 0, sizeof *out);
+    out->row = sqlite3_column_int64(st, 0);
+    out->mailbox_id = sqlite3_column_int64(st, 1);
+    out->uid = (uint32_t)sqlite3_column_int64(st, 2);
+    out->account = xstrdup((const char *)sqlite3_column_text(st, 3));
+    out->mailbox = xstrdup((const char *)sqlite3_column_text(st, 4));
+    const char *base = (const char *)sqlite3_column_text(st, 5);
+    const char *subdir = (const char *)sqlite3_column_text(st, 6);
+    out->api_id = xstrdup((const char *)sqlite3_column_text(st, 7));
+    out->flags = sqlite3_column_int(st, 8);
+    out->keywords = xstrdup((const char *)sqlite3_column_text(st, 9));
+    out->size = sqlite3_column_int64(st, 10);
+    out->internaldate = sqlite3_column_int64(st, 11);
+    out->modseq = (uint64_t)sqlite3_column_int64(st, 12);
+    buf_t p = BUF_INIT;
+    store_mailbox_path(s, out->account, out->mailbox, &p);
+    buf_printf(&p, "/%s/%s", subdir, base);
+    if (strcmp(subdir, "cur") == 0) {
+        buf_append_str(&p, ":2,");
+        index_flags_to_info(out->flags, &p);
+    }
+    out->path = buf_steal(&p);
+    sqlite3_finalize(st);
+    return 0;
+}
+
+int store_msg_get(struct store *s, int64_t row, struct store_msg *out) {
+    sqlite3_stmt *st;
+    buf_t q = BUF_INIT;
+    buf_printf(&q, "%sWHERE m.id = ?", msg_select);
+    int rc = sqlite3_prepare_v2(index_db(s->idx), buf_cstr(&q), -1, &st, NULL);
+    buf_free(&q);
+    if (rc != SQLITE_OK) return -1;
+    sqlite3_bind_int64(st, 1, row);
+    return msg_load(s, st, out);
+}
+
+int store_msg_find_api_id(struct store *s, const char *api_id, struct store_msg *out) {
+    sqlite3_stmt *st;
+    buf_t q = BUF_INIT;
+    buf_printf(&q, "%sWHERE m.api_id = ? ORDER BY m.id LIMIT 1", msg_select);
+    int rc = sqlite3_prepare_v2(index_db(s->idx), buf_cstr(&q), -1, &st, NULL);
+    buf_free(&q);
+    if (rc != SQLITE_OK) return -1;
+    sqlite3_bind_text(st, 1, api_id, -1, SQLITE_TRANSIENT);
+    return msg_load(s, st, out);
+}
+
+void store_msg_free(struct store_msg *m) {
+    free(m->account);
+    free(m->mailbox);
+    free(m->path);
+    free(m->api_id);
+    free(m->keywords);
+    memset(m, 0, sizeof *m);
+}
+
+/* The file behind a row may have been renamed by another program
+ * (mutt changing flags): find it by its base name in new/ or cur/. */
+static char *locate_file(struct store *s, const struct store_msg *m) {
+    if (access(m->path, F_OK) == 0) return xstrdup(m->path);
+    buf_t dir = BUF_INIT;
+    store_mailbox_path(s, m->account, m->mailbox, &dir);
+    const char *slash = strrchr(m->path, '/');
+    const char *base = slash + 1;
+    size_t bl = strcspn(base, ":");
+    char *found = NULL;
+    static const char *const subs[] = {"new", "cur"};
+    for (int i = 0; i < 2 && !found; i++) {
+        buf_t p = BUF_INIT;
+        buf_printf(&p, "%s/%s", buf_cstr(&dir), subs[i]);
+        DIR *d = opendir(buf_cstr(&p));
+        if (d) {
+            struct dirent *de;
+            while ((de = readdir(d))) {
+                if (!strncmp(de->d_name, base, bl) && (de->d_name[bl] == '\0' || de->d_name[bl] == ':')) {
+                    buf_printf(&p, "/%s", de->d_name);
+                    found = buf_steal(&p);
+                    break;
+                }
+            }
+            closedir(d);
+        }
+        buf_free(&p);
+    }
+    buf_free(&dir);
+    return found;
+}
+
+int store_set_flags(struct store *s, int64_t row, int flags, const char *keywords) {
+    struct store_msg m;
+    if (store_msg_get(s, row, &m) < 0) return -ENOENT;
+    char *cur = locate_file(s, &m);
+    if (!cur) {
+        store_msg_free(&m);
+        return -ENOENT;
+    }
+    const char *slash = strrchr(m.path, '/');
+    size_t bl = strcspn(slash + 1, ":");
+    buf_t dst = BUF_INIT;
+    store_mailbox_path(s, m.account, m.mailbox, &dst);
+    buf_printf(&dst, "/cur/%.*s:2,", (int)bl, slash + 1);
+    index_flags_to_info(flags & 0x1f, &dst);
+    if (strcmp(cur, buf_cstr(&dst)) != 0 && rename(cur, buf_cstr(&dst)) < 0) {
+        int rc = -errno;
+        free(cur);
+        buf_free(&dst);
+        store_msg_free(&m);
+        return rc;
+    }
+    free(cur);
+    buf_free(&dst);
+    uint64_t modseq = index_next_modseq(s->idx, m.mailbox_id);
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(index_db(s->idx),
+                       "UPDATE messages SET subdir='cur', flags=?, keywords=coalesce(?, keywords), modseq=? WHERE id=?",
+                       -1, &st, NULL);
+    sqlite3_bind_int(st, 1, flags & 0x1f);
+    if (keywords) sqlite3_bind_text(st, 2, keywords, -1, SQLITE_TRANSIENT);
+    else sqlite3_bind_null(st, 2);
+    sqlite3_bind_int64(st, 3, (int64_t)modseq);
+    sqlite3_bind_int64(st, 4, row);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+    sqlite3_finalize(st);
+    if (rc == 0) {
+        struct store_event ev = {STORE_EV_UPDATE, m.account, m.mailbox_id, row, m.uid};
+        store_notify(s, &ev);
+    }
+    store_msg_free(&m);
+    return rc;
+}
+
+int store_expunge(struct store *s, int64_t row) {
+    struct store_msg m;
+    if (store_msg_get(s, row, &m) < 0) return -ENOENT;
+    char *cur = locate_file(s, &m);
+    if (cur && unlink(cur) < 0 && errno != ENOENT) {
+        int rc = -errno;
+        free(cur);
+        store_msg_free(&m);
+        return rc;
+    }
+    free(cur);
+    index_delete_message(s->idx, row);
+    struct store_event ev = {STORE_EV_EXPUNGE, m.account, m.mailbox_id, row, m.uid};
+    store_notify(s, &ev);
+    store_msg_free(&m);
+    return 0;
+}
+
+int store_mailbox_create(struct store *s, const char *account, const char *mailbox) {
+    buf_t p = BUF_INIT;
+    store_mailbox_path(s, account, mailbox, &p);
+    int rc = maildir_ensure(buf_cstr(&p));
+    if (rc == 0 && strcasecmp(mailbox, "INBOX") != 0) {
+        /* Maildir++: a folder is marked by this file (Courier, Dovecot) */
+        buf_append_str(&p, "/maildirfolder");
+        FILE *fp = fopen(buf_cstr(&p), "a");
+        if (fp) fclose(fp);
+    }
+    buf_free(&p);
+    struct index_mailbox mb;
+    if (rc == 0 && index_mailbox_get(s->idx, account, mailbox, true, &mb) < 0) rc = -EIO;
+    if (rc == 0) {
+        struct store_event ev = {STORE_EV_MAILBOX, account, mb.id, 0, 0};
+        store_notify(s, &ev);
+    }
+    return rc;
+}
+
+static int remove_tree(const char *path) {
+    DIR *d = opendir(path);
+    if (!d) return unlink(path) == 0 || errno == ENOENT ? 0 : -errno;
+    struct dirent *de;
+    int rc = 0;
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        buf_t p = BUF_INIT;
+        buf_printf(&p, "%s/%s", path, de->d_name);
+        struct stat st;
+        if (lstat(buf_cstr(&p), &st) == 0 && S_ISDIR(st.st_mode)) rc = remove_tree(buf_cstr(&p));
+        else if (unlink(buf_cstr(&p)) < 0) rc = -errno;
+        buf_free(&p);
+    }
+    closedir(d);
+    if (rmdir(path) < 0 && rc == 0) rc = -errno;
+    return rc;
+}
+
+int store_mailbox_delete(struct store *s, const char *account, const char *mailbox) {
+    if (strcasecmp(mailbox, "INBOX") == 0) return -EPERM;
+    struct index_mailbox mb;
+    if (index_mailbox_get(s->idx, account, mailbox, false, &mb) < 0) return -ENOENT;
+    buf_t p = BUF_INIT;
+    store_mailbox_path(s, account, mailbox, &p);
+    int rc = remove_tree(buf_cstr(&p));
+    buf_free(&p);
+    sqlite3_stmt *st;
+    index_begin(s->idx);
+    sqlite3_prepare_v2(index_db(s->idx), "DELETE FROM messages_fts WHERE rowid IN (SELECT id FROM messages WHERE mailbox_id=?)", -1, &st, NULL);
+    sqlite3_bind_int64(st, 1, mb.id);
+    sqlite3_step(st);
+    sqlite3_finalize(st);
+    sqlite3_prepare_v2(index_db(s->idx), "DELETE FROM messages WHERE mailbox_id=?", -1, &st, NULL);
+    sqlite3_bind_int64(st, 1, mb.id);
+    sqlite3_step(st);
+    sqlite3_finalize(st);
+    sqlite3_prepare_v2(index_db(s->idx), "DELETE FROM mailboxes WHERE id=?", -1, &st, NULL);
+    sqlite3_bind_int64(st, 1, mb.id);
+    sqlite3_step(st);
+    sqlite3_finalize(st);
+    index_commit(s->idx);
+    struct store_event ev = {STORE_EV_MAILBOX, account, mb.id, 0, 0};
+    store_notify(s, &ev);
+    return rc;
+}
+
+int store_mailbox_rename(struct store *s, const char *account, const char *from, const char *to) {
+    struct index_mailbox mb, other;
+    if (index_mailbox_get(s->idx, account, from, false, &mb) < 0) return -ENOENT;
+    if (index_mailbox_get(s->idx, account, to, false, &other) == 0) return -EEXIST;
+    buf_t a = BUF_INIT, b = BUF_INIT;
+    store_mailbox_path(s, account, from, &a);
+    store_mailbox_path(s, account, to, &b);
+    int rc = 0;
+    if (strcasecmp(from, "INBOX") == 0) {
+        /* RFC 3501: renaming INBOX moves its messages to a new folder */
+        rc = store_mailbox_create(s, account, to);
+        if (rc == 0) {
+            sqlite3_stmt *st;
+            sqlite3_prepare_v2(index_db(s->idx), "SELECT id FROM messages WHERE mailbox_id=?", -1, &st, NULL);
+            sqlite3_bind_int64(st, 1, mb.id);
+            GArray *rows = g_array_new(FALSE, FALSE, sizeof(int64_t));
+            while (sqlite3_step(st) == SQLITE_ROW) {
+                int64_t r = sqlite3_column_int64(st, 0);
+                g_array_append_val(rows, r);
+            }
+            sqlite3_finalize(st);
+            for (guint i = 0; i < rows->len; i++) {
+                int64_t r = g_array_index(rows, int64_t, i);
+                if (store_copy(s, r, to, NULL, NULL) == 0) store_expunge(s, r);
+            }
+            g_array_free(rows, TRUE);
+        }
+    } else if (rename(buf_cstr(&a), buf_cstr(&b)) < 0) {
+        rc = -errno;
+    } else {
+        sqlite3_stmt *st;
+        sqlite3_prepare_v2(index_db(s->idx), "UPDATE mailboxes SET name=? WHERE id=?", -1, &st, NULL);
+        sqlite3_bind_text(st, 1, to, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 2, mb.id);
+        sqlite3_step(st);
+        sqlite3_finalize(st);
+        struct store_event ev = {STORE_EV_MAILBOX, account, mb.id, 0, 0};
+        store_notify(s, &ev);
+    }
+    buf_free(&a);
+    buf_free(&b);
+    return rc;
+}
+
+int store_copy(struct store *s, int64_t row, const char *dest_mailbox, int64_t *new_row, uint32_t *new_uid) {
+    struct store_msg m;
+    if (store_msg_get(s, row, &m) < 0) return -ENOENT;
+    struct index_mailbox mb;
+    if (index_mailbox_get(s->idx, m.account, dest_mailbox, false, &mb) < 0) {
+        store_msg_free(&m);
+        return -ENOENT;
+    }
+    char *src = locate_file(s, &m);
+    if (!src) {
+        store_msg_free(&m);
+        return -ENOENT;
+    }
+    buf_t dir = BUF_INIT;
+    store_mailbox_path(s, m.account, dest_mailbox, &dir);
+    char *unique = maildir_unique_name(s->hostname);
+    const char *sz = strstr(strrchr(src, '/'), ",S=");
+    buf_t base = BUF_INIT;
+    buf_append_str(&base, unique);
+    if (sz) buf_append(&base, sz, strcspn(sz, ":"));
+    free(unique);
+    buf_t dst = BUF_INIT;
+    buf_printf(&dst, "%s/cur/%s:2,", buf_cstr(&dir), buf_cstr(&base));
+    index_flags_to_info(m.flags, &dst);
+    int rc = 0;
+    /* a hard link is a copy for immutable files; fall back to copying */
+    if (link(src, buf_cstr(&dst)) < 0) {
+        FILE *in = fopen(src, "rb");
+        FILE *out = in ? fopen(buf_cstr(&dst), "wbx") : NULL;
+        if (!in || !out) rc = -errno;
+        char chunk[65536];
+        size_t n;
+        while (rc == 0 && (n = fread(chunk, 1, sizeof chunk, in)) > 0)
+            if (fwrite(chunk, 1, n, out) != n) rc = -EIO;
+        if (out && (fflush(out) != 0 || fsync(fileno(out)) != 0)) rc = -EIO;
+        if (in) fclose(in);
+        if (out) fclose(out);
+        if (rc < 0) unlink(buf_cstr(&dst));
+    }
+    if (rc == 0) {
+        buf_t cur = BUF_INIT;
+        buf_printf(&cur, "%s/cur", buf_cstr(&dir));
+        maildir_sync_dir(buf_cstr(&cur));
+        buf_free(&cur);
+        struct msg_summary sum;
+        summary_from_file(buf_cstr(&dst), &sum);
+        struct index_new_msg nm = {
+            .base = buf_cstr(&base), .subdir = "cur", .flags = m.flags, .keywords = m.keywords,
+            .internaldate = m.internaldate, .size = m.size, .summary = &sum,
+        };
+        /* keep the envelope: copy it from the source row */
+        sqlite3_stmt *st;
+        sqlite3_prepare_v2(index_db(s->idx), "SELECT mail_from, rcpts FROM messages WHERE id=?", -1, &st, NULL);
+        sqlite3_bind_int64(st, 1, row);
+        char *from = NULL, *rcpts = NULL;
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            from = xstrdup((const char *)sqlite3_column_text(st, 0));
+            rcpts = xstrdup((const char *)sqlite3_column_text(st, 1));
+        }
+        sqlite3_finalize(st);
+        nm.mail_from = from;
+        nm.rcpts = rcpts;
+        int64_t r;
+        uint32_t uid;
+        if (index_add_message(s->idx, mb.id, &nm, &uid, &r) == 0) {
+            if (new_row) *new_row = r;
+            if (new_uid) *new_uid = uid;
+            struct store_event ev = {STORE_EV_NEW, m.account, mb.id, r, uid};
+            store_notify(s, &ev);
+        } else {
+            rc = -EIO;
+        }
+        free(from);
+        free(rcpts);
+        summary_free(&sum);
+    }
+    buf_free(&dst);
+    buf_free(&base);
+    buf_free(&dir);
+    free(src);
+    store_msg_free(&m);
+    return rc;
 }
 
 /* --- delivery ---------------------------------------------------------- */

@@ -57,6 +57,42 @@ void store_subscribe(struct store *s, store_observer_fn fn, void *arg);
 void store_unsubscribe(struct store *s, store_observer_fn fn, void *arg);
 void store_notify(struct store *s, const struct store_event *ev);
 
+/* --- messages -------------------------------------------------------- */
+
+struct store_msg {
+    int64_t row;          /* messages.id */
+    int64_t mailbox_id;
+    uint32_t uid;
+    char *account;
+    char *mailbox;        /* "INBOX", "Sent", "a.b" */
+    char *path;           /* current file path */
+    char *api_id;
+    int flags;            /* MSG_* bits */
+    char *keywords;       /* space separated */
+    int64_t size;         /* RFC822 size (CRLF) */
+    int64_t internaldate;
+    uint64_t modseq;
+};
+
+/* Load one message by row id. 0, or -1 if there is no such row. */
+int store_msg_get(struct store *s, int64_t row, struct store_msg *out);
+/* Find by API id (Maildir unique name); 0 or -1. */
+int store_msg_find_api_id(struct store *s, const char *api_id, struct store_msg *out);
+void store_msg_free(struct store_msg *m);
+/* Set flags (and keywords unless NULL): the file moves to cur/ with the
+ * Maildir info letters ":2,DFRST", the index row gets a new MODSEQ and
+ * observers hear STORE_EV_UPDATE. 0 or -errno. */
+int store_set_flags(struct store *s, int64_t row, int flags, const char *keywords);
+/* Remove a message for good: unlink, drop the row, STORE_EV_EXPUNGE. */
+int store_expunge(struct store *s, int64_t row);
+/* Copy a message into another mailbox of the same account (hard link
+ * when possible); returns 0 with the new row and UID. */
+int store_copy(struct store *s, int64_t row, const char *dest_mailbox, int64_t *new_row, uint32_t *new_uid);
+/* Create / delete / rename a Maildir++ folder with its index entry. */
+int store_mailbox_create(struct store *s, const char *account, const char *mailbox);
+int store_mailbox_delete(struct store *s, const char *account, const char *mailbox);
+int store_mailbox_rename(struct store *s, const char *account, const char *from, const char *to);
+
 /* --- delivery ---------------------------------------------------------- */
 
 /* One message being delivered into one or more accounts' INBOX. */
