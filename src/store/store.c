@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -560,6 +561,61 @@ int store_copy(struct store *s, int64_t row, const char *dest_mailbox, int64_t *
     free(src);
     store_msg_free(&m);
     return rc;
+}
+
+int store_append(struct store *s, const char *account, const char *mailbox, const char *data, size_t len, int flags,
+                 const char *keywords, int64_t internaldate, int64_t *new_row, uint32_t *new_uid) {
+    struct index_mailbox mb;
+    if (index_mailbox_get(s->idx, account, mailbox, false, &mb) < 0) return -ENOENT;
+    buf_t dir = BUF_INIT;
+    store_mailbox_path(s, account, mailbox, &dir);
+    struct maildir_file f;
+    int rc = maildir_file_create(&f, buf_cstr(&dir), s->hostname);
+    if (rc < 0) {
+        buf_free(&dir);
+        return rc;
+    }
+    /* CRLF -> LF, the Maildir convention */
+    size_t start = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (data[i] == '\r' && i + 1 < len && data[i + 1] == '\n') {
+            maildir_file_write(&f, data + start, i - start);
+            start = i + 1;
+        }
+    }
+    maildir_file_write(&f, data + start, len - start);
+    if (internaldate > 0) {
+        /* the file's mtime carries INTERNALDATE through a reindex */
+        struct timespec ts[2] = {{internaldate, 0}, {internaldate, 0}};
+        futimens(f.fd, ts);
+    }
+    rc = maildir_file_commit(&f);
+    if (rc < 0) {
+        maildir_file_abort(&f);
+        buf_free(&dir);
+        return rc;
+    }
+    struct msg_summary sum;
+    summary_from_file(f.new_path, &sum);
+    const char *base = strrchr(f.new_path, '/') + 1;
+    struct index_new_msg m = {
+        .base = base, .subdir = "new", .flags = 0, .keywords = keywords,
+        .internaldate = internaldate > 0 ? internaldate : time(NULL), .size = f.size + f.lines, .summary = &sum,
+    };
+    int64_t row = 0;
+    uint32_t uid = 0;
+    rc = index_add_message(s->idx, mb.id, &m, &uid, &row) == 0 ? 0 : -EIO;
+    summary_free(&sum);
+    maildir_file_free(&f);
+    buf_free(&dir);
+    if (rc < 0) return rc;
+    /* flags live in the file name, in cur/ */
+    if (flags) store_set_flags(s, row, flags, NULL);
+    struct store_event ev = {STORE_EV_NEW, account, mb.id, row, uid};
+    store_notify(s, &ev);
+    if (new_row) *new_row = row;
+    if (new_uid) *new_uid = uid;
+    return 0;
 }
 
 /* --- delivery ---------------------------------------------------------- */

@@ -88,6 +88,10 @@ int store_expunge(struct store *s, int64_t row);
 /* Copy a message into another mailbox of the same account (hard link
  * when possible); returns 0 with the new row and UID. */
 int store_copy(struct store *s, int64_t row, const char *dest_mailbox, int64_t *new_row, uint32_t *new_uid);
+/* Store a complete message (CRLF or LF line ends; kept with LF) in a
+ * mailbox durably (IMAP APPEND). internaldate 0 means now. */
+int store_append(struct store *s, const char *account, const char *mailbox, const char *data, size_t len, int flags,
+                 const char *keywords, int64_t internaldate, int64_t *new_row, uint32_t *new_uid);
 /* Create / delete / rename a Maildir++ folder with its index entry. */
 int store_mailbox_create(struct store *s, const char *account, const char *mailbox);
 int store_mailbox_delete(struct store *s, const char *account, const char *mailbox);

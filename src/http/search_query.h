@@ -1,0 +1,121 @@
+/*
+ * search_query - Mailpit's search language, parsed and turned into SQL.
+ *
+ * Pure: bytes in, a list of terms out; terms in, an SQLite WHERE fragment
+ * plus bound parameters out. No sockets, no database handle (except the
+ * optional binding helper). Used by GET/DELETE /api/v1/search.
+ *
+ * Language (all terms ANDed, prefixes case-insensitive):
+ *   word  "quoted phrase"         full text (subject, addresses, body)
+ *   -term  !term                  negation
+ *   from: to: cc: bcc: reply-to: subject: message-id:   substring match
+ *   addressed:                    To, From, Cc, Bcc, Reply-To or envelope
+ *                                 recipients (as Mailpit: all address fields)
+ *   tag:X                         X is one of the message's keywords
+ *   is:read is:unread is:tagged   has:attachment(s) has:inline(s)
+ *   larger:10K smaller:1.5M       sizes in bytes, K/M/G = 1024-based
+ *   before:2024-01-02 after:...   YYYY-MM-DD (or /), or RFC 3339 datetime
+ *
+ * Quotes group words (`from:"John Doe"`, `"subject:two words"`) and are
+ * removed; an unterminated quote runs to the end of the input. An unknown
+ * prefix (`foo:bar`, `is:foo`, `larger:abc`) is a plain word, as in
+ * Mailpit. A prefix with an empty value (`from:`) is ignored, as in
+ * Mailpit. Unlike Mailpit, an unparseable date is an error (Mailpit
+ * ignores the term, which would turn DELETE /api/v1/search into "delete
+ * everything").
+ *
+ * Errors (the API answers 400 with the reason): input longer than
+ * SEARCH_QUERY_MAX_BYTES, more than SEARCH_QUERY_MAX_TERMS terms, a NUL
+ * byte, a bad date. An empty query parses to zero terms; Mailpit's API
+ * answers 400 for that, which is the caller's decision.
+ *
+ * SQL: columns of the index table `messages` and the FTS5 table
+ * `messages_fts` (see store/index.c). User text only ever travels as a
+ * bound parameter; FTS5 text is wrapped as a quoted phrase so FTS5
+ * operators in user input are inert; LIKE patterns escape % _ and \.
+ */
+#ifndef DEVMAIL_SEARCH_QUERY_H
+#define DEVMAIL_SEARCH_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "core/buf.h"
+
+/* Longest query accepted, in bytes. */
+#define SEARCH_QUERY_MAX_BYTES 8192
+/* Most terms in one query (each costs a clause in the WHERE). */
+#define SEARCH_QUERY_MAX_TERMS 64
+/* Digits accepted in the integer part of a larger:/smaller: size. */
+#define SEARCH_QUERY_MAX_SIZE_DIGITS 15
+
+enum search_query_kind {
+    SEARCH_QUERY_TEXT = 0,
+    SEARCH_QUERY_FROM,
+    SEARCH_QUERY_TO,
+    SEARCH_QUERY_CC,
+    SEARCH_QUERY_BCC,
+    SEARCH_QUERY_REPLY_TO,
+    SEARCH_QUERY_ADDRESSED,
+    SEARCH_QUERY_SUBJECT,
+    SEARCH_QUERY_MESSAGE_ID,
+    SEARCH_QUERY_TAG,
+    SEARCH_QUERY_IS_READ,
+    SEARCH_QUERY_IS_UNREAD,
+    SEARCH_QUERY_IS_TAGGED,
+    SEARCH_QUERY_HAS_ATTACHMENT,
+    SEARCH_QUERY_HAS_INLINE,
+    SEARCH_QUERY_LARGER,
+    SEARCH_QUERY_SMALLER,
+    SEARCH_QUERY_BEFORE,
+    SEARCH_QUERY_AFTER,
+};
+
+struct search_query_term {
+    enum search_query_kind kind;
+    bool negated;
+    char *value;      /* text kinds: NUL-terminated, trimmed, never empty; else NULL */
+    size_t value_len;
+    int64_t number;   /* LARGER/SMALLER: bytes; BEFORE/AFTER: unix seconds */
+};
+
+struct search_query {
+    struct search_query_term *terms;
+    size_t count;
+};
+
+/* Parse q[0..len). tz_offset is seconds east of UTC applied to dates and
+ * datetimes without an explicit zone (0: UTC). 0 on success (out owns the
+ * terms; free with search_query_free), -1 with a reason appended to err. */
+int search_query_parse(const char *q, size_t len, long tz_offset, struct search_query *out, buf_t *err);
+void search_query_free(struct search_query *q);
+/* "text", "from", ..., "after": for logs and tests. */
+const char *search_query_kind_name(enum search_query_kind kind);
+
+enum search_query_param_type { SEARCH_QUERY_PARAM_TEXT, SEARCH_QUERY_PARAM_INT };
+
+struct search_query_param {
+    enum search_query_param_type type;
+    char *text;       /* PARAM_TEXT: NUL-terminated */
+    size_t text_len;
+    int64_t num;      /* PARAM_INT */
+};
+
+struct search_query_sql {
+    buf_t where;      /* boolean SQL expression; "1" for no terms */
+    struct search_query_param *params; /* one per '?' in where, in order */
+    size_t nparams;
+};
+
+/* Build the WHERE fragment for q; use as `... WHERE <other> AND (<where>)`.
+ * Positive full-text terms share one FTS5 MATCH, negative ones another. */
+void search_query_to_sql(const struct search_query *q, struct search_query_sql *out);
+void search_query_sql_free(struct search_query_sql *s);
+/* Bind the parameters to st starting at index first (1-based). Returns
+ * the next free index, or -1 if SQLite refused a bind. */
+int search_query_sql_bind(const struct search_query_sql *s, sqlite3_stmt *st, int first);
+
+#endif
