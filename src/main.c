@@ -8,6 +8,8 @@
  *   devmail check-config [-c FILE] [--reference]  print the effective config
  *   devmail passwd [-s SCHEME] [USER]             print a passwd-file line
  *   devmail reindex [-c FILE]                     rebuild the index from the Maildirs
+ *   devmail purge --older-than 7d [--mailbox M]   expunge old mail now (server may run)
+ *   devmail sendmail [-t] [-i] [-f FROM] [RCPT..] sendmail(1)-style injector over SMTP
  */
 #include <errno.h>
 #include <grp.h>
@@ -27,103 +29,20 @@
 #include "app/app.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "cli/cli_config.h"
+#include "cli/purge.h"
+#include "cli/sendmail.h"
 #include "net/tls.h"
+#include "pop3/pop3_session.h"
+#include "http/http_server.h"
+#include "imap/imap_session.h"
 #include "smtp/smtp_session.h"
-
-#define DEVMAIL_VERSION "0.1.0"
-
-static void usage(FILE *fp) {
-    fprintf(fp,
-            "usage: devmail [serve] [-c FILE] [-v] [--KEY VALUE ...]\n"
-            "       devmail check-config [-c FILE] [--KEY VALUE ...] [--reference]\n"
-            "       devmail passwd [-s SHA512-CRYPT|SHA256-CRYPT|BLF-CRYPT|PLAIN] [USER]\n"
-            "       devmail reindex [-c FILE] [--data-dir DIR]\n"
-            "\n"
-            "Every setting is a config file key, a --flag (underscores as dashes)\n"
-            "and a DEVMAIL_* environment variable; `devmail check-config --reference`\n"
-            "lists them all. Precedence: flag > environment > file > default.\n");
-}
-
-/* Load defaults, then file (-c), environment and flags. Unknown flags are
- * errors. Returns 0, or prints the reason and returns -1. */
-static int load_config(struct config *cfg, int argc, char **argv, bool *reference) {
-    config_defaults(cfg);
-    buf_t err = BUF_INIT;
-    const char *file = getenv("DEVMAIL_CONFIG");
-    for (int i = 0; i < argc; i++) {
-        if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) file = argv[++i];
-        else if (!strncmp(argv[i], "--config=", 9)) file = argv[i] + 9;
-    }
-    if (file && config_load_file(cfg, file, &err) < 0) goto fail;
-    if (config_load_env(cfg, &err) < 0) goto fail;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-c") || !strcmp(a, "--config")) {
-            i++;
-            continue;
-        }
-        if (!strncmp(a, "--config=", 9)) continue;
-        if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
-            cfg->verbose = true;
-            continue;
-        }
-        if (!strcmp(a, "--reference") && reference) {
-            *reference = true;
-            continue;
-        }
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            exit(0);
-        }
-        if (!strcmp(a, "--version")) {
-            printf("devmail %s\n", DEVMAIL_VERSION);
-            exit(0);
-        }
-        if (strncmp(a, "--", 2) != 0) {
-            buf_printf(&err, "unexpected argument '%s'", a);
-            goto fail;
-        }
-        const char *name = a + 2;
-        const char *eq = strchr(name, '=');
-        char *flag = eq ? xstrndup(name, (size_t)(eq - name)) : xstrdup(name);
-        const struct config_entry *e = config_find_flag(flag);
-        if (!e) {
-            buf_printf(&err, "unknown option --%s (see devmail check-config --reference)", flag);
-            free(flag);
-            goto fail;
-        }
-        const char *value;
-        if (eq) value = eq + 1;
-        else if (i + 1 < argc) value = argv[++i];
-        else if (e->type == CONF_BOOL) value = "yes";
-        else {
-            buf_printf(&err, "--%s needs a value", flag);
-            free(flag);
-            goto fail;
-        }
-        buf_t why = BUF_INIT;
-        int rc = config_set(cfg, e->key, value, 3, &why);
-        free(flag);
-        if (rc < 0) {
-            buf_printf(&err, "%s", buf_cstr(&why));
-            buf_free(&why);
-            goto fail;
-        }
-        buf_free(&why);
-    }
-    if (config_validate(cfg, &err) < 0) goto fail;
-    buf_free(&err);
-    return 0;
-fail:
-    fprintf(stderr, "devmail: %s\n", buf_cstr(&err));
-    buf_free(&err);
-    return -1;
-}
+#include "store/retention.h"
 
 static int cmd_check_config(int argc, char **argv) {
     struct config cfg;
     bool reference = false;
-    if (load_config(&cfg, argc, argv, &reference) < 0) return 1;
+    if (cli_load_config(&cfg, argc, argv, &reference) < 0) return 1;
     buf_t out = BUF_INIT;
     if (reference) config_reference(&out);
     else config_dump(&cfg, &out);
@@ -163,7 +82,7 @@ static int cmd_passwd(int argc, char **argv) {
         if (!strcmp(argv[i], "-s") && i + 1 < argc) scheme = argv[++i];
         else if (argv[i][0] != '-') user = argv[i];
         else {
-            usage(stderr);
+            cli_usage(stderr);
             return 2;
         }
     }
@@ -205,7 +124,7 @@ static int cmd_passwd(int argc, char **argv) {
 
 static int cmd_reindex(int argc, char **argv) {
     struct config cfg;
-    if (load_config(&cfg, argc, argv, NULL) < 0) return 1;
+    if (cli_load_config(&cfg, argc, argv, NULL) < 0) return 1;
     buf_t path = BUF_INIT;
     buf_printf(&path, "%s/index.sqlite", cfg.data_dir);
     /* The Maildir is the truth: drop the cache and build it again. */
@@ -238,6 +157,14 @@ static int cmd_reindex(int argc, char **argv) {
 
 static struct app app;
 static struct event *shutdown_timer;
+static struct retention_timer *retention;
+/* the serve command line, re-applied over the re-read file on SIGHUP */
+static int serve_argc;
+static char **serve_argv;
+/* configurations replaced by SIGHUP: kept until exit, since sessions may
+ * still point at their strings */
+static struct config **retired;
+static size_t nretired;
 
 static void shutdown_force(evutil_socket_t fd, short what, void *arg) {
     log_warn("shutdown: timeout; %zu connections still open", net_connection_count(app.net));
@@ -267,30 +194,95 @@ static void on_sigterm(evutil_socket_t sig, short what, void *arg) {
     event_add(poll, &ptv);
 }
 
+/* Settings used only at start-up: the listeners are bound, the store and
+ * TLS are open, privileges are dropped. A reload keeps their running
+ * values and says so. */
+static const char *const startup_only_keys[] = {
+    "data_dir", "smtp_listen", "smtps_listen", "imap_listen", "imaps_listen", "pop3_listen", "pop3s_listen",
+    "http_listen", "tls_cert", "tls_key", "user", "group", "pidfile", "max_connections", "max_connections_per_ip",
+    NULL,
+};
+
+static bool config_field_equal(const struct config_entry *e, const struct config *a, const struct config *b) {
+    const void *fa = (const char *)a + e->offset, *fb = (const char *)b + e->offset;
+    switch (e->type) {
+    case CONF_STR: return strcmp(*(char *const *)fa, *(char *const *)fb) == 0;
+    case CONF_LIST: {
+        const struct strlist *la = fa, *lb = fb;
+        if (la->n != lb->n) return false;
+        for (size_t i = 0; i < la->n; i++)
+            if (strcmp(la->v[i], lb->v[i]) != 0) return false;
+        return true;
+    }
+    case CONF_BOOL: return *(const bool *)fa == *(const bool *)fb;
+    case CONF_ENUM: return *(const int *)fa == *(const int *)fb;
+    default: return *(const int64_t *)fa == *(const int64_t *)fb;
+    }
+}
+
+static void config_field_swap(const struct config_entry *e, struct config *a, struct config *b) {
+    char *fa = (char *)a + e->offset, *fb = (char *)b + e->offset;
+    size_t size = e->type == CONF_STR    ? sizeof(char *)
+                  : e->type == CONF_LIST ? sizeof(struct strlist)
+                  : e->type == CONF_BOOL ? sizeof(bool)
+                  : e->type == CONF_ENUM ? sizeof(int)
+                                         : sizeof(int64_t);
+    char tmp[sizeof(struct strlist) > sizeof(int64_t) ? sizeof(struct strlist) : sizeof(int64_t)];
+    memcpy(tmp, fa, size);
+    memcpy(fa, fb, size);
+    memcpy(fb, tmp, size);
+}
+
+/* SIGHUP: re-read the whole configuration (file, environment, the same
+ * command line), the passwd-file and the recipient map. Any error keeps
+ * everything as it was. Connections stay open. */
 static void on_sighup(evutil_socket_t sig, short what, void *arg) {
     log_reopen();
+    struct config fresh;
+    if (cli_load_config(&fresh, serve_argc, serve_argv, NULL) < 0) {
+        log_error("reload: the configuration has an error (see above); keeping the old one");
+        return;
+    }
     buf_t err = BUF_INIT;
-    if (app.cfg->passdb[0]) {
-        struct passdb db;
-        if (passdb_load(&db, app.cfg->passdb, &err) < 0) {
-            log_error("reload: %s (keeping the old accounts)", buf_cstr(&err));
-        } else {
-            passdb_free(&app.passdb);
-            app.passdb = db;
-        }
+    struct passdb db = {0};
+    struct rcptmap map = {0};
+    if (fresh.passdb[0] && passdb_load(&db, fresh.passdb, &err) < 0) {
+        log_error("reload: %s; keeping the old configuration and accounts", buf_cstr(&err));
+        goto fail;
     }
-    buf_reset(&err);
-    if (app.cfg->recipient_map[0]) {
-        struct rcptmap m;
-        if (rcptmap_load(&m, app.cfg->recipient_map, &err) < 0) {
-            log_error("reload: %s (keeping the old map)", buf_cstr(&err));
-        } else {
-            rcptmap_free(&app.rcptmap);
-            app.rcptmap = m;
-        }
+    if (fresh.recipient_map[0] && rcptmap_load(&map, fresh.recipient_map, &err) < 0) {
+        log_error("reload: %s; keeping the old configuration and recipient map", buf_cstr(&err));
+        if (fresh.passdb[0]) passdb_free(&db);
+        goto fail;
     }
+    for (const char *const *k = startup_only_keys; *k; k++) {
+        const struct config_entry *e = config_find(*k);
+        if (!e || config_field_equal(e, &fresh, app.cfg)) continue;
+        log_warn("reload: %s changed; it takes effect at restart (listeners are not re-bound)", *k);
+        config_field_swap(e, &fresh, app.cfg); /* fresh keeps the running value */
+    }
+    if (strcmp(fresh.log_file, app.cfg->log_file) != 0 && log_open(fresh.log_file) < 0)
+        log_error("reload: cannot open log file %s: %s", fresh.log_file, strerror(errno));
+    log_set_level(fresh.verbose ? LOG_DEBUG : LOG_INFO);
+    if (app.has_passdb) passdb_free(&app.passdb);
+    app.passdb = db;
+    app.has_passdb = fresh.passdb[0] != '\0';
+    rcptmap_free(&app.rcptmap);
+    app.rcptmap = map;
+    /* sessions may hold pointers into the old strings: retire, not free */
+    struct config *old = xmalloc(sizeof *old);
+    *old = *app.cfg;
+    *app.cfg = fresh;
+    retired = xrealloc(retired, (nretired + 1) * sizeof *retired);
+    retired[nretired++] = old;
+    retention_timer_set(retention, app.cfg->retention, app.cfg->retention_count);
     buf_free(&err);
-    log_info("reloaded accounts and recipient map; log reopened");
+    log_info("reloaded the configuration, accounts (%s) and recipient map; listeners are not re-bound",
+             app.has_passdb ? app.cfg->passdb : "none: any login");
+    return;
+fail:
+    buf_free(&err);
+    config_free(&fresh);
 }
 
 static void on_sigusr1(evutil_socket_t sig, short what, void *arg) {
@@ -323,13 +315,12 @@ static int drop_privileges(const struct config *cfg) {
     return 0;
 }
 
-static void warn_unserved(const char *proto, const struct strlist *l) {
-    if (l->n) log_warn("%s listener %s ignored: %s is not served by this build yet", proto, l->v[0], proto);
-}
 
 static int cmd_serve(int argc, char **argv) {
     static struct config cfg;
-    if (load_config(&cfg, argc, argv, NULL) < 0) return 1;
+    if (cli_load_config(&cfg, argc, argv, NULL) < 0) return 1;
+    serve_argc = argc;
+    serve_argv = argv;
     if (log_open(cfg.log_file) < 0) {
         fprintf(stderr, "devmail: cannot open log file %s: %s\n", cfg.log_file, strerror(errno));
         return 1;
@@ -352,11 +343,9 @@ static int cmd_serve(int argc, char **argv) {
     struct net_limits limits = {cfg.max_connections, cfg.max_connections_per_ip};
     app.net = net_new(app.base, app.tls, &limits);
     if (smtp_server_start(&app, &err) < 0) goto fail;
-    warn_unserved("imap", &cfg.imap_listen);
-    warn_unserved("imaps", &cfg.imaps_listen);
-    warn_unserved("pop3", &cfg.pop3_listen);
-    warn_unserved("pop3s", &cfg.pop3s_listen);
-    warn_unserved("http", &cfg.http_listen);
+    if (imap_server_start(&app, &err) < 0) goto fail;
+    if (pop3_server_start(&app, &err) < 0) goto fail;
+    if (http_server_start(&app, &err) < 0) goto fail;
     if (drop_privileges(&cfg) < 0) return 1;
     if (cfg.pidfile[0]) {
         FILE *fp = fopen(cfg.pidfile, "w");
@@ -375,15 +364,25 @@ static int cmd_serve(int argc, char **argv) {
     log_info("devmail %s started (pid %ld), data in %s", DEVMAIL_VERSION, (long)getpid(), cfg.data_dir);
     for (size_t i = 0; i < cfg.smtp_listen.n; i++) log_info("  SMTP   smtp://%s (STARTTLS available)", cfg.smtp_listen.v[i]);
     for (size_t i = 0; i < cfg.smtps_listen.n; i++) log_info("  SMTPS  smtps://%s", cfg.smtps_listen.v[i]);
+    for (size_t i = 0; i < cfg.imap_listen.n; i++) log_info("  IMAP   imap://%s (STARTTLS available)", cfg.imap_listen.v[i]);
+    for (size_t i = 0; i < cfg.imaps_listen.n; i++) log_info("  IMAPS  imaps://%s", cfg.imaps_listen.v[i]);
+    for (size_t i = 0; i < cfg.pop3_listen.n; i++) log_info("  POP3   pop3://%s (STLS available)", cfg.pop3_listen.v[i]);
+    for (size_t i = 0; i < cfg.pop3s_listen.n; i++) log_info("  POP3S  pop3s://%s", cfg.pop3s_listen.v[i]);
     if (cfg.domains.n == 0)
         log_info("  zero-config: every recipient is accepted into %s; any login is accepted", cfg.default_account);
     else
         for (size_t i = 0; i < cfg.domains.n; i++) log_info("  domain %s", cfg.domains.v[i]);
     if (!app.has_passdb) log_info("  no passdb: IMAP/POP3 accept any user name and password");
 
+    retention = retention_timer_new(app.base, app.store, cfg.retention, cfg.retention_count);
+    if (cfg.retention > 0 || cfg.retention_count > 0)
+        log_info("  retention: %llds, keep %lld per mailbox (0: no limit)", (long long)cfg.retention,
+                 (long long)cfg.retention_count);
+
     event_base_dispatch(app.base);
 
     log_info("stopped");
+    retention_timer_free(retention);
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) event_free(sigs[i]);
     if (cfg.pidfile[0]) unlink(cfg.pidfile);
     store_close(app.store);
@@ -393,6 +392,11 @@ static int cmd_serve(int argc, char **argv) {
     rcptmap_free(&app.rcptmap);
     buf_free(&err);
     config_free(&cfg);
+    for (size_t i = 0; i < nretired; i++) {
+        config_free(retired[i]);
+        free(retired[i]);
+    }
+    free(retired);
     return 0;
 fail:
     fprintf(stderr, "devmail: %s\n", buf_cstr(&err));
@@ -401,13 +405,19 @@ fail:
 }
 
 int main(int argc, char **argv) {
+    /* installed as (a link named) sendmail: behave as `devmail sendmail` */
+    const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
+    base = base ? base + 1 : (argc > 0 ? argv[0] : "");
+    if (!strcmp(base, "sendmail")) return cli_sendmail(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "check-config")) return cmd_check_config(argc - 2, argv + 2);
     if (argc > 1 && !strcmp(argv[1], "passwd")) return cmd_passwd(argc - 2, argv + 2);
     if (argc > 1 && !strcmp(argv[1], "reindex")) return cmd_reindex(argc - 2, argv + 2);
     if (argc > 1 && !strcmp(argv[1], "serve")) return cmd_serve(argc - 2, argv + 2);
+    if (argc > 1 && !strcmp(argv[1], "sendmail")) return cli_sendmail(argc - 2, argv + 2);
+    if (argc > 1 && !strcmp(argv[1], "purge")) return cli_purge(argc - 2, argv + 2);
     if (argc > 1 && argv[1][0] != '-') {
         fprintf(stderr, "devmail: unknown command '%s'\n", argv[1]);
-        usage(stderr);
+        cli_usage(stderr);
         return 2;
     }
     return cmd_serve(argc - 1, argv + 1);

@@ -268,8 +268,19 @@ int config_parse_text(struct config *cfg, const char *name, const char *text, si
         lineno++;
         char *line = p;
         p = nl ? nl + 1 : NULL;
-        char *hash = strchr(line, '#');
-        if (hash) *hash = '\0';
+        /* '#' starts a comment, except inside a value quoted from its start */
+        char quote = 0, prev = 0;
+        for (char *c = line; *c; c++) {
+            if (quote) {
+                if (*c == quote) quote = 0;
+            } else if ((*c == '"' || *c == '\'') && prev == '=') {
+                quote = *c;
+            } else if (*c == '#') {
+                *c = '\0';
+                break;
+            }
+            if (!isspace((unsigned char)*c)) prev = *c;
+        }
         char *t = trim(line, line + strlen(line));
         if (!*t) continue;
         char *eq = strchr(t, '=');

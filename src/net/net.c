@@ -19,6 +19,10 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 
+/* While closing, how often and how long to wait for TLS to flush. */
+#define CONN_CLOSE_POLL_US 5000
+#define CONN_CLOSE_MAX_POLLS 2000
+
 struct listener {
     struct net *net;
     struct evconnlistener *ev;
@@ -51,6 +55,9 @@ struct conn {
     bool closed; /* on_close done */
     bool paused;
     bool eof_pending; /* peer half-closed while we were paused */
+    int closing_polls;
+    bool shutdown_sent;
+    struct event *close_timer;
     int refs;
     int64_t idle_timeout;
     struct event *deadline;
@@ -111,6 +118,7 @@ void net_free(struct net *n) {
 }
 
 static void conn_free_now(struct conn *c) {
+    if (c->close_timer) event_free(c->close_timer);
     if (c->deadline) event_free(c->deadline);
     if (c->bev) bufferevent_free(c->bev);
     free(c);
@@ -148,6 +156,10 @@ static void conn_finish(struct conn *c) {
         event_free(c->deadline);
         c->deadline = NULL;
     }
+    if (c->close_timer) {
+        event_free(c->close_timer);
+        c->close_timer = NULL;
+    }
     if (c->h->on_close) c->h->on_close(c, c->proto);
     c->proto = NULL;
     conn_unref(c);
@@ -161,10 +173,47 @@ static void conn_read_cb(struct bufferevent *bev, void *arg) {
     conn_unref(c);
 }
 
+/* Bytes not yet handed to the kernel: with TLS the filter's output
+ * and the encrypted bytes waiting in the socket bufferevent under it. */
+static size_t conn_unsent(struct conn *c) {
+    if (!c->bev) return 0;
+    size_t n = evbuffer_get_length(bufferevent_get_output(c->bev));
+    struct bufferevent *under = bufferevent_get_underlying(c->bev);
+    if (under) n += evbuffer_get_length(bufferevent_get_output(under));
+    return n;
+}
+
+static void conn_close_poll(evutil_socket_t fd, short what, void *arg);
+
+/* Closing: finish once everything is on the wire, checking again shortly
+ * while the TLS layer still holds bytes (its flush has no callback to us). */
+static void conn_finish_when_flushed(struct conn *c) {
+    if (conn_unsent(c) == 0 && c->tls && !c->shutdown_sent && c->bev) {
+        /* everything is out: now close_notify, so the client sees a clean
+         * end rather than a truncation (it may itself need flushing) */
+        c->shutdown_sent = true;
+        SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+        if (ssl && SSL_is_init_finished(ssl)) SSL_shutdown(ssl);
+        ERR_clear_error();
+    }
+    if (conn_unsent(c) == 0 || c->closing_polls > CONN_CLOSE_MAX_POLLS) {
+        conn_finish(c);
+        return;
+    }
+    c->closing_polls++;
+    if (!c->close_timer) c->close_timer = evtimer_new(c->net->base, conn_close_poll, c);
+    struct timeval tv = {0, CONN_CLOSE_POLL_US};
+    evtimer_add(c->close_timer, &tv);
+}
+
+static void conn_close_poll(evutil_socket_t fd, short what, void *arg) {
+    conn_finish_when_flushed(arg);
+}
+
 static void conn_write_cb(struct bufferevent *bev, void *arg) {
     struct conn *c = arg;
     if (c->closing) {
-        if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) conn_finish(c);
+        if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) conn_finish_when_flushed(c);
         return;
     }
     if (c->h->on_drain) {
@@ -389,7 +438,7 @@ void conn_close(struct conn *c) {
     if (!c->bev) return;
     bufferevent_disable(c->bev, EV_READ);
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
-        conn_finish(c);
+        conn_finish_when_flushed(c);
         return;
     }
     /* wait for the flush, but not forever */

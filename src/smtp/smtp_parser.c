@@ -104,7 +104,8 @@ bool smtp_addr_valid(const char *addr, size_t len) {
         for (size_t i = 1; i + 1 < ll; i++) {
             unsigned char c = (unsigned char)addr[i];
             if (c == '\\') {
-                if (++i + 1 >= ll) return false;
+                /* RFC 5321 quoted-pairSMTP: backslash and one of %d32-126 */
+                if (++i + 1 >= ll || addr[i] < 32 || addr[i] > 126) return false;
                 continue;
             }
             if (c == '"' || c < 0x20 || c == 0x7f) return false;
@@ -202,6 +203,10 @@ int smtp_path_parse(const char *arg, size_t len, const char *prefix, struct smtp
                 return -1;
             }
             astart = (size_t)(colon - arg) + 1;
+            if (astart == aend) { /* "<@a:>" is not the null path */
+                *reply = "501 5.1.7 Bad address syntax";
+                return -1;
+            }
         }
     } else {
         /* bare address (RFC 821 clients, the recipe's nc transcript) */
@@ -245,17 +250,18 @@ int smtp_path_parse(const char *arg, size_t len, const char *prefix, struct smtp
             *reply = "555 5.5.4 Too many or malformed parameters";
             return -1;
         }
+        /* check the raw bytes: a NUL would hide the rest from xstrndup */
+        bool bad = value && strlen(value) != (size_t)(i - (ke + 1));
+        for (size_t c = ks; c < ke; c++)
+            if (!isalnum((unsigned char)arg[c]) && arg[c] != '-') bad = true;
+        if (bad) {
+            free(value);
+            smtp_path_free(out);
+            *reply = "555 5.5.4 Malformed parameter";
+            return -1;
+        }
         char *key = xstrndup(arg + ks, ke - ks);
         for (char *c = key; *c; c++) *c = (char)toupper((unsigned char)*c);
-        for (const char *c = key; *c; c++) {
-            if (!isalnum((unsigned char)*c) && *c != '-') {
-                free(key);
-                free(value);
-                smtp_path_free(out);
-                *reply = "555 5.5.4 Malformed parameter";
-                return -1;
-            }
-        }
         out->params[out->nparams].key = key;
         out->params[out->nparams].value = value;
         out->nparams++;

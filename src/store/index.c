@@ -1,6 +1,7 @@
 #include "store/index.h"
 
 #include <dirent.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,10 +142,13 @@ int index_mailbox_get(struct index *idx, const char *account, const char *name, 
         /* UIDVALIDITY: creation time, made unique among this account's boxes
          * so a re-created mailbox never reuses an old value. */
         st = idx->ins_mbox;
-        static uint32_t last_validity;
+        /* shared by the loop's and the commit thread's connections */
+        static _Atomic uint32_t last_validity;
         uint32_t v = (uint32_t)time(NULL);
-        if (v <= last_validity) v = last_validity + 1;
-        last_validity = v;
+        uint32_t prev = last_validity;
+        do {
+            if (v <= prev) v = prev + 1;
+        } while (!atomic_compare_exchange_weak(&last_validity, &prev, v));
         sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, v);

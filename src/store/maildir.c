@@ -222,6 +222,8 @@ struct maildir_committer {
     struct commit_job *done, *done_tail;
     bool stopping;
     struct event *wake; /* activated from the thread; runs on the loop */
+    void (*batch_begin)(void *), (*batch_end)(void *);
+    void *hook_arg;
     uint64_t batches, nfiles;
 };
 
@@ -282,10 +284,12 @@ static void committer_run_batch(struct maildir_committer *c, struct commit_job *
             if (rc < 0) dir_rc = rc;
         }
     }
+    if (c->batch_begin) c->batch_begin(c->hook_arg);
     for (struct commit_job *j = batch; j; j = j->next) {
         if (dir_rc && !j->result) j->result = dir_rc;
         if (!j->result && j->work) j->work(j->arg);
     }
+    if (c->batch_end) c->batch_end(c->hook_arg);
     c->batches++;
     c->nfiles += total;
 }
@@ -350,6 +354,15 @@ void maildir_committer_submit(struct maildir_committer *c, struct maildir_file *
     pthread_mutex_lock(&c->lock);
     job_list_append(&c->todo, &c->todo_tail, j);
     pthread_cond_signal(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+}
+
+void maildir_committer_set_batch_hooks(struct maildir_committer *c, void (*begin)(void *), void (*end)(void *),
+                                       void *arg) {
+    pthread_mutex_lock(&c->lock);
+    c->batch_begin = begin;
+    c->batch_end = end;
+    c->hook_arg = arg;
     pthread_mutex_unlock(&c->lock);
 }
 

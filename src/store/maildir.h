@@ -79,6 +79,10 @@ typedef void (*maildir_commit_work)(void *arg);
 struct maildir_committer *maildir_committer_new(struct event_base *base);
 void maildir_committer_submit(struct maildir_committer *c, struct maildir_file **files, size_t n,
                               maildir_commit_work work, maildir_commit_cb cb, void *arg);
+/* Optional hooks run on the commit thread around the work of one batch
+ * (e.g. one index transaction for all messages synced together). */
+void maildir_committer_set_batch_hooks(struct maildir_committer *c, void (*begin)(void *), void (*end)(void *),
+                                       void *arg);
 /* Finish queued work and stop the thread. */
 void maildir_committer_free(struct maildir_committer *c);
 /* Statistics: batches and files committed so far. */

@@ -133,6 +133,9 @@ int store_sync_account(struct store *s, const char *account) {
     return changes;
 }
 
+static void commit_batch_begin(void *arg);
+static void commit_batch_end(void *arg);
+
 struct store *store_open(struct event_base *base, const char *data_dir, const char *hostname, buf_t *err) {
     int rc = mkdir_all(data_dir);
     if (rc < 0) {
@@ -159,13 +162,26 @@ struct store *store_open(struct event_base *base, const char *data_dir, const ch
         if (n > 0) log_info("store: %s: indexed %d changes found in the Maildir", *a, n);
     }
     store_strv_free(accounts);
-    if (base) s->committer = maildir_committer_new(base);
+    if (base) {
+        /* the commit thread indexes deliveries on a connection of its own */
+        buf_t cpath = BUF_INIT;
+        buf_printf(&cpath, "%s/index.sqlite", data_dir);
+        if (index_open(&s->commit_idx, buf_cstr(&cpath), err) < 0) {
+            buf_free(&cpath);
+            store_close(s);
+            return NULL;
+        }
+        buf_free(&cpath);
+        s->committer = maildir_committer_new(base);
+        maildir_committer_set_batch_hooks(s->committer, commit_batch_begin, commit_batch_end, s);
+    }
     return s;
 }
 
 void store_close(struct store *s) {
     if (!s) return;
     maildir_committer_free(s->committer);
+    index_close(s->commit_idx);
     index_close(s->idx);
     while (s->observers) {
         struct store_observer *o = s->observers;
@@ -630,6 +646,9 @@ int store_delivery_begin(struct store *s, struct store_delivery *d, char *const 
     for (size_t i = 0; i < n; i++) d->files[i].fd = -1;
     d->mail_from = xstrdup(mail_from);
     d->rcpts = xstrdup(rcpts);
+    d->rows = xcalloc(n, sizeof *d->rows);
+    d->uids = xcalloc(n, sizeof *d->uids);
+    d->mailbox_ids = xcalloc(n, sizeof *d->mailbox_ids);
     d->internaldate = time(NULL);
     buf_t p = BUF_INIT;
     for (size_t i = 0; i < n; i++) {
@@ -656,10 +675,40 @@ void store_delivery_write(struct store_delivery *d, const void *p, size_t len) {
     for (size_t i = 0; i < d->n; i++) maildir_file_write(&d->files[i], p, len);
 }
 
-/* Runs on the commit thread once the files are durable in new/. */
+/* Index the published copies of one delivery (summary parsed once). */
+static void delivery_index(struct store_delivery *d, struct index *idx) {
+    summary_from_file(d->files[0].new_path, &d->summary);
+    for (size_t i = 0; i < d->n; i++) {
+        struct index_mailbox mb;
+        if (index_mailbox_get(idx, d->accounts[i], "INBOX", true, &mb) < 0) continue;
+        const char *base = strrchr(d->files[i].new_path, '/') + 1;
+        /* RFC822.SIZE counts CRLF line ends; the file has LF. */
+        struct index_new_msg m = {
+            .base = base,
+            .subdir = "new",
+            .internaldate = d->internaldate,
+            .size = d->files[i].size + d->files[i].lines,
+            .mail_from = d->mail_from,
+            .rcpts = d->rcpts,
+            .summary = &d->summary,
+        };
+        if (index_add_message(idx, mb.id, &m, &d->uids[i], &d->rows[i]) == 0) d->mailbox_ids[i] = mb.id;
+    }
+}
+
+/* Runs on the commit thread once the files are durable in new/: parsing
+ * and indexing there keeps the event loop free for the network. */
 static void delivery_analyze(void *arg) {
     struct store_delivery *d = arg;
-    summary_from_file(d->files[0].new_path, &d->summary);
+    delivery_index(d, d->store->commit_idx);
+}
+
+static void commit_batch_begin(void *arg) {
+    index_begin(((struct store *)arg)->commit_idx);
+}
+
+static void commit_batch_end(void *arg) {
+    index_commit(((struct store *)arg)->commit_idx);
 }
 
 static void delivery_committed(int result, void *arg) {
@@ -667,31 +716,13 @@ static void delivery_committed(int result, void *arg) {
     struct store *s = d->store;
     d->result = result;
     if (result == 0) {
-        index_begin(s->idx);
         for (size_t i = 0; i < d->n; i++) {
-            struct index_mailbox mb;
-            if (index_mailbox_get(s->idx, d->accounts[i], "INBOX", true, &mb) < 0) continue;
-            const char *base = strrchr(d->files[i].new_path, '/') + 1;
-            /* RFC822.SIZE counts CRLF line ends; the file has LF. */
-            struct index_new_msg m = {
-                .base = base,
-                .subdir = "new",
-                .internaldate = d->internaldate,
-                .size = d->files[i].size + d->files[i].lines,
-                .mail_from = d->mail_from,
-                .rcpts = d->rcpts,
-                .summary = &d->summary,
-            };
-            uint32_t uid;
-            int64_t row;
-            if (index_add_message(s->idx, mb.id, &m, &uid, &row) == 0) {
-                struct store_event ev = {STORE_EV_NEW, d->accounts[i], mb.id, row, uid};
-                store_notify(s, &ev);
-            }
             s->delivered++;
             s->delivered_bytes += (uint64_t)d->files[i].size;
+            if (!d->uids[i]) continue;
+            struct store_event ev = {STORE_EV_NEW, d->accounts[i], d->mailbox_ids[i], d->rows[i], d->uids[i]};
+            store_notify(s, &ev);
         }
-        index_commit(s->idx);
     }
     d->done(d, result, d->arg);
 }
@@ -709,7 +740,11 @@ void store_delivery_commit(struct store_delivery *d, void (*done)(struct store_d
     /* no event loop (tools, tests): commit synchronously */
     int rc = 0;
     for (size_t i = 0; i < d->n && rc == 0; i++) rc = maildir_file_commit(&d->files[i]);
-    if (rc == 0) delivery_analyze(d);
+    if (rc == 0) {
+        index_begin(d->store->idx);
+        delivery_index(d, d->store->idx);
+        index_commit(d->store->idx);
+    }
     delivery_committed(rc, d);
 }
 
@@ -726,6 +761,9 @@ void store_delivery_free(struct store_delivery *d) {
     }
     free(d->accounts);
     free(d->files);
+    free(d->rows);
+    free(d->uids);
+    free(d->mailbox_ids);
     free(d->mail_from);
     free(d->rcpts);
     if (d->summary.subject || d->summary.text) summary_free(&d->summary);

@@ -31,7 +31,8 @@ typedef void (*store_observer_fn)(const struct store_event *ev, void *arg);
 struct store {
     char *data_dir;
     char *hostname;
-    struct index *idx;
+    struct index *idx;        /* the event loop's connection */
+    struct index *commit_idx; /* the commit thread's connection (same file) */
     struct maildir_committer *committer;
     struct store_observer *observers;
     uint64_t delivered;       /* messages stored since start */
@@ -108,6 +109,9 @@ struct store_delivery {
     char *mail_from;
     char *rcpts;
     struct msg_summary summary; /* filled on the commit thread */
+    int64_t *rows;              /* per account: index row and UID, set on */
+    uint32_t *uids;             /* the commit thread (0 if indexing failed) */
+    int64_t *mailbox_ids;
     int64_t internaldate;
     void (*done)(struct store_delivery *d, int result, void *arg);
     void *arg;

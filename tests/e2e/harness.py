@@ -157,3 +157,328 @@ class Devmail:
         if rc not in (0, None) and exc[0] is None and rc != -9:
             raise AssertionError("devmail exited with %s; log:\n%s" % (rc, text[-4000:]))
         return False
+
+
+# ---- raw SMTP helpers (added for the SMTP e2e suites) -------------------
+
+class SmtpRaw:
+    """A line-level SMTP client over a plain socket, for exact reply checks.
+
+        c = SmtpRaw(dm.smtp_port)
+        c.greeting              # ["220 devmail.example.com ESMTP devmail"]
+        c.cmd("EHLO x")         # list of reply lines, CRLF stripped
+    """
+
+    def __init__(self, port, host="127.0.0.1", timeout=10.0, read_greeting=True):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.buf = b""
+        self.greeting = self.read_reply() if read_greeting else None
+
+    def _fill(self):
+        data = self.sock.recv(65536)
+        if not data:
+            raise EOFError("connection closed by server")
+        self.buf += data
+
+    def read_line(self):
+        """One reply line as bytes, CRLF included."""
+        while b"\n" not in self.buf:
+            self._fill()
+        line, _, self.buf = self.buf.partition(b"\n")
+        return line + b"\n"
+
+    def read_reply(self):
+        """One (possibly multi-line) reply as a list of str lines without CRLF."""
+        lines = []
+        while True:
+            raw = self.read_line()
+            text = raw.decode("utf-8", "replace").rstrip("\r\n")
+            lines.append(text)
+            if len(text) < 4 or text[3] != "-":
+                return lines
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        self.sock.sendall(data)
+
+    def cmd(self, line):
+        self.send(line + "\r\n" if isinstance(line, str) else line + b"\r\n")
+        return self.read_reply()
+
+    def read_until_close(self, timeout=10.0):
+        """Everything the server still sends until it closes (bytes)."""
+        self.sock.settimeout(timeout)
+        out = self.buf
+        self.buf = b""
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except (ConnectionResetError, socket.timeout):
+                break
+            if not data:
+                break
+            out += data
+        return out
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+def smtp_burst(port, data, timeout=10.0):
+    """Send data in ONE sendall (as `nc host port <<EOM` does), read until
+    the server closes; returns the raw bytes received."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(data)
+        out = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except (ConnectionResetError, socket.timeout):
+                break
+            if not chunk:
+                break
+            out += chunk
+        return out
+    finally:
+        s.close()
+
+
+def smtp_reply_lines(raw):
+    """Split raw server output into str lines without line ends."""
+    return [l.rstrip("\r") for l in raw.decode("utf-8", "replace").split("\n") if l != ""]
+
+
+def maildir_files(maildir, subs=("new", "cur")):
+    """Paths of the message files in a Maildir's new/ and cur/."""
+    out = []
+    for sub in subs:
+        d = os.path.join(maildir, sub)
+        if os.path.isdir(d):
+            out += sorted(os.path.join(d, n) for n in os.listdir(d))
+    return out
+
+
+def wait_for(pred, timeout=5.0, step=0.02):
+    """Poll pred() until it is truthy or timeout; returns its last value."""
+    deadline = time.time() + timeout
+    v = pred()
+    while not v and time.time() < deadline:
+        time.sleep(step)
+        v = pred()
+    return v
+
+
+def ensure_running(dm, proto="smtp", timeout=3.0):
+    """Restart dm if it died or no longer greets on its first listener
+    (used between tests sharing one server so that a crash fails only the
+    test that caused it; the crash report stays in the log). Returns True
+    if a restart was needed."""
+    if dm.proc is not None and dm.proc.poll() is None:
+        try:
+            s = socket.create_connection(("127.0.0.1", dm.ports[proto]), timeout=timeout)
+            try:
+                if s.recv(1)[:1] not in (b"", None):
+                    return False
+            finally:
+                s.close()
+        except OSError:
+            pass
+        try:
+            dm.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            dm.proc.kill()
+            dm.proc.wait()
+    dm.restart()
+    return True
+
+
+# ---- IMAP helpers (added for the IMAP e2e suites) -----------------------
+
+RECIPE_DOMAIN = "example.com"
+RECIPE_MAP = "@example.com       example.com/all/Maildir/\n"
+RECIPE_ACCOUNT = "all@example.com"
+RECIPE_PASSWORD = "password"
+RECIPE_PASSDB = "all@example.com:{PLAIN}password\n"
+
+
+def recipe_devmail(listen=("smtp", "imap", "imaps"), **kw):
+    """A Devmail configured like the recipe: domain example.com, every
+    @example.com address into all@example.com, passdb all@example.com:password."""
+    kw.setdefault("domains", [RECIPE_DOMAIN])
+    kw.setdefault("recipient_map", RECIPE_MAP)
+    kw.setdefault("passdb", RECIPE_PASSDB)
+    return Devmail(listen=listen, **kw)
+
+
+def tls_client_context():
+    """An SSL context that accepts devmail's self-signed certificate."""
+    import ssl
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def imap_client(dm, mode="plain", login=True, account=RECIPE_ACCOUNT, password=RECIPE_PASSWORD, timeout=15):
+    """An imaplib client on dm: mode "plain", "starttls" or "imaps"."""
+    import imaplib
+    if mode == "imaps":
+        m = imaplib.IMAP4_SSL("127.0.0.1", dm.ports["imaps"], ssl_context=tls_client_context(), timeout=timeout)
+    else:
+        m = imaplib.IMAP4("127.0.0.1", dm.ports["imap"], timeout=timeout)
+        if mode == "starttls":
+            m.starttls(ssl_context=tls_client_context())
+    if login:
+        m.login(account, password)
+    return m
+
+
+def send_mail(dm, msg, rcpt="someone@example.com", sender="auser@example.com"):
+    """Deliver one message (str or bytes) over SMTP; returns when stored."""
+    import smtplib
+    with smtplib.SMTP("127.0.0.1", dm.ports["smtp"], timeout=15) as c:
+        c.sendmail(sender, [rcpt], msg)
+
+
+_maildir_seq = [0]
+
+
+def write_maildir_file(maildir, data, sub="new", info=None, mtime=None):
+    """Drop a message file into a Maildir as another program would
+    (written in tmp/, renamed into new/ or cur/). info is the part after
+    ":2," (e.g. "S"); None gives no info suffix. Returns the final path."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    for d in ("tmp", "new", "cur"):
+        os.makedirs(os.path.join(maildir, d), exist_ok=True)
+    _maildir_seq[0] += 1
+    unique = "%d.M%dP%dQ%d.e2ehost,S=%d" % (time.time(), int(time.time() * 1e6) % 1000000, os.getpid(),
+                                           _maildir_seq[0], len(data))
+    tmp = os.path.join(maildir, "tmp", unique)
+    with open(tmp, "wb") as f:
+        f.write(data)
+    name = unique if info is None else unique + ":2," + info
+    path = os.path.join(maildir, sub, name)
+    if mtime is not None:
+        os.utime(tmp, (mtime, mtime))
+    os.rename(tmp, path)
+    return path
+
+
+class ImapRaw:
+    """A line-level IMAP client for exact response checks.
+
+        c = ImapRaw(dm.ports["imap"])
+        c.greeting                    # "* OK [CAPABILITY ...] ..."
+        untagged, tagged = c.cmd("LOGIN a b")   # tag chosen by the client
+        # untagged: list of bytes responses (literals inlined, CRLF kept);
+        # tagged: the tagged line as str without CRLF ("t1 OK ...")
+    """
+
+    def __init__(self, port, host="127.0.0.1", tls=False, timeout=10.0, read_greeting=True):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        if tls:
+            self.sock = tls_client_context().wrap_socket(self.sock)
+        self.buf = b""
+        self.n = 0
+        self.greeting = self.read_response().decode("utf-8", "replace").rstrip("\r\n") if read_greeting else None
+
+    def _fill(self):
+        data = self.sock.recv(65536)
+        if not data:
+            raise EOFError("connection closed by server")
+        self.buf += data
+
+    def read_line(self):
+        while b"\n" not in self.buf:
+            self._fill()
+        line, _, self.buf = self.buf.partition(b"\n")
+        return line + b"\n"
+
+    def read_exact(self, n):
+        while len(self.buf) < n:
+            self._fill()
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def read_response(self):
+        """One whole response line with its literals inlined (bytes)."""
+        import re
+        out = b""
+        while True:
+            line = self.read_line()
+            out += line
+            m = re.search(rb"\{(\d+)\}\r?\n$", line)
+            if not m:
+                return out
+            out += self.read_exact(int(m.group(1)))
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        self.sock.sendall(data)
+
+    def next_tag(self):
+        self.n += 1
+        return "t%d" % self.n
+
+    def read_until_tagged(self, tag):
+        untagged = []
+        while True:
+            r = self.read_response()
+            if r.startswith(tag.encode() + b" "):
+                return untagged, r.decode("utf-8", "replace").rstrip("\r\n")
+            untagged.append(r)
+
+    def cmd(self, line, tag=None):
+        tag = tag or self.next_tag()
+        if isinstance(line, str):
+            line = line.encode("utf-8")
+        self.send(tag.encode() + b" " + line + b"\r\n")
+        return self.read_until_tagged(tag)
+
+    def starttls(self):
+        untagged, tagged = self.cmd("STARTTLS")
+        if " OK" in tagged:
+            self.sock = tls_client_context().wrap_socket(self.sock)
+        return tagged
+
+    def read_until_close(self, timeout=10.0):
+        self.sock.settimeout(timeout)
+        out, self.buf = self.buf, b""
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except (ConnectionResetError, socket.timeout, OSError):
+                break
+            if not data:
+                break
+            out += data
+        return out
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False

@@ -1,0 +1,800 @@
+/*
+ * http_server - HTTP/1.1 on devmail's own net layer.
+ *
+ * Design decision: the server is built on net/ (libevent bufferevents with
+ * the same TLS, connection limits and timeouts as SMTP and IMAP) and a
+ * small pure request parser (http_parser.c), not on libevent 2.1's evhttp.
+ * evhttp in 2.1 cannot hand a connection over to a WebSocket, cannot hold
+ * hundreds of long-polling requests as cheaply with our own wake-ups
+ * (a waiting request here is a list entry and a timer, woken directly by
+ * the store's change events), and cannot share net's limits. libevent
+ * still provides the loop and the buffers.
+ *
+ * One struct http_conn per connection; states:
+ *   READ   reading the next request (keep-alive; pipelined requests are
+ *          answered in order)
+ *   WAIT   a ?wait= request held until a matching message arrives
+ *   BUSY   an asynchronous answer in progress (a delivery commit)
+ *   DELAY  a failed login, answered after auth_failure_delay_ms
+ *   WS     a WebSocket event stream (/api/events)
+ * While a request is held the connection keeps reading (so a client that
+ * goes away is noticed) but buffers its next request unprocessed.
+ */
+#include "http/http_server.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/event.h>
+#include <openssl/evp.h>
+
+#include "app/sasl.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "http/http_api.h"
+#include "http/web_assets.h"
+
+#define HTTP_WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+enum http_conn_state { HC_READ, HC_WAIT, HC_BUSY, HC_DELAY, HC_WS };
+
+struct http_conn {
+    struct http_ctx x;
+    struct http_server *srv;
+    struct conn *conn;
+    enum http_conn_state state;
+    struct http_request req;
+    bool have_head;
+    bool keep_alive;
+    bool head_only;
+    bool orphaned;      /* closed while BUSY: freed by http_complete */
+    char *auth_header;  /* last Authorization accepted, and its account */
+    char *auth_account;
+    struct event *timer; /* WAIT timeout, DELAY, WS ping */
+    struct http_conn *prev, *next; /* srv->waiters or srv->sockets */
+};
+
+struct http_server {
+    struct app *app;
+    struct passdb passdb; /* cfg->http_passdb */
+    bool has_passdb;
+    struct http_conn *waiters;
+    struct http_conn *sockets;
+    uint64_t nwaiters, nsockets;
+    bool quiet;
+    bool reload_pending;
+    struct event *stats_timer;
+    bool stats_pending;
+};
+
+static struct http_server *http_server_instance;
+
+static void process_input(struct http_conn *h);
+
+/* ---- answers ------------------------------------------------------------ */
+
+static const char *status_text(int status) {
+    switch (status) {
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 426: return "Upgrade Required";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+    }
+}
+
+static void ctx_reset(struct http_ctx *x) {
+    x->status = 0;
+    buf_reset(&x->content_type);
+    buf_reset(&x->headers);
+    buf_reset(&x->body);
+}
+
+void http_reply(struct http_ctx *x, int status, const char *content_type, const void *body, size_t len) {
+    x->status = status;
+    buf_reset(&x->content_type);
+    if (content_type) buf_append_str(&x->content_type, content_type);
+    buf_reset(&x->body);
+    if (len) buf_append(&x->body, body, len);
+}
+
+void http_reply_text(struct http_ctx *x, int status, const char *text) {
+    http_reply(x, status, "text/plain; charset=utf-8", text, strlen(text));
+    if (status >= 400 || (text[0] && text[strlen(text) - 1] != '\n')) buf_append_char(&x->body, '\n');
+}
+
+void http_reply_json(struct http_ctx *x, int status, cJSON *json) {
+    char *s = cJSON_PrintUnformatted(json);
+    cJSON_Delete(json);
+    http_reply(x, status, "application/json; charset=utf-8", s ? s : "null", s ? strlen(s) : 4);
+    free(s);
+}
+
+void http_add_header(struct http_ctx *x, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&x->headers, fmt, ap);
+    va_end(ap);
+    buf_append_str(&x->headers, "\r\n");
+}
+
+/* Write the answer in h->x, finish the request, and close if not keep-alive. */
+static void send_response(struct http_conn *h) {
+    struct http_ctx *x = &h->x;
+    if (!x->status) http_reply_text(x, 500, "no answer");
+    if (h->srv->app->draining) h->keep_alive = false;
+    buf_t out = BUF_INIT;
+    buf_printf(&out, "HTTP/1.1 %d %s\r\nServer: devmail\r\n", x->status, status_text(x->status));
+    if (x->content_type.len) buf_printf(&out, "Content-Type: %s\r\n", buf_cstr(&x->content_type));
+    bool no_body = x->status == 204 || x->status == 304 || x->status < 200;
+    if (!no_body) buf_printf(&out, "Content-Length: %zu\r\n", x->body.len);
+    buf_append(&out, x->headers.data, x->headers.len);
+    buf_append_str(&out, h->keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
+    if (!no_body && !h->head_only) buf_append(&out, x->body.data, x->body.len);
+    conn_write(h->conn, out.data, out.len);
+    if (h->srv->app->cfg->verbose)
+        log_info("http[%llu] %s: %s %s -> %d (%zu bytes)", (unsigned long long)conn_id(h->conn), conn_peer(h->conn),
+                 h->req.method ? h->req.method : "-", h->req.path ? h->req.path : "-", x->status, x->body.len);
+    buf_free(&out);
+    ctx_reset(x);
+    http_request_free(&h->req);
+    h->have_head = false;
+    h->state = HC_READ;
+    if (!h->keep_alive) conn_close(h->conn);
+}
+
+/* A request-level error before routing: answer and close. */
+static void send_error_close(struct http_conn *h, int status, const char *reason) {
+    h->keep_alive = false;
+    http_reply_text(&h->x, status, reason);
+    send_response(h);
+}
+
+/* ---- lists ------------------------------------------------------------- */
+
+static void list_add(struct http_conn **head, struct http_conn *h) {
+    h->prev = NULL;
+    h->next = *head;
+    if (*head) (*head)->prev = h;
+    *head = h;
+}
+
+static void list_remove(struct http_conn **head, struct http_conn *h) {
+    if (h->prev) h->prev->next = h->next;
+    else if (*head == h) *head = h->next;
+    if (h->next) h->next->prev = h->prev;
+    h->prev = h->next = NULL;
+}
+
+static void timer_stop(struct http_conn *h) {
+    if (h->timer) {
+        event_free(h->timer);
+        h->timer = NULL;
+    }
+}
+
+static void timer_start(struct http_conn *h, int64_t ms, bool persist, event_callback_fn fn) {
+    timer_stop(h);
+    h->timer = event_new(h->srv->app->base, -1, persist ? EV_PERSIST : 0, fn, h);
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    event_add(h->timer, &tv);
+}
+
+/* ---- long-poll waits ------------------------------------------------------ */
+
+static void wait_finish(struct http_conn *h) {
+    if (h->state != HC_WAIT) return;
+    list_remove(&h->srv->waiters, h);
+    h->srv->nwaiters--;
+    timer_stop(h);
+    h->state = HC_READ;
+    conn_set_idle_timeout(h->conn, HTTP_IDLE_TIMEOUT);
+    h->x.waited = true;
+    ctx_reset(&h->x);
+    if (!http_api_handle(&h->x)) http_reply_text(&h->x, 404, "not found");
+    if (h->state != HC_READ) return; /* deferred again (cannot happen with waited set) */
+    send_response(h);
+    process_input(h);
+}
+
+static void wait_timeout_cb(evutil_socket_t fd, short what, void *arg) {
+    struct http_conn *h = arg;
+    conn_ref(h->conn);
+    struct conn *c = h->conn;
+    wait_finish(h);
+    conn_unref(c);
+}
+
+void http_defer_wait(struct http_ctx *x, int64_t ms) {
+    struct http_conn *h = (struct http_conn *)x;
+    if (ms > (int64_t)HTTP_MAX_WAIT_SECONDS * 1000) ms = (int64_t)HTTP_MAX_WAIT_SECONDS * 1000;
+    ctx_reset(x);
+    h->state = HC_WAIT;
+    list_add(&h->srv->waiters, h);
+    h->srv->nwaiters++;
+    conn_set_idle_timeout(h->conn, 0);
+    timer_start(h, ms, false, wait_timeout_cb);
+}
+
+/* A new message: answer every waiting request it satisfies. */
+static void wake_waiters(struct http_server *srv, const struct store_event *ev) {
+    if (!srv->waiters) return;
+    size_t n = 0, cap = 0;
+    struct http_conn **hit = NULL;
+    for (struct http_conn *h = srv->waiters; h; h = h->next) {
+        if (h->x.account && strcmp(h->x.account, ev->account) != 0) continue;
+        if (!http_api_wait_match(&h->x, ev->row)) continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            hit = xrealloc(hit, cap * sizeof *hit);
+        }
+        conn_ref(h->conn);
+        hit[n++] = h;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct conn *c = hit[i]->conn;
+        if (!conn_is_closing(c)) wait_finish(hit[i]);
+        conn_unref(c);
+    }
+    free(hit);
+}
+
+/* ---- asynchronous answers -------------------------------------------------- */
+
+void *http_defer_async(struct http_ctx *x) {
+    struct http_conn *h = (struct http_conn *)x;
+    h->state = HC_BUSY;
+    conn_ref(h->conn);
+    return h;
+}
+
+struct http_ctx *http_token_ctx(void *token) {
+    return &((struct http_conn *)token)->x;
+}
+
+static void conn_state_free(struct http_conn *h) {
+    timer_stop(h);
+    http_request_free(&h->req);
+    buf_free(&h->x.content_type);
+    buf_free(&h->x.headers);
+    buf_free(&h->x.body);
+    free(h->auth_header);
+    free(h->auth_account);
+    free(h);
+}
+
+bool http_complete(void *token) {
+    struct http_conn *h = token;
+    struct conn *c = h->conn;
+    if (h->orphaned) {
+        conn_state_free(h);
+        conn_unref(c);
+        return false;
+    }
+    send_response(h);
+    process_input(h);
+    conn_unref(c);
+    return true;
+}
+
+/* ---- authentication --------------------------------------------------------- */
+
+static bool auth_enabled(const struct http_server *srv) {
+    return srv->has_passdb || srv->app->has_passdb;
+}
+
+/* Check "Basic base64(user:password)"; the account opened, or NULL. */
+static char *auth_check(struct http_server *srv, const char *hdr) {
+    if (!hdr || strncasecmp(hdr, "Basic ", 6) != 0) return NULL;
+    const char *b64 = hdr + 6;
+    while (*b64 == ' ') b64++;
+    buf_t dec = BUF_INIT;
+    char *account = NULL;
+    if (sasl_b64_decode(b64, strlen(b64), &dec) == 0 && dec.len) {
+        const char *colon = memchr(dec.data, ':', dec.len);
+        if (colon) {
+            char *user = xstrndup(dec.data, (size_t)(colon - dec.data));
+            const char *pw = colon + 1;
+            size_t pl = dec.len - (size_t)(colon - dec.data) - 1;
+            if (srv->has_passdb) {
+                if (strlen(user) <= PASSDB_MAX_USER && pl <= PASSDB_MAX_PASSWORD &&
+                    passdb_verify(&srv->passdb, user, pw, pl)) {
+                    account = xstrdup(user);
+                    for (char *c = account; *c; c++)
+                        if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
+                }
+            } else if (!app_login(srv->app, user, pw, pl, &account)) {
+                account = NULL;
+            }
+            free(user);
+        }
+    }
+    buf_free(&dec);
+    return account;
+}
+
+static void set_unauthorized(struct http_conn *h) {
+    http_reply_text(&h->x, 401, "authentication required");
+    http_add_header(&h->x, "WWW-Authenticate: Basic realm=\"devmail\", charset=\"UTF-8\"");
+}
+
+static void auth_delay_cb(evutil_socket_t fd, short what, void *arg) {
+    struct http_conn *h = arg;
+    struct conn *c = h->conn;
+    conn_ref(c);
+    timer_stop(h);
+    h->state = HC_READ;
+    set_unauthorized(h);
+    send_response(h);
+    process_input(h);
+    conn_unref(c);
+}
+
+/* ---- static page ------------------------------------------------------------ */
+
+static const char *asset_type(const char *path) {
+    static const struct {
+        const char *ext, *type;
+    } types[] = {
+        {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},   {".svg", "image/svg+xml"},
+        {".png", "image/png"},                 {".ico", "image/x-icon"},
+        {".json", "application/json"},         {".txt", "text/plain; charset=utf-8"},
+        {".woff2", "font/woff2"},              {".webmanifest", "application/manifest+json"},
+    };
+    const char *dot = strrchr(path, '.');
+    for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
+        if (!strcasecmp(dot, types[i].ext)) return types[i].type;
+    return "application/octet-stream";
+}
+
+/* The page's own policy: its scripts only, mail HTML only in /view frames. */
+#define HTTP_PAGE_CSP                                                                                              \
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "             \
+    "connect-src 'self'; frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "              \
+    "frame-ancestors 'self'"
+
+static bool serve_asset(struct http_conn *h) {
+    const char *path = h->req.path;
+    if (!strcmp(path, "/")) path = "/index.html";
+    const struct web_asset *a = NULL;
+    for (const struct web_asset *w = web_assets; w->path; w++)
+        if (!strcmp(w->path, path)) a = w;
+    if (!a) return false;
+    /* FNV-1a of the content: the ETag changes exactly when the file does */
+    uint64_t hash = 1469598103934665603ULL;
+    for (size_t i = 0; i < a->size; i++) hash = (hash ^ a->data[i]) * 1099511628211ULL;
+    char etag[40];
+    snprintf(etag, sizeof etag, "\"%016llx\"", (unsigned long long)hash);
+    struct http_ctx *x = &h->x;
+    const char *inm = http_request_header(&h->req, "If-None-Match");
+    if (inm && (strstr(inm, etag) || !strcmp(inm, "*"))) {
+        x->status = 304;
+    } else {
+        http_reply(x, 200, asset_type(a->path), a->data, a->size);
+    }
+    http_add_header(x, "ETag: %s", etag);
+    /* not fingerprinted: revalidate every time (a 304 costs one round trip) */
+    http_add_header(x, "Cache-Control: no-cache");
+    http_add_header(x, "X-Content-Type-Options: nosniff");
+    http_add_header(x, "Referrer-Policy: no-referrer");
+    if (!strcmp(path, "/index.html")) {
+        http_add_header(x, "Content-Security-Policy: %s", HTTP_PAGE_CSP);
+        http_add_header(x, "X-Frame-Options: SAMEORIGIN");
+    }
+    return true;
+}
+
+/* ---- WebSocket ------------------------------------------------------------ */
+
+static void ws_send(struct http_conn *h, int opcode, const void *p, size_t len) {
+    if (conn_is_closing(h->conn)) return;
+    if (conn_output_pending(h->conn) > HTTP_WS_MAX_PENDING) {
+        log_warn("http[%llu] %s: event stream reader too slow; closing", (unsigned long long)conn_id(h->conn),
+                 conn_peer(h->conn));
+        conn_close(h->conn);
+        return;
+    }
+    buf_t f = BUF_INIT;
+    http_ws_frame_build(opcode, p, len, &f);
+    conn_write(h->conn, f.data, f.len);
+    buf_free(&f);
+}
+
+static void ws_close(struct http_conn *h, int code) {
+    unsigned char p[2] = {(unsigned char)(code >> 8), (unsigned char)code};
+    ws_send(h, HTTP_WS_CLOSE, p, 2);
+    conn_close(h->conn);
+}
+
+static void ws_ping_cb(evutil_socket_t fd, short what, void *arg) {
+    struct http_conn *h = arg;
+    ws_send(h, HTTP_WS_PING, NULL, 0);
+}
+
+static void ws_send_json(struct http_conn *h, cJSON *frame) {
+    char *s = cJSON_PrintUnformatted(frame);
+    if (s) ws_send(h, HTTP_WS_TEXT, s, strlen(s));
+    free(s);
+}
+
+/* Same origin: the Origin's host[:port] equals the Host header. */
+static bool origin_allowed(const struct http_request *req) {
+    const char *origin = http_request_header(req, "Origin");
+    if (!origin) return true; /* not a browser */
+    const char *host = http_request_header(req, "Host");
+    const char *p = strstr(origin, "://");
+    if (!host || !p) return false;
+    return strcasecmp(p + 3, host) == 0;
+}
+
+static void ws_upgrade(struct http_conn *h) {
+    struct http_request *req = &h->req;
+    struct http_ctx *x = &h->x;
+    const char *key = http_request_header(req, "Sec-WebSocket-Key");
+    const char *ver = http_request_header(req, "Sec-WebSocket-Version");
+    if (strcmp(req->method, "GET") != 0 || !http_header_has_token(http_request_header(req, "Upgrade"), "websocket") ||
+        !http_header_has_token(http_request_header(req, "Connection"), "upgrade")) {
+        http_reply_text(x, 426, "this is a WebSocket endpoint");
+        http_add_header(x, "Upgrade: websocket");
+        send_response(h);
+        return;
+    }
+    if (!ver || strcmp(ver, "13") != 0) {
+        http_reply_text(x, 426, "unsupported WebSocket version");
+        http_add_header(x, "Sec-WebSocket-Version: 13");
+        send_response(h);
+        return;
+    }
+    buf_t raw = BUF_INIT;
+    bool key_ok = key && sasl_b64_decode(key, strlen(key), &raw) == 0 && raw.len == 16;
+    buf_free(&raw);
+    if (!key_ok) {
+        send_error_close(h, 400, "bad Sec-WebSocket-Key");
+        return;
+    }
+    if (!origin_allowed(req)) {
+        log_warn("http[%llu] %s: refusing cross-origin WebSocket from %s", (unsigned long long)conn_id(h->conn),
+                 conn_peer(h->conn), http_request_header(req, "Origin"));
+        send_error_close(h, 403, "cross-origin WebSocket refused");
+        return;
+    }
+    buf_t k = BUF_INIT;
+    buf_printf(&k, "%s%s", key, HTTP_WS_GUID);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    EVP_Digest(k.data, k.len, md, &mdlen, EVP_sha1(), NULL);
+    buf_t accept = BUF_INIT;
+    sasl_b64_encode(md, mdlen, &accept);
+    buf_t out = BUF_INIT;
+    buf_printf(&out,
+               "HTTP/1.1 101 Switching Protocols\r\nServer: devmail\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Accept: %s\r\n\r\n",
+               buf_cstr(&accept));
+    conn_write(h->conn, out.data, out.len);
+    buf_free(&out);
+    buf_free(&accept);
+    buf_free(&k);
+    http_request_free(req);
+    h->have_head = false;
+    h->state = HC_WS;
+    list_add(&h->srv->sockets, h);
+    h->srv->nsockets++;
+    conn_set_idle_timeout(h->conn, 3 * HTTP_WS_PING_SECONDS);
+    timer_start(h, HTTP_WS_PING_SECONDS * 1000, true, ws_ping_cb);
+    cJSON *stats = http_api_stats_frame(h->srv->app, h->x.account);
+    ws_send_json(h, stats);
+    cJSON_Delete(stats);
+}
+
+static void ws_process(struct http_conn *h) {
+    struct evbuffer *in = conn_input(h->conn);
+    while (!conn_is_closing(h->conn)) {
+        size_t len = evbuffer_get_length(in);
+        if (len == 0) return;
+        size_t look = len < HTTP_WS_MAX_FRAME + 14 ? len : HTTP_WS_MAX_FRAME + 14;
+        const unsigned char *p = evbuffer_pullup(in, (ssize_t)look);
+        struct http_ws_frame f;
+        struct http_parse_error err = {0, NULL};
+        buf_t payload = BUF_INIT;
+        size_t used = 0;
+        enum http_parse_status st = http_ws_frame_parse(p, look, HTTP_WS_MAX_FRAME, &f, &payload, &used, &err);
+        if (st == HTTP_PARSE_NEED_MORE) {
+            buf_free(&payload);
+            return;
+        }
+        if (st == HTTP_PARSE_ERROR) {
+            buf_free(&payload);
+            log_info("http[%llu] %s: WebSocket error: %s", (unsigned long long)conn_id(h->conn), conn_peer(h->conn),
+                     err.reason);
+            ws_close(h, err.status);
+            return;
+        }
+        evbuffer_drain(in, used);
+        switch (f.opcode) {
+        case HTTP_WS_PING: ws_send(h, HTTP_WS_PONG, payload.data, payload.len); break;
+        case HTTP_WS_CLOSE: {
+            int code = payload.len >= 2 ? ((unsigned char)payload.data[0] << 8 | (unsigned char)payload.data[1])
+                                        : HTTP_WS_CLOSE_NORMAL;
+            if (code < 1000 || code >= 5000) code = HTTP_WS_CLOSE_PROTOCOL;
+            ws_close(h, code);
+            break;
+        }
+        default: break; /* the stream is one-way: client data is ignored */
+        }
+        buf_free(&payload);
+    }
+}
+
+void http_events_send(struct http_server *srv, const char *account, cJSON *frame) {
+    if (!frame) return;
+    char *s = cJSON_PrintUnformatted(frame);
+    cJSON_Delete(frame);
+    if (!s) return;
+    size_t len = strlen(s);
+    struct http_conn *next;
+    for (struct http_conn *h = srv->sockets; h; h = next) {
+        next = h->next;
+        if (account && h->x.account && strcmp(account, h->x.account) != 0) continue;
+        ws_send(h, HTTP_WS_TEXT, s, len);
+    }
+    free(s);
+}
+
+void http_events_quiet(struct http_server *srv, bool quiet) {
+    srv->quiet = quiet;
+}
+
+void http_server_counts(struct http_server *srv, uint64_t *waiting, uint64_t *websockets) {
+    *waiting = srv->nwaiters;
+    *websockets = srv->nsockets;
+}
+
+static void stats_timer_cb(evutil_socket_t fd, short what, void *arg) {
+    struct http_server *srv = arg;
+    srv->stats_pending = false;
+    bool reload = srv->reload_pending;
+    srv->reload_pending = false;
+    struct http_conn *next;
+    for (struct http_conn *h = srv->sockets; h; h = next) {
+        next = h->next;
+        if (reload) {
+            cJSON *f = cJSON_CreateObject();
+            cJSON_AddStringToObject(f, "Type", "prune");
+            cJSON_AddNullToObject(f, "Data");
+            ws_send_json(h, f);
+            cJSON_Delete(f);
+        }
+        cJSON *f = http_api_stats_frame(srv->app, h->x.account);
+        ws_send_json(h, f);
+        cJSON_Delete(f);
+    }
+}
+
+static void schedule_stats(struct http_server *srv) {
+    if (srv->stats_pending || !srv->sockets) return;
+    srv->stats_pending = true;
+    struct timeval tv = {0, HTTP_STATS_DELAY_MS * 1000};
+    evtimer_add(srv->stats_timer, &tv);
+}
+
+static void on_store_event(const struct store_event *ev, void *arg) {
+    struct http_server *srv = arg;
+    if (ev->type == STORE_EV_MAILBOX) return;
+    if (ev->type == STORE_EV_NEW) wake_waiters(srv, ev);
+    if (!srv->sockets) return;
+    if (!srv->quiet) {
+        cJSON *frame = http_api_event_frame(srv->app, ev);
+        if (frame) http_events_send(srv, ev->account, frame);
+        else if (ev->type == STORE_EV_EXPUNGE) srv->reload_pending = true; /* its ID is gone with the row */
+    }
+    schedule_stats(srv);
+}
+
+/* ---- requests ----------------------------------------------------------------- */
+
+static void route(struct http_conn *h) {
+    struct http_server *srv = h->srv;
+    struct http_ctx *x = &h->x;
+    struct http_request *req = &h->req;
+    x->req = req;
+    x->account = NULL;
+    x->waited = false;
+    if (auth_enabled(srv) && !http_api_public_path(req->path)) {
+        const char *hdr = http_request_header(req, "Authorization");
+        if (hdr && h->auth_header && !strcmp(hdr, h->auth_header)) {
+            x->account = h->auth_account;
+        } else if (!hdr) {
+            set_unauthorized(h);
+            send_response(h);
+            return;
+        } else {
+            char *account = auth_check(srv, hdr);
+            if (!account) {
+                srv->app->stats.auth_failures++;
+                log_warn("http[%llu] %s: authentication failed", (unsigned long long)conn_id(h->conn),
+                         conn_peer(h->conn));
+                h->state = HC_DELAY;
+                timer_start(h, srv->app->cfg->auth_failure_delay_ms, false, auth_delay_cb);
+                return;
+            }
+            free(h->auth_header);
+            free(h->auth_account);
+            h->auth_header = xstrdup(hdr);
+            h->auth_account = account;
+            x->account = account;
+        }
+    }
+    if (!strcmp(req->path, "/api/events")) {
+        ws_upgrade(h);
+        return;
+    }
+    if (http_api_handle(x)) {
+        if (h->state == HC_READ) send_response(h);
+        return;
+    }
+    bool get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
+    if (get && serve_asset(h)) {
+        send_response(h);
+        return;
+    }
+    http_reply_text(x, 404, "not found");
+    send_response(h);
+}
+
+static void process_input(struct http_conn *h) {
+    struct evbuffer *in = conn_input(h->conn);
+    while (!conn_is_closing(h->conn) && h->state == HC_READ) {
+        size_t len = evbuffer_get_length(in);
+        if (len == 0) return;
+        if (!h->have_head) {
+            size_t look = len < HTTP_MAX_HEAD_BYTES ? len : HTTP_MAX_HEAD_BYTES;
+            const char *p = (const char *)evbuffer_pullup(in, (ssize_t)look);
+            struct http_parse_error err = {0, NULL};
+            enum http_parse_status st = http_parse_head(p, look, &h->req, &err);
+            if (st == HTTP_PARSE_NEED_MORE) return;
+            if (st == HTTP_PARSE_ERROR) {
+                send_error_close(h, err.status, err.reason);
+                return;
+            }
+            h->have_head = true;
+            h->keep_alive = http_request_keep_alive(&h->req);
+            h->head_only = !strcmp(h->req.method, "HEAD");
+            if (h->req.content_length > HTTP_MAX_BODY_BYTES) {
+                send_error_close(h, 413, "request body too large");
+                return;
+            }
+            evbuffer_drain(in, h->req.head_len);
+            const char *expect = http_request_header(&h->req, "Expect");
+            if (expect && !strcasecmp(expect, "100-continue") && h->req.content_length > 0 &&
+                evbuffer_get_length(in) == 0)
+                conn_write_str(h->conn, "HTTP/1.1 100 Continue\r\n\r\n");
+            continue;
+        }
+        size_t need = (size_t)h->req.content_length;
+        if (len < need) return;
+        if (need) {
+            h->req.body = xmalloc(need + 1);
+            evbuffer_remove(in, h->req.body, need);
+            h->req.body[need] = '\0';
+            h->req.body_len = need;
+        }
+        h->srv->app->stats.http_requests++;
+        route(h);
+    }
+}
+
+/* ---- connection handler --------------------------------------------------------- */
+
+static void *http_on_open(struct conn *c, void *arg) {
+    struct http_server *srv = arg;
+    struct http_conn *h = xcalloc(1, sizeof *h);
+    h->srv = srv;
+    h->conn = c;
+    h->x.app = srv->app;
+    h->x.srv = srv;
+    h->state = HC_READ;
+    conn_set_idle_timeout(c, HTTP_IDLE_TIMEOUT);
+    if (srv->app->cfg->verbose) log_info("http[%llu] %s: connect", (unsigned long long)conn_id(c), conn_peer(c));
+    return h;
+}
+
+static void http_on_input(struct conn *c, void *proto) {
+    struct http_conn *h = proto;
+    if (h->state == HC_WS) {
+        ws_process(h);
+        return;
+    }
+    if (h->state == HC_READ) {
+        process_input(h);
+        return;
+    }
+    /* held: keep the next request buffered, but not without bound */
+    if (evbuffer_get_length(conn_input(c)) > HTTP_MAX_HEAD_BYTES + (size_t)HTTP_MAX_BODY_BYTES) conn_close(c);
+}
+
+static void http_on_timeout(struct conn *c, void *proto) {
+    struct http_conn *h = proto;
+    switch (h->state) {
+    case HC_WAIT:
+        h->keep_alive = false;
+        wait_finish(h);
+        break;
+    case HC_BUSY: break; /* the answer comes with the commit */
+    case HC_WS: ws_close(h, HTTP_WS_CLOSE_GOING_AWAY); break;
+    default: conn_close(c); break;
+    }
+}
+
+static void http_on_close(struct conn *c, void *proto) {
+    struct http_conn *h = proto;
+    if (!h) return;
+    if (h->srv->app->cfg->verbose)
+        log_info("http[%llu] %s: disconnect", (unsigned long long)conn_id(c), conn_peer(c));
+    if (h->state == HC_WAIT) {
+        list_remove(&h->srv->waiters, h);
+        h->srv->nwaiters--;
+    } else if (h->state == HC_WS) {
+        list_remove(&h->srv->sockets, h);
+        h->srv->nsockets--;
+    }
+    timer_stop(h);
+    if (h->state == HC_BUSY) {
+        h->orphaned = true; /* http_complete frees it */
+        return;
+    }
+    conn_state_free(h);
+}
+
+static const struct conn_handler http_conn_handler = {
+    .proto = "http",
+    .busy_reply = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 21\r\nConnection: close\r\n\r\ntoo many connections\n",
+    .on_open = http_on_open,
+    .on_input = http_on_input,
+    .on_timeout = http_on_timeout,
+    .on_close = http_on_close,
+};
+
+int http_server_start(struct app *app, buf_t *err) {
+    if (app->cfg->http_listen.n == 0) return 0;
+    struct http_server *srv = xcalloc(1, sizeof *srv);
+    srv->app = app;
+    if (app->cfg->http_passdb && app->cfg->http_passdb[0]) {
+        if (passdb_load(&srv->passdb, app->cfg->http_passdb, err) < 0) {
+            free(srv);
+            return -1;
+        }
+        srv->has_passdb = true;
+    }
+    for (size_t i = 0; i < app->cfg->http_listen.n; i++) {
+        if (net_listen(app->net, app->cfg->http_listen.v[i], false, &http_conn_handler, srv, err) < 0) {
+            if (srv->has_passdb) passdb_free(&srv->passdb);
+            free(srv);
+            return -1;
+        }
+        log_info("  HTTP   http://%s (web page and API%s)", app->cfg->http_listen.v[i],
+                 auth_enabled(srv) ? ", basic auth" : "");
+    }
+    srv->stats_timer = evtimer_new(app->base, stats_timer_cb, srv);
+    store_subscribe(app->store, on_store_event, srv);
+    http_server_instance = srv;
+    return 0;
+}

@@ -1,0 +1,134 @@
+/*
+ * imap_internal - what the IMAP session files share. Not for other modules.
+ */
+#ifndef DEVMAIL_IMAP_INTERNAL_H
+#define DEVMAIL_IMAP_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <glib.h>
+
+#include "app/app.h"
+#include "imap/imap_parser.h"
+#include "imap/imap_seqset.h"
+#include "net/net.h"
+
+/* Output queued before a long FETCH yields to the network. */
+#define IMAP_OUTPUT_HIGH_WATER (1024 * 1024)
+/* Folders created on first login, with their SPECIAL-USE attribute. */
+#define IMAP_SPECIAL_USE_COUNT 4
+/* How often an IDLE session looks at its Maildir for outside changes. */
+#define IMAP_IDLE_POLL_MS 2000
+
+enum imap_state { IMAP_NOAUTH, IMAP_AUTH, IMAP_SELECTED, IMAP_LOGOUT };
+
+struct imap_msg {
+    uint32_t uid;
+    int64_t row;
+    int flags;       /* MSG_* */
+    bool recent;
+    uint64_t modseq;
+    char *keywords;  /* NULL when none */
+};
+
+struct imap_session;
+typedef void (*imap_cont_fn)(struct imap_session *s);
+
+struct imap_session {
+    struct app *app;
+    struct conn *conn;
+    enum imap_state state;
+    struct imap_parser parser;
+    char *account;
+    bool condstore, qresync, utf8_accept;
+    int bad_commands;
+    /* selected mailbox */
+    int64_t mailbox_id;
+    char *mailbox;
+    bool readonly;
+    uint32_t uidvalidity;
+    uint64_t highestmodseq;
+    GArray *msgs; /* struct imap_msg, ordered by uid: seq = index + 1 */
+    int64_t mtime_new, mtime_cur; /* Maildir dirs as last seen */
+    /* changes waiting for a point where they may be reported */
+    bool pending_new;
+    GArray *pending_expunge; /* uint32_t uids */
+    GArray *pending_update;  /* uint32_t uids */
+    bool self_change;        /* our own store_* call: don't echo */
+    /* IDLE */
+    bool idling;
+    char *idle_tag;
+    struct event *idle_poll;
+    /* AUTHENTICATE waiting for its continuation line */
+    char *auth_tag;
+    /* a long command in progress (FETCH), resumed when output drains */
+    imap_cont_fn cont;
+    void *cont_state;
+    void (*cont_free)(void *state);
+    bool waiting; /* paused on a login delay */
+};
+
+/* Untagged or continuation text: appends CRLF. */
+void imap_send(struct imap_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void imap_send_raw(struct imap_session *s, const void *data, size_t len);
+/* Tagged completion. */
+void imap_tagged(struct imap_session *s, const char *tag, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Append an IMAP string: atom-safe quoted, or a literal when needed. */
+void imap_append_string(buf_t *out, const char *s, size_t len);
+void imap_append_nstring(buf_t *out, const char *s);
+/* "(\Seen \Flagged kw)" */
+void imap_append_flags(buf_t *out, int flags, const char *keywords, bool recent);
+/* Parse a flag list or single flag into bits and keywords; false if bad. */
+bool imap_parse_flags(const struct imap_arg *a, int *flags, buf_t *keywords);
+
+/* Report pending changes; expunges only when allowed (RFC 3501 7.4.1). */
+void imap_sync(struct imap_session *s, bool allow_expunge);
+/* Reload the whole snapshot from the index (after outside changes). */
+void imap_rescan(struct imap_session *s);
+/* Open a mailbox snapshot (SELECT/EXAMINE); false if it does not exist. */
+bool imap_open_mailbox(struct imap_session *s, const char *name, bool readonly);
+/* Look for outside changes in the Maildir and pick them up. */
+void imap_check_maildir(struct imap_session *s);
+void imap_close_mailbox(struct imap_session *s);
+/* Resolve a sequence or UID set to snapshot indexes (sorted, unique). */
+GArray *imap_resolve_set(struct imap_session *s, const struct imap_seqset *set, bool uid);
+/* seq (1-based) of a uid, or 0. */
+uint32_t imap_seq_of_uid(struct imap_session *s, uint32_t uid);
+struct imap_msg *imap_msg_at(struct imap_session *s, size_t index);
+uint32_t imap_exists(struct imap_session *s);
+
+/* Mailbox name from the client: validated, INBOX normalized. */
+bool imap_mailbox_arg(struct imap_session *s, const char *tag, const struct imap_arg *a, buf_t *out);
+
+/* Command handlers: tag, args. */
+typedef void (*imap_cmd_fn)(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs,
+                            bool uid);
+void imap_cmd_select(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid);
+void imap_cmd_examine(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid);
+void imap_cmd_create(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid);
+void imap_cmd_delete(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid);
+void imap_cmd_rename(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid);
+void imap_cmd_subscribe(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid);
+void imap_cmd_unsubscribe(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs,
+                          bool uid);
+void imap_cmd_list(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid);
+void imap_cmd_lsub(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid);
+void imap_cmd_status(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid);
+void imap_cmd_append(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid);
+void imap_cmd_check(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid);
+void imap_cmd_close(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid);
+void imap_cmd_unselect(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid);
+void imap_cmd_expunge(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid);
+void imap_cmd_fetch(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid);
+void imap_cmd_store(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid);
+void imap_cmd_copy(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid);
+void imap_cmd_move(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid);
+void imap_cmd_search(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid);
+
+/* Create the SPECIAL-USE folders of an account if missing. */
+void imap_ensure_special_folders(struct imap_session *s);
+/* SPECIAL-USE attribute of a folder name, or NULL. */
+const char *imap_special_use(const char *name);
+
+#endif

@@ -1,0 +1,730 @@
+/*
+ * imap_mailbox - IMAP mailbox commands: SELECT, EXAMINE, CREATE, DELETE,
+ * RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST (LIST-EXTENDED, LIST-STATUS,
+ * SPECIAL-USE, CHILDREN), LSUB, STATUS, APPEND (UIDPLUS), CHECK, CLOSE,
+ * UNSELECT, EXPUNGE and UID EXPUNGE.
+ *
+ * Mailbox names travel in modified UTF-7 (validated by imap_mutf7) and are
+ * kept that way on disk as Maildir++ folders ".Name", as Dovecot does.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "imap/imap_internal.h"
+#include "imap/imap_mutf7.h"
+
+static const struct {
+    const char *name;
+    const char *attr;
+} special_folders[IMAP_SPECIAL_USE_COUNT] = {
+    {"Drafts", "\\Drafts"}, {"Sent", "\\Sent"}, {"Junk", "\\Junk"}, {"Trash", "\\Trash"}};
+
+const char *imap_special_use(const char *name) {
+    for (int i = 0; i < IMAP_SPECIAL_USE_COUNT; i++)
+        if (!strcmp(special_folders[i].name, name)) return special_folders[i].attr;
+    return NULL;
+}
+
+void imap_ensure_special_folders(struct imap_session *s) {
+    struct index_mailbox mb;
+    if (index_mailbox_get(s->app->store->idx, s->account, "INBOX", false, &mb) < 0)
+        store_mailbox_create(s->app->store, s->account, "INBOX");
+    for (int i = 0; i < IMAP_SPECIAL_USE_COUNT; i++) {
+        if (index_mailbox_get(s->app->store->idx, s->account, special_folders[i].name, false, &mb) == 0) continue;
+        buf_t p = BUF_INIT;
+        store_mailbox_path(s->app->store, s->account, special_folders[i].name, &p);
+        store_mailbox_create(s->app->store, s->account, special_folders[i].name);
+        buf_free(&p);
+    }
+}
+
+static bool mailbox_exists(struct imap_session *s, const char *name) {
+    struct index_mailbox mb;
+    if (index_mailbox_get(s->app->store->idx, s->account, name, false, &mb) == 0) return true;
+    /* a folder made by another program: adopt it */
+    char **folders = store_folders(s->app->store, s->account);
+    bool found = !strcmp(name, "INBOX");
+    for (char **f = folders; *f && !found; f++)
+        if (!strcmp(*f, name)) found = true;
+    store_strv_free(folders);
+    if (found) store_mailbox_create(s->app->store, s->account, name);
+    return found;
+}
+
+static void append_mailbox_name(buf_t *b, const char *name) {
+    bool atom = *name != '\0';
+    for (const char *c = name; *c; c++)
+        if (*c <= ' ' || *c >= 0x7f || strchr("(){%*\"\\]", *c)) atom = false;
+    if (atom) buf_append_str(b, name);
+    else imap_append_string(b, name, strlen(name));
+}
+
+/* ---- SELECT / EXAMINE ------------------------------------------------- */
+
+static void select_common(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs,
+                          bool readonly) {
+    if (nargs < 1) {
+        imap_tagged(s, tag, "BAD Missing mailbox name.");
+        return;
+    }
+    buf_t name = BUF_INIT;
+    if (!imap_mailbox_arg(s, tag, &args[0], &name)) {
+        buf_free(&name);
+        return;
+    }
+    /* (CONDSTORE) / (QRESYNC (uidvalidity modseq [known-uids])) */
+    bool qresync = false;
+    uint32_t q_validity = 0;
+    uint64_t q_modseq = 0;
+    struct imap_seqset q_known;
+    imap_seqset_init(&q_known);
+    bool have_known = false;
+    if (nargs >= 2) {
+        if (args[1].type != IMAP_ARG_LIST) {
+            imap_tagged(s, tag, "BAD Invalid SELECT parameters.");
+            buf_free(&name);
+            return;
+        }
+        for (size_t i = 0; i < args[1].nlist; i++) {
+            const struct imap_arg *p = &args[1].list[i];
+            if (imap_arg_atom_is(p, "CONDSTORE")) {
+                s->condstore = true;
+            } else if (imap_arg_atom_is(p, "QRESYNC") && i + 1 < args[1].nlist &&
+                       args[1].list[i + 1].type == IMAP_ARG_LIST) {
+                const struct imap_arg *q = &args[1].list[++i];
+                if (!s->qresync) {
+                    imap_tagged(s, tag, "BAD QRESYNC is not enabled.");
+                    buf_free(&name);
+                    return;
+                }
+                if (q->nlist < 2 || !imap_arg_number(&q->list[0], &q_validity) ||
+                    !imap_arg_number64(&q->list[1], &q_modseq)) {
+                    imap_tagged(s, tag, "BAD Invalid QRESYNC parameters.");
+                    buf_free(&name);
+                    return;
+                }
+                if (q->nlist >= 3 && q->list[2].type == IMAP_ARG_ATOM) {
+                    have_known = imap_seqset_parse(q->list[2].str, q->list[2].len, &q_known);
+                }
+                qresync = true;
+            } else {
+                imap_tagged(s, tag, "BAD Unknown SELECT parameter.");
+                buf_free(&name);
+                imap_seqset_free(&q_known);
+                return;
+            }
+        }
+    }
+    bool had = s->state == IMAP_SELECTED;
+    if (had && s->qresync) imap_send(s, "* OK [CLOSED] Previous mailbox closed.");
+    if (!mailbox_exists(s, buf_cstr(&name)) || !imap_open_mailbox(s, buf_cstr(&name), readonly)) {
+        imap_close_mailbox(s);
+        imap_tagged(s, tag, "NO Mailbox doesn't exist: %s", buf_cstr(&name));
+        buf_free(&name);
+        imap_seqset_free(&q_known);
+        return;
+    }
+    uint32_t exists = imap_exists(s), recent = 0, unseen = 0;
+    for (uint32_t i = 0; i < exists; i++) {
+        struct imap_msg *m = imap_msg_at(s, i);
+        if (m->recent) recent++;
+        if (!unseen && !(m->flags & MSG_SEEN)) unseen = i + 1;
+    }
+    struct index_mailbox mb;
+    index_mailbox_get(s->app->store->idx, s->account, s->mailbox, false, &mb);
+    imap_send(s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)");
+    if (readonly) imap_send(s, "* OK [PERMANENTFLAGS ()] Read-only mailbox.");
+    else imap_send(s, "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted.");
+    imap_send(s, "* %u EXISTS", exists);
+    imap_send(s, "* %u RECENT", recent);
+    if (unseen) imap_send(s, "* OK [UNSEEN %u] First unseen.", unseen);
+    imap_send(s, "* OK [UIDVALIDITY %u] UIDs valid", mb.uidvalidity);
+    imap_send(s, "* OK [UIDNEXT %u] Predicted next UID", mb.uidnext);
+    if (s->condstore) imap_send(s, "* OK [HIGHESTMODSEQ %llu] Highest", (unsigned long long)mb.highestmodseq);
+    if (qresync && q_validity == mb.uidvalidity) {
+        /* UIDs the client may know that are gone now (RFC 7162 3.2.5.1):
+         * without tombstones we report every missing UID in its range */
+        struct imap_seqset gone;
+        imap_seqset_init(&gone);
+        uint32_t maxuid = mb.uidnext > 1 ? mb.uidnext - 1 : 0;
+        if (have_known) imap_seqset_resolve(&q_known, maxuid);
+        size_t i = 0;
+        for (uint32_t u = 1; u <= maxuid && maxuid; u++) {
+            while (i < exists && imap_msg_at(s, i)->uid < u) i++;
+            bool present = i < exists && imap_msg_at(s, i)->uid == u;
+            bool known = !have_known || imap_seqset_contains(&q_known, u, maxuid);
+            if (!present && known) imap_seqset_add(&gone, u, u);
+            if (gone.n > 10000) break;
+        }
+        if (gone.n) {
+            imap_seqset_resolve(&gone, 0);
+            buf_t b = BUF_INIT;
+            imap_seqset_format(&gone, &b);
+            imap_send(s, "* VANISHED (EARLIER) %s", buf_cstr(&b));
+            buf_free(&b);
+        }
+        imap_seqset_free(&gone);
+        for (uint32_t k = 0; k < exists; k++) {
+            struct imap_msg *m = imap_msg_at(s, k);
+            if (m->modseq <= q_modseq) continue;
+            buf_t b = BUF_INIT;
+            buf_printf(&b, "* %u FETCH (UID %u FLAGS ", k + 1, m->uid);
+            imap_append_flags(&b, m->flags, m->keywords, m->recent);
+            buf_printf(&b, " MODSEQ (%llu))", (unsigned long long)m->modseq);
+            imap_send(s, "%s", buf_cstr(&b));
+            buf_free(&b);
+        }
+    }
+    imap_seqset_free(&q_known);
+    imap_tagged(s, tag, "OK [%s] %s completed.", readonly ? "READ-ONLY" : "READ-WRITE",
+                readonly ? "Examine" : "Select");
+    buf_free(&name);
+}
+
+void imap_cmd_select(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
+    select_common(s, tag, args, nargs, false);
+}
+
+void imap_cmd_examine(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
+    select_common(s, tag, args, nargs, true);
+}
+
+/* ---- CREATE / DELETE / RENAME / SUBSCRIBE ------------------------------ */
+
+void imap_cmd_create(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
+    buf_t name = BUF_INIT;
+    if (nargs < 1 || !imap_mailbox_arg(s, tag, &args[0], &name)) {
+        if (nargs < 1) imap_tagged(s, tag, "BAD Missing mailbox name.");
+        buf_free(&name);
+        return;
+    }
+    /* a trailing separator only declares intent to hold children */
+    if (name.len > 1 && name.data[name.len - 1] == '.') name.len--;
+    if (!strcmp(buf_cstr(&name), "INBOX") || mailbox_exists(s, buf_cstr(&name))) {
+        imap_tagged(s, tag, "NO [ALREADYEXISTS] Mailbox already exists");
+        buf_free(&name);
+        return;
+    }
+    /* Maildir++ keeps parents implicit; create them so LIST shows them */
+    const char *n = buf_cstr(&name);
+    for (const char *dot = strchr(n, '.'); dot; dot = strchr(dot + 1, '.')) {
+        char *parent = xstrndup(n, (size_t)(dot - n));
+        if (!mailbox_exists(s, parent)) store_mailbox_create(s->app->store, s->account, parent);
+        free(parent);
+    }
+    int rc = store_mailbox_create(s->app->store, s->account, n);
+    if (rc < 0) imap_tagged(s, tag, "NO [SERVERBUG] Cannot create mailbox: %s", strerror(-rc));
+    else imap_tagged(s, tag, "OK Create completed.");
+    buf_free(&name);
+}
+
+void imap_cmd_delete(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
+    buf_t name = BUF_INIT;
+    if (nargs < 1 || !imap_mailbox_arg(s, tag, &args[0], &name)) {
+        if (nargs < 1) imap_tagged(s, tag, "BAD Missing mailbox name.");
+        buf_free(&name);
+        return;
+    }
+    const char *n = buf_cstr(&name);
+    if (!strcmp(n, "INBOX")) {
+        imap_tagged(s, tag, "NO INBOX can't be deleted.");
+    } else if (!mailbox_exists(s, n)) {
+        imap_tagged(s, tag, "NO [NONEXISTENT] Mailbox doesn't exist: %s", n);
+    } else {
+        char **folders = store_folders(s->app->store, s->account);
+        bool children = false;
+        size_t nl = strlen(n);
+        for (char **f = folders; *f; f++)
+            if (!strncmp(*f, n, nl) && (*f)[nl] == '.') children = true;
+        store_strv_free(folders);
+        if (children) {
+            imap_tagged(s, tag, "NO [INUSE] Mailbox has children, delete them first");
+        } else {
+            if (s->state == IMAP_SELECTED && !strcmp(s->mailbox, n)) imap_close_mailbox(s);
+            int rc = store_mailbox_delete(s->app->store, s->account, n);
+            if (rc < 0) imap_tagged(s, tag, "NO [SERVERBUG] Cannot delete mailbox: %s", strerror(-rc));
+            else imap_tagged(s, tag, "OK Delete completed.");
+        }
+    }
+    buf_free(&name);
+}
+
+void imap_cmd_rename(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
+    buf_t from = BUF_INIT, to = BUF_INIT;
+    if (nargs < 2) {
+        imap_tagged(s, tag, "BAD Syntax: RENAME old new");
+        return;
+    }
+    if (!imap_mailbox_arg(s, tag, &args[0], &from) || !imap_mailbox_arg(s, tag, &args[1], &to)) goto out;
+    if (!mailbox_exists(s, buf_cstr(&from))) {
+        imap_tagged(s, tag, "NO [NONEXISTENT] Mailbox doesn't exist: %s", buf_cstr(&from));
+        goto out;
+    }
+    if (!strcmp(buf_cstr(&to), "INBOX") || mailbox_exists(s, buf_cstr(&to))) {
+        imap_tagged(s, tag, "NO [ALREADYEXISTS] Target mailbox already exists");
+        goto out;
+    }
+    /* children move along: rename them first (deepest names are longest) */
+    char **folders = store_folders(s->app->store, s->account);
+    size_t fl = from.len;
+    for (char **f = folders; *f; f++) {
+        if (strncmp(*f, buf_cstr(&from), fl) || (*f)[fl] != '.') continue;
+        buf_t nn = BUF_INIT;
+        buf_printf(&nn, "%s%s", buf_cstr(&to), *f + fl);
+        mailbox_exists(s, *f);
+        store_mailbox_rename(s->app->store, s->account, *f, buf_cstr(&nn));
+        buf_free(&nn);
+    }
+    store_strv_free(folders);
+    if (s->state == IMAP_SELECTED && !strcmp(s->mailbox, buf_cstr(&from))) imap_close_mailbox(s);
+    int rc = store_mailbox_rename(s->app->store, s->account, buf_cstr(&from), buf_cstr(&to));
+    if (rc < 0) imap_tagged(s, tag, "NO Cannot rename mailbox: %s", strerror(-rc));
+    else imap_tagged(s, tag, "OK Rename completed.");
+out:
+    buf_free(&from);
+    buf_free(&to);
+}
+
+static void set_subscribed(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs,
+                           int on) {
+    buf_t name = BUF_INIT;
+    if (nargs < 1 || !imap_mailbox_arg(s, tag, &args[0], &name)) {
+        if (nargs < 1) imap_tagged(s, tag, "BAD Missing mailbox name.");
+        buf_free(&name);
+        return;
+    }
+    if (on && !mailbox_exists(s, buf_cstr(&name))) {
+        imap_tagged(s, tag, "NO [NONEXISTENT] Mailbox doesn't exist: %s", buf_cstr(&name));
+        buf_free(&name);
+        return;
+    }
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(index_db(s->app->store->idx), "UPDATE mailboxes SET subscribed=? WHERE account=? AND name=?",
+                       -1, &st, NULL);
+    sqlite3_bind_int(st, 1, on);
+    sqlite3_bind_text(st, 2, s->account, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, buf_cstr(&name), -1, SQLITE_STATIC);
+    sqlite3_step(st);
+    sqlite3_finalize(st);
+    imap_tagged(s, tag, "OK %s completed.", on ? "Subscribe" : "Unsubscribe");
+    buf_free(&name);
+}
+
+void imap_cmd_subscribe(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
+    set_subscribed(s, tag, args, nargs, 1);
+}
+
+void imap_cmd_unsubscribe(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs,
+                          bool uid) {
+    set_subscribed(s, tag, args, nargs, 0);
+}
+
+/* ---- LIST / LSUB / STATUS ---------------------------------------------- */
+
+/* Longest LIST pattern considered; longer ones match nothing. */
+#define IMAP_LIST_MAX_PATTERN 1024
+
+/* IMAP LIST wildcard match: '*' matches anything, '%' anything but the
+ * hierarchy separator. Dynamic programming over (pattern, name) so hostile
+ * patterns cost O(|pattern| * |name|), never exponential time. */
+static bool list_match(const char *pat, const char *name) {
+    size_t pl = strlen(pat), nl = strlen(name);
+    if (pl > IMAP_LIST_MAX_PATTERN) return false;
+    bool *prev = xcalloc(nl + 1, sizeof *prev), *cur = xcalloc(nl + 1, sizeof *cur);
+    prev[0] = true; /* empty pattern matches empty name */
+    for (size_t i = 1; i <= pl; i++) {
+        char c = pat[i - 1];
+        cur[0] = prev[0] && (c == '*' || c == '%');
+        for (size_t j = 1; j <= nl; j++) {
+            if (c == '*') cur[j] = prev[j] || cur[j - 1];
+            else if (c == '%') cur[j] = prev[j] || (cur[j - 1] && name[j - 1] != '.');
+            else cur[j] = prev[j - 1] && c == name[j - 1];
+        }
+        bool *t = prev;
+        prev = cur;
+        cur = t;
+    }
+    bool r = prev[nl];
+    free(prev);
+    free(cur);
+    return r;
+}
+
+struct list_opts {
+    bool subscribed_only, return_subscribed, return_children, return_special, special_only;
+    bool lsub;
+    const struct imap_arg *status_items;
+};
+
+static void status_line(struct imap_session *s, const char *name, const struct imap_arg *items, buf_t *out);
+
+static bool is_subscribed(struct imap_session *s, const char *name) {
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(index_db(s->app->store->idx), "SELECT subscribed FROM mailboxes WHERE account=? AND name=?", -1,
+                       &st, NULL);
+    sqlite3_bind_text(st, 1, s->account, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+    bool on = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return on;
+}
+
+static int cmp_names(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void list_reply(struct imap_session *s, const char *ref, const char *const *patterns, size_t npat,
+                       const struct list_opts *o) {
+    char **folders = store_folders(s->app->store, s->account);
+    size_t nf = 0;
+    while (folders[nf]) nf++;
+    /* INBOX first, then folders sorted */
+    char **names = xcalloc(nf + 2, sizeof *names);
+    names[0] = "INBOX";
+    for (size_t i = 0; i < nf; i++) names[i + 1] = folders[i];
+    qsort(names + 1, nf, sizeof *names, cmp_names);
+    for (size_t i = 0; i < nf + 1; i++) {
+        const char *name = names[i];
+        bool match = false;
+        for (size_t p = 0; p < npat && !match; p++) {
+            buf_t full = BUF_INIT;
+            buf_printf(&full, "%s%s", ref, patterns[p]);
+            const char *pat = buf_cstr(&full);
+            if (!strcasecmp(name, "INBOX") && !strncasecmp(pat, "INBOX", 5)) {
+                /* INBOX is case-insensitive */
+                buf_t fixed = BUF_INIT;
+                buf_printf(&fixed, "INBOX%s", pat + 5);
+                match = list_match(buf_cstr(&fixed), name);
+                buf_free(&fixed);
+            } else {
+                match = list_match(pat, name);
+            }
+            buf_free(&full);
+        }
+        if (!match) continue;
+        bool sub = (o->subscribed_only || o->return_subscribed || o->lsub) ? is_subscribed(s, name) : false;
+        if ((o->subscribed_only || o->lsub) && !sub) continue;
+        const char *special = imap_special_use(name);
+        if (o->special_only && !special) continue;
+        bool children = false;
+        size_t nl = strlen(name);
+        for (size_t k = 0; k < nf; k++)
+            if (!strncmp(folders[k], name, nl) && folders[k][nl] == '.') children = true;
+        buf_t b = BUF_INIT;
+        buf_printf(&b, "* %s (%s", o->lsub ? "LSUB" : "LIST", children ? "\\HasChildren" : "\\HasNoChildren");
+        if (sub && !o->lsub) buf_append_str(&b, " \\Subscribed");
+        if (special) buf_printf(&b, " %s", special);
+        buf_append_str(&b, ") \".\" ");
+        append_mailbox_name(&b, name);
+        imap_send(s, "%s", buf_cstr(&b));
+        buf_free(&b);
+        if (o->status_items) {
+            buf_t st = BUF_INIT;
+            status_line(s, name, o->status_items, &st);
+            if (st.len) imap_send(s, "%s", buf_cstr(&st));
+            buf_free(&st);
+        }
+    }
+    free(names);
+    store_strv_free(folders);
+}
+
+static void list_common(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs,
+                        bool lsub) {
+    struct list_opts o = {0};
+    o.lsub = lsub;
+    size_t i = 0;
+    if (!lsub && nargs > 0 && args[0].type == IMAP_ARG_LIST) {
+        for (size_t k = 0; k < args[0].nlist; k++) {
+            const struct imap_arg *a = &args[0].list[k];
+            if (imap_arg_atom_is(a, "SUBSCRIBED")) o.subscribed_only = o.return_subscribed = true;
+            else if (imap_arg_atom_is(a, "SPECIAL-USE")) o.special_only = true;
+            else if (imap_arg_atom_is(a, "REMOTE") || imap_arg_atom_is(a, "RECURSIVEMATCH")) continue;
+            else {
+                imap_tagged(s, tag, "BAD Unknown LIST selection option.");
+                return;
+            }
+        }
+        i = 1;
+    }
+    if (nargs < i + 2 || !imap_arg_is_astring(&args[i])) {
+        imap_tagged(s, tag, "BAD Syntax: %s reference pattern", lsub ? "LSUB" : "LIST");
+        return;
+    }
+    const char *ref = args[i].str;
+    const char **patterns = NULL;
+    size_t npat = 0;
+    const struct imap_arg *pa = &args[i + 1];
+    if (pa->type == IMAP_ARG_LIST && !lsub) {
+        patterns = xcalloc(pa->nlist + 1, sizeof *patterns);
+        for (size_t k = 0; k < pa->nlist; k++)
+            if (imap_arg_is_astring(&pa->list[k])) patterns[npat++] = pa->list[k].str;
+    } else if (imap_arg_is_astring(pa)) {
+        patterns = xcalloc(1, sizeof *patterns);
+        patterns[npat++] = pa->str;
+    } else {
+        imap_tagged(s, tag, "BAD Invalid pattern.");
+        return;
+    }
+    if (nargs > i + 2) {
+        if (!imap_arg_atom_is(&args[i + 2], "RETURN") || nargs < i + 4 || args[i + 3].type != IMAP_ARG_LIST) {
+            imap_tagged(s, tag, "BAD Invalid LIST return options.");
+            free(patterns);
+            return;
+        }
+        const struct imap_arg *r = &args[i + 3];
+        for (size_t k = 0; k < r->nlist; k++) {
+            if (imap_arg_atom_is(&r->list[k], "SUBSCRIBED")) o.return_subscribed = true;
+            else if (imap_arg_atom_is(&r->list[k], "CHILDREN")) o.return_children = true;
+            else if (imap_arg_atom_is(&r->list[k], "SPECIAL-USE")) o.return_special = true;
+            else if (imap_arg_atom_is(&r->list[k], "STATUS") && k + 1 < r->nlist && r->list[k + 1].type == IMAP_ARG_LIST)
+                o.status_items = &r->list[++k];
+            else {
+                imap_tagged(s, tag, "BAD Unknown LIST return option.");
+                free(patterns);
+                return;
+            }
+        }
+    }
+    if (npat == 1 && patterns[0][0] == '\0') {
+        /* LIST "" "": the hierarchy delimiter and root */
+        imap_send(s, "* %s (\\Noselect) \".\" \"\"", lsub ? "LSUB" : "LIST");
+    } else {
+        list_reply(s, ref, patterns, npat, &o);
+    }
+    free(patterns);
+    imap_tagged(s, tag, "OK %s completed.", lsub ? "Lsub" : "List");
+}
+
+void imap_cmd_list(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
+    list_common(s, tag, args, nargs, false);
+}
+
+void imap_cmd_lsub(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
+    list_common(s, tag, args, nargs, true);
+}
+
+/* "* STATUS name (MESSAGES n ...)" into out; empty out on bad items. */
+static void status_line(struct imap_session *s, const char *name, const struct imap_arg *items, buf_t *out) {
+    struct index_mailbox mb;
+    if (index_mailbox_get(s->app->store->idx, s->account, name, false, &mb) < 0) return;
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(index_db(s->app->store->idx),
+                       "SELECT count(*), coalesce(sum((flags & 1) = 0), 0), coalesce(sum(subdir = 'new'), 0),"
+                       " coalesce(sum(size), 0) FROM messages WHERE mailbox_id=?",
+                       -1, &st, NULL);
+    sqlite3_bind_int64(st, 1, mb.id);
+    int64_t count = 0, unseen = 0, recent = 0, size = 0;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        count = sqlite3_column_int64(st, 0);
+        unseen = sqlite3_column_int64(st, 1);
+        recent = sqlite3_column_int64(st, 2);
+        size = sqlite3_column_int64(st, 3);
+    }
+    sqlite3_finalize(st);
+    buf_append_str(out, "* STATUS ");
+    append_mailbox_name(out, name);
+    buf_append_str(out, " (");
+    size_t start = out->len;
+    for (size_t i = 0; i < items->nlist; i++) {
+        const struct imap_arg *a = &items->list[i];
+        if (out->len > start) buf_append_char(out, ' ');
+        if (imap_arg_atom_is(a, "MESSAGES")) buf_printf(out, "MESSAGES %lld", (long long)count);
+        else if (imap_arg_atom_is(a, "RECENT")) buf_printf(out, "RECENT %lld", (long long)recent);
+        else if (imap_arg_atom_is(a, "UIDNEXT")) buf_printf(out, "UIDNEXT %u", mb.uidnext);
+        else if (imap_arg_atom_is(a, "UIDVALIDITY")) buf_printf(out, "UIDVALIDITY %u", mb.uidvalidity);
+        else if (imap_arg_atom_is(a, "UNSEEN")) buf_printf(out, "UNSEEN %lld", (long long)unseen);
+        else if (imap_arg_atom_is(a, "HIGHESTMODSEQ"))
+            buf_printf(out, "HIGHESTMODSEQ %llu", (unsigned long long)mb.highestmodseq);
+        else if (imap_arg_atom_is(a, "SIZE")) buf_printf(out, "SIZE %lld", (long long)size);
+        else {
+            buf_reset(out);
+            return;
+        }
+    }
+    buf_append_char(out, ')');
+}
+
+void imap_cmd_status(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
+    if (nargs != 2 || args[1].type != IMAP_ARG_LIST) {
+        imap_tagged(s, tag, "BAD Syntax: STATUS mailbox (items)");
+        return;
+    }
+    buf_t name = BUF_INIT;
+    if (!imap_mailbox_arg(s, tag, &args[0], &name)) {
+        buf_free(&name);
+        return;
+    }
+    if (!mailbox_exists(s, buf_cstr(&name))) {
+        imap_tagged(s, tag, "NO [NONEXISTENT] Mailbox doesn't exist: %s", buf_cstr(&name));
+        buf_free(&name);
+        return;
+    }
+    /* a mailbox changed by other programs: bring the index up to date */
+    buf_t p = BUF_INIT;
+    store_mailbox_path(s->app->store, s->account, buf_cstr(&name), &p);
+    index_sync_mailbox(s->app->store->idx, s->account, buf_cstr(&name), buf_cstr(&p));
+    buf_free(&p);
+    buf_t line = BUF_INIT;
+    status_line(s, buf_cstr(&name), &args[1], &line);
+    if (!line.len) imap_tagged(s, tag, "BAD Invalid STATUS item.");
+    else {
+        imap_send(s, "%s", buf_cstr(&line));
+        imap_tagged(s, tag, "OK Status completed.");
+    }
+    buf_free(&line);
+    buf_free(&name);
+}
+
+/* ---- APPEND ------------------------------------------------------------ */
+
+/* "25-Nov-2026 08:51:41 +0000" -> unix time; false if malformed. */
+static bool parse_date_time(const char *str, int64_t *out) {
+    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    int day, year, hh, mm, ss, zone;
+    char mon[4];
+    while (*str == ' ') str++;
+    if (sscanf(str, "%d-%3s-%d %d:%d:%d %d", &day, mon, &year, &hh, &mm, &ss, &zone) != 7) return false;
+    int m = -1;
+    for (int i = 0; i < 12; i++)
+        if (!strcasecmp(mon, months[i])) m = i;
+    if (m < 0 || day < 1 || day > 31 || year < 1970 || hh > 23 || mm > 59 || ss > 60) return false;
+    struct tm tm = {0};
+    tm.tm_mday = day;
+    tm.tm_mon = m;
+    tm.tm_year = year - 1900;
+    tm.tm_hour = hh;
+    tm.tm_min = mm;
+    tm.tm_sec = ss;
+    int64_t t = (int64_t)timegm(&tm);
+    int sign = zone < 0 ? -1 : 1;
+    int az = zone * sign;
+    t -= sign * ((az / 100) * 3600 + (az % 100) * 60);
+    *out = t;
+    return true;
+}
+
+void imap_cmd_append(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
+    if (nargs < 2) {
+        imap_tagged(s, tag, "BAD Syntax: APPEND mailbox [flags] [date] literal");
+        return;
+    }
+    buf_t name = BUF_INIT;
+    if (!imap_mailbox_arg(s, tag, &args[0], &name)) {
+        buf_free(&name);
+        return;
+    }
+    size_t i = 1;
+    int flags = 0;
+    buf_t kw = BUF_INIT;
+    int64_t date = 0;
+    if (i < nargs && args[i].type == IMAP_ARG_LIST) {
+        if (!imap_parse_flags(&args[i], &flags, &kw)) {
+            imap_tagged(s, tag, "BAD Invalid flags.");
+            goto out;
+        }
+        i++;
+    }
+    if (i < nargs && args[i].type == IMAP_ARG_QUOTED) {
+        if (!parse_date_time(args[i].str, &date)) {
+            imap_tagged(s, tag, "BAD Invalid date-time.");
+            goto out;
+        }
+        i++;
+    }
+    if (i >= nargs || args[i].type != IMAP_ARG_LITERAL || i + 1 != nargs) {
+        imap_tagged(s, tag, "BAD Syntax: APPEND mailbox [flags] [date] literal");
+        goto out;
+    }
+    if (!mailbox_exists(s, buf_cstr(&name))) {
+        imap_tagged(s, tag, "NO [TRYCREATE] Mailbox doesn't exist: %s", buf_cstr(&name));
+        goto out;
+    }
+    if (args[i].len == 0) {
+        imap_tagged(s, tag, "NO Can't save an empty message.");
+        goto out;
+    }
+    int64_t row;
+    uint32_t new_uid;
+    int rc = store_append(s->app->store, s->account, buf_cstr(&name), args[i].str, args[i].len, flags,
+                          kw.len ? buf_cstr(&kw) : NULL, date, &row, &new_uid);
+    if (rc < 0) {
+        imap_tagged(s, tag, "NO [SERVERBUG] Cannot save the message: %s", strerror(-rc));
+        goto out;
+    }
+    struct index_mailbox mb;
+    index_mailbox_get(s->app->store->idx, s->account, buf_cstr(&name), false, &mb);
+    imap_sync(s, true);
+    imap_tagged(s, tag, "OK [APPENDUID %u %u] Append completed.", mb.uidvalidity, new_uid);
+out:
+    buf_free(&kw);
+    buf_free(&name);
+}
+
+/* ---- CHECK / CLOSE / UNSELECT / EXPUNGE -------------------------------- */
+
+void imap_cmd_check(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
+    imap_check_maildir(s);
+    imap_sync(s, true);
+    imap_tagged(s, tag, "OK Check completed.");
+}
+
+/* Expunge \Deleted messages (of set, if given). Returns how many. */
+static size_t expunge_deleted(struct imap_session *s, const struct imap_seqset *uids) {
+    GArray *rows = g_array_new(FALSE, FALSE, sizeof(int64_t));
+    uint32_t star = imap_exists(s) ? imap_msg_at(s, imap_exists(s) - 1)->uid : 0;
+    for (uint32_t i = 0; i < imap_exists(s); i++) {
+        struct imap_msg *m = imap_msg_at(s, i);
+        if (!(m->flags & MSG_DELETED)) continue;
+        if (uids && !imap_seqset_contains(uids, m->uid, star)) continue;
+        g_array_append_val(rows, m->row);
+    }
+    index_begin(s->app->store->idx);
+    for (guint k = 0; k < rows->len; k++) store_expunge(s->app->store, g_array_index(rows, int64_t, k));
+    index_commit(s->app->store->idx);
+    size_t n = rows->len;
+    g_array_free(rows, TRUE);
+    return n;
+}
+
+void imap_cmd_close(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
+    if (!s->readonly) {
+        expunge_deleted(s, NULL);
+        /* CLOSE expunges silently */
+        g_array_set_size(s->pending_expunge, 0);
+    }
+    imap_close_mailbox(s);
+    imap_tagged(s, tag, "OK Close completed.");
+}
+
+void imap_cmd_unselect(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
+    imap_close_mailbox(s);
+    imap_tagged(s, tag, "OK Unselect completed.");
+}
+
+void imap_cmd_expunge(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
+    if (s->readonly) {
+        imap_tagged(s, tag, "NO Mailbox is read-only.");
+        return;
+    }
+    struct imap_seqset set;
+    imap_seqset_init(&set);
+    if (uid) {
+        if (nargs != 1 || args[0].type != IMAP_ARG_ATOM || !imap_seqset_parse(args[0].str, args[0].len, &set)) {
+            imap_tagged(s, tag, "BAD Syntax: UID EXPUNGE uid-set");
+            imap_seqset_free(&set);
+            return;
+        }
+    }
+    expunge_deleted(s, uid ? &set : NULL);
+    imap_seqset_free(&set);
+    imap_sync(s, true);
+    imap_tagged(s, tag, "OK Expunge completed.");
+}

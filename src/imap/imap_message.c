@@ -1,0 +1,924 @@
+/*
+ * imap_message - IMAP message commands: FETCH (every RFC 3501 item,
+ * CONDSTORE's MODSEQ and CHANGEDSINCE, QRESYNC's VANISHED), STORE
+ * (UNCHANGEDSINCE), COPY and MOVE (UIDPLUS COPYUID), SEARCH (ESEARCH).
+ *
+ * A FETCH over many messages writes one message at a time and yields to
+ * the network when the output buffer is past IMAP_OUTPUT_HIGH_WATER, so a
+ * `FETCH 1:* BODY[]` on a large mailbox needs memory for one message, not
+ * for the mailbox.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <gmime/gmime.h>
+
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "imap/imap_bodystructure.h"
+#include "imap/imap_internal.h"
+#include "imap/imap_mutf7.h"
+#include "imap/imap_search.h"
+
+/* ---- loading a message as the client sees it (CRLF) ------------------- */
+
+static bool load_message(struct imap_session *s, int64_t row, buf_t *out) {
+    struct store_msg m;
+    if (store_msg_get(s->app->store, row, &m) < 0) return false;
+    FILE *fp = fopen(m.path, "rb");
+    if (!fp) {
+        /* renamed by another program meanwhile: resync and retry once */
+        imap_check_maildir(s);
+        store_msg_free(&m);
+        if (store_msg_get(s->app->store, row, &m) < 0) return false;
+        fp = fopen(m.path, "rb");
+    }
+    store_msg_free(&m);
+    if (!fp) return false;
+    buf_t raw = BUF_INIT;
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0) buf_append(&raw, chunk, n);
+    fclose(fp);
+    imap_bodystructure_crlf(raw.data ? raw.data : "", raw.len, out);
+    buf_free(&raw);
+    return true;
+}
+
+static void format_internaldate(int64_t t, buf_t *out) {
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    char d[64];
+    strftime(d, sizeof d, "%d-%b-%Y %H:%M:%S +0000", &tm);
+    buf_printf(out, "\"%s\"", d);
+}
+
+/* ---- FETCH ---------------------------------------------------------------- */
+
+enum fetch_kind {
+    FI_UID, FI_FLAGS, FI_INTERNALDATE, FI_SIZE, FI_ENVELOPE, FI_BODYSTRUCTURE, FI_BODY, FI_SECTION,
+    FI_RFC822, FI_RFC822_HEADER, FI_RFC822_TEXT, FI_MODSEQ,
+};
+
+struct fetch_item {
+    enum fetch_kind kind;
+    struct imap_fetch_att att; /* FI_SECTION */
+    bool peek;
+};
+
+struct fetch_state {
+    char *tag;
+    GArray *idx;     /* snapshot indexes to send */
+    guint pos;
+    struct fetch_item *items;
+    size_t nitems;
+    bool uid;
+    bool needs_file, needs_row, sets_seen;
+    uint64_t changedsince;
+    bool has_changedsince;
+    sqlite3_stmt *row_st;
+};
+
+static void fetch_state_free(void *p) {
+    struct fetch_state *f = p;
+    if (!f) return;
+    for (size_t i = 0; i < f->nitems; i++)
+        if (f->items[i].kind == FI_SECTION) imap_fetch_att_free(&f->items[i].att);
+    free(f->items);
+    if (f->idx) g_array_free(f->idx, TRUE);
+    if (f->row_st) sqlite3_finalize(f->row_st);
+    free(f->tag);
+    free(f);
+}
+
+static bool add_item(struct fetch_state *f, const struct imap_arg *a, const char **err) {
+    if (a->type != IMAP_ARG_ATOM) {
+        *err = "Invalid FETCH item.";
+        return false;
+    }
+    struct fetch_item it = {0};
+    const char *n = a->str;
+    size_t len = a->len;
+    if (mem_ieq(n, len, "ALL") || mem_ieq(n, len, "FAST") || mem_ieq(n, len, "FULL")) {
+        enum fetch_kind macro[5] = {FI_FLAGS, FI_INTERNALDATE, FI_SIZE, FI_ENVELOPE, FI_BODY};
+        size_t cnt = mem_ieq(n, len, "FAST") ? 3 : mem_ieq(n, len, "ALL") ? 4 : 5;
+        for (size_t i = 0; i < cnt; i++) {
+            f->items = xrealloc(f->items, (f->nitems + 1) * sizeof *f->items);
+            memset(&f->items[f->nitems], 0, sizeof *f->items);
+            f->items[f->nitems++].kind = macro[i];
+            if (macro[i] == FI_ENVELOPE || macro[i] == FI_BODY) f->needs_file = true;
+            if (macro[i] == FI_INTERNALDATE || macro[i] == FI_SIZE) f->needs_row = true;
+        }
+        return true;
+    }
+    if (mem_ieq(n, len, "UID")) it.kind = FI_UID;
+    else if (mem_ieq(n, len, "FLAGS")) it.kind = FI_FLAGS;
+    else if (mem_ieq(n, len, "INTERNALDATE")) it.kind = FI_INTERNALDATE;
+    else if (mem_ieq(n, len, "RFC822.SIZE")) it.kind = FI_SIZE;
+    else if (mem_ieq(n, len, "ENVELOPE")) it.kind = FI_ENVELOPE;
+    else if (mem_ieq(n, len, "BODYSTRUCTURE")) it.kind = FI_BODYSTRUCTURE;
+    else if (mem_ieq(n, len, "BODY")) it.kind = FI_BODY;
+    else if (mem_ieq(n, len, "RFC822")) it.kind = FI_RFC822;
+    else if (mem_ieq(n, len, "RFC822.HEADER")) it.kind = FI_RFC822_HEADER;
+    else if (mem_ieq(n, len, "RFC822.TEXT")) it.kind = FI_RFC822_TEXT;
+    else if (mem_ieq(n, len, "MODSEQ")) it.kind = FI_MODSEQ;
+    else {
+        if (!imap_parser_fetch_att(n, len, &it.att) || !it.att.has_section ||
+            (strcmp(it.att.name, "BODY") && strcmp(it.att.name, "BODY.PEEK") && strcmp(it.att.name, "BINARY") &&
+             strcmp(it.att.name, "BINARY.PEEK"))) {
+            if (it.att.storage_) imap_fetch_att_free(&it.att);
+            *err = "Invalid FETCH item.";
+            return false;
+        }
+        it.kind = FI_SECTION;
+        it.peek = strstr(it.att.name, ".PEEK") != NULL;
+    }
+    if (it.kind == FI_INTERNALDATE || it.kind == FI_SIZE) f->needs_row = true;
+    if (it.kind == FI_ENVELOPE || it.kind == FI_BODYSTRUCTURE || it.kind == FI_BODY || it.kind == FI_SECTION ||
+        it.kind == FI_RFC822 || it.kind == FI_RFC822_HEADER || it.kind == FI_RFC822_TEXT)
+        f->needs_file = true;
+    if ((it.kind == FI_SECTION && !it.peek) || it.kind == FI_RFC822 || it.kind == FI_RFC822_TEXT) f->sets_seen = true;
+    f->items = xrealloc(f->items, (f->nitems + 1) * sizeof *f->items);
+    f->items[f->nitems++] = it;
+    return true;
+}
+
+static void append_literal(buf_t *b, const char *data, size_t len) {
+    buf_printf(b, "{%zu}\r\n", len);
+    buf_append(b, data, len);
+}
+
+/* Write one message's FETCH response. */
+static void fetch_one(struct imap_session *s, struct fetch_state *f, size_t index) {
+    struct imap_msg *m = imap_msg_at(s, index);
+    if (f->has_changedsince && m->modseq <= f->changedsince) return;
+    int64_t internaldate = 0, size = 0;
+    if (f->needs_row) {
+        sqlite3_bind_int64(f->row_st, 1, m->row);
+        if (sqlite3_step(f->row_st) == SQLITE_ROW) {
+            internaldate = sqlite3_column_int64(f->row_st, 0);
+            size = sqlite3_column_int64(f->row_st, 1);
+        }
+        sqlite3_reset(f->row_st);
+    }
+    buf_t msg = BUF_INIT;
+    struct imap_bodystructure *bs = NULL;
+    if (f->needs_file) {
+        if (!load_message(s, m->row, &msg)) {
+            /* gone under us (expunged by another program): say nothing */
+            buf_free(&msg);
+            return;
+        }
+        bs = imap_bodystructure_parse(msg.data ? msg.data : "", msg.len);
+    }
+    bool flags_changed = false;
+    if (f->sets_seen && !s->readonly && !(m->flags & MSG_SEEN)) {
+        s->self_change = true;
+        if (store_set_flags(s->app->store, m->row, m->flags | MSG_SEEN, NULL) == 0) {
+            m->flags |= MSG_SEEN;
+            flags_changed = true;
+            sqlite3_stmt *st;
+            sqlite3_prepare_v2(index_db(s->app->store->idx), "SELECT modseq FROM messages WHERE id=?", -1, &st, NULL);
+            sqlite3_bind_int64(st, 1, m->row);
+            if (sqlite3_step(st) == SQLITE_ROW) m->modseq = (uint64_t)sqlite3_column_int64(st, 0);
+            sqlite3_finalize(st);
+        }
+        s->self_change = false;
+    }
+    buf_t b = BUF_INIT;
+    buf_printf(&b, "* %zu FETCH (", index + 1);
+    size_t start = b.len;
+    bool sent_uid = false, sent_flags = false, sent_modseq = false;
+#define SEP()                                                                                                          \
+    do {                                                                                                               \
+        if (b.len > start) buf_append_char(&b, ' ');                                                                   \
+    } while (0)
+    for (size_t i = 0; i < f->nitems; i++) {
+        struct fetch_item *it = &f->items[i];
+        switch (it->kind) {
+        case FI_UID:
+            if (sent_uid) break;
+            SEP();
+            buf_printf(&b, "UID %u", m->uid);
+            sent_uid = true;
+            break;
+        case FI_FLAGS:
+            if (sent_flags) break;
+            SEP();
+            buf_append_str(&b, "FLAGS ");
+            imap_append_flags(&b, m->flags, m->keywords, m->recent);
+            sent_flags = true;
+            break;
+        case FI_INTERNALDATE:
+            SEP();
+            buf_append_str(&b, "INTERNALDATE ");
+            format_internaldate(internaldate, &b);
+            break;
+        case FI_SIZE:
+            SEP();
+            buf_printf(&b, "RFC822.SIZE %lld", (long long)(f->needs_file ? (int64_t)msg.len : size));
+            break;
+        case FI_MODSEQ:
+            if (sent_modseq) break;
+            SEP();
+            buf_printf(&b, "MODSEQ (%llu)", (unsigned long long)m->modseq);
+            sent_modseq = true;
+            break;
+        case FI_ENVELOPE:
+            SEP();
+            buf_append_str(&b, "ENVELOPE ");
+            imap_bodystructure_envelope(bs, &b);
+            break;
+        case FI_BODYSTRUCTURE:
+            SEP();
+            buf_append_str(&b, "BODYSTRUCTURE ");
+            imap_bodystructure_write(bs, true, &b);
+            break;
+        case FI_BODY:
+            SEP();
+            buf_append_str(&b, "BODY ");
+            imap_bodystructure_write(bs, false, &b);
+            break;
+        case FI_RFC822:
+            SEP();
+            buf_append_str(&b, "RFC822 ");
+            append_literal(&b, msg.data ? msg.data : "", msg.len);
+            break;
+        case FI_RFC822_HEADER:
+        case FI_RFC822_TEXT: {
+            struct imap_section sec;
+            const char *reason;
+            const char *spec = it->kind == FI_RFC822_HEADER ? "HEADER" : "TEXT";
+            SEP();
+            buf_append_str(&b, it->kind == FI_RFC822_HEADER ? "RFC822.HEADER " : "RFC822.TEXT ");
+            if (imap_bodystructure_section(bs, spec, strlen(spec), &sec, &reason)) {
+                append_literal(&b, sec.data ? sec.data : "", sec.len);
+                imap_section_free(&sec);
+            } else {
+                buf_append_str(&b, "\"\"");
+            }
+            break;
+        }
+        case FI_SECTION: {
+            struct imap_section sec;
+            const char *reason;
+            SEP();
+            bool binary = !strncmp(it->att.name, "BINARY", 6);
+            buf_printf(&b, "%s[%s]", binary ? "BINARY" : "BODY", it->att.section);
+            if (!imap_bodystructure_section(bs, it->att.section, strlen(it->att.section), &sec, &reason)) {
+                buf_append_str(&b, " NIL");
+                break;
+            }
+            if (it->att.has_partial) {
+                imap_section_partial(&sec, it->att.partial_offset, it->att.partial_count);
+                buf_printf(&b, "<%llu>", (unsigned long long)it->att.partial_offset);
+            }
+            buf_append_char(&b, ' ');
+            append_literal(&b, sec.data ? sec.data : "", sec.len);
+            imap_section_free(&sec);
+            break;
+        }
+        }
+    }
+    if ((f->uid || f->has_changedsince) && !sent_uid) {
+        SEP();
+        buf_printf(&b, "UID %u", m->uid);
+    }
+    if (flags_changed && !sent_flags) {
+        SEP();
+        buf_append_str(&b, "FLAGS ");
+        imap_append_flags(&b, m->flags, m->keywords, m->recent);
+    }
+    if ((s->condstore && (flags_changed || f->has_changedsince)) && !sent_modseq) {
+        SEP();
+        buf_printf(&b, "MODSEQ (%llu)", (unsigned long long)m->modseq);
+    }
+#undef SEP
+    buf_append_str(&b, ")\r\n");
+    imap_send_raw(s, b.data, b.len);
+    buf_free(&b);
+    if (bs) imap_bodystructure_free(bs);
+    buf_free(&msg);
+}
+
+static void fetch_continue(struct imap_session *s) {
+    struct fetch_state *f = s->cont_state;
+    while (f->pos < f->idx->len) {
+        size_t index = g_array_index(f->idx, size_t, f->pos++);
+        if (index < imap_exists(s)) fetch_one(s, f, index);
+        if (conn_output_pending(s->conn) > IMAP_OUTPUT_HIGH_WATER && f->pos < f->idx->len) {
+            s->cont = fetch_continue;
+            conn_set_drain_watermark(s->conn, IMAP_OUTPUT_HIGH_WATER / 4);
+            return;
+        }
+    }
+    s->cont = NULL;
+    s->cont_state = NULL;
+    s->cont_free = NULL;
+    conn_set_drain_watermark(s->conn, 0);
+    imap_sync(s, false);
+    imap_tagged(s, f->tag, "OK Fetch completed.");
+    fetch_state_free(f);
+}
+
+void imap_cmd_fetch(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
+    if (nargs < 2 || args[0].type != IMAP_ARG_ATOM) {
+        imap_tagged(s, tag, "BAD Syntax: FETCH sequence-set items");
+        return;
+    }
+    struct imap_seqset set;
+    imap_seqset_init(&set);
+    if (!imap_seqset_parse(args[0].str, args[0].len, &set)) {
+        imap_tagged(s, tag, "BAD Invalid sequence set.");
+        return;
+    }
+    struct fetch_state *f = xcalloc(1, sizeof *f);
+    f->tag = xstrdup(tag);
+    f->uid = uid;
+    const char *err = NULL;
+    bool ok = true;
+    if (args[1].type == IMAP_ARG_LIST) {
+        for (size_t i = 0; i < args[1].nlist && ok; i++) ok = add_item(f, &args[1].list[i], &err);
+    } else {
+        ok = add_item(f, &args[1], &err);
+    }
+    bool vanished = false;
+    if (ok && nargs >= 3) {
+        /* (CHANGEDSINCE n [VANISHED]) */
+        if (args[2].type != IMAP_ARG_LIST) ok = false;
+        for (size_t i = 0; ok && i < args[2].nlist; i++) {
+            const struct imap_arg *a = &args[2].list[i];
+            if (imap_arg_atom_is(a, "CHANGEDSINCE") && i + 1 < args[2].nlist &&
+                imap_arg_number64(&args[2].list[i + 1], &f->changedsince)) {
+                f->has_changedsince = true;
+                s->condstore = true;
+                i++;
+            } else if (imap_arg_atom_is(a, "VANISHED") && uid && s->qresync) {
+                vanished = true;
+            } else {
+                ok = false;
+            }
+        }
+        if (!ok) err = "Invalid FETCH modifiers.";
+        if (vanished && !f->has_changedsince) {
+            ok = false;
+            err = "VANISHED needs CHANGEDSINCE.";
+        }
+    }
+    if (!ok) {
+        imap_tagged(s, tag, "BAD %s", err ? err : "Invalid FETCH.");
+        imap_seqset_free(&set);
+        fetch_state_free(f);
+        return;
+    }
+    if (!uid && imap_seqset_has_star(&set) == false && imap_exists(s) > 0) {
+        /* sequence numbers beyond EXISTS are an error (RFC 3501 6.4.5) */
+        struct imap_seqset c;
+        imap_seqset_init(&c);
+        for (size_t i = 0; i < set.n; i++) imap_seqset_add(&c, set.r[i].lo, set.r[i].hi);
+        imap_seqset_resolve(&c, imap_exists(s));
+        bool beyond = imap_seqset_clip(&c, imap_exists(s));
+        imap_seqset_free(&c);
+        if (beyond) {
+            imap_tagged(s, tag, "BAD Error in IMAP command FETCH: Invalid messageset");
+            imap_seqset_free(&set);
+            fetch_state_free(f);
+            return;
+        }
+    } else if (!uid && imap_exists(s) == 0) {
+        imap_tagged(s, tag, "BAD Error in IMAP command FETCH: Invalid messageset");
+        imap_seqset_free(&set);
+        fetch_state_free(f);
+        return;
+    }
+    if (s->condstore) {
+        bool have = false;
+        for (size_t i = 0; i < f->nitems; i++)
+            if (f->items[i].kind == FI_MODSEQ) have = true;
+        if (!have && f->has_changedsince) {
+            f->items = xrealloc(f->items, (f->nitems + 1) * sizeof *f->items);
+            memset(&f->items[f->nitems], 0, sizeof *f->items);
+            f->items[f->nitems++].kind = FI_MODSEQ;
+        }
+    }
+    if (vanished) {
+        /* UIDs in the set that are no longer here */
+        struct imap_index_mailbox_dummy;
+        struct index_mailbox mb;
+        index_mailbox_get(s->app->store->idx, s->account, s->mailbox, false, &mb);
+        uint32_t maxuid = mb.uidnext > 1 ? mb.uidnext - 1 : 0;
+        struct imap_seqset r, gone;
+        imap_seqset_init(&r);
+        imap_seqset_init(&gone);
+        for (size_t i = 0; i < set.n; i++) imap_seqset_add(&r, set.r[i].lo, set.r[i].hi);
+        imap_seqset_resolve(&r, maxuid);
+        for (size_t k = 0; k < r.n && gone.n < 10000; k++)
+            for (uint64_t u = r.r[k].lo; u <= r.r[k].hi && u <= maxuid && gone.n < 10000; u++)
+                if (!imap_seq_of_uid(s, (uint32_t)u)) imap_seqset_add(&gone, (uint32_t)u, (uint32_t)u);
+        if (gone.n) {
+            imap_seqset_resolve(&gone, 0);
+            buf_t b = BUF_INIT;
+            imap_seqset_format(&gone, &b);
+            imap_send(s, "* VANISHED (EARLIER) %s", buf_cstr(&b));
+            buf_free(&b);
+        }
+        imap_seqset_free(&r);
+        imap_seqset_free(&gone);
+    }
+    f->idx = imap_resolve_set(s, &set, uid);
+    imap_seqset_free(&set);
+    if (f->needs_row)
+        sqlite3_prepare_v2(index_db(s->app->store->idx), "SELECT internaldate, size FROM messages WHERE id=?", -1,
+                           &f->row_st, NULL);
+    s->cont_state = f;
+    s->cont_free = fetch_state_free;
+    fetch_continue(s);
+}
+
+/* ---- STORE ---------------------------------------------------------------- */
+
+static bool kw_has(const char *list, const char *k, size_t kl) {
+    const char *p = list;
+    while (p && *p) {
+        const char *sp = strchr(p, ' ');
+        size_t wl = sp ? (size_t)(sp - p) : strlen(p);
+        if (wl == kl && !strncasecmp(p, k, kl)) return true;
+        p = sp ? sp + 1 : NULL;
+    }
+    return false;
+}
+
+/* keywords: old (+/-/=) change */
+static char *kw_apply(const char *old, const char *change, int op) {
+    buf_t out = BUF_INIT;
+    if (op == 0) {
+        buf_append_str(&out, change);
+        return buf_steal(&out);
+    }
+    const char *p = old;
+    while (p && *p) {
+        const char *sp = strchr(p, ' ');
+        size_t wl = sp ? (size_t)(sp - p) : strlen(p);
+        if (!(op < 0 && kw_has(change, p, wl))) {
+            if (out.len) buf_append_char(&out, ' ');
+            buf_append(&out, p, wl);
+        }
+        p = sp ? sp + 1 : NULL;
+    }
+    if (op > 0) {
+        p = change;
+        while (p && *p) {
+            const char *sp = strchr(p, ' ');
+            size_t wl = sp ? (size_t)(sp - p) : strlen(p);
+            if (!kw_has(old, p, wl)) {
+                if (out.len) buf_append_char(&out, ' ');
+                buf_append(&out, p, wl);
+            }
+            p = sp ? sp + 1 : NULL;
+        }
+    }
+    return buf_steal(&out);
+}
+
+void imap_cmd_store(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
+    if (nargs < 3 || args[0].type != IMAP_ARG_ATOM) {
+        imap_tagged(s, tag, "BAD Syntax: STORE sequence-set [(UNCHANGEDSINCE n)] item flags");
+        return;
+    }
+    if (s->readonly) {
+        imap_tagged(s, tag, "NO Mailbox is read-only.");
+        return;
+    }
+    size_t a = 1;
+    uint64_t unchangedsince = 0;
+    bool has_unchanged = false;
+    if (args[a].type == IMAP_ARG_LIST) {
+        const struct imap_arg *l = &args[a];
+        if (l->nlist != 2 || !imap_arg_atom_is(&l->list[0], "UNCHANGEDSINCE") ||
+            !imap_arg_number64(&l->list[1], &unchangedsince)) {
+            imap_tagged(s, tag, "BAD Invalid STORE modifier.");
+            return;
+        }
+        has_unchanged = true;
+        s->condstore = true;
+        a++;
+    }
+    if (nargs < a + 2 || args[a].type != IMAP_ARG_ATOM) {
+        imap_tagged(s, tag, "BAD Syntax: STORE sequence-set item flags");
+        return;
+    }
+    const char *item = args[a].str;
+    int op;
+    const char *rest = item;
+    if (*rest == '+') {
+        op = 1;
+        rest++;
+    } else if (*rest == '-') {
+        op = -1;
+        rest++;
+    } else {
+        op = 0;
+    }
+    bool silent;
+    if (!strcasecmp(rest, "FLAGS")) silent = false;
+    else if (!strcasecmp(rest, "FLAGS.SILENT")) silent = true;
+    else {
+        imap_tagged(s, tag, "BAD Invalid STORE item.");
+        return;
+    }
+    int flags = 0;
+    buf_t kw = BUF_INIT;
+    bool ok = true;
+    if (nargs == a + 2) {
+        ok = imap_parse_flags(&args[a + 1], &flags, &kw);
+    } else {
+        /* flags given without parentheses */
+        for (size_t i = a + 1; i < nargs && ok; i++) {
+            int f1 = 0;
+            ok = imap_parse_flags(&args[i], &f1, &kw);
+            flags |= f1;
+        }
+    }
+    if (!ok) {
+        imap_tagged(s, tag, "BAD Invalid flags.");
+        buf_free(&kw);
+        return;
+    }
+    struct imap_seqset set;
+    imap_seqset_init(&set);
+    if (!imap_seqset_parse(args[0].str, args[0].len, &set)) {
+        imap_tagged(s, tag, "BAD Invalid sequence set.");
+        buf_free(&kw);
+        return;
+    }
+    GArray *idx = imap_resolve_set(s, &set, uid);
+    imap_seqset_free(&set);
+    struct imap_seqset modified;
+    imap_seqset_init(&modified);
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(index_db(s->app->store->idx), "SELECT modseq FROM messages WHERE id=?", -1, &st, NULL);
+    index_begin(s->app->store->idx);
+    for (guint k = 0; k < idx->len; k++) {
+        size_t i = g_array_index(idx, size_t, k);
+        struct imap_msg *m = imap_msg_at(s, i);
+        if (has_unchanged && m->modseq > unchangedsince) {
+            imap_seqset_add(&modified, uid ? m->uid : (uint32_t)i + 1, uid ? m->uid : (uint32_t)i + 1);
+            continue;
+        }
+        int nf = op > 0 ? (m->flags | flags) : op < 0 ? (m->flags & ~flags) : flags;
+        char *nkw = kw_apply(m->keywords ? m->keywords : "", buf_cstr(&kw), op);
+        bool kw_same = !strcmp(nkw, m->keywords ? m->keywords : "");
+        if (nf != m->flags || !kw_same) {
+            s->self_change = true;
+            if (store_set_flags(s->app->store, m->row, nf, nkw) == 0) {
+                m->flags = nf;
+                free(m->keywords);
+                m->keywords = *nkw ? xstrdup(nkw) : NULL;
+                sqlite3_bind_int64(st, 1, m->row);
+                if (sqlite3_step(st) == SQLITE_ROW) m->modseq = (uint64_t)sqlite3_column_int64(st, 0);
+                sqlite3_reset(st);
+            }
+            s->self_change = false;
+        }
+        free(nkw);
+        if (!silent || (s->condstore && has_unchanged)) {
+            buf_t b = BUF_INIT;
+            buf_printf(&b, "* %zu FETCH (", i + 1);
+            if (!silent) {
+                buf_append_str(&b, "FLAGS ");
+                imap_append_flags(&b, m->flags, m->keywords, m->recent);
+            }
+            if (uid) buf_printf(&b, "%sUID %u", silent ? "" : " ", m->uid);
+            if (s->condstore) buf_printf(&b, "%sMODSEQ (%llu)", (silent && !uid) ? "" : " ", (unsigned long long)m->modseq);
+            buf_append_char(&b, ')');
+            imap_send(s, "%s", buf_cstr(&b));
+            buf_free(&b);
+        }
+    }
+    index_commit(s->app->store->idx);
+    sqlite3_finalize(st);
+    g_array_free(idx, TRUE);
+    buf_free(&kw);
+    imap_sync(s, false);
+    if (modified.n) {
+        imap_seqset_resolve(&modified, 0);
+        buf_t b = BUF_INIT;
+        imap_seqset_format(&modified, &b);
+        imap_tagged(s, tag, "OK [MODIFIED %s] Conditional STORE failed", buf_cstr(&b));
+        buf_free(&b);
+    } else {
+        imap_tagged(s, tag, "OK Store completed.");
+    }
+    imap_seqset_free(&modified);
+}
+
+/* ---- COPY / MOVE ---------------------------------------------------------- */
+
+static void copy_move(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid,
+                      bool move) {
+    if (nargs != 2 || args[0].type != IMAP_ARG_ATOM) {
+        imap_tagged(s, tag, "BAD Syntax: %s sequence-set mailbox", move ? "MOVE" : "COPY");
+        return;
+    }
+    if (move && s->readonly) {
+        imap_tagged(s, tag, "NO Mailbox is read-only.");
+        return;
+    }
+    buf_t dest = BUF_INIT;
+    if (!imap_mailbox_arg(s, tag, &args[1], &dest)) {
+        buf_free(&dest);
+        return;
+    }
+    struct index_mailbox mb;
+    if (index_mailbox_get(s->app->store->idx, s->account, buf_cstr(&dest), false, &mb) < 0) {
+        imap_tagged(s, tag, "NO [TRYCREATE] Mailbox doesn't exist: %s", buf_cstr(&dest));
+        buf_free(&dest);
+        return;
+    }
+    struct imap_seqset set;
+    imap_seqset_init(&set);
+    if (!imap_seqset_parse(args[0].str, args[0].len, &set)) {
+        imap_tagged(s, tag, "BAD Invalid sequence set.");
+        buf_free(&dest);
+        return;
+    }
+    GArray *idx = imap_resolve_set(s, &set, uid);
+    imap_seqset_free(&set);
+    buf_t src_uids = BUF_INIT, dst_uids = BUF_INIT;
+    GArray *rows = g_array_new(FALSE, FALSE, sizeof(int64_t));
+    bool failed = false;
+    index_begin(s->app->store->idx);
+    for (guint k = 0; k < idx->len; k++) {
+        struct imap_msg *m = imap_msg_at(s, g_array_index(idx, size_t, k));
+        int64_t new_row;
+        uint32_t new_uid;
+        if (store_copy(s->app->store, m->row, buf_cstr(&dest), &new_row, &new_uid) < 0) {
+            failed = true;
+            break;
+        }
+        buf_printf(&src_uids, "%s%u", src_uids.len ? "," : "", m->uid);
+        buf_printf(&dst_uids, "%s%u", dst_uids.len ? "," : "", new_uid);
+        g_array_append_val(rows, m->row);
+    }
+    index_commit(s->app->store->idx);
+    if (failed) {
+        imap_tagged(s, tag, "NO [SERVERBUG] %s failed.", move ? "Move" : "Copy");
+    } else if (move) {
+        if (rows->len) imap_send(s, "* OK [COPYUID %u %s %s] Moved UIDs.", mb.uidvalidity, buf_cstr(&src_uids), buf_cstr(&dst_uids));
+        index_begin(s->app->store->idx);
+        for (guint k = 0; k < rows->len; k++) store_expunge(s->app->store, g_array_index(rows, int64_t, k));
+        index_commit(s->app->store->idx);
+        imap_sync(s, true);
+        imap_tagged(s, tag, "OK Move completed.");
+    } else {
+        imap_sync(s, false);
+        if (rows->len)
+            imap_tagged(s, tag, "OK [COPYUID %u %s %s] Copy completed.", mb.uidvalidity, buf_cstr(&src_uids),
+                        buf_cstr(&dst_uids));
+        else imap_tagged(s, tag, "OK Copy completed.");
+    }
+    g_array_free(rows, TRUE);
+    g_array_free(idx, TRUE);
+    buf_free(&src_uids);
+    buf_free(&dst_uids);
+    buf_free(&dest);
+}
+
+void imap_cmd_copy(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
+    copy_move(s, tag, args, nargs, uid, false);
+}
+
+void imap_cmd_move(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
+    copy_move(s, tag, args, nargs, uid, true);
+}
+
+/* ---- SEARCH --------------------------------------------------------------- */
+
+/* Lazily loaded message text for header/body keys. */
+struct search_ctx {
+    struct imap_session *s;
+    int64_t row;
+    const char *subject, *from, *to, *cc, *bcc; /* decoded, from the index */
+    bool loaded;
+    GMimeMessage *msg;
+    buf_t raw;
+    buf_t headers;
+    char *body;
+    buf_t scratch;
+};
+
+static void search_ctx_reset(struct search_ctx *c) {
+    if (c->msg) g_object_unref(c->msg);
+    c->msg = NULL;
+    c->loaded = false;
+    buf_reset(&c->raw);
+    buf_reset(&c->headers);
+    free(c->body);
+    c->body = NULL;
+}
+
+static void search_load(struct search_ctx *c) {
+    if (c->loaded) return;
+    c->loaded = true;
+    if (!load_message(c->s, c->row, &c->raw)) return;
+    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(c->raw.data ? c->raw.data : "", c->raw.len);
+    GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+    c->msg = g_mime_parser_construct_message(parser, NULL);
+    g_object_unref(parser);
+    g_object_unref(stream);
+}
+
+static const char *search_get_header(void *ctx, const char *name, size_t *len) {
+    struct search_ctx *c = ctx;
+    /* the index has the decoded common fields: no file access */
+    const char *fast = !strcmp(name, "subject") ? c->subject
+                       : !strcmp(name, "from")  ? c->from
+                       : !strcmp(name, "to")    ? c->to
+                       : !strcmp(name, "cc")    ? c->cc
+                       : !strcmp(name, "bcc")   ? c->bcc
+                                                : NULL;
+    if (fast) {
+        *len = strlen(fast);
+        return fast;
+    }
+    search_load(c);
+    if (!c->msg) return NULL;
+    GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(c->msg));
+    buf_reset(&c->scratch);
+    bool any = false;
+    int n = g_mime_header_list_get_count(hl);
+    for (int i = 0; i < n; i++) {
+        GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+        if (strcasecmp(g_mime_header_get_name(h), name)) continue;
+        const char *v = g_mime_header_get_value(h);
+        char *dec = v ? g_mime_utils_header_decode_text(NULL, v) : NULL;
+        if (c->scratch.len) buf_append_char(&c->scratch, ' ');
+        buf_append_str(&c->scratch, dec ? dec : "");
+        g_free(dec);
+        any = true;
+    }
+    if (!any) return NULL;
+    *len = c->scratch.len;
+    return c->scratch.data ? c->scratch.data : "";
+}
+
+static const char *search_get_headers(void *ctx, size_t *len) {
+    struct search_ctx *c = ctx;
+    search_load(c);
+    if (!c->msg) return NULL;
+    if (!c->headers.len) {
+        GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(c->msg));
+        int n = g_mime_header_list_get_count(hl);
+        for (int i = 0; i < n; i++) {
+            GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+            const char *v = g_mime_header_get_value(h);
+            char *dec = v ? g_mime_utils_header_decode_text(NULL, v) : NULL;
+            buf_printf(&c->headers, "%s: %s\n", g_mime_header_get_name(h), dec ? dec : "");
+            g_free(dec);
+        }
+    }
+    *len = c->headers.len;
+    return c->headers.data ? c->headers.data : "";
+}
+
+static const char *search_get_body(void *ctx, size_t *len) {
+    struct search_ctx *c = ctx;
+    if (!c->body) {
+        search_load(c);
+        struct msg_summary sum;
+        summary_from_bytes(c->raw.data ? c->raw.data : "", c->raw.len, &sum);
+        c->body = sum.text;
+        sum.text = NULL;
+        summary_free(&sum);
+    }
+    *len = strlen(c->body);
+    return c->body;
+}
+
+static char **split_keywords(const char *kw, size_t *n) {
+    *n = 0;
+    if (!kw || !*kw) return NULL;
+    char **v = NULL;
+    const char *p = kw;
+    while (*p) {
+        const char *sp = strchr(p, ' ');
+        size_t wl = sp ? (size_t)(sp - p) : strlen(p);
+        v = xrealloc(v, (*n + 1) * sizeof *v);
+        v[(*n)++] = xstrndup(p, wl);
+        if (!sp) break;
+        p = sp + 1;
+    }
+    return v;
+}
+
+void imap_cmd_search(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
+    struct imap_search_program prog;
+    const char *reason = NULL;
+    enum imap_search_error e = imap_search_parse(args, nargs, &prog, &reason);
+    if (e == IMAP_SEARCH_ERR_BADCHARSET) {
+        imap_tagged(s, tag, "NO [BADCHARSET (UTF-8 US-ASCII)] %s", reason ? reason : "Unsupported charset");
+        return;
+    }
+    if (e != IMAP_SEARCH_OK) {
+        imap_tagged(s, tag, "BAD %s", reason ? reason : "Invalid search program.");
+        return;
+    }
+    if (prog.uses_modseq) s->condstore = true;
+    uint32_t n = imap_exists(s);
+    uint32_t uid_star = n ? imap_msg_at(s, n - 1)->uid : 0;
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(index_db(s->app->store->idx),
+                       "SELECT uid, internaldate, sent_date, size, subject, hdr_from, hdr_to, hdr_cc, hdr_bcc "
+                       "FROM messages WHERE mailbox_id=? ORDER BY uid",
+                       -1, &st, NULL);
+    sqlite3_bind_int64(st, 1, s->mailbox_id);
+    struct search_ctx ctx = {0};
+    ctx.s = s;
+    GArray *hits = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    uint64_t max_modseq = 0;
+    uint32_t i = 0;
+    while (i < n && sqlite3_step(st) == SQLITE_ROW) {
+        uint32_t ruid = (uint32_t)sqlite3_column_int64(st, 0);
+        while (i < n && imap_msg_at(s, i)->uid < ruid) i++; /* row gone from the index: skip */
+        if (i >= n || imap_msg_at(s, i)->uid != ruid) continue;
+        struct imap_msg *m = imap_msg_at(s, i);
+        size_t nkw;
+        char **kws = split_keywords(m->keywords, &nkw);
+        ctx.row = m->row;
+        ctx.subject = (const char *)sqlite3_column_text(st, 4);
+        ctx.from = (const char *)sqlite3_column_text(st, 5);
+        ctx.to = (const char *)sqlite3_column_text(st, 6);
+        ctx.cc = (const char *)sqlite3_column_text(st, 7);
+        ctx.bcc = (const char *)sqlite3_column_text(st, 8);
+        int64_t sent = sqlite3_column_int64(st, 2);
+        struct imap_search_msg sm = {
+            .seq = i + 1,
+            .uid = m->uid,
+            .seq_star = n,
+            .uid_star = uid_star,
+            .flags = (unsigned)(m->flags & 0x1f) | (m->recent ? IMAP_SEARCH_F_RECENT : 0),
+            .keywords = (const char *const *)kws,
+            .nkeywords = nkw,
+            .internal_date = sqlite3_column_int64(st, 1),
+            .has_sent_date = sent != 0,
+            .sent_date = sent,
+            .size = (uint64_t)sqlite3_column_int64(st, 3),
+            .modseq = m->modseq,
+            .ctx = &ctx,
+            .get_header = search_get_header,
+            .get_headers = search_get_headers,
+            .get_body = search_get_body,
+        };
+        if (imap_search_match(&prog, &sm)) {
+            uint32_t v = uid ? m->uid : i + 1;
+            g_array_append_val(hits, v);
+            if (m->modseq > max_modseq) max_modseq = m->modseq;
+        }
+        search_ctx_reset(&ctx);
+        for (size_t k = 0; k < nkw; k++) free(kws[k]);
+        free(kws);
+        i++;
+    }
+    sqlite3_finalize(st);
+    buf_free(&ctx.raw);
+    buf_free(&ctx.headers);
+    buf_free(&ctx.scratch);
+    buf_t b = BUF_INIT;
+    if (prog.esearch) {
+        buf_printf(&b, "* ESEARCH (TAG \"%s\")%s", tag, uid ? " UID" : "");
+        if (hits->len) {
+            if (prog.return_opts & IMAP_SEARCH_RET_MIN) buf_printf(&b, " MIN %u", g_array_index(hits, uint32_t, 0));
+            if (prog.return_opts & IMAP_SEARCH_RET_MAX)
+                buf_printf(&b, " MAX %u", g_array_index(hits, uint32_t, hits->len - 1));
+            if (prog.return_opts & IMAP_SEARCH_RET_ALL) {
+                struct imap_seqset all;
+                imap_seqset_init(&all);
+                for (guint k = 0; k < hits->len; k++) {
+                    uint32_t v = g_array_index(hits, uint32_t, k);
+                    imap_seqset_add(&all, v, v);
+                }
+                imap_seqset_resolve(&all, 0);
+                buf_append_str(&b, " ALL ");
+                imap_seqset_format(&all, &b);
+                imap_seqset_free(&all);
+            }
+        }
+        if (prog.return_opts & IMAP_SEARCH_RET_COUNT) buf_printf(&b, " COUNT %u", hits->len);
+        if (prog.uses_modseq && hits->len) buf_printf(&b, " MODSEQ %llu", (unsigned long long)max_modseq);
+    } else {
+        buf_append_str(&b, "* SEARCH");
+        for (guint k = 0; k < hits->len; k++) buf_printf(&b, " %u", g_array_index(hits, uint32_t, k));
+        if (prog.uses_modseq && hits->len) buf_printf(&b, " (MODSEQ %llu)", (unsigned long long)max_modseq);
+    }
+    imap_send(s, "%s", buf_cstr(&b));
+    buf_free(&b);
+    g_array_free(hits, TRUE);
+    imap_search_program_free(&prog);
+    imap_sync(s, false);
+    imap_tagged(s, tag, "OK Search completed.");
+}

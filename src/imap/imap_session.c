@@ -1,0 +1,1109 @@
+/*
+ * imap_session - connection, command loop, literals, state, change
+ * notifications and login of the IMAP server. See imap_session.h.
+ *
+ * Framing: a command is lines plus literals. Before parsing, the session
+ * scans the input for the command's end with a small incremental framer
+ * (a line ending in "{n}" or "{n+}" is followed by n literal bytes), so a
+ * 10 MB APPEND is parsed once when complete instead of on every read.
+ * Synchronizing literals are answered with "+ OK" as the framer reaches
+ * them, after the parser validated the command so far.
+ *
+ * Changes made by other sessions, SMTP deliveries and other programs reach
+ * a session as store events (or Maildir mtime changes) and are queued;
+ * they are reported at the points RFC 3501 7.4.1 allows (EXPUNGE never
+ * during FETCH, STORE or SEARCH), and at once during IDLE.
+ */
+#include "imap/imap_session.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "app/sasl.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "imap/imap_internal.h"
+#include "imap/imap_mutf7.h"
+
+#define IMAP_CAPS_COMMON                                                                                       \
+    "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED "        \
+    "LIST-STATUS SPECIAL-USE ESEARCH CONDSTORE QRESYNC"
+
+/* Framer state for the command being received. */
+struct imap_frame {
+    size_t pos;         /* bytes of input already scanned */
+    uint64_t skip;      /* literal bytes still to pass over */
+    size_t line_start;  /* start of the current line */
+};
+
+struct imap_conn_state {
+    struct imap_session s;
+    struct imap_frame frame;
+    int busy;    /* input/drain handlers on the stack */
+    bool closed; /* on_close ran while busy: freed when the last returns */
+};
+
+static void imap_process(struct imap_session *s);
+
+static struct imap_frame *frame_of(struct imap_session *s) {
+    return &((struct imap_conn_state *)s)->frame;
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+void imap_send_raw(struct imap_session *s, const void *data, size_t len) {
+    conn_write(s->conn, data, len);
+}
+
+void imap_send(struct imap_session *s, const char *fmt, ...) {
+    buf_t b = BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    if (s->app->cfg->verbose)
+        log_info("imap[%llu] %s: > %.*s", (unsigned long long)conn_id(s->conn), conn_peer(s->conn),
+                 (int)(b.len > 300 ? 300 : b.len), b.data);
+    buf_append_str(&b, "\r\n");
+    conn_write(s->conn, b.data, b.len);
+    buf_free(&b);
+}
+
+void imap_tagged(struct imap_session *s, const char *tag, const char *fmt, ...) {
+    buf_t b = BUF_INIT;
+    buf_printf(&b, "%s ", tag);
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    if (s->app->cfg->verbose)
+        log_info("imap[%llu] %s: > %s", (unsigned long long)conn_id(s->conn), conn_peer(s->conn), buf_cstr(&b));
+    buf_append_str(&b, "\r\n");
+    conn_write(s->conn, b.data, b.len);
+    buf_free(&b);
+}
+
+void imap_append_string(buf_t *out, const char *str, size_t len) {
+    bool literal = false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)str[i];
+        if (c == '\r' || c == '\n' || c == 0 || c >= 0x80 || len > 1024) {
+            literal = true;
+            break;
+        }
+    }
+    if (literal) {
+        buf_printf(out, "{%zu}\r\n", len);
+        buf_append(out, str, len);
+        return;
+    }
+    buf_append_char(out, '"');
+    for (size_t i = 0; i < len; i++) {
+        if (str[i] == '"' || str[i] == '\\') buf_append_char(out, '\\');
+        buf_append_char(out, str[i]);
+    }
+    buf_append_char(out, '"');
+}
+
+void imap_append_nstring(buf_t *out, const char *str) {
+    if (!str) buf_append_str(out, "NIL");
+    else imap_append_string(out, str, strlen(str));
+}
+
+void imap_append_flags(buf_t *out, int flags, const char *keywords, bool recent) {
+    buf_append_char(out, '(');
+    size_t start = out->len;
+    static const struct {
+        int bit;
+        const char *name;
+    } names[] = {{MSG_ANSWERED, "\\Answered"}, {MSG_FLAGGED, "\\Flagged"}, {MSG_DELETED, "\\Deleted"},
+                 {MSG_SEEN, "\\Seen"},         {MSG_DRAFT, "\\Draft"}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (!(flags & names[i].bit)) continue;
+        if (out->len > start) buf_append_char(out, ' ');
+        buf_append_str(out, names[i].name);
+    }
+    if (recent) {
+        if (out->len > start) buf_append_char(out, ' ');
+        buf_append_str(out, "\\Recent");
+    }
+    if (keywords && *keywords) {
+        if (out->len > start) buf_append_char(out, ' ');
+        buf_append_str(out, keywords);
+    }
+    buf_append_char(out, ')');
+}
+
+static bool keyword_valid(const char *k, size_t n) {
+    if (n == 0 || n > 100) return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)k[i];
+        if (c <= 0x20 || c >= 0x7f || strchr("(){%*\"\\]", c)) return false;
+    }
+    return true;
+}
+
+static bool parse_one_flag(const char *f, size_t n, int *flags, buf_t *keywords) {
+    if (mem_ieq(f, n, "\\Seen")) *flags |= MSG_SEEN;
+    else if (mem_ieq(f, n, "\\Answered")) *flags |= MSG_ANSWERED;
+    else if (mem_ieq(f, n, "\\Flagged")) *flags |= MSG_FLAGGED;
+    else if (mem_ieq(f, n, "\\Deleted")) *flags |= MSG_DELETED;
+    else if (mem_ieq(f, n, "\\Draft")) *flags |= MSG_DRAFT;
+    else if (f[0] == '\\') return mem_ieq(f, n, "\\Recent") ? true : false;
+    else {
+        if (!keyword_valid(f, n)) return false;
+        /* keep keywords unique (case-insensitive) */
+        const char *p = keywords->data;
+        size_t left = keywords->len;
+        while (p && left) {
+            const char *sp = memchr(p, ' ', left);
+            size_t wl = sp ? (size_t)(sp - p) : left;
+            if (wl == n && strncasecmp(p, f, n) == 0) return true;
+            if (!sp) break;
+            left -= wl + 1;
+            p = sp + 1;
+        }
+        if (keywords->len) buf_append_char(keywords, ' ');
+        buf_append(keywords, f, n);
+    }
+    return true;
+}
+
+bool imap_parse_flags(const struct imap_arg *a, int *flags, buf_t *keywords) {
+    *flags = 0;
+    if (a->type == IMAP_ARG_LIST) {
+        for (size_t i = 0; i < a->nlist; i++) {
+            if (a->list[i].type != IMAP_ARG_ATOM) return false;
+            if (!parse_one_flag(a->list[i].str, a->list[i].len, flags, keywords)) return false;
+        }
+        return true;
+    }
+    if (a->type != IMAP_ARG_ATOM) return false;
+    return parse_one_flag(a->str, a->len, flags, keywords);
+}
+
+/* ---- snapshot of the selected mailbox --------------------------------- */
+
+struct imap_msg *imap_msg_at(struct imap_session *s, size_t index) {
+    return &g_array_index(s->msgs, struct imap_msg, index);
+}
+
+uint32_t imap_exists(struct imap_session *s) {
+    return s->msgs ? s->msgs->len : 0;
+}
+
+static size_t uid_index(struct imap_session *s, uint32_t uid, bool *found) {
+    size_t lo = 0, hi = s->msgs->len;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        uint32_t u = imap_msg_at(s, mid)->uid;
+        if (u < uid) lo = mid + 1;
+        else hi = mid;
+    }
+    *found = lo < s->msgs->len && imap_msg_at(s, lo)->uid == uid;
+    return lo;
+}
+
+uint32_t imap_seq_of_uid(struct imap_session *s, uint32_t uid) {
+    bool found;
+    size_t i = uid_index(s, uid, &found);
+    return found ? (uint32_t)i + 1 : 0;
+}
+
+GArray *imap_resolve_set(struct imap_session *s, const struct imap_seqset *set, bool uid) {
+    GArray *out = g_array_new(FALSE, FALSE, sizeof(size_t));
+    uint32_t n = imap_exists(s);
+    if (n == 0) return out;
+    struct imap_seqset r;
+    imap_seqset_init(&r);
+    for (size_t i = 0; i < set->n; i++) imap_seqset_add(&r, set->r[i].lo, set->r[i].hi);
+    uint32_t star = uid ? imap_msg_at(s, n - 1)->uid : n;
+    imap_seqset_resolve(&r, star);
+    for (size_t k = 0; k < r.n; k++) {
+        if (uid) {
+            bool found;
+            size_t i = uid_index(s, r.r[k].lo, &found);
+            for (; i < n && imap_msg_at(s, i)->uid <= r.r[k].hi; i++) g_array_append_val(out, i);
+        } else {
+            for (uint64_t q = r.r[k].lo; q <= r.r[k].hi && q <= n; q++) {
+                size_t i = (size_t)q - 1;
+                g_array_append_val(out, i);
+            }
+        }
+    }
+    imap_seqset_free(&r);
+    return out;
+}
+
+static void msg_clear(struct imap_msg *m) {
+    free(m->keywords);
+    m->keywords = NULL;
+}
+
+static void load_row(struct imap_msg *m, sqlite3_stmt *st) {
+    m->uid = (uint32_t)sqlite3_column_int64(st, 0);
+    m->row = sqlite3_column_int64(st, 1);
+    m->flags = sqlite3_column_int(st, 2);
+    m->modseq = (uint64_t)sqlite3_column_int64(st, 3);
+    const char *kw = (const char *)sqlite3_column_text(st, 4);
+    m->keywords = kw && *kw ? xstrdup(kw) : NULL;
+    const char *sub = (const char *)sqlite3_column_text(st, 5);
+    m->recent = sub && !strcmp(sub, "new");
+}
+
+static void dir_mtimes(struct imap_session *s, int64_t *mnew, int64_t *mcur) {
+    buf_t p = BUF_INIT;
+    store_mailbox_path(s->app->store, s->account, s->mailbox, &p);
+    size_t l = p.len;
+    struct stat st;
+    buf_append_str(&p, "/new");
+    *mnew = stat(buf_cstr(&p), &st) == 0 ? (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec : 0;
+    p.len = l;
+    buf_append_str(&p, "/cur");
+    *mcur = stat(buf_cstr(&p), &st) == 0 ? (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec : 0;
+    buf_free(&p);
+}
+
+/* Load rows with uid > after into the snapshot; returns how many. */
+static uint32_t load_new_rows(struct imap_session *s, uint32_t after) {
+    sqlite3 *db = index_db(s->app->store->idx);
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(db,
+                       "SELECT uid, id, flags, modseq, keywords, subdir FROM messages WHERE mailbox_id=? AND uid>? "
+                       "ORDER BY uid",
+                       -1, &st, NULL);
+    sqlite3_bind_int64(st, 1, s->mailbox_id);
+    sqlite3_bind_int64(st, 2, after);
+    uint32_t n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        struct imap_msg m;
+        load_row(&m, st);
+        g_array_append_val(s->msgs, m);
+        n++;
+    }
+    sqlite3_finalize(st);
+    return n;
+}
+
+static void refresh_mailbox_meta(struct imap_session *s) {
+    struct index_mailbox mb;
+    if (index_mailbox_get(s->app->store->idx, s->account, s->mailbox, false, &mb) == 0)
+        s->highestmodseq = mb.highestmodseq;
+}
+
+static void send_flags_update(struct imap_session *s, size_t i) {
+    struct imap_msg *m = imap_msg_at(s, i);
+    buf_t b = BUF_INIT;
+    buf_printf(&b, "* %zu FETCH (", i + 1);
+    buf_append_str(&b, "FLAGS ");
+    imap_append_flags(&b, m->flags, m->keywords, m->recent);
+    buf_printf(&b, " UID %u", m->uid);
+    if (s->condstore) buf_printf(&b, " MODSEQ (%llu)", (unsigned long long)m->modseq);
+    buf_append_char(&b, ')');
+    imap_send(s, "%s", buf_cstr(&b));
+    buf_free(&b);
+}
+
+void imap_sync(struct imap_session *s, bool allow_expunge) {
+    if (s->state != IMAP_SELECTED) return;
+    sqlite3 *db = index_db(s->app->store->idx);
+    if (allow_expunge && s->pending_expunge->len) {
+        if (s->qresync) {
+            struct imap_seqset gone;
+            imap_seqset_init(&gone);
+            for (guint k = 0; k < s->pending_expunge->len; k++) {
+                uint32_t uid = g_array_index(s->pending_expunge, uint32_t, k);
+                bool found;
+                size_t i = uid_index(s, uid, &found);
+                if (!found) continue;
+                msg_clear(imap_msg_at(s, i));
+                g_array_remove_index(s->msgs, (guint)i);
+                imap_seqset_add(&gone, uid, uid);
+            }
+            if (gone.n) {
+                imap_seqset_resolve(&gone, 0);
+                buf_t b = BUF_INIT;
+                imap_seqset_format(&gone, &b);
+                imap_send(s, "* VANISHED %s", buf_cstr(&b));
+                buf_free(&b);
+            }
+            imap_seqset_free(&gone);
+        } else {
+            for (guint k = 0; k < s->pending_expunge->len; k++) {
+                uint32_t uid = g_array_index(s->pending_expunge, uint32_t, k);
+                bool found;
+                size_t i = uid_index(s, uid, &found);
+                if (!found) continue;
+                msg_clear(imap_msg_at(s, i));
+                g_array_remove_index(s->msgs, (guint)i);
+                imap_send(s, "* %zu EXPUNGE", i + 1);
+            }
+        }
+        g_array_set_size(s->pending_expunge, 0);
+    }
+    if (s->pending_new) {
+        s->pending_new = false;
+        uint32_t last = s->msgs->len ? imap_msg_at(s, s->msgs->len - 1)->uid : 0;
+        if (load_new_rows(s, last) > 0) {
+            imap_send(s, "* %u EXISTS", imap_exists(s));
+            uint32_t recent = 0;
+            for (guint i = 0; i < s->msgs->len; i++)
+                if (imap_msg_at(s, i)->recent) recent++;
+            imap_send(s, "* %u RECENT", recent);
+        }
+    }
+    if (s->pending_update->len) {
+        sqlite3_stmt *st;
+        sqlite3_prepare_v2(db, "SELECT flags, modseq, keywords FROM messages WHERE mailbox_id=? AND uid=?", -1, &st,
+                           NULL);
+        for (guint k = 0; k < s->pending_update->len; k++) {
+            uint32_t uid = g_array_index(s->pending_update, uint32_t, k);
+            bool found;
+            size_t i = uid_index(s, uid, &found);
+            if (!found) continue;
+            sqlite3_bind_int64(st, 1, s->mailbox_id);
+            sqlite3_bind_int64(st, 2, uid);
+            if (sqlite3_step(st) == SQLITE_ROW) {
+                struct imap_msg *m = imap_msg_at(s, i);
+                int flags = sqlite3_column_int(st, 0);
+                uint64_t modseq = (uint64_t)sqlite3_column_int64(st, 1);
+                const char *kw = (const char *)sqlite3_column_text(st, 2);
+                if (modseq != m->modseq || flags != m->flags) {
+                    m->flags = flags;
+                    m->modseq = modseq;
+                    free(m->keywords);
+                    m->keywords = kw && *kw ? xstrdup(kw) : NULL;
+                    send_flags_update(s, i);
+                }
+            }
+            sqlite3_reset(st);
+        }
+        sqlite3_finalize(st);
+        g_array_set_size(s->pending_update, 0);
+    }
+    refresh_mailbox_meta(s);
+}
+
+void imap_rescan(struct imap_session *s) {
+    /* Diff the snapshot with the index: gone UIDs become pending expunges,
+     * changed flags pending updates, new UIDs pending new. */
+    sqlite3 *db = index_db(s->app->store->idx);
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(db, "SELECT uid, flags, modseq FROM messages WHERE mailbox_id=? ORDER BY uid", -1, &st, NULL);
+    sqlite3_bind_int64(st, 1, s->mailbox_id);
+    size_t i = 0;
+    uint32_t last = s->msgs->len ? imap_msg_at(s, s->msgs->len - 1)->uid : 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        uint32_t uid = (uint32_t)sqlite3_column_int64(st, 0);
+        int flags = sqlite3_column_int(st, 1);
+        uint64_t modseq = (uint64_t)sqlite3_column_int64(st, 2);
+        while (i < s->msgs->len && imap_msg_at(s, i)->uid < uid) {
+            uint32_t gone = imap_msg_at(s, i)->uid;
+            g_array_append_val(s->pending_expunge, gone);
+            i++;
+        }
+        if (i < s->msgs->len && imap_msg_at(s, i)->uid == uid) {
+            struct imap_msg *m = imap_msg_at(s, i);
+            if (m->flags != flags || m->modseq != modseq) g_array_append_val(s->pending_update, uid);
+            i++;
+        } else if (uid > last) {
+            s->pending_new = true;
+        }
+    }
+    for (; i < s->msgs->len; i++) {
+        uint32_t gone = imap_msg_at(s, i)->uid;
+        g_array_append_val(s->pending_expunge, gone);
+    }
+    sqlite3_finalize(st);
+}
+
+void imap_check_maildir(struct imap_session *s) {
+    if (s->state != IMAP_SELECTED) return;
+    int64_t mnew, mcur;
+    dir_mtimes(s, &mnew, &mcur);
+    if (mnew == s->mtime_new && mcur == s->mtime_cur) return;
+    s->mtime_new = mnew;
+    s->mtime_cur = mcur;
+    buf_t p = BUF_INIT;
+    store_mailbox_path(s->app->store, s->account, s->mailbox, &p);
+    int changes = index_sync_mailbox(s->app->store->idx, s->account, s->mailbox, buf_cstr(&p));
+    buf_free(&p);
+    if (changes != 0) imap_rescan(s);
+}
+
+void imap_close_mailbox(struct imap_session *s) {
+    if (s->msgs) {
+        for (guint i = 0; i < s->msgs->len; i++) msg_clear(imap_msg_at(s, i));
+        g_array_free(s->msgs, TRUE);
+    }
+    s->msgs = NULL;
+    free(s->mailbox);
+    s->mailbox = NULL;
+    s->mailbox_id = 0;
+    g_array_set_size(s->pending_expunge, 0);
+    g_array_set_size(s->pending_update, 0);
+    s->pending_new = false;
+    if (s->state == IMAP_SELECTED) s->state = IMAP_AUTH;
+}
+
+bool imap_open_mailbox(struct imap_session *s, const char *name, bool readonly) {
+    imap_close_mailbox(s);
+    struct index_mailbox mb;
+    buf_t p = BUF_INIT;
+    store_mailbox_path(s->app->store, s->account, name, &p);
+    struct stat st;
+    bool exists = stat(buf_cstr(&p), &st) == 0;
+    if (!exists && strcmp(name, "INBOX") == 0) {
+        store_mailbox_create(s->app->store, s->account, "INBOX");
+        exists = true;
+    }
+    if (!exists) {
+        buf_free(&p);
+        return false;
+    }
+    /* pick up outside changes before building the snapshot */
+    index_sync_mailbox(s->app->store->idx, s->account, name, buf_cstr(&p));
+    buf_free(&p);
+    if (index_mailbox_get(s->app->store->idx, s->account, name, true, &mb) < 0) return false;
+    s->mailbox = xstrdup(name);
+    s->mailbox_id = mb.id;
+    s->uidvalidity = mb.uidvalidity;
+    s->highestmodseq = mb.highestmodseq;
+    s->readonly = readonly;
+    s->msgs = g_array_new(FALSE, FALSE, sizeof(struct imap_msg));
+    load_new_rows(s, 0);
+    dir_mtimes(s, &s->mtime_new, &s->mtime_cur);
+    s->state = IMAP_SELECTED;
+    return true;
+}
+
+/* Store events: queue what concerns the selected mailbox. */
+static void imap_store_event(const struct store_event *ev, void *arg) {
+    struct imap_session *s = arg;
+    if (s->state != IMAP_SELECTED || ev->mailbox_id != s->mailbox_id) return;
+    switch (ev->type) {
+    case STORE_EV_NEW: s->pending_new = true; break;
+    case STORE_EV_EXPUNGE: g_array_append_val(s->pending_expunge, ev->uid); break;
+    case STORE_EV_UPDATE:
+        if (s->self_change) return;
+        g_array_append_val(s->pending_update, ev->uid);
+        break;
+    case STORE_EV_MAILBOX: break;
+    }
+    if (s->idling) imap_sync(s, true);
+}
+
+bool imap_mailbox_arg(struct imap_session *s, const char *tag, const struct imap_arg *a, buf_t *out) {
+    const char *reason = "Invalid mailbox name";
+    if (!imap_arg_is_astring(a)) {
+        imap_tagged(s, tag, "BAD Missing mailbox name");
+        return false;
+    }
+    buf_t dec = BUF_INIT;
+    if (!imap_mailbox_name_from_client(a->str, a->len, &dec, &reason)) {
+        buf_free(&dec);
+        imap_tagged(s, tag, "NO %s", reason);
+        return false;
+    }
+    buf_free(&dec);
+    /* names stay in modified UTF-7 on disk and in the index (as Dovecot) */
+    if (mem_ieq(a->str, a->len, "INBOX")) buf_append_str(out, "INBOX");
+    else buf_append(out, a->str, a->len);
+    return true;
+}
+
+/* ---- commands of any state ------------------------------------------- */
+
+static void send_capability(struct imap_session *s) {
+    buf_t b = BUF_INIT;
+    buf_append_str(&b, "* CAPABILITY " IMAP_CAPS_COMMON);
+    if (s->state == IMAP_NOAUTH) {
+        if (!conn_is_tls(s->conn) && s->app->tls) buf_append_str(&b, " STARTTLS");
+        bool plain_ok = conn_is_tls(s->conn) || s->app->cfg->imap_plaintext_login;
+        buf_append_str(&b, plain_ok ? " AUTH=PLAIN" : " LOGINDISABLED");
+    }
+    imap_send(s, "%s", buf_cstr(&b));
+    buf_free(&b);
+}
+
+static void cmd_capability(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs,
+                           bool uid) {
+    send_capability(s);
+    imap_tagged(s, tag, "OK Capability completed.");
+}
+
+static void cmd_noop(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
+    imap_check_maildir(s);
+    imap_sync(s, true);
+    imap_tagged(s, tag, "OK NOOP completed.");
+}
+
+static void cmd_logout(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
+    imap_send(s, "* BYE Logging out");
+    imap_tagged(s, tag, "OK Logout completed.");
+    s->state = IMAP_LOGOUT;
+    conn_close(s->conn);
+}
+
+static void cmd_starttls(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs,
+                         bool uid) {
+    if (conn_is_tls(s->conn)) {
+        imap_tagged(s, tag, "BAD TLS is already active.");
+        return;
+    }
+    if (!s->app->tls) {
+        imap_tagged(s, tag, "NO TLS is not available.");
+        return;
+    }
+    imap_tagged(s, tag, "OK Begin TLS negotiation now.");
+    if (conn_starttls(s->conn) < 0) conn_close(s->conn);
+    /* the framer's view of the input is void: pending bytes were dropped */
+    memset(frame_of(s), 0, sizeof(struct imap_frame));
+}
+
+static void login_ok(struct imap_session *s, const char *tag, char *account) {
+    s->account = account;
+    s->state = IMAP_AUTH;
+    log_info("imap[%llu] %s: login %s", (unsigned long long)conn_id(s->conn), conn_peer(s->conn), account);
+    imap_ensure_special_folders(s);
+    buf_t b = BUF_INIT;
+    buf_append_str(&b, "OK [CAPABILITY " IMAP_CAPS_COMMON "] Logged in");
+    imap_tagged(s, tag, "%s", buf_cstr(&b));
+    buf_free(&b);
+}
+
+struct login_fail {
+    char *tag;
+};
+
+static void login_fail_reply(struct conn *c, void *arg) {
+    struct imap_session *s = arg;
+    s->waiting = false;
+    imap_tagged(s, s->auth_tag ? s->auth_tag : "*", "NO [AUTHENTICATIONFAILED] Authentication failed.");
+    free(s->auth_tag);
+    s->auth_tag = NULL;
+    conn_resume(c);
+}
+
+static void do_login(struct imap_session *s, const char *tag, const char *user, const char *pw, size_t pwlen) {
+    char *account = NULL;
+    if (app_login(s->app, user, pw, pwlen, &account)) {
+        login_ok(s, tag, account);
+        return;
+    }
+    log_warn("imap[%llu] %s: authentication failed for %s", (unsigned long long)conn_id(s->conn), conn_peer(s->conn),
+             user);
+    s->app->stats.auth_failures++;
+    free(s->auth_tag);
+    s->auth_tag = xstrdup(tag);
+    s->waiting = true;
+    conn_pause(s->conn);
+    conn_after(s->conn, s->app->cfg->auth_failure_delay_ms, login_fail_reply, s);
+}
+
+static bool plaintext_allowed(struct imap_session *s, const char *tag) {
+    if (conn_is_tls(s->conn) || s->app->cfg->imap_plaintext_login) return true;
+    imap_tagged(s, tag, "NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure connections.");
+    return false;
+}
+
+static void cmd_login(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
+    if (nargs != 2 || !imap_arg_is_astring(&args[0]) || !imap_arg_is_astring(&args[1])) {
+        imap_tagged(s, tag, "BAD Syntax: LOGIN user password");
+        return;
+    }
+    if (!plaintext_allowed(s, tag)) return;
+    if (memchr(args[0].str, '\0', args[0].len)) {
+        imap_tagged(s, tag, "NO [AUTHENTICATIONFAILED] Authentication failed.");
+        return;
+    }
+    do_login(s, tag, args[0].str, args[1].str, args[1].len);
+}
+
+static void authenticate_plain(struct imap_session *s, const char *tag, const char *b64, size_t len) {
+    buf_t dec = BUF_INIT;
+    const char *user, *pw;
+    size_t ul, pl;
+    if (sasl_b64_decode(b64, len, &dec) < 0 ||
+        sasl_plain_split(dec.data ? dec.data : "", dec.len, &user, &ul, &pw, &pl) < 0) {
+        imap_tagged(s, tag, "BAD Invalid SASL PLAIN response.");
+        buf_free(&dec);
+        return;
+    }
+    char *u = xstrndup(user, ul);
+    do_login(s, tag, u, pw, pl);
+    free(u);
+    buf_free(&dec);
+}
+
+static void cmd_authenticate(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs,
+                             bool uid) {
+    if (nargs < 1 || args[0].type != IMAP_ARG_ATOM) {
+        imap_tagged(s, tag, "BAD Syntax: AUTHENTICATE mechanism");
+        return;
+    }
+    if (!imap_arg_atom_is(&args[0], "PLAIN")) {
+        imap_tagged(s, tag, "NO Unsupported authentication mechanism.");
+        return;
+    }
+    if (!plaintext_allowed(s, tag)) return;
+    if (nargs >= 2 && imap_arg_is_astring(&args[1])) {
+        /* SASL-IR; "=" is an empty initial response */
+        if (args[1].len == 1 && args[1].str[0] == '=') authenticate_plain(s, tag, "", 0);
+        else authenticate_plain(s, tag, args[1].str, args[1].len);
+        return;
+    }
+    free(s->auth_tag);
+    s->auth_tag = xstrdup(tag);
+    imap_send(s, "+ ");
+}
+
+static void cmd_id(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
+    imap_send(s, "* ID (\"name\" \"devmail\" \"vendor\" \"devmail\" \"support-url\" NIL)");
+    imap_tagged(s, tag, "OK ID completed.");
+}
+
+static void cmd_enable(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
+    buf_t on = BUF_INIT;
+    for (size_t i = 0; i < nargs; i++) {
+        if (imap_arg_atom_is(&args[i], "CONDSTORE") && !s->condstore) {
+            s->condstore = true;
+            buf_append_str(&on, " CONDSTORE");
+        } else if (imap_arg_atom_is(&args[i], "QRESYNC") && !s->qresync) {
+            s->qresync = true;
+            s->condstore = true;
+            buf_append_str(&on, " QRESYNC");
+        }
+    }
+    imap_send(s, "* ENABLED%s", buf_cstr(&on));
+    buf_free(&on);
+    imap_tagged(s, tag, "OK Enabled.");
+}
+
+static void cmd_namespace(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs,
+                          bool uid) {
+    imap_send(s, "* NAMESPACE ((\"\" \".\")) NIL NIL");
+    imap_tagged(s, tag, "OK Namespace completed.");
+}
+
+static void idle_poll_cb(evutil_socket_t fd, short what, void *arg) {
+    struct imap_session *s = arg;
+    if (!s->idling) return;
+    imap_check_maildir(s);
+    imap_sync(s, true);
+}
+
+static void cmd_idle(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
+    s->idling = true;
+    s->idle_tag = xstrdup(tag);
+    imap_send(s, "+ idling");
+    imap_sync(s, true);
+    if (s->state == IMAP_SELECTED) {
+        if (!s->idle_poll) s->idle_poll = event_new(s->app->base, -1, EV_PERSIST, idle_poll_cb, s);
+        struct timeval tv = {IMAP_IDLE_POLL_MS / 1000, (IMAP_IDLE_POLL_MS % 1000) * 1000};
+        event_add(s->idle_poll, &tv);
+    }
+}
+
+static void idle_done(struct imap_session *s) {
+    s->idling = false;
+    if (s->idle_poll) event_del(s->idle_poll);
+    imap_tagged(s, s->idle_tag, "OK Idle completed.");
+    free(s->idle_tag);
+    s->idle_tag = NULL;
+}
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+enum { CMD_NOAUTH = 1, CMD_AUTH = 2, CMD_SELECTED = 4, CMD_UID = 8 };
+
+static const struct imap_command_def {
+    const char *name;
+    imap_cmd_fn fn;
+    int states;
+} imap_commands[] = {
+    {"CAPABILITY", cmd_capability, CMD_NOAUTH | CMD_AUTH | CMD_SELECTED},
+    {"NOOP", cmd_noop, CMD_NOAUTH | CMD_AUTH | CMD_SELECTED},
+    {"LOGOUT", cmd_logout, CMD_NOAUTH | CMD_AUTH | CMD_SELECTED},
+    {"ID", cmd_id, CMD_NOAUTH | CMD_AUTH | CMD_SELECTED},
+    {"STARTTLS", cmd_starttls, CMD_NOAUTH},
+    {"LOGIN", cmd_login, CMD_NOAUTH},
+    {"AUTHENTICATE", cmd_authenticate, CMD_NOAUTH},
+    {"ENABLE", cmd_enable, CMD_AUTH | CMD_SELECTED},
+    {"NAMESPACE", cmd_namespace, CMD_AUTH | CMD_SELECTED},
+    {"IDLE", cmd_idle, CMD_AUTH | CMD_SELECTED},
+    {"SELECT", imap_cmd_select, CMD_AUTH | CMD_SELECTED},
+    {"EXAMINE", imap_cmd_examine, CMD_AUTH | CMD_SELECTED},
+    {"CREATE", imap_cmd_create, CMD_AUTH | CMD_SELECTED},
+    {"DELETE", imap_cmd_delete, CMD_AUTH | CMD_SELECTED},
+    {"RENAME", imap_cmd_rename, CMD_AUTH | CMD_SELECTED},
+    {"SUBSCRIBE", imap_cmd_subscribe, CMD_AUTH | CMD_SELECTED},
+    {"UNSUBSCRIBE", imap_cmd_unsubscribe, CMD_AUTH | CMD_SELECTED},
+    {"LIST", imap_cmd_list, CMD_AUTH | CMD_SELECTED},
+    {"LSUB", imap_cmd_lsub, CMD_AUTH | CMD_SELECTED},
+    {"STATUS", imap_cmd_status, CMD_AUTH | CMD_SELECTED},
+    {"APPEND", imap_cmd_append, CMD_AUTH | CMD_SELECTED},
+    {"CHECK", imap_cmd_check, CMD_SELECTED},
+    {"CLOSE", imap_cmd_close, CMD_SELECTED},
+    {"UNSELECT", imap_cmd_unselect, CMD_SELECTED},
+    {"EXPUNGE", imap_cmd_expunge, CMD_SELECTED | CMD_UID},
+    {"SEARCH", imap_cmd_search, CMD_SELECTED | CMD_UID},
+    {"FETCH", imap_cmd_fetch, CMD_SELECTED | CMD_UID},
+    {"STORE", imap_cmd_store, CMD_SELECTED | CMD_UID},
+    {"COPY", imap_cmd_copy, CMD_SELECTED | CMD_UID},
+    {"MOVE", imap_cmd_move, CMD_SELECTED | CMD_UID},
+};
+
+static bool bad_command(struct imap_session *s) {
+    if (++s->bad_commands >= 20) {
+        imap_send(s, "* BYE Too many invalid commands.");
+        conn_close(s->conn);
+        return true;
+    }
+    return false;
+}
+
+static void dispatch(struct imap_session *s, struct imap_command *cmd) {
+    const char *tag = cmd->tag;
+    const char *name = cmd->name;
+    const struct imap_arg *args = cmd->args;
+    size_t nargs = cmd->nargs;
+    bool uid = false;
+    if (!strcmp(name, "UID")) {
+        if (nargs < 1 || args[0].type != IMAP_ARG_ATOM) {
+            imap_tagged(s, tag, "BAD Syntax: UID command");
+            bad_command(s);
+            return;
+        }
+        uid = true;
+        name = args[0].str;
+        args++;
+        nargs--;
+    }
+    for (size_t i = 0; i < sizeof imap_commands / sizeof imap_commands[0]; i++) {
+        const struct imap_command_def *d = &imap_commands[i];
+        if (strcasecmp(d->name, name) != 0) continue;
+        if (uid && !(d->states & CMD_UID)) break;
+        int need = s->state == IMAP_NOAUTH ? CMD_NOAUTH : s->state == IMAP_AUTH ? CMD_AUTH : CMD_SELECTED;
+        if (!(d->states & need)) {
+            if (s->state == IMAP_NOAUTH) imap_tagged(s, tag, "BAD Command not valid before login.");
+            else if (d->states == CMD_NOAUTH) imap_tagged(s, tag, "BAD Command not valid after login.");
+            else imap_tagged(s, tag, "BAD No mailbox selected.");
+            bad_command(s);
+            return;
+        }
+        d->fn(s, tag, args, nargs, uid);
+        return;
+    }
+    imap_tagged(s, tag, "BAD Error in IMAP command %s: Unknown command.", name);
+    bad_command(s);
+}
+
+/* ---- input ------------------------------------------------------------- */
+
+/* Does the line [start, end) (without line end) end with a literal
+ * announcement? Sets *n and *sync. */
+static bool line_literal(const char *p, size_t len, uint64_t *n, bool *sync) {
+    if (len < 3 || p[len - 1] != '}') return false;
+    size_t i = len - 1;
+    bool plus = false;
+    if (i > 0 && p[i - 1] == '+') {
+        plus = true;
+        i--;
+    }
+    size_t digits_end = i;
+    while (i > 0 && p[i - 1] >= '0' && p[i - 1] <= '9') i--;
+    if (i == digits_end || i == 0 || p[i - 1] != '{' || digits_end - i > IMAP_PARSER_MAX_LITERAL_DIGITS) return false;
+    uint64_t v = 0;
+    for (size_t k = i; k < digits_end; k++) v = v * 10 + (uint64_t)(p[k] - '0');
+    *n = v;
+    *sync = !plus;
+    return true;
+}
+
+static void handle_parse_error(struct imap_session *s, struct imap_command *cmd, enum imap_parse_result r,
+                               size_t consumed) {
+    struct evbuffer *in = conn_input(s->conn);
+    const char *tag = cmd->tag ? cmd->tag : "*";
+    if (r == IMAP_PARSE_TOOBIG_LITERAL) {
+        imap_tagged(s, tag, "NO [TOOBIG] %s", cmd->error ? cmd->error : "Literal too large.");
+        if (cmd->literal_nonsync) {
+            imap_send(s, "* BYE Literal too large.");
+            conn_close(s->conn);
+            return;
+        }
+        evbuffer_drain(in, consumed);
+    } else if (r == IMAP_PARSE_TOOBIG_LINE) {
+        imap_send(s, "* BYE %s", cmd->error ? cmd->error : "Command line too long.");
+        conn_close(s->conn);
+        return;
+    } else {
+        if (cmd->tag) imap_tagged(s, tag, "BAD %s", cmd->error ? cmd->error : "Syntax error.");
+        else imap_send(s, "* BAD %s", cmd->error ? cmd->error : "Syntax error.");
+        evbuffer_drain(in, consumed);
+    }
+    memset(frame_of(s), 0, sizeof(struct imap_frame));
+    imap_parser_reset(&s->parser);
+    bad_command(s);
+}
+
+/* One plain line for IDLE's DONE or an AUTHENTICATE response. */
+static bool take_line(struct imap_session *s, buf_t *line) {
+    struct evbuffer *in = conn_input(s->conn);
+    size_t have = evbuffer_get_length(in);
+    if (!have) return false;
+    size_t max = (size_t)s->app->cfg->imap_max_line_length;
+    size_t look = have < max + 2 ? have : max + 2;
+    const char *p = (const char *)evbuffer_pullup(in, (ssize_t)look);
+    size_t ll, consumed;
+    enum imap_parse_result r = imap_parser_line(p, look, max + 2, &ll, &consumed);
+    if (r == IMAP_PARSE_NEED_MORE) return false;
+    if (r == IMAP_PARSE_TOOBIG_LINE) {
+        imap_send(s, "* BYE Line too long.");
+        conn_close(s->conn);
+        return false;
+    }
+    buf_append(line, p, r == IMAP_PARSE_COMPLETE ? ll : 0);
+    evbuffer_drain(in, consumed);
+    return true;
+}
+
+static void imap_process(struct imap_session *s) {
+    struct evbuffer *in = conn_input(s->conn);
+    size_t max_line = (size_t)s->app->cfg->imap_max_line_length;
+    while (!conn_is_closing(s->conn) && !s->waiting && !s->cont && s->state != IMAP_LOGOUT) {
+        if (s->idling) {
+            buf_t line = BUF_INIT;
+            if (!take_line(s, &line)) {
+                buf_free(&line);
+                return;
+            }
+            if (imap_parser_is_done(line.data ? line.data : "", line.len)) idle_done(s);
+            else {
+                imap_send(s, "* BAD Expected DONE.");
+                idle_done(s);
+            }
+            buf_free(&line);
+            continue;
+        }
+        if (s->auth_tag) {
+            buf_t line = BUF_INIT;
+            if (!take_line(s, &line)) {
+                buf_free(&line);
+                return;
+            }
+            char *tag = s->auth_tag;
+            s->auth_tag = NULL;
+            if (line.len == 1 && line.data[0] == '*') imap_tagged(s, tag, "BAD Authentication aborted.");
+            else authenticate_plain(s, tag, line.data ? line.data : "", line.len);
+            free(tag);
+            buf_free(&line);
+            continue;
+        }
+        /* frame the next command */
+        struct imap_frame *f = frame_of(s);
+        size_t have = evbuffer_get_length(in);
+        bool complete = false;
+        while (f->pos < have) {
+            if (f->skip) {
+                size_t take = have - f->pos < f->skip ? have - f->pos : (size_t)f->skip;
+                f->pos += take;
+                f->skip -= take;
+                if (f->skip == 0) f->line_start = f->pos;
+                continue;
+            }
+            struct evbuffer_ptr start;
+            evbuffer_ptr_set(in, &start, f->pos, EVBUFFER_PTR_SET);
+            struct evbuffer_ptr nl = evbuffer_search(in, "\n", 1, &start);
+            if (nl.pos < 0) {
+                f->pos = have;
+                if (have - f->line_start > max_line + 2) {
+                    imap_send(s, "* BYE Command line too long.");
+                    conn_close(s->conn);
+                    return;
+                }
+                break;
+            }
+            size_t line_end = (size_t)nl.pos; /* index of LF */
+            if (line_end - f->line_start > max_line + 2) {
+                imap_send(s, "* BYE Command line too long.");
+                conn_close(s->conn);
+                return;
+            }
+            size_t body_end = line_end;
+            const char *all = (const char *)evbuffer_pullup(in, (ssize_t)(line_end + 1));
+            if (body_end > f->line_start && all[body_end - 1] == '\r') body_end--;
+            uint64_t n;
+            bool sync;
+            f->pos = line_end + 1;
+            if (line_literal(all + f->line_start, body_end - f->line_start, &n, &sync)) {
+                if (n > (uint64_t)s->app->cfg->message_size_limit || sync) {
+                    /* let the parser judge the command so far (size, syntax) */
+                    struct imap_command cmd;
+                    size_t consumed = 0;
+                    enum imap_parse_result r = imap_parser_parse(&s->parser, all, f->pos, &cmd, &consumed);
+                    if (r == IMAP_PARSE_NEED_LITERAL) {
+                        imap_send(s, "+ OK");
+                        imap_parser_literal_acked(&s->parser);
+                    } else if (r != IMAP_PARSE_NEED_MORE) {
+                        handle_parse_error(s, &cmd, r, r == IMAP_PARSE_TOOBIG_LITERAL || r == IMAP_PARSE_ERROR ? consumed : f->pos);
+                        imap_command_free(&cmd);
+                        if (conn_is_closing(s->conn)) return;
+                        have = evbuffer_get_length(in);
+                        continue;
+                    }
+                    imap_command_free(&cmd);
+                }
+                f->skip = n;
+                f->line_start = f->pos;
+                continue;
+            }
+            complete = true;
+            break;
+        }
+        if (!complete) return;
+        size_t end = f->pos;
+        const char *all = (const char *)evbuffer_pullup(in, (ssize_t)end);
+        struct imap_command cmd;
+        size_t consumed = 0;
+        enum imap_parse_result r = imap_parser_parse(&s->parser, all, end, &cmd, &consumed);
+        if (r == IMAP_PARSE_COMPLETE) {
+            if (s->app->cfg->verbose) {
+                bool secret = cmd.name && (!strcmp(cmd.name, "LOGIN") || !strcmp(cmd.name, "AUTHENTICATE"));
+                log_info("imap[%llu] %s: < %s %s%s", (unsigned long long)conn_id(s->conn), conn_peer(s->conn),
+                         cmd.tag ? cmd.tag : "", cmd.name ? cmd.name : "", secret ? " ***" : "");
+            }
+            /* the command's bytes are drained before it runs: its args are copies */
+            evbuffer_drain(in, consumed);
+            memset(f, 0, sizeof *f);
+            imap_parser_reset(&s->parser);
+            dispatch(s, &cmd);
+            imap_command_free(&cmd);
+            continue;
+        }
+        if (r == IMAP_PARSE_NEED_MORE || r == IMAP_PARSE_NEED_LITERAL) {
+            /* the framer and the parser disagree: trust the parser's error path */
+            imap_command_free(&cmd);
+            imap_send(s, "* BYE Internal framing error.");
+            conn_close(s->conn);
+            return;
+        }
+        handle_parse_error(s, &cmd, r, consumed ? consumed : end);
+        imap_command_free(&cmd);
+    }
+}
+
+/* ---- connection handler ----------------------------------------------- */
+
+static void *imap_on_open(struct conn *c, void *arg) {
+    struct app *app = arg;
+    struct imap_conn_state *cs = xcalloc(1, sizeof *cs);
+    struct imap_session *s = &cs->s;
+    s->app = app;
+    s->conn = c;
+    s->state = IMAP_NOAUTH;
+    s->pending_expunge = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    s->pending_update = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    imap_parser_init(&s->parser, (size_t)app->cfg->imap_max_line_length, (uint64_t)app->cfg->message_size_limit);
+    app->stats.imap_connections++;
+    conn_set_idle_timeout(c, app->cfg->imap_idle_timeout);
+    store_subscribe(app->store, imap_store_event, s);
+    if (app->draining) {
+        imap_send(s, "* BYE Server shutting down.");
+        conn_close(c);
+        return s;
+    }
+    buf_t b = BUF_INIT;
+    buf_append_str(&b, "* OK [CAPABILITY " IMAP_CAPS_COMMON);
+    if (!conn_is_tls(c) && app->tls) buf_append_str(&b, " STARTTLS");
+    buf_append_str(&b, (conn_is_tls(c) || app->cfg->imap_plaintext_login) ? " AUTH=PLAIN" : " LOGINDISABLED");
+    buf_append_str(&b, "] devmail ready.");
+    imap_send(s, "%s", buf_cstr(&b));
+    buf_free(&b);
+    return s;
+}
+
+static void imap_session_free(struct imap_session *s);
+
+/* conn_close() may run on_close at once (nothing left to flush, as with
+ * TLS, whose bufferevent passes output through immediately): the session
+ * then stays allocated until the handler that closed it has returned. */
+static void session_enter(struct imap_session *s) {
+    ((struct imap_conn_state *)s)->busy++;
+}
+
+static void session_leave(struct imap_session *s) {
+    struct imap_conn_state *cs = (struct imap_conn_state *)s;
+    if (--cs->busy == 0 && cs->closed) imap_session_free(s);
+}
+
+static void imap_on_input(struct conn *c, void *proto) {
+    struct imap_session *s = proto;
+    session_enter(s);
+    imap_process(s);
+    session_leave(s);
+}
+
+static void imap_on_drain(struct conn *c, void *proto) {
+    struct imap_session *s = proto;
+    session_enter(s);
+    if (s->cont) {
+        imap_cont_fn fn = s->cont;
+        fn(s);
+        if (!s->cont && !conn_is_closing(s->conn)) imap_process(s);
+    }
+    session_leave(s);
+}
+
+static void imap_on_timeout(struct conn *c, void *proto) {
+    struct imap_session *s = proto;
+    imap_send(s, s->app->draining ? "* BYE Server shutting down." : "* BYE Disconnected for inactivity.");
+    conn_close(c);
+}
+
+static void imap_on_close(struct conn *c, void *proto) {
+    struct imap_session *s = proto;
+    if (!s) return;
+    struct imap_conn_state *cs = (struct imap_conn_state *)s;
+    if (cs->busy) {
+        cs->closed = true;
+        return;
+    }
+    imap_session_free(s);
+}
+
+static void imap_session_free(struct imap_session *s) {
+    store_unsubscribe(s->app->store, imap_store_event, s);
+    if (s->cont_state && s->cont_free) s->cont_free(s->cont_state);
+    imap_close_mailbox(s);
+    if (s->idle_poll) event_free(s->idle_poll);
+    g_array_free(s->pending_expunge, TRUE);
+    g_array_free(s->pending_update, TRUE);
+    free(s->account);
+    free(s->idle_tag);
+    free(s->auth_tag);
+    free(s);
+}
+
+const struct conn_handler imap_conn_handler = {
+    .proto = "imap",
+    .busy_reply = "* BYE [UNAVAILABLE] Too many connections.\r\n",
+    .on_open = imap_on_open,
+    .on_input = imap_on_input,
+    .on_drain = imap_on_drain,
+    .on_timeout = imap_on_timeout,
+    .on_close = imap_on_close,
+};
+
+int imap_server_start(struct app *app, buf_t *err) {
+    for (size_t i = 0; i < app->cfg->imap_listen.n; i++)
+        if (net_listen(app->net, app->cfg->imap_listen.v[i], false, &imap_conn_handler, app, err) < 0) return -1;
+    for (size_t i = 0; i < app->cfg->imaps_listen.n; i++)
+        if (net_listen(app->net, app->cfg->imaps_listen.v[i], true, &imap_conn_handler, app, err) < 0) return -1;
+    return 0;
+}

@@ -1,0 +1,813 @@
+/*
+ * test_store - the Maildir writer (tmp -> new with ,S= and ,W=, abort,
+ * unique names, the tmp sweep), the group committer on an event loop,
+ * indexing an existing Maildir at store_open (UIDs in name order, flags
+ * from ":2," info), index_sync_mailbox picking up removed and renamed
+ * files, and synchronous delivery into several accounts with the decoded
+ * summary in the index. Each test works in its own mkdtemp directory.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <sqlite3.h>
+
+#include "core/buf.h"
+#include "store/index.h"
+#include "store/maildir.h"
+#include "store/store.h"
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int setup_dir(void **state) {
+    const char *tmp = getenv("TMPDIR");
+    buf_t b = BUF_INIT;
+    buf_printf(&b, "%s/devmail-test-store-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    char *dir = buf_steal(&b);
+    if (!mkdtemp(dir)) {
+        free(dir);
+        return -1;
+    }
+    *state = dir;
+    return 0;
+}
+
+static int teardown_dir(void **state) {
+    char *dir = *state;
+    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    free(dir);
+    return 0;
+}
+
+/* Names of the regular files in dir, sorted; returns how many. */
+static size_t list_dir(const char *dir, char ***names) {
+    struct dirent **ents = NULL;
+    int n = scandir(dir, &ents, NULL, alphasort);
+    size_t k = 0;
+    if (names) *names = calloc((size_t)(n > 0 ? n : 0) + 1, sizeof **names);
+    for (int i = 0; i < n; i++) {
+        if (ents[i]->d_name[0] != '.') {
+            if (names) (*names)[k] = strdup(ents[i]->d_name);
+            k++;
+        }
+        free(ents[i]);
+    }
+    free(ents);
+    return k;
+}
+
+static void free_names(char **names) {
+    for (char **p = names; p && *p; p++) free(*p);
+    free(names);
+}
+
+static size_t count_files(const char *dir) {
+    return list_dir(dir, NULL);
+}
+
+static char *path_join(const char *a, const char *b) {
+    buf_t p = BUF_INIT;
+    buf_printf(&p, "%s/%s", a, b);
+    return buf_steal(&p);
+}
+
+static char *read_file(const char *path, size_t *len) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return NULL;
+    buf_t b = BUF_INIT;
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0) buf_append(&b, chunk, n);
+    fclose(fp);
+    if (len) *len = b.len;
+    return buf_steal(&b);
+}
+
+static void write_file(const char *path, const char *text) {
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(text, 1, strlen(text), fp), strlen(text));
+    assert_int_equal(fclose(fp), 0);
+}
+
+static void make_maildir(const char *root) {
+    assert_int_equal(maildir_ensure(root), 0);
+    static const char *const subs[] = {"cur", "new", "tmp"};
+    for (int i = 0; i < 3; i++) {
+        char *p = path_join(root, subs[i]);
+        struct stat st;
+        assert_int_equal(stat(p, &st), 0);
+        assert_true(S_ISDIR(st.st_mode));
+        free(p);
+    }
+}
+
+/* ---- maildir paths and names ---------------------------------------------- */
+
+static void test_paths(void **state) {
+    (void)state;
+    buf_t b = BUF_INIT;
+    maildir_account_path(&b, "data", "all@example.com");
+    assert_string_equal(buf_cstr(&b), "data/example.com/all/Maildir");
+    buf_reset(&b);
+    maildir_account_path(&b, "data", "\"a@b\"@example.com");
+    assert_string_equal(buf_cstr(&b), "data/example.com/\"a@b\"/Maildir");
+    buf_reset(&b);
+    maildir_account_path(&b, "data", "plain");
+    assert_string_equal(buf_cstr(&b), "data/localhost/plain/Maildir");
+    buf_reset(&b);
+    maildir_mailbox_path(&b, "root/Maildir", "INBOX");
+    assert_string_equal(buf_cstr(&b), "root/Maildir");
+    buf_reset(&b);
+    maildir_mailbox_path(&b, "root/Maildir", "inbox");
+    assert_string_equal(buf_cstr(&b), "root/Maildir");
+    buf_reset(&b);
+    maildir_mailbox_path(&b, "root/Maildir", "Sent");
+    assert_string_equal(buf_cstr(&b), "root/Maildir/.Sent");
+    buf_free(&b);
+}
+
+static int cmp_names(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void test_unique_names(void **state) {
+    (void)state;
+    enum { N = 2000 };
+    char **names = calloc(N, sizeof *names);
+    for (int i = 0; i < N; i++) names[i] = maildir_unique_name("host.example");
+    qsort(names, N, sizeof *names, cmp_names);
+    buf_t pid = BUF_INIT;
+    buf_printf(&pid, "P%ldQ", (long)getpid());
+    for (int i = 0; i < N; i++) {
+        /* "<sec>.M<usec>P<pid>Q<n>.<host>", all different */
+        const char *n = names[i];
+        assert_non_null(strstr(n, ".M"));
+        assert_non_null(strstr(n, buf_cstr(&pid)));
+        size_t hl = strlen(".host.example");
+        assert_string_equal(n + strlen(n) - hl, ".host.example");
+        assert_null(strchr(n, '/'));
+        assert_null(strchr(n, ':'));
+        if (i > 0) assert_string_not_equal(names[i - 1], n);
+    }
+    buf_free(&pid);
+    for (int i = 0; i < N; i++) free(names[i]);
+    free(names);
+    /* '/', ':' and ',' in the host name are escaped (Maildir spec) */
+    char *n = maildir_unique_name("a/b:c,d");
+    const char *host = strchr(strchr(n, 'Q'), '.') + 1;
+    assert_string_equal(host, "a\\057b\\072c\\054d");
+    free(n);
+}
+
+/* ---- maildir files -------------------------------------------------------- */
+
+static void test_file_commit(void **state) {
+    const char *dir = *state;
+    char *md = path_join(dir, "Maildir"); /* does not exist yet: create makes it */
+    struct maildir_file f;
+    assert_int_equal(maildir_file_create(&f, md, "host.example"), 0);
+    make_maildir(md);
+    assert_true(f.fd >= 0);
+    assert_non_null(f.tmp_path);
+    char *tmpdir = path_join(md, "tmp");
+    char *newdir = path_join(md, "new");
+    assert_int_equal(count_files(tmpdir), 1);
+    const char body1[] = "Subject: test\n\nline one\n";
+    const char body2[] = "line two without end";
+    maildir_file_write(&f, body1, sizeof body1 - 1);
+    maildir_file_write(&f, body2, sizeof body2 - 1);
+    assert_int_equal(f.size, (int64_t)(sizeof body1 - 1 + sizeof body2 - 1));
+    assert_int_equal(f.lines, 3);
+    assert_int_equal(count_files(newdir), 0); /* nothing visible before commit */
+    assert_int_equal(maildir_file_commit(&f), 0);
+
+    char **names;
+    assert_int_equal(list_dir(newdir, &names), 1);
+    assert_int_equal(count_files(tmpdir), 0);
+    buf_t want = BUF_INIT;
+    buf_printf(&want, "%s,S=%lld,W=%lld", f.unique, (long long)f.size, (long long)(f.size + f.lines));
+    assert_string_equal(names[0], buf_cstr(&want));
+    char *p = path_join(newdir, names[0]);
+    assert_string_equal(p, f.new_path);
+    size_t len;
+    char *content = read_file(p, &len);
+    assert_int_equal(len, (size_t)f.size);
+    assert_memory_equal(content, "Subject: test\n\nline one\nline two without end", len);
+    struct stat st;
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    free(content);
+    free(p);
+    free_names(names);
+    buf_free(&want);
+    maildir_file_free(&f);
+    assert_int_equal(f.fd, -1);
+    assert_null(f.tmp_path);
+
+    /* a second message gets a different name; both stay */
+    struct maildir_file g;
+    assert_int_equal(maildir_file_create(&g, md, "host.example"), 0);
+    maildir_file_write(&g, "x\n", 2);
+    assert_int_equal(maildir_file_commit(&g), 0);
+    assert_non_null(strstr(g.new_path, ",S=2,W=3"));
+    maildir_file_free(&g);
+    assert_int_equal(count_files(newdir), 2);
+    assert_int_equal(count_files(tmpdir), 0);
+    free(tmpdir);
+    free(newdir);
+    free(md);
+}
+
+static void test_file_abort(void **state) {
+    const char *dir = *state;
+    char *md = path_join(dir, "Maildir");
+    make_maildir(md);
+    struct maildir_file f;
+    assert_int_equal(maildir_file_create(&f, md, "h"), 0);
+    maildir_file_write(&f, "partial", 7);
+    maildir_file_abort(&f);
+    assert_null(f.tmp_path);
+    char *tmpdir = path_join(md, "tmp");
+    char *newdir = path_join(md, "new");
+    char *curdir = path_join(md, "cur");
+    assert_int_equal(count_files(tmpdir), 0);
+    assert_int_equal(count_files(newdir), 0);
+    assert_int_equal(count_files(curdir), 0);
+    free(tmpdir);
+    free(newdir);
+    free(curdir);
+    free(md);
+}
+
+static void test_file_create_error(void **state) {
+    const char *dir = *state;
+    /* a regular file where the Maildir should be */
+    char *md = path_join(dir, "notadir");
+    write_file(md, "x");
+    struct maildir_file f;
+    int rc = maildir_file_create(&f, md, "h");
+    assert_true(rc < 0);
+    assert_int_equal(f.fd, -1);
+    assert_null(f.tmp_path);
+    free(md);
+}
+
+static void test_sweep_tmp(void **state) {
+    const char *dir = *state;
+    char *md = path_join(dir, "Maildir");
+    make_maildir(md);
+    char *tmpdir = path_join(md, "tmp");
+    char *old = path_join(tmpdir, "old.file");
+    char *fresh = path_join(tmpdir, "fresh.file");
+    write_file(old, "old");
+    write_file(fresh, "fresh");
+    struct timeval tv[2];
+    gettimeofday(&tv[0], NULL);
+    tv[0].tv_sec -= 2 * MAILDIR_TMP_MAX_AGE;
+    tv[1] = tv[0];
+    assert_int_equal(utimes(old, tv), 0);
+    assert_int_equal(maildir_sweep_tmp(md, MAILDIR_TMP_MAX_AGE), 1);
+    assert_int_equal(access(old, F_OK), -1);
+    assert_int_equal(access(fresh, F_OK), 0);
+    assert_int_equal(maildir_sweep_tmp(md, MAILDIR_TMP_MAX_AGE), 0);
+    assert_int_equal(maildir_sweep_tmp(md, 0), 1);
+    assert_int_equal(count_files(tmpdir), 0);
+    /* a Maildir without tmp/: nothing to do */
+    char *none = path_join(dir, "none");
+    assert_int_equal(maildir_sweep_tmp(none, 0), 0);
+    free(none);
+    free(old);
+    free(fresh);
+    free(tmpdir);
+    free(md);
+}
+
+/* ---- group commit on an event loop ---------------------------------------- */
+
+struct commit_probe {
+    struct event_base *base;
+    int calls, result, work_calls, pending;
+};
+
+static void probe_work(void *arg) {
+    struct commit_probe *p = arg;
+    __atomic_add_fetch(&p->work_calls, 1, __ATOMIC_SEQ_CST);
+}
+
+static void probe_done(int result, void *arg) {
+    struct commit_probe *p = arg;
+    p->calls++;
+    if (result) p->result = result;
+    if (--p->pending == 0) event_base_loopbreak(p->base);
+}
+
+static void test_committer(void **state) {
+    const char *dir = *state;
+    evthread_use_pthreads();
+    struct event_base *base = event_base_new();
+    assert_non_null(base);
+    char *md1 = path_join(dir, "a/Maildir");
+    char *md2 = path_join(dir, "b/Maildir");
+    make_maildir(md1);
+    make_maildir(md2);
+    enum { N = 5 };
+    struct maildir_file files[N];
+    struct commit_probe probe = {base, 0, 0, 0, 0};
+    struct maildir_committer *c = maildir_committer_new(base);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(maildir_file_create(&files[i], i % 2 ? md2 : md1, "h"), 0);
+        buf_t b = BUF_INIT;
+        buf_printf(&b, "message %d\n", i);
+        maildir_file_write(&files[i], b.data, b.len);
+        buf_free(&b);
+    }
+    /* one job of two files, three jobs of one */
+    struct maildir_file *two[2] = {&files[0], &files[1]};
+    probe.pending = 4;
+    maildir_committer_submit(c, two, 2, probe_work, probe_done, &probe);
+    for (int i = 2; i < N; i++) {
+        struct maildir_file *one = &files[i];
+        maildir_committer_submit(c, &one, 1, probe_work, probe_done, &probe);
+    }
+    struct timeval limit = {10, 0};
+    event_base_loopexit(base, &limit);
+    event_base_dispatch(base);
+    assert_int_equal(probe.calls, 4);
+    assert_int_equal(probe.result, 0);
+    assert_int_equal(__atomic_load_n(&probe.work_calls, __ATOMIC_SEQ_CST), 4);
+    for (int i = 0; i < N; i++) {
+        assert_non_null(files[i].new_path);
+        assert_int_equal(access(files[i].new_path, F_OK), 0);
+        assert_non_null(strstr(files[i].new_path, i % 2 ? md2 : md1));
+        maildir_file_free(&files[i]);
+    }
+    uint64_t batches = 0, nfiles = 0;
+    maildir_committer_stats(c, &batches, &nfiles);
+    assert_int_equal(nfiles, N);
+    assert_true(batches >= 1 && batches <= 4);
+    char *n1 = path_join(md1, "new"), *n2 = path_join(md2, "new");
+    char *t1 = path_join(md1, "tmp"), *t2 = path_join(md2, "tmp");
+    assert_int_equal(count_files(n1), 3);
+    assert_int_equal(count_files(n2), 2);
+    assert_int_equal(count_files(t1) + count_files(t2), 0);
+
+    /* a file with a write error fails its job and is not published */
+    struct maildir_file bad;
+    assert_int_equal(maildir_file_create(&bad, md1, "h"), 0);
+    bad.error = EIO;
+    struct maildir_file *one = &bad;
+    probe.pending = 1;
+    probe.calls = 0;
+    maildir_committer_submit(c, &one, 1, probe_work, probe_done, &probe);
+    event_base_loopexit(base, &limit);
+    event_base_dispatch(base);
+    assert_int_equal(probe.calls, 1);
+    assert_int_equal(probe.result, -EIO);
+    assert_null(bad.new_path);
+    maildir_file_abort(&bad);
+    assert_int_equal(count_files(n1), 3);
+    assert_int_equal(count_files(t1), 0);
+
+    maildir_committer_free(c);
+    event_base_free(base);
+    free(n1);
+    free(n2);
+    free(t1);
+    free(t2);
+    free(md1);
+    free(md2);
+}
+
+/* ---- indexing an existing Maildir ----------------------------------------- */
+
+struct row {
+    int64_t id;
+    uint32_t uid;
+    char base[256];
+    char subdir[8];
+    int flags;
+    int64_t size;
+};
+
+/* Rows of account/mailbox ordered by UID; returns the count. */
+static size_t rows_of(struct store *s, const char *account, const char *mailbox, struct row *out, size_t max) {
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(index_db(s->idx),
+                                        "SELECT m.id, m.uid, m.base, m.subdir, m.flags, m.size FROM messages m JOIN "
+                                        "mailboxes b ON b.id = m.mailbox_id WHERE b.account = ? AND b.name = ? "
+                                        "ORDER BY m.uid",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, mailbox, -1, SQLITE_STATIC);
+    size_t n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (n < max) {
+            out[n].id = sqlite3_column_int64(st, 0);
+            out[n].uid = (uint32_t)sqlite3_column_int64(st, 1);
+            snprintf(out[n].base, sizeof out[n].base, "%s", (const char *)sqlite3_column_text(st, 2));
+            snprintf(out[n].subdir, sizeof out[n].subdir, "%s", (const char *)sqlite3_column_text(st, 3));
+            out[n].flags = sqlite3_column_int(st, 4);
+            out[n].size = sqlite3_column_int64(st, 5);
+        }
+        n++;
+    }
+    sqlite3_finalize(st);
+    return n;
+}
+
+static char *column_text(struct store *s, const char *sql, int64_t id) {
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(index_db(s->idx), sql, -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_int64(st, 1, id);
+    char *r = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW) r = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return r;
+}
+
+static void drop(const char *md, const char *sub, const char *name, const char *text) {
+    buf_t p = BUF_INIT;
+    buf_printf(&p, "%s/%s/%s", md, sub, name);
+    write_file(buf_cstr(&p), text);
+    buf_free(&p);
+}
+
+static struct store *open_store(const char *dir) {
+    buf_t err = BUF_INIT;
+    struct store *s = store_open(NULL, dir, "test.example", &err);
+    if (!s) fail_msg("store_open: %s", buf_cstr(&err));
+    buf_free(&err);
+    return s;
+}
+
+static void test_open_indexes_existing(void **state) {
+    const char *dir = *state;
+    buf_t mdb = BUF_INIT;
+    buf_printf(&mdb, "%s/example.com/all/Maildir", dir);
+    const char *md = buf_cstr(&mdb);
+    make_maildir(md);
+    /* names sort in arrival order; flags in ":2," info */
+    drop(md, "new", "1700000001.M1P1Q1.other", "Subject: one\n\nbody\n");
+    drop(md, "new", "1700000002.M1P1Q2.other,S=22,W=99", "Subject: two\r\n\r\nbody\r\n");
+    drop(md, "cur", "1700000003.M1P1Q3.other:2,S", "Subject: three\n\n");
+    drop(md, "cur", "1700000004.M1P1Q4.other:2,FRS", "Subject: four\n\n");
+    drop(md, "cur", "1700000005.M1P1Q5.other:2,DT", "Subject: five\n\n");
+    drop(md, "cur", "1700000006.M1P1Q6.other:2,", "Subject: six\n\n");
+    drop(md, "tmp", "1700000007.M1P1Q7.other", "not delivered");
+
+    struct store *s = open_store(dir);
+    struct row r[10];
+    assert_int_equal(rows_of(s, "all@example.com", "INBOX", r, 10), 6);
+    static const char *const bases[] = {"1700000001.M1P1Q1.other", "1700000002.M1P1Q2.other,S=22,W=99",
+                                        "1700000003.M1P1Q3.other", "1700000004.M1P1Q4.other",
+                                        "1700000005.M1P1Q5.other", "1700000006.M1P1Q6.other"};
+    static const char *const subdirs[] = {"new", "new", "cur", "cur", "cur", "cur"};
+    static const int flags[] = {0, 0, MSG_SEEN, MSG_FLAGGED | MSG_ANSWERED | MSG_SEEN, MSG_DRAFT | MSG_DELETED, 0};
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(r[i].uid, (uint32_t)(i + 1));
+        assert_string_equal(r[i].base, bases[i]);
+        assert_string_equal(r[i].subdir, subdirs[i]);
+        assert_int_equal(r[i].flags, flags[i]);
+    }
+    /* RFC822 size: LF counted as CRLF, or taken from ,W= */
+    assert_int_equal(r[0].size, (int64_t)strlen("Subject: one\n\nbody\n") + 3);
+    assert_int_equal(r[1].size, 99);
+    char *subj = column_text(s, "SELECT subject FROM messages WHERE id=?", r[3].id);
+    assert_string_equal(subj, "four");
+    free(subj);
+    struct index_mailbox mb;
+    assert_int_equal(index_mailbox_get(s->idx, "all@example.com", "INBOX", false, &mb), 0);
+    assert_int_equal(mb.uidnext, 7);
+    uint32_t validity = mb.uidvalidity;
+    assert_true(validity > 0);
+    /* the tmp/ file is not a message (and is young: not swept) */
+    char *tmpf = path_join(md, "tmp/1700000007.M1P1Q7.other");
+    assert_int_equal(access(tmpf, F_OK), 0);
+    free(tmpf);
+
+    /* store_msg_get builds the current path with the info flags */
+    struct store_msg m;
+    assert_int_equal(store_msg_get(s, r[3].id, &m), 0);
+    assert_int_equal(m.uid, 4);
+    assert_string_equal(m.account, "all@example.com");
+    assert_string_equal(m.mailbox, "INBOX");
+    assert_non_null(strstr(m.path, "/cur/1700000004.M1P1Q4.other:2,FRS"));
+    assert_int_equal(access(m.path, F_OK), 0);
+    assert_string_equal(m.api_id, "1700000004.M1P1Q4.other");
+    store_msg_free(&m);
+    assert_int_equal(store_msg_get(s, 999999, &m), -1);
+    store_close(s);
+
+    /* reopening keeps UIDs and UIDVALIDITY */
+    s = open_store(dir);
+    struct row r2[10];
+    assert_int_equal(rows_of(s, "all@example.com", "INBOX", r2, 10), 6);
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(r2[i].uid, r[i].uid);
+        assert_string_equal(r2[i].base, r[i].base);
+    }
+    assert_int_equal(index_mailbox_get(s->idx, "all@example.com", "INBOX", false, &mb), 0);
+    assert_int_equal(mb.uidvalidity, validity);
+    char **acc = store_accounts(s);
+    assert_non_null(acc[0]);
+    assert_string_equal(acc[0], "all@example.com");
+    assert_null(acc[1]);
+    store_strv_free(acc);
+    store_close(s);
+    buf_free(&mdb);
+}
+
+static void test_sync_changes(void **state) {
+    const char *dir = *state;
+    buf_t mdb = BUF_INIT;
+    buf_printf(&mdb, "%s/example.com/all/Maildir", dir);
+    const char *md = buf_cstr(&mdb);
+    make_maildir(md);
+    drop(md, "new", "1.A.h", "Subject: a\n\n");
+    drop(md, "new", "2.B.h", "Subject: b\n\n");
+    drop(md, "cur", "3.C.h:2,S", "Subject: c\n\n");
+    drop(md, "cur", "4.D.h:2,", "Subject: d\n\n");
+    struct store *s = open_store(dir);
+    struct row r[10];
+    assert_int_equal(rows_of(s, "all@example.com", "INBOX", r, 10), 4);
+    int64_t modseq_before;
+    {
+        struct index_mailbox mb;
+        assert_int_equal(index_mailbox_get(s->idx, "all@example.com", "INBOX", false, &mb), 0);
+        modseq_before = (int64_t)mb.highestmodseq;
+    }
+    /* nothing changed: nothing to do */
+    assert_int_equal(index_sync_mailbox(s->idx, "all@example.com", "INBOX", md), 0);
+
+    /* another program: deletes 1, moves 2 to cur as seen, re-flags 3, adds 5 */
+    char *p1 = path_join(md, "new/1.A.h");
+    char *p2 = path_join(md, "new/2.B.h");
+    char *p2c = path_join(md, "cur/2.B.h:2,S");
+    char *p3 = path_join(md, "cur/3.C.h:2,S");
+    char *p3c = path_join(md, "cur/3.C.h:2,FS");
+    assert_int_equal(unlink(p1), 0);
+    assert_int_equal(rename(p2, p2c), 0);
+    assert_int_equal(rename(p3, p3c), 0);
+    drop(md, "new", "5.E.h", "Subject: e\n\n");
+    assert_int_equal(index_sync_mailbox(s->idx, "all@example.com", "INBOX", md), 4);
+    struct row a[10];
+    assert_int_equal(rows_of(s, "all@example.com", "INBOX", a, 10), 4);
+    assert_int_equal(a[0].uid, 2);
+    assert_string_equal(a[0].subdir, "cur");
+    assert_int_equal(a[0].flags, MSG_SEEN);
+    assert_int_equal(a[1].uid, 3);
+    assert_int_equal(a[1].flags, MSG_FLAGGED | MSG_SEEN);
+    assert_int_equal(a[2].uid, 4);
+    assert_int_equal(a[2].flags, 0);
+    /* a new file gets a new UID; UID 1 is never reused */
+    assert_int_equal(a[3].uid, 5);
+    assert_string_equal(a[3].base, "5.E.h");
+    struct index_mailbox mb;
+    assert_int_equal(index_mailbox_get(s->idx, "all@example.com", "INBOX", false, &mb), 0);
+    assert_int_equal(mb.uidnext, 6);
+    assert_true((int64_t)mb.highestmodseq > modseq_before);
+    /* and a second sync finds nothing more */
+    assert_int_equal(index_sync_mailbox(s->idx, "all@example.com", "INBOX", md), 0);
+    /* the search text of the removed row is gone too */
+    char *cnt = column_text(s, "SELECT count(*) FROM messages_fts WHERE rowid=?", r[0].id);
+    assert_string_equal(cnt, "0");
+    free(cnt);
+    store_close(s);
+    free(p1);
+    free(p2);
+    free(p2c);
+    free(p3);
+    free(p3c);
+    buf_free(&mdb);
+}
+
+/* ---- delivery ---------------------------------------------------------------- */
+
+struct done_probe {
+    int calls;
+    int result;
+    struct store_delivery *d;
+};
+
+static void delivery_done(struct store_delivery *d, int result, void *arg) {
+    struct done_probe *p = arg;
+    p->calls++;
+    p->result = result;
+    p->d = d;
+}
+
+struct event_probe {
+    int news;
+    char accounts[4][64];
+};
+
+static void observe(const struct store_event *ev, void *arg) {
+    struct event_probe *p = arg;
+    if (ev->type == STORE_EV_NEW && p->news < 4) {
+        snprintf(p->accounts[p->news], sizeof p->accounts[0], "%s", ev->account);
+        p->news++;
+    }
+}
+
+static void test_delivery(void **state) {
+    const char *dir = *state;
+    struct store *s = open_store(dir);
+    assert_null(s->committer); /* no event loop: synchronous commits */
+    struct event_probe ev = {0};
+    store_subscribe(s, observe, &ev);
+    char *accounts[] = {"all@example.com", "bob@example.org"};
+    struct store_delivery d;
+    assert_int_equal(store_delivery_begin(s, &d, accounts, 2, "sender@example.net", "all@example.com,bob@example.org"),
+                     0);
+    for (size_t i = 0; i < 2; i++) {
+        buf_t h = BUF_INIT;
+        buf_printf(&h, "Delivered-To: %s\n", accounts[i]);
+        store_delivery_write_one(&d, i, h.data, h.len);
+        buf_free(&h);
+    }
+    static const char msg[] = "From: Ann Example <ann@example.com>\n"
+                              "To: all@example.com\n"
+                              "Subject: =?UTF-8?B?SGVsbG8gd8O2cmxk?=\n"
+                              "Message-ID: <m1@example.com>\n"
+                              "\n"
+                              "Body text here.\n";
+    store_delivery_write(&d, msg, sizeof msg - 1);
+    struct done_probe done = {0, -1, NULL};
+    store_delivery_commit(&d, delivery_done, &done);
+    assert_int_equal(done.calls, 1);
+    assert_int_equal(done.result, 0);
+    assert_ptr_equal(done.d, &d);
+    assert_int_equal(s->delivered, 2);
+    assert_int_equal(ev.news, 2);
+    assert_string_equal(ev.accounts[0], "all@example.com");
+    assert_string_equal(ev.accounts[1], "bob@example.org");
+
+    for (size_t i = 0; i < 2; i++) {
+        buf_t md = BUF_INIT;
+        store_mailbox_path(s, accounts[i], "INBOX", &md);
+        char *newdir = path_join(buf_cstr(&md), "new");
+        char *tmpdir = path_join(buf_cstr(&md), "tmp");
+        char **names;
+        assert_int_equal(list_dir(newdir, &names), 1);
+        assert_int_equal(count_files(tmpdir), 0);
+        char *p = path_join(newdir, names[0]);
+        size_t len;
+        char *content = read_file(p, &len);
+        buf_t want = BUF_INIT;
+        buf_printf(&want, "Delivered-To: %s\n%s", accounts[i], msg);
+        assert_int_equal(len, want.len);
+        assert_memory_equal(content, want.data, len);
+        /* ,S= is the file size, ,W= counts CRLF line ends */
+        buf_t suffix = BUF_INIT;
+        buf_printf(&suffix, ",S=%zu,W=%zu", len, len + 7);
+        assert_string_equal(names[0] + strlen(names[0]) - suffix.len, buf_cstr(&suffix));
+
+        struct row r[4];
+        assert_int_equal(rows_of(s, accounts[i], "INBOX", r, 4), 1);
+        assert_int_equal(r[0].uid, 1);
+        assert_string_equal(r[0].base, names[0]);
+        assert_string_equal(r[0].subdir, "new");
+        assert_int_equal(r[0].size, (int64_t)len + 7);
+        char *subj = column_text(s, "SELECT subject FROM messages WHERE id=?", r[0].id);
+        assert_string_equal(subj, "Hello w\xc3\xb6rld");
+        char *from = column_text(s, "SELECT hdr_from FROM messages WHERE id=?", r[0].id);
+        assert_non_null(strstr(from, "ann@example.com"));
+        assert_non_null(strstr(from, "Ann Example"));
+        char *env = column_text(s, "SELECT mail_from || '|' || rcpts FROM messages WHERE id=?", r[0].id);
+        assert_string_equal(env, "sender@example.net|all@example.com,bob@example.org");
+        char *mid = column_text(s, "SELECT message_id FROM messages WHERE id=?", r[0].id);
+        assert_string_equal(mid, "m1@example.com");
+        free(subj);
+        free(from);
+        free(env);
+        free(mid);
+        buf_free(&suffix);
+        buf_free(&want);
+        free(content);
+        free(p);
+        free_names(names);
+        free(newdir);
+        free(tmpdir);
+        buf_free(&md);
+    }
+    store_delivery_free(&d);
+
+    /* a second delivery to the same account gets UID 2 */
+    char *one[] = {"all@example.com"};
+    assert_int_equal(store_delivery_begin(s, &d, one, 1, "", "all@example.com"), 0);
+    store_delivery_write(&d, "Subject: again\n\nx\n", 18);
+    done.calls = 0;
+    store_delivery_commit(&d, delivery_done, &done);
+    assert_int_equal(done.result, 0);
+    store_delivery_free(&d);
+    struct row r[4];
+    assert_int_equal(rows_of(s, "all@example.com", "INBOX", r, 4), 2);
+    assert_int_equal(r[1].uid, 2);
+    store_unsubscribe(s, observe, &ev);
+    store_close(s);
+
+    /* everything delivered is found again after a restart */
+    s = open_store(dir);
+    assert_int_equal(rows_of(s, "all@example.com", "INBOX", r, 4), 2);
+    assert_int_equal(rows_of(s, "bob@example.org", "INBOX", r, 4), 1);
+    store_close(s);
+}
+
+static void test_delivery_abort(void **state) {
+    const char *dir = *state;
+    struct store *s = open_store(dir);
+    char *accounts[] = {"all@example.com", "x@example.com"};
+    struct store_delivery d;
+    assert_int_equal(store_delivery_begin(s, &d, accounts, 2, "a@b", "all@example.com,x@example.com"), 0);
+    store_delivery_write(&d, "Subject: no\n\n", 13);
+    store_delivery_abort(&d);
+    for (size_t i = 0; i < 2; i++) {
+        buf_t md = BUF_INIT;
+        store_mailbox_path(s, accounts[i], "INBOX", &md);
+        char *newdir = path_join(buf_cstr(&md), "new");
+        char *tmpdir = path_join(buf_cstr(&md), "tmp");
+        assert_int_equal(count_files(newdir), 0);
+        assert_int_equal(count_files(tmpdir), 0);
+        free(newdir);
+        free(tmpdir);
+        buf_free(&md);
+    }
+    struct row r[2];
+    assert_int_equal(rows_of(s, "all@example.com", "INBOX", r, 2), 0);
+    assert_int_equal(s->delivered, 0);
+    store_close(s);
+}
+
+static void test_set_flags_and_expunge(void **state) {
+    const char *dir = *state;
+    struct store *s = open_store(dir);
+    char *accounts[] = {"all@example.com"};
+    struct store_delivery d;
+    assert_int_equal(store_delivery_begin(s, &d, accounts, 1, "a@b", "all@example.com"), 0);
+    store_delivery_write(&d, "Subject: f\n\n", 12);
+    struct done_probe done = {0, -1, NULL};
+    store_delivery_commit(&d, delivery_done, &done);
+    assert_int_equal(done.result, 0);
+    store_delivery_free(&d);
+    struct row r[2];
+    assert_int_equal(rows_of(s, "all@example.com", "INBOX", r, 2), 1);
+    assert_int_equal(store_set_flags(s, r[0].id, MSG_SEEN | MSG_FLAGGED, NULL), 0);
+    struct store_msg m;
+    assert_int_equal(store_msg_get(s, r[0].id, &m), 0);
+    assert_int_equal(m.flags, MSG_SEEN | MSG_FLAGGED);
+    assert_non_null(strstr(m.path, "/cur/"));
+    assert_string_equal(m.path + strlen(m.path) - 5, ":2,FS");
+    assert_int_equal(access(m.path, F_OK), 0);
+    /* the Maildir agrees: a resync changes nothing */
+    buf_t md = BUF_INIT;
+    store_mailbox_path(s, "all@example.com", "INBOX", &md);
+    assert_int_equal(index_sync_mailbox(s->idx, "all@example.com", "INBOX", buf_cstr(&md)), 0);
+    assert_int_equal(store_expunge(s, r[0].id), 0);
+    assert_int_equal(access(m.path, F_OK), -1);
+    assert_int_equal(rows_of(s, "all@example.com", "INBOX", r, 2), 0);
+    store_msg_free(&m);
+    buf_free(&md);
+    store_close(s);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_paths),
+        cmocka_unit_test(test_unique_names),
+        cmocka_unit_test_setup_teardown(test_file_commit, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_file_abort, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_file_create_error, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_sweep_tmp, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_committer, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_open_indexes_existing, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_sync_changes, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_delivery, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_delivery_abort, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_set_flags_and_expunge, setup_dir, teardown_dir),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
