@@ -520,6 +520,10 @@ static void alex_next(struct alexer *lx, struct atok *t) {
         size_t start = lx->i;
         while (lx->i < lx->n && !isspace((unsigned char)lx->s[lx->i]) && !strchr("<>:;,@()\"[", lx->s[lx->i]))
             lx->i++;
+        if (lx->i == start) {
+            lx->i++; /* a stray ')': skip it, never return an empty atom */
+            continue;
+        }
         t->type = AT_ATOM;
         t->p = lx->s + start;
         t->n = lx->i - start;

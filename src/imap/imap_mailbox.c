@@ -516,7 +516,7 @@ static void status_line(struct imap_session *s, const char *name, const struct i
     if (index_mailbox_get(s->app->store->idx, s->account, name, false, &mb) < 0) return;
     sqlite3_stmt *st;
     sqlite3_prepare_v2(index_db(s->app->store->idx),
-                       "SELECT count(*), coalesce(sum((flags & 1) = 0), 0), coalesce(sum(subdir = 'new'), 0),"
+                       "SELECT count(*), coalesce(sum((flags & 1) = 0), 0), coalesce(sum(recent), 0),"
                        " coalesce(sum(size), 0) FROM messages WHERE mailbox_id=?",
                        -1, &st, NULL);
     sqlite3_bind_int64(st, 1, mb.id);

@@ -137,6 +137,19 @@ static bool add_item(struct fetch_state *f, const struct imap_arg *a, const char
         }
         it.kind = FI_SECTION;
         it.peek = strstr(it.att.name, ".PEEK") != NULL;
+        /* a malformed section is BAD now, not NIL per message later: the
+         * resolver only fails on syntax, so try it on an empty message */
+        struct imap_bodystructure *empty = imap_bodystructure_parse("\r\n", 2);
+        struct imap_section sec;
+        const char *why = NULL;
+        bool valid = imap_bodystructure_section(empty, it.att.section, strlen(it.att.section), &sec, &why);
+        if (valid) imap_section_free(&sec);
+        imap_bodystructure_free(empty);
+        if (!valid) {
+            imap_fetch_att_free(&it.att);
+            *err = why ? why : "Invalid FETCH section.";
+            return false;
+        }
     }
     if (it.kind == FI_INTERNALDATE || it.kind == FI_SIZE) f->needs_row = true;
     if (it.kind == FI_ENVELOPE || it.kind == FI_BODYSTRUCTURE || it.kind == FI_BODY || it.kind == FI_SECTION ||

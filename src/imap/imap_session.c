@@ -252,8 +252,8 @@ static void load_row(struct imap_msg *m, sqlite3_stmt *st) {
     m->modseq = (uint64_t)sqlite3_column_int64(st, 3);
     const char *kw = (const char *)sqlite3_column_text(st, 4);
     m->keywords = kw && *kw ? xstrdup(kw) : NULL;
-    const char *sub = (const char *)sqlite3_column_text(st, 5);
-    m->recent = sub && !strcmp(sub, "new");
+    /* \Recent: not yet claimed by a read-write SELECT (RFC 3501 2.3.2) */
+    m->recent = sqlite3_column_int(st, 5) != 0;
 }
 
 static void dir_mtimes(struct imap_session *s, int64_t *mnew, int64_t *mcur) {
@@ -274,19 +274,30 @@ static uint32_t load_new_rows(struct imap_session *s, uint32_t after) {
     sqlite3 *db = index_db(s->app->store->idx);
     sqlite3_stmt *st;
     sqlite3_prepare_v2(db,
-                       "SELECT uid, id, flags, modseq, keywords, subdir FROM messages WHERE mailbox_id=? AND uid>? "
+                       "SELECT uid, id, flags, modseq, keywords, recent FROM messages WHERE mailbox_id=? AND uid>? "
                        "ORDER BY uid",
                        -1, &st, NULL);
     sqlite3_bind_int64(st, 1, s->mailbox_id);
     sqlite3_bind_int64(st, 2, after);
     uint32_t n = 0;
+    bool any_recent = false;
     while (sqlite3_step(st) == SQLITE_ROW) {
         struct imap_msg m;
         load_row(&m, st);
+        any_recent |= m.recent;
         g_array_append_val(s->msgs, m);
         n++;
     }
     sqlite3_finalize(st);
+    if (any_recent && !s->readonly) {
+        /* this session has them as \Recent; no other session will */
+        sqlite3_prepare_v2(db, "UPDATE messages SET recent=0 WHERE mailbox_id=? AND uid>? AND recent=1", -1, &st,
+                           NULL);
+        sqlite3_bind_int64(st, 1, s->mailbox_id);
+        sqlite3_bind_int64(st, 2, after);
+        sqlite3_step(st);
+        sqlite3_finalize(st);
+    }
     return n;
 }
 

@@ -44,6 +44,7 @@ static const char *const index_schema =
     "  hdr_bcc TEXT NOT NULL DEFAULT '', hdr_reply_to TEXT NOT NULL DEFAULT '', subject TEXT NOT NULL DEFAULT '',"
     "  message_id TEXT NOT NULL DEFAULT '', attachments INTEGER NOT NULL DEFAULT 0,"
     "  inlines INTEGER NOT NULL DEFAULT 0, snippet TEXT NOT NULL DEFAULT '',"
+    "  recent INTEGER NOT NULL DEFAULT 1,"
     "  UNIQUE(mailbox_id, uid), UNIQUE(mailbox_id, base));"
     "CREATE INDEX IF NOT EXISTS messages_api_id ON messages(api_id);"
     "CREATE INDEX IF NOT EXISTS messages_date ON messages(internaldate);"
