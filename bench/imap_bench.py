@@ -148,16 +148,16 @@ def make_maildir(root, n, seed=1):
         for sub in ("cur", "new", "tmp"):
             os.makedirs(os.path.join(md, folder, sub), exist_ok=True)
     total = 0
+    base = int(time.time()) - n  # arrival times in the last n seconds
     for i in range(n):
         data = make_message(i, rnd)
         crlf_size = len(data) + data.count(b"\n")
-        name = "%d.M%dP4242Q%d.benchhost,S=%d,W=%d:2,%s" % (1700000000 + i * 60, i, i, len(data), crlf_size,
+        name = "%d.M%dP4242Q%d.benchhost,S=%d,W=%d:2,%s" % (base + i, i, i, len(data), crlf_size,
                                                         "S" if i % 3 == 0 else "")
         path = os.path.join(md, "cur", name)
         with open(path, "wb") as f:
             f.write(data)
-        t = 1700000000 + i * 60
-        os.utime(path, (t, t))
+        os.utime(path, (base + i, base + i))
         total += len(data)
     return total
 
@@ -280,8 +280,10 @@ class DevmailServer:
         self.proc = None
 
     def start(self):
+        # retention 0: the generated mail is dated in the past and must not be
+        # expunged by devmail's 7-day default while the workload runs
         args = [self.binary, "--data-dir", self.data, "--domain", DOMAIN, "--passdb", self.passdb,
-                "--imap-listen", "127.0.0.1:%d" % self.port]
+                "--imap-listen", "127.0.0.1:%d" % self.port, "--retention", "0"]
         for proto in ("smtp", "smtps", "imaps", "pop3", "pop3s", "http"):
             args += ["--%s-listen" % proto, ""]
         self.log = open(self.log_path, "ab")
@@ -446,7 +448,8 @@ def worker(port, wid, iters, n_msgs, start_at, result_q):
             ok(*m.select("INBOX"), what="SELECT")
             ops += 1
             a = rnd.randint(1, max(1, n_msgs - FETCH_WINDOW + 1))
-            data = ok(*m.fetch("%d:%d" % (a, a + FETCH_WINDOW - 1), "(FLAGS ENVELOPE)"), what="FETCH ENVELOPE")
+            data = ok(*m.fetch("%d:%d" % (a, a + FETCH_WINDOW - 1), "(FLAGS ENVELOPE)"),
+                      what="FETCH %d:%d ENVELOPE" % (a, a + FETCH_WINDOW - 1))
             ops += 1
             uids = re.findall(rb"UID (\d+)", b" ".join(x if isinstance(x, bytes) else x[0] for x in data))
             # UIDs of INBOX are 1..n on both (fresh Maildir, no expunge in INBOX)

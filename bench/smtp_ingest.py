@@ -339,11 +339,15 @@ def run(cmd):
                                                    r.stdout.decode(errors="replace")))
 
 
-def smtp_source(port, msgs, sessions, size):
+def smtp_source(port, msgs, sessions, size, timeout):
     cmd = (["smtp-source"] + os.environ.get("BENCH_SMTP_SOURCE_ARGS", "").split()
            + ["-l", str(size), "-m", str(msgs), "-s", str(sessions),
               "-f", FROM, "-t", TO, "127.0.0.1:%d" % port])
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return -1, "smtp-source still running after %.0f s (killed)" % timeout
     return r.returncode, r.stdout.decode(errors="replace").strip()
 
 
@@ -360,16 +364,16 @@ def measure(server, n, conc, size):
     """One measured run against a freshly started server."""
     try:
         server.start()
-        rc, out = smtp_source(server.port, WARMUP_MSGS, min(conc, 4), size)
+        timeout = 60 + n * size / 2e6   # generous: >= 2 MB/s and 60 s slack
+        rc, out = smtp_source(server.port, WARMUP_MSGS, min(conc, 4), size, timeout)
         base = wait_count(server.domain_dir, WARMUP_MSGS, 30)
         if rc != 0 or base != WARMUP_MSGS:
             raise RuntimeError("%s warm-up failed (rc %d, %d/%d delivered): %s"
                                % (server.name, rc, base, WARMUP_MSGS, out))
         want = base + n
-        timeout = 60 + n * size / 2e6   # generous: >= 2 MB/s and 60 s slack
         with RssSampler(server.pid()) as sampler:
             t0 = time.monotonic()
-            rc, out = smtp_source(server.port, n, conc, size)
+            rc, out = smtp_source(server.port, n, conc, size, timeout)
             t1 = time.monotonic()
             got = wait_count(server.domain_dir, want, timeout)
             t2 = time.monotonic()
@@ -526,6 +530,11 @@ def main():
         raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, on_signal)
 
+    load_start = os.getloadavg()
+    if load_start[0] > 0.5 * (os.cpu_count() or 1):
+        notes.append("WARNING: load average %.1f at start (other jobs running): "
+                     "figures are noisy" % load_start[0])
+        log("bench: " + notes[-1])
     rows, results = [], []
     failed = False
     keep = os.environ.get("BENCH_KEEP") == "1"
@@ -583,8 +592,10 @@ def main():
     now = datetime.datetime.now()
     header = [
         "devmail SMTP ingest benchmark, %s" % now.strftime("%Y-%m-%d %H:%M:%S"),
-        "host: %s, %d CPUs, kernel %s; stores on %s; Postfix %s" % (
-            platform.node(), os.cpu_count(), platform.release(), fstype, pf_version),
+        "host: %s, %d CPUs, kernel %s; stores on %s; Postfix %s; "
+        "load average %.1f at start, %.1f at end" % (
+            platform.node(), os.cpu_count(), platform.release(), fstype, pf_version,
+            load_start[0], os.getloadavg()[0]),
         "each figure: median of %d run(s) per workload and server, each against a "
         "freshly started server (memory: highest peak)" % repeat,
         "workload: %d messages per run from smtp-source %s(%s), "
@@ -614,6 +625,7 @@ def main():
             f.write(text)
     with open(os.path.join(OUT_DIR, "smtp_ingest-%s.json" % stamp), "w") as f:
         json.dump({"n": n, "concurrency": concs, "sizes": sizes, "fs": fstype,
+                   "loadavg_start": load_start, "repeat": repeat,
                    "postfix_version": pf_version, "notes": notes,
                    "results": results}, f, indent=1)
     log("bench: written to bench/out/smtp_ingest-%s.txt" % stamp)

@@ -3,7 +3,9 @@
  * machine and the BDAT CRLF converter. The first input byte seeds the
  * chunk sizes; the rest is fed once in one piece and once in chunks.
  * Any difference in output, completion, bytes consumed or sizes is a
- * bug (abort). Also checks the size counters against the output.
+ * bug (abort). Also checks the size counters against the output, and
+ * DATA against a line-based reference model of RFC 5321 4.5.2: split
+ * at LF, drop one CR before it, "." alone ends, a leading dot goes.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -74,6 +76,32 @@ static void run_crlf(const char *in, size_t len, uint8_t mode, buf_t *out, struc
     if (c->pending_cr || c->bytes != out->len) abort();
 }
 
+/* The reference: whole lines only. Returns true and the bytes consumed
+ * when the end line is found; out gets every complete line before it. */
+static bool reference_data(const char *in, size_t len, buf_t *out, size_t *consumed) {
+    size_t pos = 0;
+    while (pos < len) {
+        const char *nl = memchr(in + pos, '\n', len - pos);
+        if (!nl) break;
+        size_t ll = (size_t)(nl - (in + pos));
+        const char *line = in + pos;
+        pos += ll + 1;
+        if (ll > 0 && line[ll - 1] == '\r') ll--;
+        if (ll == 1 && line[0] == '.') {
+            *consumed = pos;
+            return true;
+        }
+        if (ll > 0 && line[0] == '.') {
+            line++;
+            ll--;
+        }
+        buf_append(out, line, ll);
+        buf_append_char(out, '\n');
+    }
+    *consumed = len;
+    return false;
+}
+
 static bool same(const buf_t *a, const buf_t *b) {
     return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
 }
@@ -94,6 +122,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
      * message consumed its terminator ("." + LF at least) */
     if (whole.out.len > whole.consumed) abort();
     if (whole.done && (whole.consumed < 2 || in[whole.consumed - 1] != '\n')) abort();
+    buf_t ref = BUF_INIT;
+    size_t ref_consumed;
+    bool ref_done = reference_data(in, len, &ref, &ref_consumed);
+    if (ref_done != whole.done || ref_consumed != whole.consumed) abort();
+    if (ref_done && !same(&ref, &whole.out)) abort();
+    /* unfinished: the complete lines are a prefix of what was emitted */
+    if (!ref_done && (ref.len > whole.out.len || (ref.len && memcmp(ref.data, whole.out.data, ref.len) != 0)))
+        abort();
+    buf_free(&ref);
     buf_free(&whole.out);
     buf_free(&parts.out);
 

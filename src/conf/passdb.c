@@ -32,6 +32,11 @@ int passdb_parse(struct passdb *db, const char *name, const char *text, size_t l
         size_t ll = nl ? (size_t)(nl - line) : len - pos;
         pos += ll + (nl ? 1 : 0);
         lineno++;
+        if (memchr(line, '\0', ll)) { /* would silently cut a user or secret short */
+            buf_printf(err, "%s:%d: NUL byte in line", name, lineno);
+            passdb_free(db);
+            return -1;
+        }
         while (ll && (line[ll - 1] == '\r' || line[ll - 1] == ' ')) ll--;
         size_t s = 0;
         while (s < ll && (line[s] == ' ' || line[s] == '\t')) s++;

@@ -56,6 +56,11 @@ int rcptmap_parse(struct rcptmap *m, const char *name, const char *text, size_t 
         size_t ll = nl ? (size_t)(nl - line) : len - pos;
         pos += ll + (nl ? 1 : 0);
         lineno++;
+        if (memchr(line, '\0', ll)) { /* would silently cut a key or account short */
+            buf_printf(err, "%s:%d: NUL byte in line", name, lineno);
+            rcptmap_free(m);
+            return -1;
+        }
         const char *hash = memchr(line, '#', ll);
         if (hash) ll = (size_t)(hash - line);
         size_t i = 0;

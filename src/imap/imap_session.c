@@ -885,9 +885,10 @@ static bool take_line(struct imap_session *s, buf_t *line) {
 }
 
 static void imap_process(struct imap_session *s) {
-    struct evbuffer *in = conn_input(s->conn);
     size_t max_line = (size_t)s->app->cfg->imap_max_line_length;
     while (!conn_is_closing(s->conn) && !s->waiting && !s->cont && s->state != IMAP_LOGOUT) {
+        /* fetched each time: STARTTLS replaces the connection's buffers */
+        struct evbuffer *in = conn_input(s->conn);
         if (s->idling) {
             buf_t line = BUF_INIT;
             if (!take_line(s, &line)) {

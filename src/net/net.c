@@ -57,6 +57,7 @@ struct conn {
     bool eof_pending; /* peer half-closed while we were paused */
     int closing_polls;
     bool shutdown_sent;
+    bool finish_from_loop;
     struct event *close_timer;
     int refs;
     int64_t idle_timeout;
@@ -188,6 +189,15 @@ static void conn_close_poll(evutil_socket_t fd, short what, void *arg);
 /* Closing: finish once everything is on the wire, checking again shortly
  * while the TLS layer still holds bytes (its flush has no callback to us). */
 static void conn_finish_when_flushed(struct conn *c) {
+    if (!c->close_timer) c->close_timer = evtimer_new(c->net->base, conn_close_poll, c);
+    if (!c->finish_from_loop) {
+        /* Called from protocol code (conn_close): the protocol's state must
+         * stay valid until its current callback returns, so the teardown
+         * always happens from the loop, never inside the caller. */
+        struct timeval now = {0, 0};
+        evtimer_add(c->close_timer, &now);
+        return;
+    }
     if (conn_unsent(c) == 0 && c->tls && !c->shutdown_sent && c->bev) {
         /* everything is out: now close_notify, so the client sees a clean
          * end rather than a truncation (it may itself need flushing) */
@@ -201,13 +211,14 @@ static void conn_finish_when_flushed(struct conn *c) {
         return;
     }
     c->closing_polls++;
-    if (!c->close_timer) c->close_timer = evtimer_new(c->net->base, conn_close_poll, c);
     struct timeval tv = {0, CONN_CLOSE_POLL_US};
     evtimer_add(c->close_timer, &tv);
 }
 
 static void conn_close_poll(evutil_socket_t fd, short what, void *arg) {
-    conn_finish_when_flushed(arg);
+    struct conn *c = arg;
+    c->finish_from_loop = true;
+    conn_finish_when_flushed(c);
 }
 
 static void conn_write_cb(struct bufferevent *bev, void *arg) {

@@ -70,6 +70,7 @@ struct smtp_session {
     bool orphaned;
     bool committing;
     bool skip_line; /* discarding the rest of an over-long line */
+    bool close_after_reply; /* draining: end the session after this message */
 };
 
 static void smtp_process(struct smtp_session *s);
@@ -518,6 +519,12 @@ static void delivery_done(struct store_delivery *d, int result, void *arg) {
     else reply(s, "451 4.3.0 Error: queue file write error");
     transaction_reset(s);
     s->state = SS_CMD;
+    if (s->close_after_reply) {
+        reply(s, "421 4.3.2 %s Service shutting down", hostname(s));
+        conn_close(c);
+        conn_unref(c);
+        return;
+    }
     conn_resume(c);
     conn_unref(c);
 }
@@ -850,9 +857,15 @@ static bool process_bdat(struct smtp_session *s, struct evbuffer *in) {
 }
 
 static void smtp_process(struct smtp_session *s) {
-    struct evbuffer *in = conn_input(s->conn);
     size_t max = (size_t)s->app->cfg->smtp_max_line_length;
     while (!conn_is_closing(s->conn)) {
+        /* fetched each time: STARTTLS replaces the connection's buffers */
+        struct evbuffer *in = conn_input(s->conn);
+        if (s->close_after_reply && s->state == SS_CMD) {
+            reply(s, "421 4.3.2 %s Service shutting down", hostname(s));
+            conn_close(s->conn);
+            return;
+        }
         if (s->state == SS_DATA) {
             if (!process_data(s, in)) return;
             continue;
@@ -924,6 +937,12 @@ static void smtp_on_input(struct conn *c, void *proto) {
 static void smtp_on_timeout(struct conn *c, void *proto) {
     struct smtp_session *s = proto;
     if (s->committing) return; /* the reply comes with the commit */
+    if (s->app->draining && (s->state == SS_DATA || s->state == SS_BDAT || s->state == SS_WAIT)) {
+        /* shutting down: a message being received may finish (up to
+         * shutdown_timeout); the session closes after its reply */
+        s->close_after_reply = true;
+        return;
+    }
     if (s->app->draining) reply(s, "421 4.3.2 %s Service shutting down", hostname(s));
     else reply(s, "421 4.4.2 %s Error: timeout exceeded", hostname(s));
     log_info("smtp[%llu] %s: %s", (unsigned long long)conn_id(c), conn_peer(c),

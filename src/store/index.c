@@ -48,7 +48,9 @@ static const char *const index_schema =
     "  UNIQUE(mailbox_id, uid), UNIQUE(mailbox_id, base));"
     "CREATE INDEX IF NOT EXISTS messages_api_id ON messages(api_id);"
     "CREATE INDEX IF NOT EXISTS messages_date ON messages(internaldate);"
-    "CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(subject, addresses, body);";
+    "CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(subject, addresses, body);"
+    /* text waiting to enter messages_fts (see index_fts_flush) */
+    "CREATE TABLE IF NOT EXISTS fts_queue(rowid INTEGER PRIMARY KEY, subject TEXT, addresses TEXT, body TEXT);";
 
 static int prepare(struct index *idx, sqlite3_stmt **st, const char *sql) {
     if (sqlite3_prepare_v3(idx->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
@@ -79,7 +81,7 @@ int index_open(struct index **out, const char *path, buf_t *err) {
                 "INSERT INTO messages(mailbox_id,uid,api_id,base,subdir,flags,keywords,modseq,internaldate,"
                 "sent_date,size,mail_from,rcpts,hdr_from,hdr_to,hdr_cc,hdr_bcc,hdr_reply_to,subject,message_id,"
                 "attachments,inlines,snippet) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") ||
-        prepare(idx, &idx->ins_fts, "INSERT INTO messages_fts(rowid,subject,addresses,body) VALUES(?,?,?,?)") ||
+        prepare(idx, &idx->ins_fts, "INSERT INTO fts_queue(rowid,subject,addresses,body) VALUES(?,?,?,?)") ||
         prepare(idx, &idx->get_mbox,
                 "SELECT id,uidvalidity,uidnext,highestmodseq FROM mailboxes WHERE account=? AND name=?") ||
         prepare(idx, &idx->ins_mbox, "INSERT INTO mailboxes(account,name,uidvalidity,uidnext) VALUES(?,?,?,1)") ||
@@ -253,7 +255,40 @@ int index_delete_message(struct index *idx, int64_t row) {
     sqlite3_bind_int64(st, 1, row);
     sqlite3_step(st);
     sqlite3_finalize(st);
+    if (sqlite3_prepare_v2(idx->db, "DELETE FROM fts_queue WHERE rowid=?", -1, &st, NULL) != SQLITE_OK) return -1;
+    sqlite3_bind_int64(st, 1, row);
+    sqlite3_step(st);
+    sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int index_fts_flush(struct index *idx, int max_rows) {
+    /* Full-text indexing costs ten times a row insert, so deliveries only
+     * queue their text; it enters FTS5 here in large batches, when the
+     * commit thread is idle or right before a search needs it. */
+    sqlite3_stmt *st;
+    int moved = 0;
+    index_begin(idx);
+    buf_t q = BUF_INIT;
+    buf_printf(&q,
+               "INSERT INTO messages_fts(rowid,subject,addresses,body) SELECT rowid,subject,addresses,body "
+               "FROM fts_queue ORDER BY rowid%s",
+               max_rows > 0 ? " LIMIT ?" : "");
+    if (sqlite3_prepare_v2(idx->db, buf_cstr(&q), -1, &st, NULL) == SQLITE_OK) {
+        if (max_rows > 0) sqlite3_bind_int(st, 1, max_rows);
+        if (sqlite3_step(st) == SQLITE_DONE) moved = sqlite3_changes(idx->db);
+        sqlite3_finalize(st);
+    }
+    buf_reset(&q);
+    buf_printf(&q, "DELETE FROM fts_queue WHERE rowid IN (SELECT rowid FROM fts_queue ORDER BY rowid LIMIT ?)");
+    if (moved > 0 && sqlite3_prepare_v2(idx->db, buf_cstr(&q), -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int(st, 1, moved);
+        sqlite3_step(st);
+        sqlite3_finalize(st);
+    }
+    buf_free(&q);
+    index_commit(idx);
+    return moved;
 }
 
 int index_flags_from_info(const char *info) {

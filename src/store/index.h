@@ -66,6 +66,9 @@ int index_mailbox_get(struct index *idx, const char *account, const char *name, 
 /* Add a message: assigns the next UID and MODSEQ. Returns 0 and the row id. */
 int index_add_message(struct index *idx, int64_t mailbox_id, const struct index_new_msg *m, uint32_t *uid_out,
                       int64_t *row_out);
+/* Move queued message text into the full-text index (all of it, or at
+ * most max_rows). Call before any query on messages_fts. Returns rows moved. */
+int index_fts_flush(struct index *idx, int max_rows);
 /* Remove a message row (and its search text). */
 int index_delete_message(struct index *idx, int64_t row);
 /* Next MODSEQ for a mailbox (increments HIGHESTMODSEQ). */

@@ -224,6 +224,9 @@ struct maildir_committer {
     struct event *wake; /* activated from the thread; runs on the loop */
     void (*batch_begin)(void *), (*batch_end)(void *);
     void *hook_arg;
+    bool (*idle_fn)(void *);
+    void *idle_arg;
+    bool idle_more; /* the idle hook said it has more to do */
     uint64_t batches, nfiles;
 };
 
@@ -298,13 +301,34 @@ static void *committer_main(void *arg) {
     struct maildir_committer *c = arg;
     pthread_mutex_lock(&c->lock);
     for (;;) {
-        while (!c->todo && !c->stopping) pthread_cond_wait(&c->cond, &c->lock);
+        while (!c->todo && !c->stopping) {
+            if (c->idle_fn && c->idle_more) {
+                /* Background work waits for a quiet moment: during a burst
+                 * of deliveries both cores belong to them. */
+                struct timespec until;
+                clock_gettime(CLOCK_REALTIME, &until);
+                until.tv_nsec += MAILDIR_COMMIT_QUIET_MS * 1000000L;
+                if (until.tv_nsec >= 1000000000L) {
+                    until.tv_sec++;
+                    until.tv_nsec -= 1000000000L;
+                }
+                if (pthread_cond_timedwait(&c->cond, &c->lock, &until) == 0 || c->todo || c->stopping) continue;
+                /* quiet: do it in small steps so a delivery never waits long */
+                pthread_mutex_unlock(&c->lock);
+                bool more = c->idle_fn(c->idle_arg);
+                pthread_mutex_lock(&c->lock);
+                c->idle_more = more;
+                continue;
+            }
+            pthread_cond_wait(&c->cond, &c->lock);
+        }
         if (!c->todo && c->stopping) break;
         struct commit_job *batch = c->todo;
         c->todo = c->todo_tail = NULL;
         pthread_mutex_unlock(&c->lock);
         committer_run_batch(c, batch);
         pthread_mutex_lock(&c->lock);
+        c->idle_more = true; /* new work may have made idle work */
         while (batch) {
             struct commit_job *next = batch->next;
             job_list_append(&c->done, &c->done_tail, batch);
@@ -363,6 +387,15 @@ void maildir_committer_set_batch_hooks(struct maildir_committer *c, void (*begin
     c->batch_begin = begin;
     c->batch_end = end;
     c->hook_arg = arg;
+    pthread_mutex_unlock(&c->lock);
+}
+
+void maildir_committer_set_idle_hook(struct maildir_committer *c, bool (*fn)(void *), void *arg) {
+    pthread_mutex_lock(&c->lock);
+    c->idle_fn = fn;
+    c->idle_arg = arg;
+    c->idle_more = true;
+    pthread_cond_signal(&c->cond);
     pthread_mutex_unlock(&c->lock);
 }
 

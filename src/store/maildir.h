@@ -24,6 +24,8 @@
 /* Seconds a tmp/ file may sit unused before the start-up sweep removes it
  * (Maildir convention: 36 hours). */
 #define MAILDIR_TMP_MAX_AGE (36 * 3600)
+/* The commit thread's idle work starts after this long without commits. */
+#define MAILDIR_COMMIT_QUIET_MS 200
 
 struct maildir_file {
     int fd;
@@ -83,6 +85,9 @@ void maildir_committer_submit(struct maildir_committer *c, struct maildir_file *
  * (e.g. one index transaction for all messages synced together). */
 void maildir_committer_set_batch_hooks(struct maildir_committer *c, void (*begin)(void *), void (*end)(void *),
                                        void *arg);
+/* Optional work for the commit thread when it has nothing else to do
+ * (e.g. full-text indexing); fn returns true while more remains. */
+void maildir_committer_set_idle_hook(struct maildir_committer *c, bool (*fn)(void *), void *arg);
 /* Finish queued work and stop the thread. */
 void maildir_committer_free(struct maildir_committer *c);
 /* Statistics: batches and files committed so far. */

@@ -135,6 +135,7 @@ int store_sync_account(struct store *s, const char *account) {
 
 static void commit_batch_begin(void *arg);
 static void commit_batch_end(void *arg);
+static bool commit_idle(void *arg);
 
 struct store *store_open(struct event_base *base, const char *data_dir, const char *hostname, buf_t *err) {
     int rc = mkdir_all(data_dir);
@@ -174,6 +175,7 @@ struct store *store_open(struct event_base *base, const char *data_dir, const ch
         buf_free(&cpath);
         s->committer = maildir_committer_new(base);
         maildir_committer_set_batch_hooks(s->committer, commit_batch_begin, commit_batch_end, s);
+        maildir_committer_set_idle_hook(s->committer, commit_idle, s);
     }
     return s;
 }
@@ -434,6 +436,10 @@ int store_mailbox_delete(struct store *s, const char *account, const char *mailb
     sqlite3_stmt *st;
     index_begin(s->idx);
     sqlite3_prepare_v2(index_db(s->idx), "DELETE FROM messages_fts WHERE rowid IN (SELECT id FROM messages WHERE mailbox_id=?)", -1, &st, NULL);
+    sqlite3_bind_int64(st, 1, mb.id);
+    sqlite3_step(st);
+    sqlite3_finalize(st);
+    sqlite3_prepare_v2(index_db(s->idx), "DELETE FROM fts_queue WHERE rowid IN (SELECT id FROM messages WHERE mailbox_id=?)", -1, &st, NULL);
     sqlite3_bind_int64(st, 1, mb.id);
     sqlite3_step(st);
     sqlite3_finalize(st);
@@ -701,6 +707,14 @@ static void delivery_index(struct store_delivery *d, struct index *idx) {
 static void delivery_analyze(void *arg) {
     struct store_delivery *d = arg;
     delivery_index(d, d->store->commit_idx);
+}
+
+/* Rows moved into the full-text index per idle step (~tens of ms). */
+#define STORE_FTS_IDLE_BATCH 200
+
+static bool commit_idle(void *arg) {
+    struct store *s = arg;
+    return index_fts_flush(s->commit_idx, STORE_FTS_IDLE_BATCH) >= STORE_FTS_IDLE_BATCH;
 }
 
 static void commit_batch_begin(void *arg) {

@@ -568,6 +568,73 @@ class Auth(ClientsBase):
                 s.login("all@example.com", "bad")
 
 
+class AuthDelayIsAsync(ClientsBase):
+    server_kw = dict(domains=["example.com"], recipient_map=VMAILBOX, passdb=PASSDB, listen=("smtp",),
+                     args=["--smtp-auth", "optional", "--auth-failure-delay-ms", "1500"])
+
+    def test_failed_login_delay_does_not_stall_others(self):
+        import threading
+        result = {}
+
+        def bad_login():
+            with SmtpRaw(self.dm.smtp_port) as c:
+                c.cmd("EHLO x")
+                t0 = time.monotonic()
+                result["reply"] = c.cmd("AUTH PLAIN " + base64.b64encode(b"\0all@example.com\0bad").decode())
+                result["elapsed"] = time.monotonic() - t0
+
+        th = threading.Thread(target=bad_login)
+        th.start()
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        with SmtpRaw(self.dm.smtp_port) as c:
+            self.assertEqual(c.cmd("NOOP"), ["250 2.0.0 Ok"])
+        self.assertLess(time.monotonic() - t0, 0.5, "a failed login's delay blocked another session")
+        th.join(10)
+        self.assertTrue(result["reply"][0].startswith("535 5.7.8"), result)
+        self.assertGreaterEqual(result["elapsed"], 1.4)
+
+    def test_optional_auth_mail_without_login(self):
+        tok = token()
+        with smtplib.SMTP("127.0.0.1", self.dm.smtp_port, timeout=20) as s:
+            s.ehlo()
+            self.assertTrue(s.has_extn("auth"))
+            s.sendmail("a@example.com", ["someone@example.com"], "Subject: opt %s\r\n\r\nx\r\n" % tok)
+        self.assert_one(self.all, tok)
+
+
+class AuthAny(ClientsBase):
+    server_kw = dict(domains=["example.com"], recipient_map=VMAILBOX, passdb=PASSDB,
+                     args=["--smtp-auth", "any"])
+
+    def test_any_credentials_accepted(self):
+        tok = token()
+        with smtplib.SMTP("127.0.0.1", self.dm.smtp_port, timeout=20) as s:
+            self.assertEqual(s.login("whoever@nowhere.test", "whatever")[0], 235)
+            s.sendmail("a@example.com", ["someone@example.com"], "Subject: any %s\r\n\r\nx\r\n" % tok)
+        self.assert_one(self.all, tok)
+
+
+class AuthNeedsTls(ClientsBase):
+    server_kw = dict(domains=["example.com"], recipient_map=VMAILBOX, passdb=PASSDB,
+                     args=["--smtp-auth", "required", "--smtp-require-tls-for-auth", "yes"])
+
+    def test_auth_offered_only_inside_tls(self):
+        with smtplib.SMTP("127.0.0.1", self.dm.smtp_port, timeout=20) as s:
+            s.ehlo()
+            self.assertFalse(s.has_extn("auth"), s.esmtp_features)
+            code, _ = s.docmd("AUTH", "PLAIN " + base64.b64encode(b"\0all@example.com\0password").decode())
+            self.assertNotEqual(code, 235)
+            s.starttls(context=tls_ctx())
+            s.ehlo()
+            self.assertTrue(s.has_extn("auth"))
+            self.assertEqual(s.login("all@example.com", "password")[0], 235)
+        with smtplib.SMTP_SSL("127.0.0.1", self.dm.ports["smtps"], context=tls_ctx(), timeout=20) as s:
+            s.ehlo()
+            self.assertTrue(s.has_extn("auth"))
+            self.assertEqual(s.login("all@example.com", "password")[0], 235)
+
+
 class ZeroConfig(ClientsBase):
     """No --domain, no map: every recipient lands in catchall@localhost."""
     server_kw = dict()

@@ -158,5 +158,24 @@ class Durability(unittest.TestCase):
             self.assertEqual(set(maildir_files(maildir)), final)
 
 
+    def test_sigterm_under_load(self):
+        """A graceful stop in the middle of deliveries: exit status 0 within
+        the shutdown timeout, every acknowledged message complete."""
+        dm = Devmail(domains=["example.com"], recipient_map=VMAILBOX, listen=("smtp",),
+                     args=["--shutdown-timeout", "3s"])
+        with dm:
+            load = Load(dm.smtp_port, "term")
+            load.start()
+            time.sleep(1.0)
+            t0 = time.monotonic()
+            rc = dm.stop()
+            elapsed = time.monotonic() - t0
+            load.join()
+            self.assertEqual(rc, 0, dm.log_text()[-2000:])
+            self.assertLess(elapsed, 6)
+            self.assertGreater(len(load.acked), 10)
+            self.check_maildir(dm.maildir("all@example.com"), load.acked, load.attempted)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -218,7 +218,10 @@ static void test_env(void **state) {
 
 static void test_load_file(void **state) {
     (void)state;
-    char path[] = "/tmp/devmail-test-config-XXXXXX";
+    const char *tmp = getenv("TMPDIR");
+    buf_t pb = BUF_INIT;
+    buf_printf(&pb, "%s/devmail-test-config-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    char *path = buf_steal(&pb);
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     const char text[] = "hostname = filehost\nbroken\n";
@@ -240,6 +243,7 @@ static void test_load_file(void **state) {
     buf_free(&want);
     buf_free(&err);
     config_free(&cfg);
+    free(path);
 }
 
 static void test_sizes(void **state) {

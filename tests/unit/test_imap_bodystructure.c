@@ -383,6 +383,15 @@ static void test_empty_and_odd(void **state) {
     assert_string_equal(buf_cstr(&out), buf_cstr(&want));
     buf_free(&want);
     imap_bodystructure_free(bs);
+    buf_reset(&out);
+
+    /* a stray ')' in an address (found by fuzzing: used to loop forever) */
+    static const char stray[] = "From: Ivan <iva@example.)com>, )\r\n\r\n";
+    bs = imap_bodystructure_parse(stray, sizeof(stray) - 1);
+    imap_bodystructure_envelope(bs, &out);
+    assert_string_equal(buf_cstr(&out), "(NIL NIL ((\"Ivan\" NIL \"iva\" \"example.com\")) ((\"Ivan\" NIL \"iva\" "
+                                        "\"example.com\")) ((\"Ivan\" NIL \"iva\" \"example.com\")) NIL NIL NIL NIL NIL)");
+    imap_bodystructure_free(bs);
     buf_free(&out);
 }
 

@@ -98,6 +98,18 @@ static void test_parse_errors(void **state) {
     parse_err("a@b:{PLAIN}x\nb@c:{PLAINx\n", "passwd:2: unterminated {SCHEME}");
     /* the '}' must be inside the password field */
     parse_err("a@b:{PLAIN:}x\n", "passwd:1: unterminated {SCHEME}");
+    /* a NUL byte would cut the user or the secret short */
+    struct passdb db;
+    buf_t err = BUF_INIT;
+    static const char nul[] = "a@b:{PLAIN}x\nc\0d@e:{PLAIN}pw\n";
+    assert_int_equal(passdb_parse(&db, "passwd", nul, sizeof nul - 1, &err), -1);
+    assert_string_equal(buf_cstr(&err), "passwd:2: NUL byte in line");
+    assert_int_equal(db.n, 0);
+    buf_reset(&err);
+    static const char nul2[] = "a@b:{PLAIN}pass\0word\n";
+    assert_int_equal(passdb_parse(&db, "passwd", nul2, sizeof nul2 - 1, &err), -1);
+    assert_string_equal(buf_cstr(&err), "passwd:1: NUL byte in line");
+    buf_free(&err);
 }
 
 static void test_verify_plain(void **state) {
@@ -199,7 +211,10 @@ static void test_hash_roundtrip(void **state) {
 
 static void test_load(void **state) {
     (void)state;
-    char path[] = "/tmp/devmail-test-passdb-XXXXXX";
+    const char *tmp = getenv("TMPDIR");
+    buf_t pb = BUF_INIT;
+    buf_printf(&pb, "%s/devmail-test-passdb-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    char *path = buf_steal(&pb);
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     const char text[] = "all@example.com:{PLAIN}password\n";
@@ -214,6 +229,7 @@ static void test_load(void **state) {
     assert_int_equal(passdb_load(&db, path, &err), -1);
     assert_non_null(strstr(buf_cstr(&err), path));
     buf_free(&err);
+    free(path);
 }
 
 int main(void) {

@@ -82,6 +82,14 @@ static void test_parse_errors(void **state) {
     parse_err("@example.com noat\n", "vmailbox:1: bad account 'noat'");
     parse_err("@example.com .hidden@example.com\n", "vmailbox:1: bad account '.hidden@example.com'");
     parse_err("a@b a@b\n@c c/\\x/Maildir\n", "vmailbox:2: bad account 'c/\\x/Maildir'");
+    /* a NUL byte would silently turn "ca\0l@example.com" into "ca" */
+    struct rcptmap m;
+    buf_t err = BUF_INIT;
+    static const char nul[] = "@a.example a@a.example\nca\0l@example.com all@example.com\n";
+    assert_int_equal(rcptmap_parse(&m, "vmailbox", nul, sizeof nul - 1, &err), -1);
+    assert_string_equal(buf_cstr(&err), "vmailbox:2: NUL byte in line");
+    assert_int_equal(m.n, 0);
+    buf_free(&err);
 }
 
 static void test_lookup_precedence(void **state) {
@@ -234,7 +242,10 @@ static void test_account_valid(void **state) {
 
 static void test_load(void **state) {
     (void)state;
-    char path[] = "/tmp/devmail-test-rcptmap-XXXXXX";
+    const char *tmp = getenv("TMPDIR");
+    buf_t pb = BUF_INIT;
+    buf_printf(&pb, "%s/devmail-test-rcptmap-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    char *path = buf_steal(&pb);
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     const char text[] = "@example.com example.com/all/Maildir/\n";
@@ -249,6 +260,7 @@ static void test_load(void **state) {
     assert_int_equal(rcptmap_load(&m, path, &err), -1);
     assert_non_null(strstr(buf_cstr(&err), path));
     buf_free(&err);
+    free(path);
 }
 
 int main(void) {
