@@ -520,6 +520,11 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix="devmail-bench-", dir=os.environ.get("BENCH_TMPDIR"))
     os.chmod(tmp, 0o755)  # Postfix daemons and the mailbox owner traverse it
+    if use_devmail:
+        # Work on a private copy: `make` may rewrite build/devmail meanwhile.
+        copy = os.path.join(tmp, "devmail-bin")
+        shutil.copy2(binary, copy)
+        binary = copy
     fstype = fs_type(os.path.realpath(tmp))
     if fstype in ("tmpfs", "ramfs"):
         notes.append("WARNING: %s is on %s; fsync is free there, figures are not durable"
@@ -577,7 +582,7 @@ def main():
     except KeyboardInterrupt:
         log("bench: interrupted")
         return 130
-    except RuntimeError as e:
+    except (RuntimeError, OSError) as e:
         log("bench: %s" % e)
         keep = True  # the logs named in the message
         return 1
@@ -620,7 +625,7 @@ def main():
     os.makedirs(OUT_DIR, exist_ok=True)
     stamp = now.strftime("%Y%m%d-%H%M%S")
     for path in (os.path.join(OUT_DIR, "smtp_ingest-%s.txt" % stamp),
-                 os.path.join(OUT_DIR, "latest.txt")):
+                 os.path.join(OUT_DIR, "smtp_ingest-latest.txt")):
         with open(path, "w") as f:
             f.write(text)
     with open(os.path.join(OUT_DIR, "smtp_ingest-%s.json" % stamp), "w") as f:

@@ -79,6 +79,9 @@ static void add_time(cJSON *o, const char *name, int64_t t) {
 /* Prepare "<select> SCOPE [AND (<where>)] <tail>" with ?1 = account. */
 static sqlite3_stmt *prepare_scoped(struct http_ctx *x, const char *account, const char *select,
                                     const struct search_query_sql *where, const char *extra, const char *tail) {
+    /* deliveries queue their search text; it must be in FTS5 before a text search */
+    if (where && where->where.len && memmem(where->where.data, where->where.len, "messages_fts", 12))
+        index_fts_flush(x->app->store->idx, 0);
     buf_t q = BUF_INIT;
     buf_printf(&q, "%s%s", select, SCOPE_SQL);
     if (extra) buf_printf(&q, " AND (%s)", extra);

@@ -218,7 +218,8 @@ enum http_parse_status http_parse_head(const char *data, size_t len, struct http
     }
     if (start >= end || memchr(data, '\0', end)) return fail(req, err, 400, "bad request");
     req->head_len = end;
-    req->head = xmemdup(data + start, end - start + 1);
+    req->head = xmalloc(end - start + 1);
+    memcpy(req->head, data + start, end - start);
     req->head[end - start] = '\0';
     /* cut into lines */
     char *p = req->head;

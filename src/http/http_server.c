@@ -17,6 +17,7 @@
  *   BUSY   an asynchronous answer in progress (a delivery commit)
  *   DELAY  a failed login, answered after auth_failure_delay_ms
  *   WS     a WebSocket event stream (/api/events)
+ *   LINGER answered with an error: discard input briefly, then close
  * While a request is held the connection keeps reading (so a client that
  * goes away is noticed) but buffers its next request unprocessed.
  */
@@ -38,7 +39,11 @@
 
 #define HTTP_WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
-enum http_conn_state { HC_READ, HC_WAIT, HC_BUSY, HC_DELAY, HC_WS };
+/* Milliseconds a connection answered with an error keeps reading (and
+ * discarding) before it closes, so the client sees the answer, not a reset. */
+#define HTTP_LINGER_MS 2000
+
+enum http_conn_state { HC_READ, HC_WAIT, HC_BUSY, HC_DELAY, HC_WS, HC_LINGER };
 
 struct http_conn {
     struct http_ctx x;
@@ -118,7 +123,6 @@ void http_reply(struct http_ctx *x, int status, const char *content_type, const 
 
 void http_reply_text(struct http_ctx *x, int status, const char *text) {
     http_reply(x, status, "text/plain; charset=utf-8", text, strlen(text));
-    if (status >= 400 || (text[0] && text[strlen(text) - 1] != '\n')) buf_append_char(&x->body, '\n');
 }
 
 void http_reply_json(struct http_ctx *x, int status, cJSON *json) {
@@ -147,7 +151,9 @@ static void send_response(struct http_conn *h) {
     bool no_body = x->status == 204 || x->status == 304 || x->status < 200;
     if (!no_body) buf_printf(&out, "Content-Length: %zu\r\n", x->body.len);
     buf_append(&out, x->headers.data, x->headers.len);
-    buf_append_str(&out, h->keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
+    if (!strstr(buf_cstr(&x->headers), "Connection: "))
+        buf_append_str(&out, h->keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n");
+    buf_append_str(&out, "\r\n");
     if (!no_body && !h->head_only) buf_append(&out, x->body.data, x->body.len);
     conn_write(h->conn, out.data, out.len);
     if (h->srv->app->cfg->verbose)
@@ -161,11 +167,28 @@ static void send_response(struct http_conn *h) {
     if (!h->keep_alive) conn_close(h->conn);
 }
 
-/* A request-level error before routing: answer and close. */
+static void timer_start(struct http_conn *h, int64_t ms, bool persist, event_callback_fn fn);
+
+static void linger_done_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    struct http_conn *h = arg;
+    conn_close(h->conn);
+}
+
+/* A request-level error before routing: answer, then close after a
+ * linger (closing with unread input would reset the connection and the
+ * client could lose the answer). */
 static void send_error_close(struct http_conn *h, int status, const char *reason) {
-    h->keep_alive = false;
+    h->keep_alive = true; /* closed by the linger timer, not by send_response */
     http_reply_text(&h->x, status, reason);
+    http_add_header(&h->x, "Connection: close");
     send_response(h);
+    h->keep_alive = false;
+    h->state = HC_LINGER;
+    struct evbuffer *in = conn_input(h->conn);
+    evbuffer_drain(in, evbuffer_get_length(in));
+    timer_start(h, HTTP_LINGER_MS, false, linger_done_cb);
 }
 
 /* ---- lists ------------------------------------------------------------- */
@@ -216,6 +239,8 @@ static void wait_finish(struct http_conn *h) {
 }
 
 static void wait_timeout_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
     struct http_conn *h = arg;
     conn_ref(h->conn);
     struct conn *c = h->conn;
@@ -337,6 +362,8 @@ static void set_unauthorized(struct http_conn *h) {
 }
 
 static void auth_delay_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
     struct http_conn *h = arg;
     struct conn *c = h->conn;
     conn_ref(c);
@@ -426,6 +453,8 @@ static void ws_close(struct http_conn *h, int code) {
 }
 
 static void ws_ping_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
     struct http_conn *h = arg;
     ws_send(h, HTTP_WS_PING, NULL, 0);
 }
@@ -569,6 +598,8 @@ void http_server_counts(struct http_server *srv, uint64_t *waiting, uint64_t *we
 }
 
 static void stats_timer_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
     struct http_server *srv = arg;
     srv->stats_pending = false;
     bool reload = srv->reload_pending;
@@ -664,8 +695,8 @@ static void process_input(struct http_conn *h) {
     struct evbuffer *in = conn_input(h->conn);
     while (!conn_is_closing(h->conn) && h->state == HC_READ) {
         size_t len = evbuffer_get_length(in);
-        if (len == 0) return;
         if (!h->have_head) {
+            if (len == 0) return;
             size_t look = len < HTTP_MAX_HEAD_BYTES ? len : HTTP_MAX_HEAD_BYTES;
             const char *p = (const char *)evbuffer_pullup(in, (ssize_t)look);
             struct http_parse_error err = {0, NULL};
@@ -727,6 +758,10 @@ static void http_on_input(struct conn *c, void *proto) {
         process_input(h);
         return;
     }
+    if (h->state == HC_LINGER) {
+        evbuffer_drain(conn_input(c), evbuffer_get_length(conn_input(c)));
+        return;
+    }
     /* held: keep the next request buffered, but not without bound */
     if (evbuffer_get_length(conn_input(c)) > HTTP_MAX_HEAD_BYTES + (size_t)HTTP_MAX_BODY_BYTES) conn_close(c);
 }
@@ -773,6 +808,17 @@ static const struct conn_handler http_conn_handler = {
     .on_close = http_on_close,
 };
 
+/* Process exit: the server lives as long as the process; free it so leak
+ * checkers see every allocation returned (main.c has no stop hook). */
+static void http_server_free_at_exit(void) {
+    struct http_server *srv = http_server_instance;
+    if (!srv) return;
+    http_server_instance = NULL;
+    if (srv->stats_timer) event_free(srv->stats_timer);
+    if (srv->has_passdb) passdb_free(&srv->passdb);
+    free(srv);
+}
+
 int http_server_start(struct app *app, buf_t *err) {
     if (app->cfg->http_listen.n == 0) return 0;
     struct http_server *srv = xcalloc(1, sizeof *srv);
@@ -796,5 +842,6 @@ int http_server_start(struct app *app, buf_t *err) {
     srv->stats_timer = evtimer_new(app->base, stats_timer_cb, srv);
     store_subscribe(app->store, on_store_event, srv);
     http_server_instance = srv;
+    atexit(http_server_free_at_exit);
     return 0;
 }

@@ -567,10 +567,7 @@ void imap_cmd_status(struct imap_session *s, const char *tag, const struct imap_
         return;
     }
     /* a mailbox changed by other programs: bring the index up to date */
-    buf_t p = BUF_INIT;
-    store_mailbox_path(s->app->store, s->account, buf_cstr(&name), &p);
-    index_sync_mailbox(s->app->store->idx, s->account, buf_cstr(&name), buf_cstr(&p));
-    buf_free(&p);
+    store_sync_mailbox(s->app->store, s->account, buf_cstr(&name));
     buf_t line = BUF_INIT;
     status_line(s, buf_cstr(&name), &args[1], &line);
     if (!line.len) imap_tagged(s, tag, "BAD Invalid STATUS item.");

@@ -79,6 +79,8 @@ struct fetch_state {
     size_t nitems;
     bool uid;
     bool needs_file, needs_row, sets_seen;
+    bool needs_struct; /* ENVELOPE / BODY / BODYSTRUCTURE: cached in the index */
+    sqlite3_stmt *cache_st;
     uint64_t changedsince;
     bool has_changedsince;
     sqlite3_stmt *row_st;
@@ -92,6 +94,7 @@ static void fetch_state_free(void *p) {
     free(f->items);
     if (f->idx) g_array_free(f->idx, TRUE);
     if (f->row_st) sqlite3_finalize(f->row_st);
+    if (f->cache_st) sqlite3_finalize(f->cache_st);
     free(f->tag);
     free(f);
 }
@@ -111,7 +114,7 @@ static bool add_item(struct fetch_state *f, const struct imap_arg *a, const char
             f->items = xrealloc(f->items, (f->nitems + 1) * sizeof *f->items);
             memset(&f->items[f->nitems], 0, sizeof *f->items);
             f->items[f->nitems++].kind = macro[i];
-            if (macro[i] == FI_ENVELOPE || macro[i] == FI_BODY) f->needs_file = true;
+            if (macro[i] == FI_ENVELOPE || macro[i] == FI_BODY) f->needs_struct = true;
             if (macro[i] == FI_INTERNALDATE || macro[i] == FI_SIZE) f->needs_row = true;
         }
         return true;
@@ -152,8 +155,8 @@ static bool add_item(struct fetch_state *f, const struct imap_arg *a, const char
         }
     }
     if (it.kind == FI_INTERNALDATE || it.kind == FI_SIZE) f->needs_row = true;
-    if (it.kind == FI_ENVELOPE || it.kind == FI_BODYSTRUCTURE || it.kind == FI_BODY || it.kind == FI_SECTION ||
-        it.kind == FI_RFC822 || it.kind == FI_RFC822_HEADER || it.kind == FI_RFC822_TEXT)
+    if (it.kind == FI_ENVELOPE || it.kind == FI_BODYSTRUCTURE || it.kind == FI_BODY) f->needs_struct = true;
+    if (it.kind == FI_SECTION || it.kind == FI_RFC822 || it.kind == FI_RFC822_HEADER || it.kind == FI_RFC822_TEXT)
         f->needs_file = true;
     if ((it.kind == FI_SECTION && !it.peek) || it.kind == FI_RFC822 || it.kind == FI_RFC822_TEXT) f->sets_seen = true;
     f->items = xrealloc(f->items, (f->nitems + 1) * sizeof *f->items);
@@ -171,23 +174,51 @@ static void fetch_one(struct imap_session *s, struct fetch_state *f, size_t inde
     struct imap_msg *m = imap_msg_at(s, index);
     if (f->has_changedsince && m->modseq <= f->changedsince) return;
     int64_t internaldate = 0, size = 0;
-    if (f->needs_row) {
+    /* ENVELOPE, BODY and BODYSTRUCTURE of an (immutable) message are kept
+     * in the index after their first FETCH, as Dovecot's cache does, so
+     * header listings do not reopen and reparse files. */
+    char *cache[3] = {NULL, NULL, NULL}; /* envelope, body, bodystructure */
+    if (f->needs_row || f->needs_struct) {
         sqlite3_bind_int64(f->row_st, 1, m->row);
         if (sqlite3_step(f->row_st) == SQLITE_ROW) {
             internaldate = sqlite3_column_int64(f->row_st, 0);
             size = sqlite3_column_int64(f->row_st, 1);
+            for (int k = 0; k < 3; k++) {
+                const char *c = (const char *)sqlite3_column_text(f->row_st, 2 + k);
+                if (c) cache[k] = xstrdup(c);
+            }
         }
         sqlite3_reset(f->row_st);
     }
+    bool cached = cache[0] && cache[1] && cache[2];
     buf_t msg = BUF_INIT;
     struct imap_bodystructure *bs = NULL;
-    if (f->needs_file) {
+    if (f->needs_file || (f->needs_struct && !cached)) {
         if (!load_message(s, m->row, &msg)) {
             /* gone under us (expunged by another program): say nothing */
             buf_free(&msg);
+            for (int k = 0; k < 3; k++) free(cache[k]);
             return;
         }
         bs = imap_bodystructure_parse(msg.data ? msg.data : "", msg.len);
+        if (f->needs_struct && !cached) {
+            buf_t out[3] = {BUF_INIT, BUF_INIT, BUF_INIT};
+            imap_bodystructure_envelope(bs, &out[0]);
+            imap_bodystructure_write(bs, false, &out[1]);
+            imap_bodystructure_write(bs, true, &out[2]);
+            if (!f->cache_st)
+                sqlite3_prepare_v2(index_db(s->app->store->idx),
+                                   "UPDATE messages SET env_cache=?, body_cache=?, bs_cache=? WHERE id=?", -1,
+                                   &f->cache_st, NULL);
+            for (int k = 0; k < 3; k++) {
+                free(cache[k]);
+                cache[k] = buf_steal(&out[k]);
+                sqlite3_bind_text(f->cache_st, k + 1, cache[k], -1, SQLITE_STATIC);
+            }
+            sqlite3_bind_int64(f->cache_st, 4, m->row);
+            sqlite3_step(f->cache_st);
+            sqlite3_reset(f->cache_st);
+        }
     }
     bool flags_changed = false;
     if (f->sets_seen && !s->readonly && !(m->flags & MSG_SEEN)) {
@@ -234,7 +265,7 @@ static void fetch_one(struct imap_session *s, struct fetch_state *f, size_t inde
             break;
         case FI_SIZE:
             SEP();
-            buf_printf(&b, "RFC822.SIZE %lld", (long long)(f->needs_file ? (int64_t)msg.len : size));
+            buf_printf(&b, "RFC822.SIZE %lld", (long long)(msg.data ? (int64_t)msg.len : size));
             break;
         case FI_MODSEQ:
             if (sent_modseq) break;
@@ -245,17 +276,17 @@ static void fetch_one(struct imap_session *s, struct fetch_state *f, size_t inde
         case FI_ENVELOPE:
             SEP();
             buf_append_str(&b, "ENVELOPE ");
-            imap_bodystructure_envelope(bs, &b);
+            buf_append_str(&b, cache[0]);
             break;
         case FI_BODYSTRUCTURE:
             SEP();
             buf_append_str(&b, "BODYSTRUCTURE ");
-            imap_bodystructure_write(bs, true, &b);
+            buf_append_str(&b, cache[2]);
             break;
         case FI_BODY:
             SEP();
             buf_append_str(&b, "BODY ");
-            imap_bodystructure_write(bs, false, &b);
+            buf_append_str(&b, cache[1]);
             break;
         case FI_RFC822:
             SEP();
@@ -317,6 +348,7 @@ static void fetch_one(struct imap_session *s, struct fetch_state *f, size_t inde
     buf_free(&b);
     if (bs) imap_bodystructure_free(bs);
     buf_free(&msg);
+    for (int k = 0; k < 3; k++) free(cache[k]);
 }
 
 static void fetch_continue(struct imap_session *s) {
@@ -445,8 +477,9 @@ void imap_cmd_fetch(struct imap_session *s, const char *tag, const struct imap_a
     }
     f->idx = imap_resolve_set(s, &set, uid);
     imap_seqset_free(&set);
-    if (f->needs_row)
-        sqlite3_prepare_v2(index_db(s->app->store->idx), "SELECT internaldate, size FROM messages WHERE id=?", -1,
+    if (f->needs_row || f->needs_struct)
+        sqlite3_prepare_v2(index_db(s->app->store->idx),
+                           "SELECT internaldate, size, env_cache, body_cache, bs_cache FROM messages WHERE id=?", -1,
                            &f->row_st, NULL);
     s->cont_state = f;
     s->cont_free = fetch_state_free;

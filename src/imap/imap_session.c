@@ -440,10 +440,7 @@ void imap_check_maildir(struct imap_session *s) {
     if (mnew == s->mtime_new && mcur == s->mtime_cur) return;
     s->mtime_new = mnew;
     s->mtime_cur = mcur;
-    buf_t p = BUF_INIT;
-    store_mailbox_path(s->app->store, s->account, s->mailbox, &p);
-    int changes = index_sync_mailbox(s->app->store->idx, s->account, s->mailbox, buf_cstr(&p));
-    buf_free(&p);
+    int changes = store_sync_mailbox(s->app->store, s->account, s->mailbox);
     if (changes != 0) imap_rescan(s);
 }
 
@@ -478,8 +475,8 @@ bool imap_open_mailbox(struct imap_session *s, const char *name, bool readonly) 
         return false;
     }
     /* pick up outside changes before building the snapshot */
-    index_sync_mailbox(s->app->store->idx, s->account, name, buf_cstr(&p));
     buf_free(&p);
+    store_sync_mailbox(s->app->store, s->account, name);
     if (index_mailbox_get(s->app->store->idx, s->account, name, true, &mb) < 0) return false;
     s->mailbox = xstrdup(name);
     s->mailbox_id = mb.id;

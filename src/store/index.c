@@ -16,6 +16,8 @@
 #include "store/maildir.h"
 
 #define INDEX_SCHEMA_VERSION 1
+/* SQLite page cache per connection, in KiB. */
+#define INDEX_CACHE_KB_STR "8192"
 
 struct index {
     sqlite3 *db;
@@ -45,6 +47,7 @@ static const char *const index_schema =
     "  message_id TEXT NOT NULL DEFAULT '', attachments INTEGER NOT NULL DEFAULT 0,"
     "  inlines INTEGER NOT NULL DEFAULT 0, snippet TEXT NOT NULL DEFAULT '',"
     "  recent INTEGER NOT NULL DEFAULT 1,"
+    "  env_cache TEXT, body_cache TEXT, bs_cache TEXT,"
     "  UNIQUE(mailbox_id, uid), UNIQUE(mailbox_id, base));"
     "CREATE INDEX IF NOT EXISTS messages_api_id ON messages(api_id);"
     "CREATE INDEX IF NOT EXISTS messages_date ON messages(internaldate);"
@@ -70,6 +73,8 @@ int index_open(struct index **out, const char *path, buf_t *err) {
     }
     /* Other processes (purge, reindex) may hold the lock briefly. */
     sqlite3_busy_timeout(idx->db, 5000);
+    /* a page cache that holds a busy mailbox's rows (default is 2 MB) */
+    sqlite3_exec(idx->db, "PRAGMA cache_size=-" INDEX_CACHE_KB_STR, NULL, NULL, NULL);
     char *msg = NULL;
     if (sqlite3_exec(idx->db, index_schema, NULL, NULL, &msg) != SQLITE_OK) {
         buf_printf(err, "%s: %s", path, msg ? msg : "schema error");
@@ -77,6 +82,15 @@ int index_open(struct index **out, const char *path, buf_t *err) {
         index_close(idx);
         return -1;
     }
+    /* columns added after the first release of the schema */
+    static const char *const migrations[] = {
+        "ALTER TABLE messages ADD COLUMN recent INTEGER NOT NULL DEFAULT 1",
+        "ALTER TABLE messages ADD COLUMN env_cache TEXT",
+        "ALTER TABLE messages ADD COLUMN body_cache TEXT",
+        "ALTER TABLE messages ADD COLUMN bs_cache TEXT",
+    };
+    for (size_t i = 0; i < sizeof migrations / sizeof migrations[0]; i++)
+        sqlite3_exec(idx->db, migrations[i], NULL, NULL, NULL); /* "duplicate column" when present */
     if (prepare(idx, &idx->ins_msg,
                 "INSERT INTO messages(mailbox_id,uid,api_id,base,subdir,flags,keywords,modseq,internaldate,"
                 "sent_date,size,mail_from,rcpts,hdr_from,hdr_to,hdr_cc,hdr_bcc,hdr_reply_to,subject,message_id,"

@@ -113,12 +113,76 @@ char **store_folders(struct store *s, const char *account) {
     return v;
 }
 
+/* --- knowing when a Maildir changed ------------------------------------
+ * A rescan of a large mailbox costs a readdir of thousands of names, so
+ * each mailbox remembers the mtimes of new/ and cur/ when the index last
+ * matched it. devmail's own changes (deliveries, flag renames, expunges,
+ * copies) keep the index in step, so after each of them the mtimes are
+ * recorded again, if they matched before; only changes by other programs
+ * then cause a rescan. */
+
+struct store_dircache {
+    GHashTable *map; /* mailbox path -> struct dir_stamp */
+};
+
+struct dir_stamp {
+    int64_t mnew, mcur;
+};
+
+static void dir_stamp_read(const char *path, struct dir_stamp *st) {
+    buf_t p = BUF_INIT;
+    struct stat sb;
+    buf_printf(&p, "%s/new", path);
+    st->mnew = stat(buf_cstr(&p), &sb) == 0 ? (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec : -1;
+    buf_reset(&p);
+    buf_printf(&p, "%s/cur", path);
+    st->mcur = stat(buf_cstr(&p), &sb) == 0 ? (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec : -1;
+    buf_free(&p);
+}
+
+static GHashTable *dircache_map(struct store *s) {
+    if (!s->dircache) {
+        s->dircache = xcalloc(1, sizeof *s->dircache);
+        s->dircache->map = g_hash_table_new_full(g_str_hash, g_str_equal, free, free);
+    }
+    return s->dircache->map;
+}
+
+/* Before an own change: is the mailbox known to be in sync? */
+static bool dircache_in_sync(struct store *s, const char *path) {
+    struct dir_stamp *known = g_hash_table_lookup(dircache_map(s), path);
+    if (!known) return false;
+    struct dir_stamp now;
+    dir_stamp_read(path, &now);
+    return now.mnew == known->mnew && now.mcur == known->mcur;
+}
+
+static void dircache_record(struct store *s, const char *path) {
+    struct dir_stamp *st = xmalloc(sizeof *st);
+    dir_stamp_read(path, st);
+    g_hash_table_replace(dircache_map(s), xstrdup(path), st);
+}
+
+int store_sync_mailbox(struct store *s, const char *account, const char *mailbox) {
+    buf_t p = BUF_INIT;
+    store_mailbox_path(s, account, mailbox, &p);
+    if (dircache_in_sync(s, buf_cstr(&p))) {
+        buf_free(&p);
+        return 0;
+    }
+    int changes = index_sync_mailbox(s->idx, account, mailbox, buf_cstr(&p));
+    if (changes >= 0) dircache_record(s, buf_cstr(&p));
+    buf_free(&p);
+    return changes;
+}
+
 int store_sync_account(struct store *s, const char *account) {
     int changes = 0;
     buf_t p = BUF_INIT;
     store_mailbox_path(s, account, "INBOX", &p);
     maildir_sweep_tmp(buf_cstr(&p), MAILDIR_TMP_MAX_AGE);
     int rc = index_sync_mailbox(s->idx, account, "INBOX", buf_cstr(&p));
+    if (rc >= 0) dircache_record(s, buf_cstr(&p));
     if (rc > 0) changes += rc;
     char **folders = store_folders(s, account);
     for (char **f = folders; *f; f++) {
@@ -126,6 +190,7 @@ int store_sync_account(struct store *s, const char *account) {
         store_mailbox_path(s, account, *f, &p);
         maildir_sweep_tmp(buf_cstr(&p), MAILDIR_TMP_MAX_AGE);
         rc = index_sync_mailbox(s->idx, account, *f, buf_cstr(&p));
+        if (rc >= 0) dircache_record(s, buf_cstr(&p));
         if (rc > 0) changes += rc;
     }
     store_strv_free(folders);
@@ -189,6 +254,10 @@ void store_close(struct store *s) {
         struct store_observer *o = s->observers;
         s->observers = o->next;
         free(o);
+    }
+    if (s->dircache) {
+        g_hash_table_destroy(s->dircache->map);
+        free(s->dircache);
     }
     free(s->data_dir);
     free(s->hostname);
@@ -325,14 +394,35 @@ static char *locate_file(struct store *s, const struct store_msg *m) {
     return found;
 }
 
+static int set_flags_in_files(struct store *s, struct store_msg *mp, int64_t row, int flags, const char *keywords);
+
+/* Path of a message's mailbox, and whether it was in sync before. */
+static bool own_change_begin(struct store *s, const char *account, const char *mailbox, buf_t *path) {
+    store_mailbox_path(s, account, mailbox, path);
+    return dircache_in_sync(s, buf_cstr(path));
+}
+
+static void own_change_end(struct store *s, bool was_in_sync, buf_t *path) {
+    if (was_in_sync) dircache_record(s, buf_cstr(path));
+    buf_free(path);
+}
+
 int store_set_flags(struct store *s, int64_t row, int flags, const char *keywords) {
     struct store_msg m;
     if (store_msg_get(s, row, &m) < 0) return -ENOENT;
+    buf_t own = BUF_INIT;
+    bool in_sync = own_change_begin(s, m.account, m.mailbox, &own);
+    int rc = set_flags_in_files(s, &m, row, flags, keywords);
+    own_change_end(s, in_sync, &own);
+    store_msg_free(&m);
+    return rc;
+}
+
+static int set_flags_in_files(struct store *s, struct store_msg *mp, int64_t row, int flags,
+                                  const char *keywords) {
+    struct store_msg m = *mp;
     char *cur = locate_file(s, &m);
-    if (!cur) {
-        store_msg_free(&m);
-        return -ENOENT;
-    }
+    if (!cur) return -ENOENT;
     const char *slash = strrchr(m.path, '/');
     size_t bl = strcspn(slash + 1, ":");
     buf_t dst = BUF_INIT;
@@ -343,7 +433,6 @@ int store_set_flags(struct store *s, int64_t row, int flags, const char *keyword
         int rc = -errno;
         free(cur);
         buf_free(&dst);
-        store_msg_free(&m);
         return rc;
     }
     free(cur);
@@ -364,22 +453,25 @@ int store_set_flags(struct store *s, int64_t row, int flags, const char *keyword
         struct store_event ev = {STORE_EV_UPDATE, m.account, m.mailbox_id, row, m.uid};
         store_notify(s, &ev);
     }
-    store_msg_free(&m);
     return rc;
 }
 
 int store_expunge(struct store *s, int64_t row) {
     struct store_msg m;
     if (store_msg_get(s, row, &m) < 0) return -ENOENT;
+    buf_t own = BUF_INIT;
+    bool in_sync = own_change_begin(s, m.account, m.mailbox, &own);
     char *cur = locate_file(s, &m);
     if (cur && unlink(cur) < 0 && errno != ENOENT) {
         int rc = -errno;
         free(cur);
+        buf_free(&own);
         store_msg_free(&m);
         return rc;
     }
     free(cur);
     index_delete_message(s->idx, row);
+    own_change_end(s, in_sync, &own);
     struct store_event ev = {STORE_EV_EXPUNGE, m.account, m.mailbox_id, row, m.uid};
     store_notify(s, &ev);
     store_msg_free(&m);
@@ -516,6 +608,7 @@ int store_copy(struct store *s, int64_t row, const char *dest_mailbox, int64_t *
     }
     buf_t dir = BUF_INIT;
     store_mailbox_path(s, m.account, dest_mailbox, &dir);
+    bool dest_in_sync = dircache_in_sync(s, buf_cstr(&dir));
     char *unique = maildir_unique_name(s->hostname);
     const char *sz = strstr(strrchr(src, '/'), ",S=");
     buf_t base = BUF_INIT;
@@ -577,6 +670,7 @@ int store_copy(struct store *s, int64_t row, const char *dest_mailbox, int64_t *
         free(rcpts);
         summary_free(&sum);
     }
+    if (dest_in_sync) dircache_record(s, buf_cstr(&dir));
     buf_free(&dst);
     buf_free(&base);
     buf_free(&dir);
@@ -591,6 +685,7 @@ int store_append(struct store *s, const char *account, const char *mailbox, cons
     if (index_mailbox_get(s->idx, account, mailbox, false, &mb) < 0) return -ENOENT;
     buf_t dir = BUF_INIT;
     store_mailbox_path(s, account, mailbox, &dir);
+    bool in_sync = dircache_in_sync(s, buf_cstr(&dir));
     struct maildir_file f;
     int rc = maildir_file_create(&f, buf_cstr(&dir), s->hostname);
     if (rc < 0) {
@@ -629,6 +724,7 @@ int store_append(struct store *s, const char *account, const char *mailbox, cons
     rc = index_add_message(s->idx, mb.id, &m, &uid, &row) == 0 ? 0 : -EIO;
     summary_free(&sum);
     maildir_file_free(&f);
+    if (in_sync) dircache_record(s, buf_cstr(&dir));
     buf_free(&dir);
     if (rc < 0) return rc;
     /* flags live in the file name, in cur/ */
@@ -653,6 +749,7 @@ int store_delivery_begin(struct store *s, struct store_delivery *d, char *const 
     d->mail_from = xstrdup(mail_from);
     d->rcpts = xstrdup(rcpts);
     d->rows = xcalloc(n, sizeof *d->rows);
+    d->in_sync = xcalloc(n, sizeof *d->in_sync);
     d->uids = xcalloc(n, sizeof *d->uids);
     d->mailbox_ids = xcalloc(n, sizeof *d->mailbox_ids);
     d->internaldate = time(NULL);
@@ -661,6 +758,7 @@ int store_delivery_begin(struct store *s, struct store_delivery *d, char *const 
         d->accounts[i] = xstrdup(accounts[i]);
         buf_reset(&p);
         store_mailbox_path(s, accounts[i], "INBOX", &p);
+        d->in_sync[i] = dircache_in_sync(s, buf_cstr(&p));
         int rc = maildir_file_create(&d->files[i], buf_cstr(&p), s->hostname);
         if (rc < 0) {
             log_error("store: cannot create a message in %s: %s", buf_cstr(&p), strerror(-rc));
@@ -731,6 +829,7 @@ static void delivery_committed(int result, void *arg) {
     d->result = result;
     if (result == 0) {
         for (size_t i = 0; i < d->n; i++) {
+            if (d->in_sync[i]) dircache_record(s, d->files[i].maildir);
             s->delivered++;
             s->delivered_bytes += (uint64_t)d->files[i].size;
             if (!d->uids[i]) continue;
@@ -776,6 +875,7 @@ void store_delivery_free(struct store_delivery *d) {
     free(d->accounts);
     free(d->files);
     free(d->rows);
+    free(d->in_sync);
     free(d->uids);
     free(d->mailbox_ids);
     free(d->mail_from);

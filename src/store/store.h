@@ -35,6 +35,7 @@ struct store {
     struct index *commit_idx; /* the commit thread's connection (same file) */
     struct maildir_committer *committer;
     struct store_observer *observers;
+    struct store_dircache *dircache; /* Maildir mtimes as last synced */
     uint64_t delivered;       /* messages stored since start */
     uint64_t delivered_bytes;
 };
@@ -51,6 +52,10 @@ char **store_accounts(struct store *s);
 void store_strv_free(char **v);
 /* Maildir++ folder names of an account (without INBOX), NULL-terminated. */
 char **store_folders(struct store *s, const char *account);
+/* Bring one mailbox's index in line with its Maildir if its new/ or cur/
+ * changed since the last look (cheap when nothing changed: two stat()s).
+ * Returns the number of changes found, 0 when none, -1 on error. */
+int store_sync_mailbox(struct store *s, const char *account, const char *mailbox);
 /* Sync one account's mailboxes (all folders) with their Maildirs. */
 int store_sync_account(struct store *s, const char *account);
 
@@ -112,6 +117,7 @@ struct store_delivery {
     int64_t *rows;              /* per account: index row and UID, set on */
     uint32_t *uids;             /* the commit thread (0 if indexing failed) */
     int64_t *mailbox_ids;
+    bool *in_sync;              /* mailbox index matched its Maildir at begin */
     int64_t internaldate;
     void (*done)(struct store_delivery *d, int result, void *arg);
     void *arg;
