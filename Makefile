@@ -31,7 +31,10 @@ FUZZ_CC  := clang
 FUZZ_OBJS := $(patsubst src/%.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRCS)) $(FUZZ_DIR)/obj/gen/web_assets.o
 FUZZ_BINS := $(patsubst fuzz/%.c,$(FUZZ_DIR)/%,$(FUZZ_SRCS))
 
-.PHONY: all deps test-deps run test test-unit test-asan test-fuzz test-e2e fuzz bench clean check-clang
+.PHONY: all deps test-deps run test test-unit test-asan test-fuzz test-e2e fuzz bench clean check-clang install
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
 
 all: build/devmail
 
@@ -129,6 +132,11 @@ fuzz: $(FUZZ_BINS)
 bench: all
 	@sh bench/run.sh
 
+install: build/devmail
+	install -D -m 0755 build/devmail $(DESTDIR)$(PREFIX)/bin/devmail
+	install -D -m 0644 contrib/devmail.service $(DESTDIR)/etc/systemd/system/devmail.service
+	install -d -m 0755 $(DESTDIR)/etc/devmail
+
 check-clang:
 	@$(MAKE) --no-print-directory clean
 	@$(MAKE) --no-print-directory CC=clang all
@@ -136,4 +144,4 @@ check-clang:
 clean:
 	rm -rf build
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find build/obj build/asan/obj -name '*.d' -type f 2>/dev/null)

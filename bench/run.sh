@@ -1,8 +1,10 @@
 #!/bin/sh
-# Entry point of `make bench`: the SMTP ingest benchmark, devmail against a
-# throwaway Postfix configured like the recipe. See bench/README.md.
-# Options are passed to bench/smtp_ingest.py (--n N, --quick, --only NAME);
-# BENCH_QUICK=1 runs the short version.
+# Entry point of `make bench`: every benchmark, each against its
+# comparison server in the same run (see bench/README.md):
+#   smtp  bench/smtp_ingest.py  devmail vs a throwaway Postfix like the recipe
+#   imap  bench/imap_bench.py   devmail vs a throwaway Dovecot on the same Maildir
+#   http  bench/http_bench.py   devmail's API vs MailDev on the same messages
+# `make bench BENCH=smtp` runs one; BENCH_QUICK=1 runs the short versions.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -23,4 +25,14 @@ if ! command -v smtp-source >/dev/null 2>&1 || ! command -v python3 >/dev/null 2
     sh scripts/deps.sh test
 fi
 
-exec $SUDO python3 bench/smtp_ingest.py "$@"
+which=${BENCH:-smtp imap http}
+status=0
+for b in $which; do
+    case $b in
+    smtp) $SUDO python3 bench/smtp_ingest.py "$@" || status=1 ;;
+    imap) python3 bench/imap_bench.py || status=1 ;;
+    http) python3 bench/http_bench.py || status=1 ;;
+    *) echo "bench: unknown benchmark '$b' (smtp, imap, http)" >&2; status=1 ;;
+    esac
+done
+exit $status

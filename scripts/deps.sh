@@ -3,9 +3,14 @@
 # Idempotent: only missing packages are installed. Usage: scripts/deps.sh [build|test]
 set -e
 BUILD="make gcc clang pkg-config libevent-dev libssl-dev libsqlite3-dev libgmime-3.0-dev libcjson-dev libcrypt-dev openssl"
-TEST="libcmocka-dev libclang-rt-14-dev python3 swaks curl isync netcat-openbsd postfix dovecot-imapd dovecot-pop3d fetchmail procps"
+TEST="libcmocka-dev libclang-rt-14-dev python3 swaks curl isync netcat-openbsd postfix dovecot-imapd dovecot-pop3d fetchmail procps chromium"
 want="$BUILD"
 [ "$1" = "test" ] && want="$BUILD $TEST"
+# Node.js runs the npm clients of the browser and API tests; use the
+# machine's own if it has one, else Debian's.
+if [ "$1" = "test" ] && ! command -v node >/dev/null 2>&1; then
+    want="$want nodejs npm"
+fi
 missing=""
 for p in $want; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -1834,6 +1834,14 @@ cJSON *http_api_event_frame(struct app *app, const struct store_event *ev) {
         sqlite3_finalize(st);
         return f;
     }
+    if (ev->type == STORE_EV_EXPUNGE && ev->api_id) {
+        /* Mailpit's frame for a message removed by IMAP, POP3 or retention */
+        cJSON *f = cJSON_CreateObject();
+        cJSON_AddStringToObject(f, "Type", "delete");
+        cJSON *d = cJSON_AddObjectToObject(f, "Data");
+        cJSON_AddStringToObject(d, "ID", ev->api_id);
+        return f;
+    }
     return NULL;
 }
 

@@ -450,7 +450,7 @@ static int set_flags_in_files(struct store *s, struct store_msg *mp, int64_t row
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
     sqlite3_finalize(st);
     if (rc == 0) {
-        struct store_event ev = {STORE_EV_UPDATE, m.account, m.mailbox_id, row, m.uid};
+        struct store_event ev = {STORE_EV_UPDATE, m.account, m.mailbox_id, row, m.uid, m.api_id};
         store_notify(s, &ev);
     }
     return rc;
@@ -472,7 +472,7 @@ int store_expunge(struct store *s, int64_t row) {
     free(cur);
     index_delete_message(s->idx, row);
     own_change_end(s, in_sync, &own);
-    struct store_event ev = {STORE_EV_EXPUNGE, m.account, m.mailbox_id, row, m.uid};
+    struct store_event ev = {STORE_EV_EXPUNGE, m.account, m.mailbox_id, row, m.uid, m.api_id};
     store_notify(s, &ev);
     store_msg_free(&m);
     return 0;
@@ -661,8 +661,11 @@ int store_copy(struct store *s, int64_t row, const char *dest_mailbox, int64_t *
         if (index_add_message(s->idx, mb.id, &nm, &uid, &r) == 0) {
             if (new_row) *new_row = r;
             if (new_uid) *new_uid = uid;
-            struct store_event ev = {STORE_EV_NEW, m.account, mb.id, r, uid};
+            buf_t api = BUF_INIT;
+            index_api_id(buf_cstr(&base), &api);
+            struct store_event ev = {STORE_EV_NEW, m.account, mb.id, r, uid, buf_cstr(&api)};
             store_notify(s, &ev);
+            buf_free(&api);
         } else {
             rc = -EIO;
         }
@@ -715,6 +718,8 @@ int store_append(struct store *s, const char *account, const char *mailbox, cons
     struct msg_summary sum;
     summary_from_file(f.new_path, &sum);
     const char *base = strrchr(f.new_path, '/') + 1;
+    buf_t api = BUF_INIT;
+    index_api_id(base, &api);
     struct index_new_msg m = {
         .base = base, .subdir = "new", .flags = 0, .keywords = keywords,
         .internaldate = internaldate > 0 ? internaldate : time(NULL), .size = f.size + f.lines, .summary = &sum,
@@ -726,11 +731,15 @@ int store_append(struct store *s, const char *account, const char *mailbox, cons
     maildir_file_free(&f);
     if (in_sync) dircache_record(s, buf_cstr(&dir));
     buf_free(&dir);
-    if (rc < 0) return rc;
+    if (rc < 0) {
+        buf_free(&api);
+        return rc;
+    }
     /* flags live in the file name, in cur/ */
     if (flags) store_set_flags(s, row, flags, NULL);
-    struct store_event ev = {STORE_EV_NEW, account, mb.id, row, uid};
+    struct store_event ev = {STORE_EV_NEW, account, mb.id, row, uid, buf_cstr(&api)};
     store_notify(s, &ev);
+    buf_free(&api);
     if (new_row) *new_row = row;
     if (new_uid) *new_uid = uid;
     return 0;
@@ -833,8 +842,12 @@ static void delivery_committed(int result, void *arg) {
             s->delivered++;
             s->delivered_bytes += (uint64_t)d->files[i].size;
             if (!d->uids[i]) continue;
-            struct store_event ev = {STORE_EV_NEW, d->accounts[i], d->mailbox_ids[i], d->rows[i], d->uids[i]};
+            buf_t api = BUF_INIT;
+            index_api_id(strrchr(d->files[i].new_path, '/') + 1, &api);
+            struct store_event ev = {STORE_EV_NEW, d->accounts[i], d->mailbox_ids[i], d->rows[i], d->uids[i],
+                                     buf_cstr(&api)};
             store_notify(s, &ev);
+            buf_free(&api);
         }
     }
     d->done(d, result, d->arg);

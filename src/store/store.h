@@ -24,6 +24,7 @@ struct store_event {
     int64_t mailbox_id;
     int64_t row;  /* messages.id (0 for mailbox-level events) */
     uint32_t uid;
+    const char *api_id; /* the message's API id (NULL for mailbox-level events) */
 };
 
 typedef void (*store_observer_fn)(const struct store_event *ev, void *arg);
