@@ -492,7 +492,7 @@ int store_mailbox_create(struct store *s, const char *account, const char *mailb
     struct index_mailbox mb;
     if (rc == 0 && index_mailbox_get(s->idx, account, mailbox, true, &mb) < 0) rc = -EIO;
     if (rc == 0) {
-        struct store_event ev = {STORE_EV_MAILBOX, account, mb.id, 0, 0};
+        struct store_event ev = {STORE_EV_MAILBOX, account, mb.id, 0, 0, NULL};
         store_notify(s, &ev);
     }
     return rc;
@@ -544,7 +544,7 @@ int store_mailbox_delete(struct store *s, const char *account, const char *mailb
     sqlite3_step(st);
     sqlite3_finalize(st);
     index_commit(s->idx);
-    struct store_event ev = {STORE_EV_MAILBOX, account, mb.id, 0, 0};
+    struct store_event ev = {STORE_EV_MAILBOX, account, mb.id, 0, 0, NULL};
     store_notify(s, &ev);
     return rc;
 }
@@ -585,7 +585,7 @@ int store_mailbox_rename(struct store *s, const char *account, const char *from,
         sqlite3_bind_int64(st, 2, mb.id);
         sqlite3_step(st);
         sqlite3_finalize(st);
-        struct store_event ev = {STORE_EV_MAILBOX, account, mb.id, 0, 0};
+        struct store_event ev = {STORE_EV_MAILBOX, account, mb.id, 0, 0, NULL};
         store_notify(s, &ev);
     }
     buf_free(&a);
