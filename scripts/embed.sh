@@ -1,6 +1,7 @@
 #!/bin/sh
 # Turn the files of web/ into a C source of byte arrays, so the page ships
-# inside the binary. Usage: embed.sh OUT.c FILE...
+# inside the binary, each also gzip-compressed (served to clients that
+# accept it, when smaller). Usage: embed.sh OUT.c FILE...
 set -e
 out=$1; shift
 tmp="$out.tmp"
@@ -13,16 +14,20 @@ tmp="$out.tmp"
         echo "static const unsigned char web_asset_$i[] = {"
         od -An -v -tx1 "$f" | sed -e 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'
         echo "0x00};"
+        echo "static const unsigned char web_asset_gz_$i[] = {"
+        gzip -9 -n -c "$f" | od -An -v -tx1 | sed -e 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'
+        echo "0x00};"
         i=$((i + 1))
     done
     echo 'const struct web_asset web_assets[] = {'
     i=0
     for f in "$@"; do
         size=$(wc -c < "$f" | tr -d ' ')
-        echo "    {\"/$(basename "$f")\", web_asset_$i, $size},"
+        gzsize=$(gzip -9 -n -c "$f" | wc -c | tr -d ' ')
+        echo "    {\"/$(basename "$f")\", web_asset_$i, $size, web_asset_gz_$i, $gzsize},"
         i=$((i + 1))
     done
-    echo '    {NULL, NULL, 0}'
+    echo '    {NULL, NULL, 0, NULL, 0}'
     echo '};'
 } > "$tmp"
 mv "$tmp" "$out"

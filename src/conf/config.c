@@ -30,6 +30,7 @@ const struct config_entry config_table[] = {
     {"pop3_listen", CONF_LIST, OFF(pop3_listen), "127.0.0.1:1110", "POP3 (STLS available) listen addresses", NULL},
     {"pop3s_listen", CONF_LIST, OFF(pop3s_listen), "", "POP3 with implicit TLS listen addresses", NULL},
     {"http_listen", CONF_LIST, OFF(http_listen), "127.0.0.1:8025", "web page and JSON API listen addresses", NULL},
+    {"https_listen", CONF_LIST, OFF(https_listen), "", "web page and JSON API over TLS (tls_cert or the generated certificate)", NULL},
     {"tls_cert", CONF_STR, OFF(tls_cert), "", "PEM certificate (chain); empty: a self-signed one is generated in data_dir on first start", NULL},
     {"tls_key", CONF_STR, OFF(tls_key), "", "PEM private key for tls_cert", NULL},
     {"smtp_auth", CONF_ENUM, OFF(smtp_auth), "off", "SMTP AUTH: off, optional (advertised, checked against passdb), required (no mail without login), any (every credential accepted)", smtp_auth_names},

@@ -42,6 +42,7 @@ struct config {
     struct strlist pop3_listen;
     struct strlist pop3s_listen;
     struct strlist http_listen;
+    struct strlist https_listen;
     /* TLS */
     char *tls_cert;
     char *tls_key;

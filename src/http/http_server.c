@@ -413,11 +413,17 @@ static bool serve_asset(struct http_conn *h) {
     snprintf(etag, sizeof etag, "\"%016llx\"", (unsigned long long)hash);
     struct http_ctx *x = &h->x;
     const char *inm = http_request_header(&h->req, "If-None-Match");
+    const char *ae = http_request_header(&h->req, "Accept-Encoding");
+    bool gzip = ae && http_header_has_token(ae, "gzip") && a->gz_size < a->size;
     if (inm && (strstr(inm, etag) || !strcmp(inm, "*"))) {
         x->status = 304;
+    } else if (gzip) {
+        http_reply(x, 200, asset_type(a->path), a->gz, a->gz_size);
+        http_add_header(x, "Content-Encoding: gzip");
     } else {
         http_reply(x, 200, asset_type(a->path), a->data, a->size);
     }
+    http_add_header(x, "Vary: Accept-Encoding");
     http_add_header(x, "ETag: %s", etag);
     /* not fingerprinted: revalidate every time (a 304 costs one round trip) */
     http_add_header(x, "Cache-Control: no-cache");
@@ -820,7 +826,7 @@ static void http_server_free_at_exit(void) {
 }
 
 int http_server_start(struct app *app, buf_t *err) {
-    if (app->cfg->http_listen.n == 0) return 0;
+    if (app->cfg->http_listen.n == 0 && app->cfg->https_listen.n == 0) return 0;
     struct http_server *srv = xcalloc(1, sizeof *srv);
     srv->app = app;
     if (app->cfg->http_passdb && app->cfg->http_passdb[0]) {
@@ -837,6 +843,15 @@ int http_server_start(struct app *app, buf_t *err) {
             return -1;
         }
         log_info("  HTTP   http://%s (web page and API%s)", app->cfg->http_listen.v[i],
+                 auth_enabled(srv) ? ", basic auth" : "");
+    }
+    for (size_t i = 0; i < app->cfg->https_listen.n; i++) {
+        if (net_listen(app->net, app->cfg->https_listen.v[i], true, &http_conn_handler, srv, err) < 0) {
+            if (srv->has_passdb) passdb_free(&srv->passdb);
+            free(srv);
+            return -1;
+        }
+        log_info("  HTTPS  https://%s (web page and API%s)", app->cfg->https_listen.v[i],
                  auth_enabled(srv) ? ", basic auth" : "");
     }
     srv->stats_timer = evtimer_new(app->base, stats_timer_cb, srv);

@@ -8,6 +8,8 @@ struct web_asset {
     const char *path; /* "/index.html" */
     const unsigned char *data;
     size_t size;
+    const unsigned char *gz; /* the same bytes, gzip-compressed */
+    size_t gz_size;
 };
 
 /* Terminated by an entry with path == NULL. */

@@ -574,7 +574,29 @@ static void cmd_starttls(struct imap_session *s, const char *tag, const struct i
     memset(frame_of(s), 0, sizeof(struct imap_frame));
 }
 
+/* Logged-in sessions per account, for imap_max_sessions_per_user. */
+static GHashTable *imap_user_sessions;
+
+static int user_sessions(const char *account) {
+    return imap_user_sessions ? GPOINTER_TO_INT(g_hash_table_lookup(imap_user_sessions, account)) : 0;
+}
+
+static void user_sessions_add(const char *account, int delta) {
+    if (!imap_user_sessions) imap_user_sessions = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
+    int n = user_sessions(account) + delta;
+    if (n <= 0) g_hash_table_remove(imap_user_sessions, account);
+    else g_hash_table_insert(imap_user_sessions, xstrdup(account), GINT_TO_POINTER(n));
+}
+
 static void login_ok(struct imap_session *s, const char *tag, char *account) {
+    if (user_sessions(account) >= s->app->cfg->imap_max_sessions_per_user) {
+        log_warn("imap[%llu] %s: login %s refused: %d sessions already", (unsigned long long)conn_id(s->conn),
+                 conn_peer(s->conn), account, user_sessions(account));
+        imap_tagged(s, tag, "NO [LIMIT] Maximum number of connections from user exceeded");
+        free(account);
+        return;
+    }
+    user_sessions_add(account, 1);
     s->account = account;
     s->state = IMAP_AUTH;
     log_info("imap[%llu] %s: login %s", (unsigned long long)conn_id(s->conn), conn_peer(s->conn), account);
@@ -1090,6 +1112,7 @@ static void imap_session_free(struct imap_session *s) {
     store_unsubscribe(s->app->store, imap_store_event, s);
     if (s->cont_state && s->cont_free) s->cont_free(s->cont_state);
     imap_close_mailbox(s);
+    if (s->account) user_sessions_add(s->account, -1);
     if (s->idle_poll) event_free(s->idle_poll);
     g_array_free(s->pending_expunge, TRUE);
     g_array_free(s->pending_update, TRUE);

@@ -43,7 +43,7 @@ def wait_port(port, timeout=10.0, proc=None):
 
 
 class Devmail:
-    PROTOCOLS = ("smtp", "smtps", "imap", "imaps", "pop3", "pop3s", "http")
+    PROTOCOLS = ("smtp", "smtps", "imap", "imaps", "pop3", "pop3s", "http", "https")
 
     def __init__(self, domains=None, recipient_map=None, passdb=None, config=None, args=None,
                  data_dir=None, listen=("smtp", "smtps"), hostname="devmail.example.com"):

@@ -683,3 +683,51 @@ class HttpAuthTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Https(unittest.TestCase):
+    """https_listen serves the page and the API over TLS with the generated
+    certificate (hostname and localhost in subjectAltName)."""
+
+    def test_api_over_tls(self):
+        import http.client
+        import ssl
+        from harness import Devmail
+        with Devmail(listen=("smtp", "https")) as dm:
+            ctx = ssl.create_default_context(cafile=dm.data_dir + "/tls/cert.pem")
+            c = http.client.HTTPSConnection("localhost", dm.ports["https"], context=ctx, timeout=5)
+            c.request("GET", "/api/v1/messages")
+            r = c.getresponse()
+            self.assertEqual(r.status, 200)
+            self.assertIn(b'"messages"', r.read())
+            c.request("GET", "/")
+            r = c.getresponse()
+            self.assertEqual(r.status, 200)
+            self.assertIn(b"<html", r.read().lower())
+            c.close()
+
+
+class Gzip(unittest.TestCase):
+    """Embedded page assets go out gzip-compressed to clients that accept it."""
+
+    def test_assets_gzip(self):
+        import gzip
+        import http.client
+        import os
+        from harness import Devmail, ROOT
+        with Devmail(listen=("smtp", "http")) as dm:
+            c = http.client.HTTPConnection("127.0.0.1", dm.ports["http"], timeout=5)
+            c.request("GET", "/app.js", headers={"Accept-Encoding": "gzip, deflate"})
+            r = c.getresponse()
+            body = r.read()
+            self.assertEqual(r.getheader("Content-Encoding"), "gzip")
+            self.assertIn("Accept-Encoding", r.getheader("Vary"))
+            with open(os.path.join(ROOT, "web", "app.js"), "rb") as f:
+                plain = f.read()
+            self.assertEqual(gzip.decompress(body), plain)
+            self.assertLess(len(body), len(plain))
+            c.request("GET", "/app.js")
+            r = c.getresponse()
+            self.assertIsNone(r.getheader("Content-Encoding"))
+            self.assertEqual(r.read(), plain)
+            c.close()

@@ -238,3 +238,27 @@ class TestTraps(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class SessionLimit(unittest.TestCase):
+    """imap_max_sessions_per_user: the next login gets NO [LIMIT]; a freed
+    slot can be used again."""
+
+    def test_sessions_per_user(self):
+        import imaplib
+        from harness import Devmail
+        with Devmail(listen=("smtp", "imap"), args=["--imap-max-sessions-per-user", "2"]) as dm:
+            port = dm.ports["imap"]
+            a = imaplib.IMAP4("127.0.0.1", port)
+            a.login("u@x", "p")
+            b = imaplib.IMAP4("127.0.0.1", port)
+            b.login("u@x", "p")
+            c = imaplib.IMAP4("127.0.0.1", port)
+            with self.assertRaisesRegex(imaplib.IMAP4.error, r"\[LIMIT\]"):
+                c.login("u@x", "p")
+            a.logout()
+            import time
+            time.sleep(0.2)
+            c.login("u@x", "p")
+            for m in (b, c):
+                m.logout()
