@@ -3,8 +3,11 @@
  * Plain JavaScript, no build step; talks to the Mailpit-v1-compatible
  * API on the same origin. Every string from the API is put into the DOM
  * with textContent or an attribute setter, never as HTML. Mail HTML is
- * only ever shown inside <iframe id="html-frame" sandbox=""> loaded from
- * /view/{ID}.html (no scripts, opaque origin, server-side CSP).
+ * only ever shown inside <iframe id="html-frame"> loaded from
+ * /view/{ID}.html, sandboxed without allow-scripts or allow-same-origin
+ * (no scripts, opaque origin, server-side CSP); allow-popups plus
+ * allow-popups-to-escape-sandbox only let a click on a target=_blank link
+ * in the mail open that link in a new tab, as a normal page.
  *
  * DOM contract for browser tests (stable ids / classes / attributes):
  *   #search (input, Enter searches, empty = all)   #search-clear
@@ -21,7 +24,7 @@
  *     #view-subject  #view-meta (dt/dd pairs)  #back-btn  #view-delete-btn
  *     .tab[data-tab=html|text|headers|raw] (.active), .tab-panel[data-panel=...]
  *     #html-frame (src /view/{ID}.html, ?remote=1 after #remote-images-btn)
- *     #remote-bar  #text-view  #headers-view  #raw-view  #download-raw
+ *     #remote-bar (shown only when the HTML refers to remote images)  #text-view  #headers-view  #raw-view  #download-raw
  *     #attachments > #attachment-list > li > a.attachment-link[data-part-id]
  *     #inline-images > img.inline-image[data-part-id]
  *   #confirm-dialog (delete all): #confirm-yes  #confirm-no
@@ -413,6 +416,14 @@ function connectEvents() {
 
 /* ---- message view -------------------------------------------------------- */
 
+// Does the mail's HTML refer to images or backgrounds on other hosts
+// (absolute or protocol-relative URLs)? Only then is the remote bar shown.
+const REMOTE_REF_RE = /(?:\b(?:src|background|poster)\s*=\s*["']?\s*|\bsrcset\s*=\s*["'][^"']*?|url\(\s*["']?\s*)(?:https?:)?\/\//i;
+
+function hasRemoteContent(html) {
+  return REMOTE_REF_RE.test(html || '');
+}
+
 function viewUrl(id) {
   return `/view/${enc(id)}.html${state.remote ? '?remote=1' : ''}`;
 }
@@ -513,7 +524,7 @@ async function showTab(name) {
   if (name === 'html') {
     const want = new URL(viewUrl(m.ID), location.href).href;
     if (frame.src !== want) frame.src = want;
-    $('#remote-bar').hidden = state.remote;
+    $('#remote-bar').hidden = state.remote || !hasRemoteContent(m.HTML);
   } else if (frame.src !== 'about:blank' && !m.HTML) {
     frame.src = 'about:blank';
   }

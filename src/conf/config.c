@@ -311,23 +311,14 @@ int config_parse_text(struct config *cfg, const char *name, const char *text, si
 }
 
 int config_load_file(struct config *cfg, const char *path, buf_t *err) {
-    FILE *fp = fopen(path, "r");
-    if (!fp) {
-        buf_printf(err, "%s: %s", path, strerror(errno));
-        return -1;
-    }
     buf_t text = BUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0) buf_append(&text, chunk, n);
-    int bad = ferror(fp);
-    fclose(fp);
-    if (bad) {
-        buf_printf(err, "%s: read error", path);
+    int rc = buf_load_file(&text, path);
+    if (rc < 0) {
+        buf_printf(err, "%s: %s", path, strerror(-rc));
         buf_free(&text);
         return -1;
     }
-    int rc = config_parse_text(cfg, path, text.data ? text.data : "", text.len, err);
+    rc = config_parse_text(cfg, path, text.data ? text.data : "", text.len, err);
     buf_free(&text);
     return rc;
 }

@@ -75,17 +75,14 @@ int passdb_parse(struct passdb *db, const char *name, const char *text, size_t l
 }
 
 int passdb_load(struct passdb *db, const char *path, buf_t *err) {
-    FILE *fp = fopen(path, "r");
-    if (!fp) {
-        buf_printf(err, "%s: %s", path, strerror(errno));
+    buf_t text = BUF_INIT;
+    int rc = buf_load_file(&text, path);
+    if (rc < 0) {
+        buf_printf(err, "%s: %s", path, strerror(-rc));
+        buf_free(&text);
         return -1;
     }
-    buf_t text = BUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0) buf_append(&text, chunk, n);
-    fclose(fp);
-    int rc = passdb_parse(db, path, text.data ? text.data : "", text.len, err);
+    rc = passdb_parse(db, path, text.data ? text.data : "", text.len, err);
     buf_free(&text);
     return rc;
 }

@@ -95,17 +95,14 @@ int rcptmap_parse(struct rcptmap *m, const char *name, const char *text, size_t 
 }
 
 int rcptmap_load(struct rcptmap *m, const char *path, buf_t *err) {
-    FILE *fp = fopen(path, "r");
-    if (!fp) {
-        buf_printf(err, "%s: %s", path, strerror(errno));
+    buf_t text = BUF_INIT;
+    int rc = buf_load_file(&text, path);
+    if (rc < 0) {
+        buf_printf(err, "%s: %s", path, strerror(-rc));
+        buf_free(&text);
         return -1;
     }
-    buf_t text = BUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0) buf_append(&text, chunk, n);
-    fclose(fp);
-    int rc = rcptmap_parse(m, path, text.data ? text.data : "", text.len, err);
+    rc = rcptmap_parse(m, path, text.data ? text.data : "", text.len, err);
     buf_free(&text);
     return rc;
 }

@@ -1,5 +1,6 @@
 #include "core/buf.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,4 +101,15 @@ bool mem_ieq(const char *p, size_t n, const char *s) {
 bool mem_istarts(const char *p, size_t n, const char *prefix) {
     size_t pl = strlen(prefix);
     return n >= pl && strncasecmp(p, prefix, pl) == 0;
+}
+
+int buf_load_file(buf_t *b, const char *path) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return -errno;
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0) buf_append(b, chunk, n);
+    int rc = ferror(fp) ? -EIO : 0;
+    fclose(fp);
+    return rc;
 }

@@ -38,6 +38,9 @@ const char *buf_cstr(buf_t *b);
 /* Detach the contents as a malloc'd NUL-terminated string; b is reset. */
 char *buf_steal(buf_t *b);
 
+/* Append a whole file to b. 0, or -errno (b keeps what was read). */
+int buf_load_file(buf_t *b, const char *path);
+
 /* Case-insensitive comparison of a length-delimited byte string with a C string. */
 bool mem_ieq(const char *p, size_t n, const char *s);
 /* Case-insensitive prefix test. */

@@ -920,14 +920,7 @@ static void api_message_headers(struct http_ctx *x, const char *id) {
 }
 
 static bool read_file(const char *path, buf_t *out) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return false;
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0) buf_append(out, chunk, n);
-    bool ok = !ferror(fp);
-    fclose(fp);
-    return ok;
+    return buf_load_file(out, path) == 0;
 }
 
 static void api_message_raw(struct http_ctx *x, const char *id) {

@@ -29,21 +29,24 @@
 static bool load_message(struct imap_session *s, int64_t row, buf_t *out) {
     struct store_msg m;
     if (store_msg_get(s->app->store, row, &m) < 0) return false;
-    FILE *fp = fopen(m.path, "rb");
-    if (!fp) {
+    buf_t raw = BUF_INIT;
+    int rc = buf_load_file(&raw, m.path);
+    store_msg_free(&m);
+    if (rc == -ENOENT) {
         /* renamed by another program meanwhile: resync and retry once */
         imap_check_maildir(s);
+        if (store_msg_get(s->app->store, row, &m) < 0) {
+            buf_free(&raw);
+            return false;
+        }
+        buf_reset(&raw);
+        rc = buf_load_file(&raw, m.path);
         store_msg_free(&m);
-        if (store_msg_get(s->app->store, row, &m) < 0) return false;
-        fp = fopen(m.path, "rb");
     }
-    store_msg_free(&m);
-    if (!fp) return false;
-    buf_t raw = BUF_INIT;
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0) buf_append(&raw, chunk, n);
-    fclose(fp);
+    if (rc < 0) {
+        buf_free(&raw);
+        return false;
+    }
     imap_bodystructure_crlf(raw.data ? raw.data : "", raw.len, out);
     buf_free(&raw);
     return true;

@@ -1133,9 +1133,7 @@ const struct conn_handler imap_conn_handler = {
 };
 
 int imap_server_start(struct app *app, buf_t *err) {
-    for (size_t i = 0; i < app->cfg->imap_listen.n; i++)
-        if (net_listen(app->net, app->cfg->imap_listen.v[i], false, &imap_conn_handler, app, err) < 0) return -1;
-    for (size_t i = 0; i < app->cfg->imaps_listen.n; i++)
-        if (net_listen(app->net, app->cfg->imaps_listen.v[i], true, &imap_conn_handler, app, err) < 0) return -1;
-    return 0;
+    const struct config *cfg = app->cfg;
+    if (net_listen_all(app->net, cfg->imap_listen.v, cfg->imap_listen.n, false, &imap_conn_handler, app, err) < 0) return -1;
+    return net_listen_all(app->net, cfg->imaps_listen.v, cfg->imaps_listen.n, true, &imap_conn_handler, app, err);
 }

@@ -368,6 +368,13 @@ int net_listen(struct net *n, const char *addr, bool implicit_tls, const struct 
     return 0;
 }
 
+int net_listen_all(struct net *n, char *const *addrs, size_t count, bool implicit_tls, const struct conn_handler *h,
+                   void *arg, buf_t *err) {
+    for (size_t i = 0; i < count; i++)
+        if (net_listen(n, addrs[i], implicit_tls, h, arg, err) < 0) return -1;
+    return 0;
+}
+
 void net_close_all(struct net *n) {
     struct conn *c = n->conns;
     while (c) {

@@ -49,6 +49,9 @@ void net_free(struct net *n);
  * 0, or -1 with a reason in err. */
 int net_listen(struct net *n, const char *addr, bool implicit_tls, const struct conn_handler *h, void *arg,
                buf_t *err);
+/* net_listen for each of addrs[0..n) (e.g. one config list). */
+int net_listen_all(struct net *n, char *const *addrs, size_t count, bool implicit_tls, const struct conn_handler *h,
+                   void *arg, buf_t *err);
 /* Stop accepting (graceful shutdown). */
 void net_stop_listening(struct net *n);
 /* Connections open now (all protocols). */

@@ -755,9 +755,7 @@ const struct conn_handler pop3_conn_handler = {
 };
 
 int pop3_server_start(struct app *app, buf_t *err) {
-    for (size_t i = 0; i < app->cfg->pop3_listen.n; i++)
-        if (net_listen(app->net, app->cfg->pop3_listen.v[i], false, &pop3_conn_handler, app, err) < 0) return -1;
-    for (size_t i = 0; i < app->cfg->pop3s_listen.n; i++)
-        if (net_listen(app->net, app->cfg->pop3s_listen.v[i], true, &pop3_conn_handler, app, err) < 0) return -1;
-    return 0;
+    const struct config *cfg = app->cfg;
+    if (net_listen_all(app->net, cfg->pop3_listen.v, cfg->pop3_listen.n, false, &pop3_conn_handler, app, err) < 0) return -1;
+    return net_listen_all(app->net, cfg->pop3s_listen.v, cfg->pop3s_listen.n, true, &pop3_conn_handler, app, err);
 }

@@ -973,9 +973,7 @@ const struct conn_handler smtp_conn_handler = {
 };
 
 int smtp_server_start(struct app *app, buf_t *err) {
-    for (size_t i = 0; i < app->cfg->smtp_listen.n; i++)
-        if (net_listen(app->net, app->cfg->smtp_listen.v[i], false, &smtp_conn_handler, app, err) < 0) return -1;
-    for (size_t i = 0; i < app->cfg->smtps_listen.n; i++)
-        if (net_listen(app->net, app->cfg->smtps_listen.v[i], true, &smtp_conn_handler, app, err) < 0) return -1;
-    return 0;
+    const struct config *cfg = app->cfg;
+    if (net_listen_all(app->net, cfg->smtp_listen.v, cfg->smtp_listen.n, false, &smtp_conn_handler, app, err) < 0) return -1;
+    return net_listen_all(app->net, cfg->smtps_listen.v, cfg->smtps_listen.n, true, &smtp_conn_handler, app, err);
 }

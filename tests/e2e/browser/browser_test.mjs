@@ -124,6 +124,7 @@ Content-Type: text/html; charset=utf-8
 <html><body style="font-family: sans-serif; margin: 16px">
 <h1 id="greeting">Hello Grace</h1>
 <p id="body-text">Your account is ready. <a href="https://app.example.com/reset?t=abc123">Reset your password</a>.</p>
+<p><a id="blank-link" href="${BASE}/livez?from-mail" target="_blank">Open the app in a new tab</a></p>
 <p><img id="logo" src="cid:logo@browser-test" alt="logo" width="48" height="48"></p>
 </body></html>
 --alt-b--
@@ -156,15 +157,19 @@ Content-Type: text/plain; charset=utf-8
 ${text}
 `;
 
-const HOSTILE_SUBJECT = 'Hostile mail';
+const HOSTILE_SUBJECT = 'Hostile mail <img src=x onerror="top.document.title=\'PWNED-subject\'">';
+const HOSTILE_FILE = '<img src=x onerror=alert(1)>.txt';
 // Everything in here that "works" leaves a trace: a page title containing
 // PWNED, a postMessage, a request to the remote server under a path other
 // than the two images, or a DELETE that empties the mailbox.
-const hostileMail = () => `From: Mallory <mallory@evil.example>
+const hostileMail = () => `From: "<b onmouseover=alert(1)>Mallory</b>" <mallory@evil.example>
 To: grace@example.com
 Subject: ${HOSTILE_SUBJECT}
 Date: ${date()}
 MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="hostile-b"
+
+--hostile-b
 Content-Type: text/html; charset=utf-8
 
 <!doctype html>
@@ -187,6 +192,8 @@ Content-Type: text/html; charset=utf-8
 <div id="cover">COVER: this tries to cover the whole page</div>
 <p id="hostile-text">Hostile content</p>
 <a id="js-link" href="javascript:top.document.title='PWNED-link';fetch('${REMOTE}/js-link')">click me</a>
+<a id="js-blank" target="_blank" href="javascript:opener.top.document.title='PWNED-blank';fetch('${REMOTE}/js-blank')">new tab</a>
+<a id="top-link" target="_top" href="${REMOTE}/top-nav">navigate the page</a>
 <img id="onerror-img" src="does-not-exist.png" onerror="top.document.title='PWNED-onerror';fetch('/api/v1/messages',{method:'DELETE',body:'{}'});fetch('${REMOTE}/onerror')">
 <svg><script>fetch('${REMOTE}/svg-script')</script></svg>
 <img id="remote-img" src="${REMOTE}/remote.png" alt="remote">
@@ -195,8 +202,18 @@ Content-Type: text/html; charset=utf-8
 <object data="${REMOTE}/object"></object>
 <form action="${REMOTE}/form" method="post"><button id="form-btn">go</button></form>
 </body></html>
+--hostile-b
+Content-Type: text/plain; name="evil.txt"
+Content-Disposition: attachment; filename="${HOSTILE_FILE}"
+
+not a script
+--hostile-b--
 `;
-const ALLOWED_REMOTE = new Set(['/remote.png', '/css-bg.png']);
+// Once the user has asked for remote content, Chromium also lets the
+// <link rel=prefetch> through: it allows a prefetch that any fetch
+// directive would allow (here img-src http:). That request is no worse
+// than the image the user asked for, so it is tolerated after the click.
+const ALLOWED_REMOTE = new Set(['/remote.png', '/css-bg.png', '/prefetch']);
 
 /* ---- helpers on the page -------------------------------------------------- */
 
