@@ -111,7 +111,7 @@ run: deps build/devmail
 	./build/devmail $(ARGS)
 
 test: test-deps
-	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(ASAN_UNIT_BINS) $(ASAN_DIR)/devmail $(FUZZ_BINS)
+	@$(MAKE) --no-print-directory -j$$(nproc) all $(UNIT_BINS) $(ASAN_UNIT_BINS) $(ASAN_DIR)/devmail $(FUZZ_BINS)
 	@sh tests/run_all.sh
 
 test-unit: all $(UNIT_BINS)

@@ -361,13 +361,18 @@ static int cmd_serve(int argc, char **argv) {
         evsignal_new(app.base, SIGHUP, on_sighup, NULL), evsignal_new(app.base, SIGUSR1, on_sigusr1, NULL)};
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) event_add(sigs[i], NULL);
 
-    log_info("devmail %s started (pid %ld), data in %s", DEVMAIL_VERSION, (long)getpid(), cfg.data_dir);
+    log_info("version %s started (pid %ld), data in %s", DEVMAIL_VERSION, (long)getpid(), cfg.data_dir);
     for (size_t i = 0; i < cfg.smtp_listen.n; i++) log_info("  SMTP   smtp://%s (STARTTLS available)", cfg.smtp_listen.v[i]);
     for (size_t i = 0; i < cfg.smtps_listen.n; i++) log_info("  SMTPS  smtps://%s", cfg.smtps_listen.v[i]);
     for (size_t i = 0; i < cfg.imap_listen.n; i++) log_info("  IMAP   imap://%s (STARTTLS available)", cfg.imap_listen.v[i]);
     for (size_t i = 0; i < cfg.imaps_listen.n; i++) log_info("  IMAPS  imaps://%s", cfg.imaps_listen.v[i]);
     for (size_t i = 0; i < cfg.pop3_listen.n; i++) log_info("  POP3   pop3://%s (STLS available)", cfg.pop3_listen.v[i]);
     for (size_t i = 0; i < cfg.pop3s_listen.n; i++) log_info("  POP3S  pop3s://%s", cfg.pop3s_listen.v[i]);
+    for (size_t i = 0; i < cfg.http_listen.n; i++) log_info("  WEB    http://%s/ (page and JSON API)", cfg.http_listen.v[i]);
+    for (size_t i = 0; i < cfg.https_listen.n; i++) log_info("  WEB    https://%s/ (page and JSON API)", cfg.https_listen.v[i]);
+    if (cfg.smtp_listen.n)
+        log_info("  point your application's SMTP settings at %s (no authentication%s)", cfg.smtp_listen.v[0],
+                 cfg.smtp_auth == SMTP_AUTH_REQUIRED ? " is not enough: smtp_auth = required" : " needed");
     if (cfg.domains.n == 0)
         log_info("  zero-config: every recipient is accepted into %s; any login is accepted", cfg.default_account);
     else
@@ -376,8 +381,8 @@ static int cmd_serve(int argc, char **argv) {
 
     retention = retention_timer_new(app.base, app.store, cfg.retention, cfg.retention_count);
     if (cfg.retention > 0 || cfg.retention_count > 0)
-        log_info("  retention: %llds, keep %lld per mailbox (0: no limit)", (long long)cfg.retention,
-                 (long long)cfg.retention_count);
+        log_info("  retention: messages older than %llds%s are expunged", (long long)cfg.retention,
+                 cfg.retention_count > 0 ? " or beyond the per-mailbox count" : "");
 
     event_base_dispatch(app.base);
 

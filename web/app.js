@@ -32,7 +32,7 @@
  *   body[data-loading] while the list loads.
  * Keys: j/ArrowDown, k/ArrowUp move; Enter/o open; x select; Delete/# delete;
  *   / focus search; Escape close; h/l newer/older page; r/u read/unread.
- * Location hash "#<ID>" opens that message on load.
+ * Location hash "#<ID>" opens that message on load and when the hash changes.
  */
 'use strict';
 
@@ -655,8 +655,14 @@ function init() {
 
   loadList();
   connectEvents();
-  const id = decodeURIComponent(location.hash.slice(1));
-  if (id) openMessage(id);
+  openFromHash();
+  window.addEventListener('hashchange', openFromHash);   // a pasted /#ID link in an open tab
+}
+
+function openFromHash() {
+  let id = '';
+  try { id = decodeURIComponent(location.hash.slice(1)); } catch { return; }
+  if (id && (!state.open || state.open.ID !== id)) openMessage(id);
 }
 
 init();

@@ -842,8 +842,6 @@ int http_server_start(struct app *app, buf_t *err) {
             free(srv);
             return -1;
         }
-        log_info("  HTTP   http://%s (web page and API%s)", app->cfg->http_listen.v[i],
-                 auth_enabled(srv) ? ", basic auth" : "");
     }
     for (size_t i = 0; i < app->cfg->https_listen.n; i++) {
         if (net_listen(app->net, app->cfg->https_listen.v[i], true, &http_conn_handler, srv, err) < 0) {
@@ -851,8 +849,6 @@ int http_server_start(struct app *app, buf_t *err) {
             free(srv);
             return -1;
         }
-        log_info("  HTTPS  https://%s (web page and API%s)", app->cfg->https_listen.v[i],
-                 auth_enabled(srv) ? ", basic auth" : "");
     }
     srv->stats_timer = evtimer_new(app->base, stats_timer_cb, srv);
     store_subscribe(app->store, on_store_event, srv);

@@ -26,6 +26,7 @@ const REMOTE = `http://127.0.0.1:${remotePort}`;
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const ACTION_TIMEOUT_MS = 5000;
 const QUIET_MS = 1000;            // how long "nothing happened" is watched for
+const PAGE_FILL = 52;             // bulk mails for the paging check (page size is 50)
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 
@@ -45,10 +46,13 @@ async function step(name, fn) {
   }
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// a waiter left behind by a failed step must not kill the run without a result
+process.on('unhandledRejection', (err) => check('unhandled rejection', false, err && err.message ? err.message : err));
 
 /* ---- a tiny SMTP client -------------------------------------------------- */
 
-async function smtpSend(from, rcpts, message) {
+// One SMTP session delivering one message, or several (an array) in turn.
+async function smtpSend(from, rcpts, messages) {
   const sock = net.createConnection({ host: '127.0.0.1', port: Number(smtpPort) });
   let buf = '';
   let wake = null;
@@ -75,12 +79,14 @@ async function smtpSend(from, rcpts, message) {
   try {
     await reply(220);
     await cmd('EHLO browser-test.example', 250);
-    await cmd(`MAIL FROM:<${from}>`, 250);
-    for (const r of rcpts) await cmd(`RCPT TO:<${r}>`, 250);
-    await cmd('DATA', 354);
-    const body = message.replace(/\r?\n/g, '\r\n').replace(/^\./gm, '..');
-    sock.write(body.endsWith('\r\n') ? body : body + '\r\n');
-    await cmd('.', 250);
+    for (const message of [].concat(messages)) {
+      await cmd(`MAIL FROM:<${from}>`, 250);
+      for (const r of rcpts) await cmd(`RCPT TO:<${r}>`, 250);
+      await cmd('DATA', 354);
+      const body = message.replace(/\r?\n/g, '\r\n').replace(/^\./gm, '..');
+      sock.write(body.endsWith('\r\n') ? body : body + '\r\n');
+      await cmd('.', 250);
+    }
     await cmd('QUIT', 221);
   } finally {
     sock.destroy();
@@ -254,7 +260,7 @@ async function openById(page, id) {
 }
 async function shot(page, name) {
   const file = path.join(shotDir, `${name}.png`);
-  await page.screenshot({ path: file });
+  await page.screenshot({ path: file, animations: 'disabled' });
   check(`screenshot ${name}`, fs.statSync(file).size > 1000, 'screenshot is empty');
 }
 async function pointHitsInside(page, selector) {
@@ -356,6 +362,12 @@ try {
     check('opening marks it read in the list', true);
     const msg = await apiJson(`/api/v1/message/${ids.rich}`);
     check('opening marks it read in the API', msg.Read === true, JSON.stringify(msg.Read));
+    check('no remote-images bar for a mail without remote images', await page.isHidden('#remote-bar'), 'bar shown');
+    const [popup] = await Promise.all([context.waitForEvent('page'), frame.click('#blank-link')]);
+    await popup.waitForLoadState();
+    check('a target=_blank link in the mail opens in a new tab', popup.url() === `${BASE}/livez?from-mail`, popup.url());
+    await popup.close();
+    check('the page stays where it was', page.url().startsWith(`${BASE}/#`), page.url());
   });
 
   await step('tabs', async () => {
@@ -494,30 +506,25 @@ try {
       window.__messages = [];
       window.addEventListener('message', (e) => window.__messages.push(String(e.data)));
     });
+    const pagesBefore = context.pages().length;
     await smtpSend('mallory@evil.example', ['grace@example.com'], hostileMail());
     ids.hostile = await rowIdBySubject(page, HOSTILE_SUBJECT);
+    check('markup in Subject shown as text in the list', true);
+    const row = await page.$(rowSel(ids.hostile));
+    check('markup in Subject/From creates no elements in the list', !(await row.$('img, b, script')),
+      await row.innerHTML());
     const before = (await apiJson('/api/v1/messages')).total;
     await openById(page, ids.hostile);
+    check('markup in Subject shown as text in the view', (await page.textContent('#view-subject')) === HOSTILE_SUBJECT,
+      await page.textContent('#view-subject'));
+    check('markup in From shown as text in the view', (await page.textContent('#view-meta')).includes('<b onmouseover=alert(1)>Mallory</b>'),
+      await page.textContent('#view-meta'));
+    check('markup in attachment name shown as text', (await page.textContent('a.attachment-link')) === HOSTILE_FILE &&
+      !(await page.$('#message-view img:not(.inline-image)')), await page.innerHTML('#attachment-list'));
     const frame = await htmlFrame(page, ids.hostile);
     const text = await frame.textContent('#hostile-text');
     check('hostile HTML is rendered (as inert HTML)', text === 'Hostile content', text);
-    // let anything that would run, load or refresh have its chance
-    try { await frame.click('#js-link', { timeout: 1000, force: true }); } catch { /* the cover may intercept */ }
-    try { await frame.click('#form-btn', { timeout: 1000, force: true }); } catch { /* ditto */ }
-    await sleep(QUIET_MS);
-    const title = await page.title();
-    check('no script ran: page title untouched', !/PWNED/.test(title), title);
-    const msgs = await page.evaluate(() => window.__messages);
-    check('no script ran: no postMessage reached the page', msgs.length === 0, JSON.stringify(msgs));
-    const after = (await apiJson('/api/v1/messages')).total;
-    check('no script ran: messages not deleted', after === before && after === 5, `${before} -> ${after}`);
-    const frameUrl = (await (await page.$('#html-frame')).contentFrame()).url();
-    check('frame not navigated away (meta refresh, links, forms)', frameUrl.endsWith(`/view/${ids.hostile}.html`), frameUrl);
-    let hits = await remoteHits();
-    check('no request reached the remote server before the user asks', hits.length === 0, JSON.stringify(hits));
-    check('remote images bar shown', await page.isVisible('#remote-bar'), 'hidden');
-    const remoteImg = await frame.$eval('#remote-img', (i) => i.naturalWidth);
-    check('remote image not displayed before the user asks', remoteImg === 0, `naturalWidth ${remoteImg}`);
+    await sleep(QUIET_MS);   // let anything that would run, load or refresh have its chance
 
     // the mail's position:fixed cover must stay inside the iframe
     const box = await page.$eval('#html-frame', (f) => { const b = f.getBoundingClientRect(); return [b.left, b.top, b.width, b.height]; });
@@ -525,10 +532,38 @@ try {
     check('iframe stays within the message view', box[0] >= view[0] - 1 && box[2] <= view[2] + 1, `${box} in ${view}`);
     check('list row not covered', (await pointHitsInside(page, rowSel(ids.lunch))) === 'ok', await pointHitsInside(page, rowSel(ids.lunch)));
     check('search box not covered', (await pointHitsInside(page, '#search')) === 'ok', await pointHitsInside(page, '#search'));
+    check('remote images bar shown', await page.isVisible('#remote-bar'), 'hidden');
     await shot(page, 'hostile');
+
+    // a user clicking the mail's links and buttons (the cover moved aside
+    // first, so the clicks land on them)
+    await frame.$eval('#cover', (c) => { c.style.display = 'none'; });
+    for (const sel of ['#js-link', '#js-blank', '#top-link', '#form-btn']) {
+      try { await frame.click(sel, { timeout: 1000 }); } catch (err) { check(`click ${sel} in the mail`, false, err.message); }
+    }
+    await sleep(QUIET_MS);
+    const title = await page.title();
+    check('no script ran: page title untouched', !/PWNED/.test(title), title);
+    const msgs = await page.evaluate(() => window.__messages);
+    check('no script ran: no postMessage reached the page', msgs.length === 0, JSON.stringify(msgs));
+    const after = (await apiJson('/api/v1/messages')).total;
+    check('no script ran: messages not deleted', after === before && after === 5, `${before} -> ${after}`);
+    check('page not navigated by the mail', page.url().startsWith(BASE + '/'), page.url());
+    const frameUrl = (await (await page.$('#html-frame')).contentFrame()).url();
+    check('frame not navigated away (meta refresh, javascript: links, forms)', frameUrl.endsWith(`/view/${ids.hostile}.html`), frameUrl);
+    for (const p of context.pages().slice(pagesBefore)) {
+      check('no javascript: tab opened from the mail', !p.url().startsWith('javascript'), p.url());
+      await p.close();
+    }
+    let hits = await remoteHits();
+    check('no request reached the remote server before the user asks', hits.length === 0, JSON.stringify(hits));
+    const remoteImg = await frame.$eval('#remote-img', (i) => i.naturalWidth);
+    check('remote image not displayed before the user asks', remoteImg === 0, `naturalWidth ${remoteImg}`);
     await page.click(rowSel(ids.lunch), { timeout: 2000 });
     await page.waitForSelector(`#message-view[data-id="${ids.lunch}"]:not([hidden])`);
     check('clicking a list row still works next to the hostile mail', true);
+    check('plain-text mail opens on the Text tab', (await page.isHidden('#tab-html')) && (await page.isVisible('#text-view')),
+      'HTML tab shown for a text-only mail');
 
     // now the user asks for remote images
     await openById(page, ids.hostile);
@@ -600,12 +635,65 @@ try {
     check('delete through the API disappears live', true);
   });
 
+  await step('live update while searching', async () => {
+    await page.fill('#search', 'subject:"Weekly digest"');
+    await page.press('#search', 'Enter');
+    await page.waitForSelector('#list-empty:not([hidden])');
+    await smtpSend('news@example.com', ['grace@example.com'], [
+      plainMail('News <news@example.com>', 'grace@example.com', 'Something else', 'not a match'),
+      plainMail('News <news@example.com>', 'grace@example.com', 'Weekly digest #12', 'the match'),
+    ]);
+    await page.waitForFunction(() => document.querySelectorAll('#message-list .message-row').length === 1);
+    await sleep(400);
+    const subjects = await rowSubjects(page);
+    check('while searching, only matching new mail appears live', subjects.length === 1 && subjects[0] === 'Weekly digest #12', subjects);
+    await page.click('#search-clear');
+    await page.waitForFunction(() => document.querySelectorAll('#message-list .message-row').length === 5);
+    check('clearing the search shows the other new mail too', true);
+    const unread = (await apiJson('/api/v1/messages')).unread;
+    check('page title shows the unread count', (await page.title()) === `(${unread}) devmail`, `${await page.title()} (unread ${unread})`);
+  });
+
+  await step('deep link', async () => {
+    await page.goto(`${BASE}/#${encodeURIComponent(ids.quarterly)}`);   // same document: hashchange
+    await page.waitForSelector(`#message-view[data-id="${ids.quarterly}"]:not([hidden])`);
+    check('/#ID opens that message in an open page', (await page.textContent('#view-subject')) === 'Quarterly report Q3', await page.textContent('#view-subject'));
+    await page.goto(`${BASE}/#${encodeURIComponent(ids.rich)}`);
+    await page.reload();
+    await page.waitForSelector(`#message-view[data-id="${ids.rich}"]:not([hidden])`);
+    check('/#ID opens that message on load', (await page.textContent('#view-subject')) === RICH_SUBJECT, await page.textContent('#view-subject'));
+    await page.waitForSelector('#ws-status[data-state="live"]');
+    await page.waitForSelector('#message-list .message-row');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('#message-view', { state: 'hidden' });
+  });
+
+  await step('pagination', async () => {
+    const total0 = (await apiJson('/api/v1/messages')).total;
+    const bulk = [...Array(PAGE_FILL).keys()].map((i) =>
+      plainMail('Load <load@example.com>', 'grace@example.com', `Bulk message ${String(i).padStart(2, '0')}`, `number ${i}`));
+    await smtpSend('load@example.com', ['grace@example.com'], bulk);
+    const total = total0 + PAGE_FILL;
+    await page.waitForFunction((t) => document.querySelector('#page-info').textContent === `1\u201350 of ${t}`, total);
+    check('first page holds 50 rows', (await rowSubjects(page)).length === 50, (await rowSubjects(page)).length);
+    check('newest first on page 1', (await rowSubjects(page))[0] === `Bulk message ${PAGE_FILL - 1}`, (await rowSubjects(page))[0]);
+    await page.click('#next-page');
+    await page.waitForFunction((t) => document.querySelector('#page-info').textContent === `51\u2013${t} of ${t}`, total);
+    const last = await rowSubjects(page);
+    check('Older shows the rest', last.length === total - 50 && last[last.length - 1] === RICH_SUBJECT, last);
+    check('Older disabled on the last page', await page.isDisabled('#next-page'), 'enabled');
+    await page.click('#counts');
+    await page.keyboard.press('h');
+    await page.waitForFunction(() => document.querySelector('#page-info').textContent.startsWith('1\u201350 '));
+    check('h goes back to the newer page', await page.isDisabled('#prev-page'), 'Newer still enabled');
+  });
+
   await step('delete all', async () => {
     await page.click('#delete-all-btn');
     await page.waitForSelector('#confirm-dialog[open]');
     await page.click('#confirm-no');
     await page.waitForSelector('#confirm-dialog', { state: 'hidden' });
-    check('Cancel in the confirm dialog keeps the messages', (await rowSubjects(page)).length === 3, await rowSubjects(page));
+    check('Cancel in the confirm dialog keeps the messages', (await apiJson('/api/v1/messages')).total > 50, 'messages gone');
     await page.click('#delete-all-btn');
     await page.waitForSelector('#confirm-dialog[open]');
     await page.click('#confirm-yes');
