@@ -263,7 +263,7 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg) {
     }
     if (strcmp(fresh.log_file, app.cfg->log_file) != 0 && log_open(fresh.log_file) < 0)
         log_error("reload: cannot open log file %s: %s", fresh.log_file, strerror(errno));
-    log_set_level(fresh.verbose ? LOG_DEBUG : LOG_INFO);
+    log_set_level(fresh.verbose ? LOG_DEBUG : (enum log_level)fresh.log_level);
     if (app.has_passdb) passdb_free(&app.passdb);
     app.passdb = db;
     app.has_passdb = fresh.passdb[0] != '\0';
@@ -325,7 +325,7 @@ static int cmd_serve(int argc, char **argv) {
         fprintf(stderr, "devmail: cannot open log file %s: %s\n", cfg.log_file, strerror(errno));
         return 1;
     }
-    if (cfg.verbose) log_set_level(LOG_DEBUG);
+    log_set_level(cfg.verbose ? LOG_DEBUG : (enum log_level)cfg.log_level);
     signal(SIGPIPE, SIG_IGN);
     evthread_use_pthreads();
     app.cfg = &cfg;

@@ -51,6 +51,16 @@ bool app_login(struct app *app, const char *user, const char *password, size_t p
     return true;
 }
 
+const double app_latency_bounds[APP_LATENCY_BUCKETS] = {0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5};
+
+void app_stats_commit_latency(struct app_stats *st, double seconds) {
+    size_t i = 0;
+    while (i < APP_LATENCY_BUCKETS && seconds > app_latency_bounds[i]) i++;
+    st->commit_latency_buckets[i]++;
+    st->commit_latency_sum += seconds;
+    st->commit_latency_count++;
+}
+
 bool app_disk_full(struct app *app) {
     if (app->cfg->min_free_disk <= 0) return false;
     struct statvfs st;

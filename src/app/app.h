@@ -17,7 +17,15 @@
 #include "net/net.h"
 #include "store/store.h"
 
+/* Upper bounds (seconds) of the SMTP commit latency histogram buckets. */
+#define APP_LATENCY_BUCKETS 8
+extern const double app_latency_bounds[APP_LATENCY_BUCKETS];
+
 struct app_stats {
+    /* end of DATA to the 250 (durable commit), Prometheus histogram */
+    uint64_t commit_latency_buckets[APP_LATENCY_BUCKETS + 1]; /* last: +Inf */
+    double commit_latency_sum;
+    uint64_t commit_latency_count;
     uint64_t smtp_connections, imap_connections, pop3_connections, http_requests;
     uint64_t messages_accepted, messages_refused, recipients_refused;
     uint64_t bytes_accepted;
@@ -40,6 +48,9 @@ struct app {
 /* Check a login against the passwd-file (or accept any when none is
  * configured) and name the account it opens. true on success. */
 bool app_login(struct app *app, const char *user, const char *password, size_t password_len, char **account);
+
+/* Record one SMTP commit latency in seconds. */
+void app_stats_commit_latency(struct app_stats *st, double seconds);
 
 /* Is the data directory's filesystem below min_free_disk? */
 bool app_disk_full(struct app *app);

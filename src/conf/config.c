@@ -13,6 +13,7 @@
 #define OFF(field) offsetof(struct config, field)
 
 static const char *const smtp_auth_names[] = {"off", "optional", "required", "any", NULL};
+static const char *const log_level_names[] = {"error", "warning", "info", "debug", NULL};
 
 /* The one list of settings. Keep README's reference in step with
  * `devmail check-config --reference`, which prints this table. */
@@ -54,7 +55,8 @@ const struct config_entry config_table[] = {
     {"retention_count", CONF_INT, OFF(retention_count), "0", "keep at most this many messages per mailbox (oldest go first); 0 disables", NULL},
     {"min_free_disk", CONF_SIZE, OFF(min_free_disk), "64M", "refuse mail with 452 4.3.1 when the data filesystem has less free space", NULL},
     {"shutdown_timeout", CONF_DURATION, OFF(shutdown_timeout), "10s", "on SIGTERM, how long running transactions may take to finish", NULL},
-    {"log_file", CONF_STR, OFF(log_file), "", "log file; empty logs to stderr (reopened on SIGHUP/SIGUSR1)", NULL},
+    {"log_file", CONF_STR, OFF(log_file), "", "log file; empty logs to stderr, `syslog` to the system log (facility mail); a file is reopened on SIGHUP/SIGUSR1", NULL},
+    {"log_level", CONF_ENUM, OFF(log_level), "info", "least important records logged: error, warning, info or debug (verbose implies debug)", log_level_names},
     {"verbose", CONF_BOOL, OFF(verbose), "no", "log every protocol line (-v)", NULL},
     {"pidfile", CONF_STR, OFF(pidfile), "", "write the server's pid here", NULL},
     {"user", CONF_STR, OFF(user), "", "when started as root, switch to this user after binding", NULL},

@@ -73,6 +73,7 @@ struct config {
     int64_t min_free_disk;
     int64_t shutdown_timeout;
     char *log_file;
+    int log_level; /* enum log_level order: error, warning, info, debug */
     bool verbose;
     char *pidfile;
     char *user;

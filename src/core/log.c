@@ -1,3 +1,10 @@
+/* syslog.h names its priorities LOG_INFO, LOG_DEBUG...: take the values,
+ * then drop the macros so log.h's levels keep their names here. */
+#include <syslog.h>
+static const int syslog_prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
+#undef LOG_INFO
+#undef LOG_DEBUG
+
 #include "core/log.h"
 
 #include <errno.h>
@@ -10,8 +17,19 @@
 static FILE *log_fp;
 static char *log_path;
 static enum log_level log_level = LOG_INFO;
+static bool log_syslog;
 
 int log_open(const char *path) {
+    if (path && strcmp(path, "syslog") == 0) {
+        if (log_fp && log_fp != stderr) fclose(log_fp);
+        log_fp = NULL;
+        free(log_path);
+        log_path = NULL;
+        openlog("devmail", LOG_PID | LOG_NDELAY, LOG_MAIL);
+        log_syslog = true;
+        return 0;
+    }
+    log_syslog = false;
     if (!path || !*path || strcmp(path, "-") == 0) {
         if (log_fp && log_fp != stderr) fclose(log_fp);
         log_fp = stderr;
@@ -65,5 +83,9 @@ void log_msg(enum log_level level, const char *fmt, ...) {
     /* Keep records one line: control characters from clients are escaped. */
     for (char *c = line; *c; c++)
         if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
+    if (log_syslog) {
+        syslog(syslog_prio[level], "%s%s", names[level], line);
+        return;
+    }
     fprintf(fp, "%s devmail %s%s\n", ts, names[level], line);
 }

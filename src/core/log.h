@@ -9,7 +9,8 @@
 
 enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 
-/* Open the log target: NULL or "" or "-" means stderr. Returns 0 or -errno. */
+/* Open the log target: NULL or "" or "-" means stderr, "syslog" the
+ * system log (facility mail), anything else a file. Returns 0 or -errno. */
 int log_open(const char *path);
 /* Reopen the same file (for logrotate); no-op for stderr. */
 int log_reopen(void);

@@ -1638,6 +1638,31 @@ static void api_metrics(struct http_ctx *x) {
     buf_printf(&b, "# HELP devmail_store_commit_batches_total Group commits (one sync each).\n"
                    "# TYPE devmail_store_commit_batches_total counter\ndevmail_store_commit_batches_total %llu\n",
                (unsigned long long)batches);
+    {
+        const struct app_stats *as = &x->app->stats;
+        buf_append_str(&b, "# HELP devmail_smtp_commit_seconds End of DATA to the 250: durable commit, indexing.\n"
+                           "# TYPE devmail_smtp_commit_seconds histogram\n");
+        uint64_t cum = 0;
+        for (size_t i = 0; i < APP_LATENCY_BUCKETS; i++) {
+            cum += as->commit_latency_buckets[i];
+            buf_printf(&b, "devmail_smtp_commit_seconds_bucket{le=\"%g\"} %llu\n", app_latency_bounds[i],
+                       (unsigned long long)cum);
+        }
+        cum += as->commit_latency_buckets[APP_LATENCY_BUCKETS];
+        buf_printf(&b, "devmail_smtp_commit_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+        buf_printf(&b, "devmail_smtp_commit_seconds_sum %.6f\ndevmail_smtp_commit_seconds_count %llu\n",
+                   as->commit_latency_sum, (unsigned long long)as->commit_latency_count);
+        sqlite3_stmt *q;
+        int64_t bytes = 0;
+        if (sqlite3_prepare_v2(index_db(st->idx), "SELECT coalesce(sum(size), 0) FROM messages", -1, &q, NULL) ==
+            SQLITE_OK) {
+            if (sqlite3_step(q) == SQLITE_ROW) bytes = sqlite3_column_int64(q, 0);
+            sqlite3_finalize(q);
+        }
+        buf_printf(&b, "# HELP devmail_store_bytes Size of all stored messages.\n# TYPE devmail_store_bytes gauge\n"
+                       "devmail_store_bytes %lld\n",
+                   (long long)bytes);
+    }
     buf_printf(&b, "# HELP devmail_store_messages Messages in INBOXes now.\n# TYPE devmail_store_messages gauge\n"
                    "devmail_store_messages %lld\n",
                (long long)total);

@@ -69,6 +69,7 @@ struct smtp_session {
     /* a commit is in flight while the connection went away */
     bool orphaned;
     bool committing;
+    struct timespec commit_start; /* end of DATA, for the latency metric */
     bool skip_line; /* discarding the rest of an over-long line */
     bool close_after_reply; /* draining: end the session after this message */
 };
@@ -482,6 +483,7 @@ static void finish_message(struct smtp_session *s, uint64_t crlf_size) {
     }
     s->state = SS_WAIT;
     s->committing = true;
+    clock_gettime(CLOCK_MONOTONIC, &s->commit_start);
     conn_pause(s->conn);
     conn_ref(s->conn);
     s->delivery_open = false; /* owned by the commit now */
@@ -495,7 +497,11 @@ static void delivery_done(struct store_delivery *d, int result, void *arg) {
     buf_t rcpts = BUF_INIT;
     for (size_t i = 0; i < s->nrcpts; i++) buf_printf(&rcpts, "%s<%s>", i ? "," : "", s->rcpts[i].addr);
     int64_t size = d->n ? d->files[0].size + d->files[0].lines : 0;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double latency = (double)(now.tv_sec - s->commit_start.tv_sec) + (now.tv_nsec - s->commit_start.tv_nsec) / 1e9;
     if (result == 0) {
+        app_stats_commit_latency(&s->app->stats, latency);
         log_info("smtp[%llu] %s: %s: from=<%s> to=%s size=%lld status=delivered (%zu mailbox%s)",
                  (unsigned long long)conn_id(c), conn_peer(c), s->queue_id, s->mail_from, buf_cstr(&rcpts),
                  (long long)size, d->n, d->n == 1 ? "" : "es");

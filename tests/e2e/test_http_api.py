@@ -731,3 +731,33 @@ class Gzip(unittest.TestCase):
             self.assertIsNone(r.getheader("Content-Encoding"))
             self.assertEqual(r.read(), plain)
             c.close()
+
+
+class MetricsLatency(unittest.TestCase):
+    """/metrics reports the SMTP commit latency histogram and the store size."""
+
+    def test_commit_histogram(self):
+        import smtplib
+        import urllib.request
+        from harness import Devmail
+        with Devmail(listen=("smtp", "http")) as dm:
+            with smtplib.SMTP("127.0.0.1", dm.smtp_port) as s:
+                s.sendmail("a@example.net", ["b@example.com"], "Subject: m\r\n\r\nbody\r\n")
+            text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % dm.ports["http"]).read().decode()
+            self.assertIn("# TYPE devmail_smtp_commit_seconds histogram", text)
+            self.assertIn('devmail_smtp_commit_seconds_bucket{le="+Inf"} 1', text)
+            self.assertIn("devmail_smtp_commit_seconds_count 1", text)
+            size = [l for l in text.splitlines() if l.startswith("devmail_store_bytes ")][0]
+            self.assertGreater(int(size.split()[1]), 20)
+
+
+class LogLevel(unittest.TestCase):
+    """log_level = warning keeps info records (the delivery line) out of the log."""
+
+    def test_warning_level(self):
+        import smtplib
+        from harness import Devmail
+        with Devmail(listen=("smtp",), args=["--log-level", "warning"]) as dm:
+            with smtplib.SMTP("127.0.0.1", dm.smtp_port) as s:
+                s.sendmail("a@example.net", ["b@example.com"], "Subject: m\r\n\r\nbody\r\n")
+            self.assertNotIn("status=delivered", dm.log_text())
