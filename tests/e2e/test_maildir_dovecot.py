@@ -1,0 +1,80 @@
+"""devmail's Maildir is a real Maildir: Dovecot reads it directly.
+
+Mail is delivered over SMTP, flagged and filed into a folder over IMAP by
+devmail; then a throwaway Dovecot (Debian's dovecot-imapd, the recipe's
+IMAP server, set up as in bench/imap_bench.py) is started on a copy of the
+same data directory and must show the same messages, bodies, flags and
+folders.
+"""
+import imaplib
+import os
+import shutil
+import sys
+import tempfile
+import unittest
+
+from harness import ROOT, Devmail, send_mail
+
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+import imap_bench  # noqa: E402  (the benchmark's throwaway Dovecot)
+
+ACCOUNT = imap_bench.ACCOUNT
+PASSWORD = imap_bench.PASSWORD
+
+
+@unittest.skipUnless(shutil.which("dovecot"), "dovecot-imapd is not installed")
+class DovecotReadsDevmailMaildir(unittest.TestCase):
+    def test_same_mail_flags_and_folders(self):
+        tmp = tempfile.mkdtemp(prefix="devmail-dovecot-")
+        try:
+            with Devmail(listen=("smtp", "imap"), domains=["example.com"],
+                         recipient_map="@example.com all@example.com\n",
+                         passdb="%s:{PLAIN}%s\n" % (ACCOUNT, PASSWORD),
+                         args=["--retention", "0"]) as dm:
+                for i in range(3):
+                    send_mail(dm, "Subject: message %d\r\nFrom: a@example.net\r\n\r\nbody %d\r\n" % (i, i),
+                              rcpt="someone@example.com", sender="a@example.net")
+                m = imaplib.IMAP4("127.0.0.1", dm.ports["imap"])
+                m.login(ACCOUNT, PASSWORD)
+                m.select("INBOX")
+                m.store("1", "+FLAGS", "(\\Seen \\Flagged)")
+                m.create("Archive")
+                m.copy("3", "Archive")
+                m.store("3", "+FLAGS", "(\\Deleted)")
+                m.expunge()
+                bodies = {}
+                typ, data = m.fetch("1:*", "(BODY.PEEK[])")
+                for item in data:
+                    if isinstance(item, tuple):
+                        bodies[len(bodies)] = item[1]
+                m.logout()
+                src = dm.data_dir
+                dove = imap_bench.DovecotServer(tmp, src)
+                dove.start()
+            try:
+                d = imaplib.IMAP4("127.0.0.1", dove.port)
+                d.login(ACCOUNT, PASSWORD)
+                typ, data = d.select("INBOX")
+                self.assertEqual(typ, "OK", dove.log_tail())
+                self.assertEqual(int(data[0]), 2)
+                typ, data = d.fetch("1:*", "(FLAGS BODY.PEEK[])")
+                got = [item for item in data if isinstance(item, tuple)]
+                self.assertEqual([g[1] for g in got], [bodies[0], bodies[1]])
+                self.assertIn(b"\\Seen", got[0][0])
+                self.assertIn(b"\\Flagged", got[0][0])
+                self.assertNotIn(b"\\Seen", got[1][0])
+                typ, data = d.list()
+                self.assertTrue(any(b'"." Archive' in line or b". Archive" in line for line in data), data)
+                typ, data = d.select("Archive")
+                self.assertEqual(int(data[0]), 1)
+                typ, data = d.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+                self.assertIn(b"message 2", data[0][1])
+                d.logout()
+            finally:
+                dove.stop()
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    unittest.main()
