@@ -1040,6 +1040,9 @@ static void api_view(struct http_ctx *x, const char *rest) {
         http_reply_text(x, 404, "message has no HTML part");
     } else {
         buf_t h = BUF_INIT;
+        /* links in a mail open in a new tab (the frame may open popups),
+         * never inside the frame; the first <base> wins, so it goes first */
+        buf_append_str(&h, "<base target=\"_blank\">");
         buf_append_str(&h, w.html);
         struct cid_walk cw = {l.msg.api_id, &h};
         walk_parts(l.mime, cid_part, &cw);
