@@ -66,7 +66,8 @@ struct imap_session {
     imap_cont_fn cont;
     void *cont_state;
     void (*cont_free)(void *state);
-    bool waiting; /* paused on a login delay */
+    bool waiting; /* paused on a login delay or a COPY's sync */
+    struct copy_wait *copy_wait; /* a COPY/MOVE waiting for its sync */
 };
 
 /* Untagged or continuation text: appends CRLF. */
@@ -125,6 +126,9 @@ void imap_cmd_store(struct imap_session *s, const char *tag, const struct imap_a
 void imap_cmd_copy(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid);
 void imap_cmd_move(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid);
 void imap_cmd_search(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid);
+
+/* The session is going away: a pending COPY/MOVE must not touch it. */
+void imap_copy_wait_detach(struct copy_wait *w);
 
 /* Create the SPECIAL-USE folders of an account if missing. */
 void imap_ensure_special_folders(struct imap_session *s);

@@ -668,6 +668,66 @@ void imap_cmd_store(struct imap_session *s, const char *tag, const struct imap_a
 
 /* ---- COPY / MOVE ---------------------------------------------------------- */
 
+/* A COPY/MOVE whose copies wait for their directory sync. */
+struct copy_wait {
+    struct imap_session *s;
+    struct conn *conn;
+    char *tag;
+    bool move;
+    uint32_t uidvalidity;
+    buf_t src_uids, dst_uids;
+    GArray *rows; /* source rows (MOVE expunges them) */
+};
+
+static void copy_wait_free(struct copy_wait *w) {
+    free(w->tag);
+    buf_free(&w->src_uids);
+    buf_free(&w->dst_uids);
+    g_array_free(w->rows, TRUE);
+    free(w);
+}
+
+void imap_copy_wait_detach(struct copy_wait *w) {
+    w->s = NULL;
+}
+
+/* The copies are durable: answer, and for MOVE remove the sources. */
+static void copy_synced(int result, void *arg) {
+    struct copy_wait *w = arg;
+    struct conn *c = w->conn;
+    struct imap_session *s = w->s;
+    if (conn_is_closing(c) || !s || s->copy_wait != w) {
+        /* the client went away meanwhile; the copies stay */
+        if (s && s->copy_wait == w) s->copy_wait = NULL;
+        copy_wait_free(w);
+        conn_unref(c);
+        return;
+    }
+    s->copy_wait = NULL;
+    s->waiting = false;
+    if (result < 0) {
+        imap_tagged(s, w->tag, "NO [SERVERBUG] %s failed: %s", w->move ? "Move" : "Copy", strerror(-result));
+    } else if (w->move) {
+        if (w->rows->len)
+            imap_send(s, "* OK [COPYUID %u %s %s] Moved UIDs.", w->uidvalidity, buf_cstr(&w->src_uids),
+                      buf_cstr(&w->dst_uids));
+        index_begin(s->app->store->idx);
+        for (guint k = 0; k < w->rows->len; k++) store_expunge(s->app->store, g_array_index(w->rows, int64_t, k));
+        index_commit(s->app->store->idx);
+        imap_sync(s, true);
+        imap_tagged(s, w->tag, "OK Move completed.");
+    } else {
+        imap_sync(s, false);
+        if (w->rows->len)
+            imap_tagged(s, w->tag, "OK [COPYUID %u %s %s] Copy completed.", w->uidvalidity, buf_cstr(&w->src_uids),
+                        buf_cstr(&w->dst_uids));
+        else imap_tagged(s, w->tag, "OK Copy completed.");
+    }
+    copy_wait_free(w);
+    conn_resume(c);
+    conn_unref(c);
+}
+
 static void copy_move(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid,
                       bool move) {
     if (nargs != 2 || args[0].type != IMAP_ARG_ATOM) {
@@ -698,43 +758,42 @@ static void copy_move(struct imap_session *s, const char *tag, const struct imap
     }
     GArray *idx = imap_resolve_set(s, &set, uid);
     imap_seqset_free(&set);
-    buf_t src_uids = BUF_INIT, dst_uids = BUF_INIT;
-    GArray *rows = g_array_new(FALSE, FALSE, sizeof(int64_t));
+    struct copy_wait *w = xcalloc(1, sizeof *w);
+    w->s = s;
+    w->conn = s->conn;
+    w->tag = xstrdup(tag);
+    w->move = move;
+    w->uidvalidity = mb.uidvalidity;
+    w->rows = g_array_new(FALSE, FALSE, sizeof(int64_t));
     bool failed = false;
     index_begin(s->app->store->idx);
     for (guint k = 0; k < idx->len; k++) {
         struct imap_msg *m = imap_msg_at(s, g_array_index(idx, size_t, k));
         int64_t new_row;
         uint32_t new_uid;
-        if (store_copy(s->app->store, m->row, buf_cstr(&dest), &new_row, &new_uid) < 0) {
+        if (store_copy_nosync(s->app->store, m->row, buf_cstr(&dest), &new_row, &new_uid) < 0) {
             failed = true;
             break;
         }
-        buf_printf(&src_uids, "%s%u", src_uids.len ? "," : "", m->uid);
-        buf_printf(&dst_uids, "%s%u", dst_uids.len ? "," : "", new_uid);
-        g_array_append_val(rows, m->row);
+        buf_printf(&w->src_uids, "%s%u", w->src_uids.len ? "," : "", m->uid);
+        buf_printf(&w->dst_uids, "%s%u", w->dst_uids.len ? "," : "", new_uid);
+        g_array_append_val(w->rows, m->row);
     }
     index_commit(s->app->store->idx);
+    g_array_free(idx, TRUE);
     if (failed) {
         imap_tagged(s, tag, "NO [SERVERBUG] %s failed.", move ? "Move" : "Copy");
-    } else if (move) {
-        if (rows->len) imap_send(s, "* OK [COPYUID %u %s %s] Moved UIDs.", mb.uidvalidity, buf_cstr(&src_uids), buf_cstr(&dst_uids));
-        index_begin(s->app->store->idx);
-        for (guint k = 0; k < rows->len; k++) store_expunge(s->app->store, g_array_index(rows, int64_t, k));
-        index_commit(s->app->store->idx);
-        imap_sync(s, true);
-        imap_tagged(s, tag, "OK Move completed.");
-    } else {
-        imap_sync(s, false);
-        if (rows->len)
-            imap_tagged(s, tag, "OK [COPYUID %u %s %s] Copy completed.", mb.uidvalidity, buf_cstr(&src_uids),
-                        buf_cstr(&dst_uids));
-        else imap_tagged(s, tag, "OK Copy completed.");
+        copy_wait_free(w);
+        buf_free(&dest);
+        return;
     }
-    g_array_free(rows, TRUE);
-    g_array_free(idx, TRUE);
-    buf_free(&src_uids);
-    buf_free(&dst_uids);
+    /* The reply waits until the new directory entries are on disk; the
+     * sync runs on the commit thread so other sessions are not stalled. */
+    s->copy_wait = w;
+    s->waiting = true;
+    conn_pause(s->conn);
+    conn_ref(s->conn);
+    store_sync_mailbox_dir(s->app->store, s->account, buf_cstr(&dest), copy_synced, w);
     buf_free(&dest);
 }
 

@@ -1110,6 +1110,7 @@ static void imap_on_close(struct conn *c, void *proto) {
 
 static void imap_session_free(struct imap_session *s) {
     store_unsubscribe(s->app->store, imap_store_event, s);
+    if (s->copy_wait) imap_copy_wait_detach(s->copy_wait);
     if (s->cont_state && s->cont_free) s->cont_free(s->cont_state);
     imap_close_mailbox(s);
     if (s->account) user_sessions_add(s->account, -1);

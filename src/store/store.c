@@ -593,7 +593,56 @@ int store_mailbox_rename(struct store *s, const char *account, const char *from,
     return rc;
 }
 
+static int copy_message(struct store *s, int64_t row, const char *dest_mailbox, int64_t *new_row, uint32_t *new_uid,
+                        bool sync);
+
 int store_copy(struct store *s, int64_t row, const char *dest_mailbox, int64_t *new_row, uint32_t *new_uid) {
+    return copy_message(s, row, dest_mailbox, new_row, new_uid, true);
+}
+
+int store_copy_nosync(struct store *s, int64_t row, const char *dest_mailbox, int64_t *new_row, uint32_t *new_uid) {
+    return copy_message(s, row, dest_mailbox, new_row, new_uid, false);
+}
+
+struct dir_sync_job {
+    char *dir;
+    int result;
+    void (*cb)(int, void *);
+    void *arg;
+};
+
+static void dir_sync_work(void *arg) {
+    struct dir_sync_job *j = arg;
+    j->result = maildir_sync_dir(j->dir);
+}
+
+static void dir_sync_done(int result, void *arg) {
+    struct dir_sync_job *j = arg;
+    j->cb(result ? result : j->result, j->arg);
+    free(j->dir);
+    free(j);
+}
+
+void store_sync_mailbox_dir(struct store *s, const char *account, const char *mailbox, void (*cb)(int, void *),
+                            void *arg) {
+    struct dir_sync_job *j = xcalloc(1, sizeof *j);
+    buf_t p = BUF_INIT;
+    store_mailbox_path(s, account, mailbox, &p);
+    buf_append_str(&p, "/cur");
+    j->dir = buf_steal(&p);
+    j->cb = cb;
+    j->arg = arg;
+    if (s->committer) {
+        /* no files to publish: the job only runs its work on the thread */
+        maildir_committer_submit(s->committer, NULL, 0, dir_sync_work, dir_sync_done, j);
+        return;
+    }
+    dir_sync_work(j);
+    dir_sync_done(0, j);
+}
+
+static int copy_message(struct store *s, int64_t row, const char *dest_mailbox, int64_t *new_row, uint32_t *new_uid,
+                        bool sync) {
     struct store_msg m;
     if (store_msg_get(s, row, &m) < 0) return -ENOENT;
     struct index_mailbox mb;
@@ -634,10 +683,12 @@ int store_copy(struct store *s, int64_t row, const char *dest_mailbox, int64_t *
         if (rc < 0) unlink(buf_cstr(&dst));
     }
     if (rc == 0) {
-        buf_t cur = BUF_INIT;
-        buf_printf(&cur, "%s/cur", buf_cstr(&dir));
-        maildir_sync_dir(buf_cstr(&cur));
-        buf_free(&cur);
+        if (sync) {
+            buf_t cur = BUF_INIT;
+            buf_printf(&cur, "%s/cur", buf_cstr(&dir));
+            maildir_sync_dir(buf_cstr(&cur));
+            buf_free(&cur);
+        }
         struct msg_summary sum;
         summary_from_file(buf_cstr(&dst), &sum);
         struct index_new_msg nm = {

@@ -95,6 +95,13 @@ int store_expunge(struct store *s, int64_t row);
 /* Copy a message into another mailbox of the same account (hard link
  * when possible); returns 0 with the new row and UID. */
 int store_copy(struct store *s, int64_t row, const char *dest_mailbox, int64_t *new_row, uint32_t *new_uid);
+/* The same without syncing the destination directory: the caller makes the
+ * copies durable with store_sync_mailbox_dir() (once for many copies). */
+int store_copy_nosync(struct store *s, int64_t row, const char *dest_mailbox, int64_t *new_row, uint32_t *new_uid);
+/* fsync a mailbox's cur/ directory on the commit thread, then cb(result,
+ * arg) on the event loop (synchronously when there is no commit thread). */
+void store_sync_mailbox_dir(struct store *s, const char *account, const char *mailbox, void (*cb)(int, void *),
+                            void *arg);
 /* Store a complete message (CRLF or LF line ends; kept with LF) in a
  * mailbox durably (IMAP APPEND). internaldate 0 means now. */
 int store_append(struct store *s, const char *account, const char *mailbox, const char *data, size_t len, int flags,
