@@ -873,7 +873,7 @@ def table(results, meta):
     header = ["metric"] + [c[0] for c in cols] + ["devmail better by"]
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
     lines = []
-    for k, r in enumerate([header, ["-" * w for w in widths]] + rows):
+    for r in [header, ["-" * w for w in widths]] + rows:
         lines.append("  ".join(str(c).ljust(widths[0]) if i == 0 else str(c).rjust(widths[i])
                                for i, c in enumerate(r)))
     out = ["HTTP API benchmark: devmail vs MailDev %s (%s)" % (meta.get("maildev_version", "?"), meta["time"]),

@@ -51,6 +51,10 @@ static const char *const index_schema =
     "  UNIQUE(mailbox_id, uid), UNIQUE(mailbox_id, base));"
     "CREATE INDEX IF NOT EXISTS messages_api_id ON messages(api_id);"
     "CREATE INDEX IF NOT EXISTS messages_date ON messages(internaldate);"
+    /* narrow covering indexes: counts of all/unread per mailbox and the
+     * set of tags without reading the wide rows (API lists, STATUS) */
+    "CREATE INDEX IF NOT EXISTS messages_mbox_flags ON messages(mailbox_id, flags);"
+    "CREATE INDEX IF NOT EXISTS messages_tagged ON messages(mailbox_id, keywords) WHERE keywords != '';"
     "CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(subject, addresses, body);"
     /* text waiting to enter messages_fts (see index_fts_flush) */
     "CREATE TABLE IF NOT EXISTS fts_queue(rowid INTEGER PRIMARY KEY, subject TEXT, addresses TEXT, body TEXT);";
