@@ -16,8 +16,9 @@
 #include "store/maildir.h"
 
 #define INDEX_SCHEMA_VERSION 1
-/* SQLite page cache per connection, in KiB. */
-#define INDEX_CACHE_KB_STR "8192"
+/* SQLite page cache of a reading connection, in KiB: holds a busy
+ * mailbox's rows (SQLite's default is 2 MiB). */
+#define INDEX_CACHE_KB 8192
 
 struct index {
     sqlite3 *db;
@@ -77,8 +78,7 @@ int index_open(struct index **out, const char *path, buf_t *err) {
     }
     /* Other processes (purge, reindex) may hold the lock briefly. */
     sqlite3_busy_timeout(idx->db, 5000);
-    /* a page cache that holds a busy mailbox's rows (default is 2 MB) */
-    sqlite3_exec(idx->db, "PRAGMA cache_size=-" INDEX_CACHE_KB_STR, NULL, NULL, NULL);
+    index_set_cache_kb(idx, INDEX_CACHE_KB);
     char *msg = NULL;
     if (sqlite3_exec(idx->db, index_schema, NULL, NULL, &msg) != SQLITE_OK) {
         buf_printf(err, "%s: %s", path, msg ? msg : "schema error");
@@ -126,6 +126,12 @@ void index_close(struct index *idx) {
     sqlite3_finalize(idx->bump_modseq);
     sqlite3_close(idx->db);
     free(idx);
+}
+
+void index_set_cache_kb(struct index *idx, int kb) {
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA cache_size=-%d", kb);
+    sqlite3_exec(idx->db, sql, NULL, NULL, NULL);
 }
 
 sqlite3 *index_db(struct index *idx) {

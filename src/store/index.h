@@ -53,6 +53,9 @@ struct index_new_msg {
 struct index;
 
 int index_open(struct index **out, const char *path, buf_t *err);
+/* Page cache of this connection in KiB (readers benefit, the commit
+ * thread's appending connection does not). */
+void index_set_cache_kb(struct index *idx, int kb);
 void index_close(struct index *idx);
 sqlite3 *index_db(struct index *idx);
 

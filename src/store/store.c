@@ -17,6 +17,9 @@
 #include "core/xalloc.h"
 #include "conf/rcptmap.h"
 
+/* SQLite page cache of the commit thread's connection, in KiB. */
+#define STORE_COMMIT_CACHE_KB 1024
+
 struct store_observer {
     store_observer_fn fn;
     void *arg;
@@ -237,6 +240,8 @@ struct store *store_open(struct event_base *base, const char *data_dir, const ch
             store_close(s);
             return NULL;
         }
+        /* it appends: a small cache keeps ingest memory low */
+        index_set_cache_kb(s->commit_idx, STORE_COMMIT_CACHE_KB);
         buf_free(&cpath);
         s->committer = maildir_committer_new(base);
         maildir_committer_set_batch_hooks(s->committer, commit_batch_begin, commit_batch_end, s);
