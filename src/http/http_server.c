@@ -641,7 +641,9 @@ static void on_store_event(const struct store_event *ev, void *arg) {
     if (!srv->quiet) {
         cJSON *frame = http_api_event_frame(srv->app, ev);
         if (frame) http_events_send(srv, ev->account, frame);
-        else if (ev->type == STORE_EV_EXPUNGE) srv->reload_pending = true; /* its ID is gone with the row */
+        /* an expunge whose ID is gone with the row, or outside changes:
+         * pages reload their list */
+        else if (ev->type == STORE_EV_EXPUNGE || ev->type == STORE_EV_CHANGED) srv->reload_pending = true;
     }
     schedule_stats(srv);
 }

@@ -50,9 +50,9 @@ struct imap_session {
     uint32_t uidvalidity;
     uint64_t highestmodseq;
     GArray *msgs; /* struct imap_msg, ordered by uid: seq = index + 1 */
-    int64_t mtime_new, mtime_cur; /* Maildir dirs as last seen */
     /* changes waiting for a point where they may be reported */
     bool pending_new;
+    bool pending_rescan;     /* the Maildir changed outside devmail */
     GArray *pending_expunge; /* uint32_t uids */
     GArray *pending_update;  /* uint32_t uids */
     bool self_change;        /* our own store_* call: don't echo */

@@ -256,19 +256,6 @@ static void load_row(struct imap_msg *m, sqlite3_stmt *st) {
     m->recent = sqlite3_column_int(st, 5) != 0;
 }
 
-static void dir_mtimes(struct imap_session *s, int64_t *mnew, int64_t *mcur) {
-    buf_t p = BUF_INIT;
-    store_mailbox_path(s->app->store, s->account, s->mailbox, &p);
-    size_t l = p.len;
-    struct stat st;
-    buf_append_str(&p, "/new");
-    *mnew = stat(buf_cstr(&p), &st) == 0 ? (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec : 0;
-    p.len = l;
-    buf_append_str(&p, "/cur");
-    *mcur = stat(buf_cstr(&p), &st) == 0 ? (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec : 0;
-    buf_free(&p);
-}
-
 /* Load rows with uid > after into the snapshot; returns how many. */
 static uint32_t load_new_rows(struct imap_session *s, uint32_t after) {
     sqlite3 *db = index_db(s->app->store->idx);
@@ -322,6 +309,10 @@ static void send_flags_update(struct imap_session *s, size_t i) {
 
 void imap_sync(struct imap_session *s, bool allow_expunge) {
     if (s->state != IMAP_SELECTED) return;
+    if (s->pending_rescan) {
+        s->pending_rescan = false;
+        imap_rescan(s);
+    }
     sqlite3 *db = index_db(s->app->store->idx);
     if (allow_expunge && s->pending_expunge->len) {
         if (s->qresync) {
@@ -434,14 +425,8 @@ void imap_rescan(struct imap_session *s) {
 }
 
 void imap_check_maildir(struct imap_session *s) {
-    if (s->state != IMAP_SELECTED) return;
-    int64_t mnew, mcur;
-    dir_mtimes(s, &mnew, &mcur);
-    if (mnew == s->mtime_new && mcur == s->mtime_cur) return;
-    s->mtime_new = mnew;
-    s->mtime_cur = mcur;
-    int changes = store_sync_mailbox(s->app->store, s->account, s->mailbox);
-    if (changes != 0) imap_rescan(s);
+    /* changes found arrive as STORE_EV_CHANGED (imap_store_event) */
+    if (s->state == IMAP_SELECTED) store_sync_mailbox(s->app->store, s->account, s->mailbox);
 }
 
 void imap_close_mailbox(struct imap_session *s) {
@@ -456,6 +441,7 @@ void imap_close_mailbox(struct imap_session *s) {
     g_array_set_size(s->pending_expunge, 0);
     g_array_set_size(s->pending_update, 0);
     s->pending_new = false;
+    s->pending_rescan = false;
     if (s->state == IMAP_SELECTED) s->state = IMAP_AUTH;
 }
 
@@ -485,7 +471,6 @@ bool imap_open_mailbox(struct imap_session *s, const char *name, bool readonly) 
     s->readonly = readonly;
     s->msgs = g_array_new(FALSE, FALSE, sizeof(struct imap_msg));
     load_new_rows(s, 0);
-    dir_mtimes(s, &s->mtime_new, &s->mtime_cur);
     s->state = IMAP_SELECTED;
     return true;
 }
@@ -501,6 +486,7 @@ static void imap_store_event(const struct store_event *ev, void *arg) {
         if (s->self_change) return;
         g_array_append_val(s->pending_update, ev->uid);
         break;
+    case STORE_EV_CHANGED: s->pending_rescan = true; break;
     case STORE_EV_MAILBOX: break;
     }
     if (s->idling) imap_sync(s, true);

@@ -176,27 +176,29 @@ int store_sync_mailbox(struct store *s, const char *account, const char *mailbox
     int changes = index_sync_mailbox(s->idx, account, mailbox, buf_cstr(&p));
     if (changes >= 0) dircache_record(s, buf_cstr(&p));
     buf_free(&p);
+    struct index_mailbox mb;
+    if (changes > 0 && index_mailbox_get(s->idx, account, mailbox, false, &mb) == 0) {
+        /* every session showing this mailbox must learn of it, not only
+         * the one whose command happened to look first */
+        struct store_event ev = {STORE_EV_CHANGED, account, mb.id, 0, 0, NULL};
+        store_notify(s, &ev);
+    }
     return changes;
 }
 
 int store_sync_account(struct store *s, const char *account) {
+    char **mailboxes = store_folders(s, account);
     int changes = 0;
     buf_t p = BUF_INIT;
-    store_mailbox_path(s, account, "INBOX", &p);
-    maildir_sweep_tmp(buf_cstr(&p), MAILDIR_TMP_MAX_AGE);
-    int rc = index_sync_mailbox(s->idx, account, "INBOX", buf_cstr(&p));
-    if (rc >= 0) dircache_record(s, buf_cstr(&p));
-    if (rc > 0) changes += rc;
-    char **folders = store_folders(s, account);
-    for (char **f = folders; *f; f++) {
+    for (char **f = NULL; !f || *f; f = f ? f + 1 : mailboxes) {
+        const char *name = f ? *f : "INBOX";
         buf_reset(&p);
-        store_mailbox_path(s, account, *f, &p);
+        store_mailbox_path(s, account, name, &p);
         maildir_sweep_tmp(buf_cstr(&p), MAILDIR_TMP_MAX_AGE);
-        rc = index_sync_mailbox(s->idx, account, *f, buf_cstr(&p));
-        if (rc >= 0) dircache_record(s, buf_cstr(&p));
+        int rc = store_sync_mailbox(s, account, name);
         if (rc > 0) changes += rc;
     }
-    store_strv_free(folders);
+    store_strv_free(mailboxes);
     buf_free(&p);
     return changes;
 }

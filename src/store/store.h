@@ -16,7 +16,10 @@
 
 struct event_base;
 
-enum store_event_type { STORE_EV_NEW, STORE_EV_UPDATE, STORE_EV_EXPUNGE, STORE_EV_MAILBOX };
+/* STORE_EV_CHANGED: a resync found changes made outside devmail in a
+ * mailbox's Maildir (files added, removed or re-flagged); observers reload
+ * what they show of it. */
+enum store_event_type { STORE_EV_NEW, STORE_EV_UPDATE, STORE_EV_EXPUNGE, STORE_EV_MAILBOX, STORE_EV_CHANGED };
 
 struct store_event {
     enum store_event_type type;
@@ -54,7 +57,8 @@ void store_strv_free(char **v);
 /* Maildir++ folder names of an account (without INBOX), NULL-terminated. */
 char **store_folders(struct store *s, const char *account);
 /* Bring one mailbox's index in line with its Maildir if its new/ or cur/
- * changed since the last look (cheap when nothing changed: two stat()s).
+ * changed since the last look (cheap when nothing changed: two stat()s);
+ * changes found are announced to every observer (STORE_EV_CHANGED).
  * Returns the number of changes found, 0 when none, -1 on error. */
 int store_sync_mailbox(struct store *s, const char *account, const char *mailbox);
 /* Sync one account's mailboxes (all folders) with their Maildirs. */

@@ -203,6 +203,19 @@ class TestConcurrentSessions(MaildirBase):
         u, t = b.cmd("SEARCH ALL")
         self.assertEqual(u, [b"* SEARCH 1\r\n"])
 
+    def test_outside_change_reaches_every_session(self):
+        # A file dropped by another program must reach each session that
+        # has the mailbox open, not only the first one to look.
+        a = self.login("INBOX")
+        n_a = self.exists_of(self.untagged)
+        b = self.login("INBOX")
+        n_b = self.exists_of(self.untagged)
+        write_maildir_file(self.dm.maildir(ACCOUNT), mail("seen by both"), sub="new")
+        seen_a = self.noop_until(a, lambda s: any(x.endswith(b" EXISTS\r\n") for x in s))
+        self.assertIn(b"* %d EXISTS\r\n" % (n_a + 1), seen_a)
+        seen_b = self.noop_until(b, lambda s: any(x.endswith(b" EXISTS\r\n") for x in s))
+        self.assertIn(b"* %d EXISTS\r\n" % (n_b + 1), seen_b)
+
     def test_delivery_reaches_idle_within_one_second(self):
         c = self.login("INBOX")
         n = self.exists_of(self.untagged)
