@@ -269,6 +269,61 @@ int index_add_message(struct index *idx, int64_t mailbox_id, const struct index_
     return 0;
 }
 
+int index_copy_message(struct index *idx, int64_t src, int64_t mailbox_id, const char *base, const char *subdir,
+                       uint32_t *uid_out, int64_t *row_out) {
+    sqlite3_stmt *st = idx->bump_uid;
+    sqlite3_bind_int64(st, 1, mailbox_id);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return -1;
+    }
+    int64_t uid = sqlite3_column_int64(st, 0);
+    int64_t modseq = sqlite3_column_int64(st, 1);
+    sqlite3_reset(st);
+    buf_t api = BUF_INIT;
+    index_api_id(base, &api);
+    int rc = -1;
+    if (sqlite3_prepare_v2(idx->db,
+                           "INSERT INTO messages(mailbox_id,uid,api_id,base,subdir,modseq,flags,keywords,internaldate,"
+                           "sent_date,size,mail_from,rcpts,hdr_from,hdr_to,hdr_cc,hdr_bcc,hdr_reply_to,subject,"
+                           "message_id,attachments,inlines,snippet,env_cache,body_cache,bs_cache) "
+                           "SELECT ?,?,?,?,?,?,flags,keywords,internaldate,sent_date,size,mail_from,rcpts,hdr_from,"
+                           "hdr_to,hdr_cc,hdr_bcc,hdr_reply_to,subject,message_id,attachments,inlines,snippet,"
+                           "env_cache,body_cache,bs_cache FROM messages WHERE id=?",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, mailbox_id);
+        sqlite3_bind_int64(st, 2, uid);
+        sqlite3_bind_text(st, 3, buf_cstr(&api), (int)api.len, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, base, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, subdir, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 6, modseq);
+        sqlite3_bind_int64(st, 7, src);
+        if (sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(idx->db) == 1) rc = 0;
+        sqlite3_finalize(st);
+    }
+    buf_free(&api);
+    if (rc < 0) {
+        log_error("index: cannot copy message %lld: %s", (long long)src, sqlite3_errmsg(idx->db));
+        return -1;
+    }
+    int64_t row = sqlite3_last_insert_rowid(idx->db);
+    /* the search text, wherever it is now: indexed, or still queued */
+    if (sqlite3_prepare_v2(idx->db,
+                           "INSERT INTO fts_queue(rowid,subject,addresses,body) "
+                           "SELECT ?1,subject,addresses,body FROM messages_fts WHERE rowid=?2 "
+                           "UNION ALL SELECT ?1,subject,addresses,body FROM fts_queue WHERE rowid=?2",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, row);
+        sqlite3_bind_int64(st, 2, src);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            log_error("index: cannot copy search text of %lld: %s", (long long)src, sqlite3_errmsg(idx->db));
+        sqlite3_finalize(st);
+    }
+    if (uid_out) *uid_out = (uint32_t)uid;
+    if (row_out) *row_out = row;
+    return 0;
+}
+
 int index_delete_message(struct index *idx, int64_t row) {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(idx->db, "DELETE FROM messages WHERE id=?", -1, &st, NULL) != SQLITE_OK) return -1;

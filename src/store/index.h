@@ -72,6 +72,12 @@ int index_add_message(struct index *idx, int64_t mailbox_id, const struct index_
 /* Move queued message text into the full-text index (all of it, or at
  * most max_rows). Call before any query on messages_fts. Returns rows moved. */
 int index_fts_flush(struct index *idx, int max_rows);
+/* Add a copy of row src (same bytes, new file base name) to a mailbox:
+ * its summary, envelope, cached IMAP structures, flags and search text are
+ * taken from src, so the file is not read again. Returns 0 and the new
+ * row and UID, or -1. */
+int index_copy_message(struct index *idx, int64_t src, int64_t mailbox_id, const char *base, const char *subdir,
+                       uint32_t *uid_out, int64_t *row_out);
 /* Remove a message row (and its search text). */
 int index_delete_message(struct index *idx, int64_t row);
 /* Next MODSEQ for a mailbox (increments HIGHESTMODSEQ). */

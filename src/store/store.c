@@ -696,27 +696,10 @@ static int copy_message(struct store *s, int64_t row, const char *dest_mailbox, 
             maildir_sync_dir(buf_cstr(&cur));
             buf_free(&cur);
         }
-        struct msg_summary sum;
-        summary_from_file(buf_cstr(&dst), &sum);
-        struct index_new_msg nm = {
-            .base = buf_cstr(&base), .subdir = "cur", .flags = m.flags, .keywords = m.keywords,
-            .internaldate = m.internaldate, .size = m.size, .summary = &sum,
-        };
-        /* keep the envelope: copy it from the source row */
-        sqlite3_stmt *st;
-        sqlite3_prepare_v2(index_db(s->idx), "SELECT mail_from, rcpts FROM messages WHERE id=?", -1, &st, NULL);
-        sqlite3_bind_int64(st, 1, row);
-        char *from = NULL, *rcpts = NULL;
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            from = xstrdup((const char *)sqlite3_column_text(st, 0));
-            rcpts = xstrdup((const char *)sqlite3_column_text(st, 1));
-        }
-        sqlite3_finalize(st);
-        nm.mail_from = from;
-        nm.rcpts = rcpts;
+        /* same bytes: the index row is copied, the file is not parsed again */
         int64_t r;
         uint32_t uid;
-        if (index_add_message(s->idx, mb.id, &nm, &uid, &r) == 0) {
+        if (index_copy_message(s->idx, row, mb.id, buf_cstr(&base), "cur", &uid, &r) == 0) {
             if (new_row) *new_row = r;
             if (new_uid) *new_uid = uid;
             buf_t api = BUF_INIT;
@@ -727,9 +710,6 @@ static int copy_message(struct store *s, int64_t row, const char *dest_mailbox, 
         } else {
             rc = -EIO;
         }
-        free(from);
-        free(rcpts);
-        summary_free(&sum);
     }
     if (dest_in_sync) dircache_record(s, buf_cstr(&dir));
     buf_free(&dst);

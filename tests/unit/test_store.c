@@ -794,6 +794,58 @@ static void test_set_flags_and_expunge(void **state) {
     store_close(s);
 }
 
+/* A copy is a new row with the source's summary, caches and search text. */
+static void test_copy(void **state) {
+    const char *dir = *state;
+    struct store *s = open_store(dir);
+    char *accounts[] = {"all@example.com"};
+    struct store_delivery d;
+    assert_int_equal(store_delivery_begin(s, &d, accounts, 1, "a@b", "all@example.com"), 0);
+    const char *msg = "From: Ada <ada@example.com>\nSubject: quarterly numbers\n\nthe zebracorn report\n";
+    store_delivery_write(&d, msg, strlen(msg));
+    struct done_probe done = {0, -1, NULL};
+    store_delivery_commit(&d, delivery_done, &done);
+    assert_int_equal(done.result, 0);
+    store_delivery_free(&d);
+    struct row r[2];
+    assert_int_equal(rows_of(s, "all@example.com", "INBOX", r, 2), 1);
+    int64_t src = r[0].id;
+    sqlite3_exec(index_db(s->idx), "UPDATE messages SET env_cache='(E)' WHERE id=(SELECT max(id) FROM messages)",
+                 NULL, NULL, NULL);
+    assert_int_equal(store_set_flags(s, src, MSG_FLAGGED, "$label1"), 0);
+    assert_int_equal(store_mailbox_create(s, "all@example.com", "Archive"), 0);
+    int64_t copy;
+    uint32_t uid;
+    assert_int_equal(store_copy(s, src, "Archive", &copy, &uid), 0);
+    assert_int_equal(uid, 1);
+    struct store_msg m;
+    assert_int_equal(store_msg_get(s, copy, &m), 0);
+    assert_string_equal(m.mailbox, "Archive");
+    assert_int_equal(m.flags, MSG_FLAGGED);
+    assert_string_equal(m.keywords, "$label1");
+    assert_int_equal(access(m.path, F_OK), 0);
+    store_msg_free(&m);
+    static const char *const same[] = {"subject", "hdr_from", "size", "internaldate", "mail_from", "env_cache"};
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+        buf_t q = BUF_INIT;
+        buf_printf(&q, "SELECT %s FROM messages WHERE id=?", same[i]);
+        char *a = column_text(s, buf_cstr(&q), src), *b = column_text(s, buf_cstr(&q), copy);
+        assert_non_null(a);
+        assert_non_null(b);
+        assert_string_equal(a, b);
+        free(a);
+        free(b);
+        buf_free(&q);
+    }
+    /* the copy is found by full-text search, like the original */
+    index_fts_flush(s->idx, 0);
+    char *hit = column_text(s, "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'zebracorn' AND rowid=?",
+                            copy);
+    assert_string_equal(hit, "1");
+    free(hit);
+    store_close(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_paths),
@@ -808,6 +860,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_delivery, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_delivery_abort, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_set_flags_and_expunge, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_copy, setup_dir, teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
