@@ -12,8 +12,7 @@ bool app_login(struct app *app, const char *user, const char *password, size_t p
     if (strlen(user) > PASSDB_MAX_USER || password_len > PASSDB_MAX_PASSWORD) return false;
     if (app->has_passdb) {
         if (!passdb_verify(&app->passdb, user, password, password_len)) return false;
-        char *a = xstrdup(user);
-        for (char *c = a; *c; c++) *c = (char)tolower((unsigned char)*c);
+        char *a = xstrdup_lower(user);
         if (!strchr(a, '@') && app->cfg->domains.n > 0) {
             /* "all" in a one-domain setup means all@<domain> */
             buf_t b = BUF_INIT;
@@ -30,8 +29,7 @@ bool app_login(struct app *app, const char *user, const char *password, size_t p
     }
     /* Zero-config: every login is accepted. An address of a served domain
      * opens that account; anything else opens the catch-all. */
-    char *a = xstrdup(user);
-    for (char *c = a; *c; c++) *c = (char)tolower((unsigned char)*c);
+    char *a = xstrdup_lower(user);
     const char *at = strrchr(a, '@');
     bool served = false;
     for (size_t i = 0; at && i < app->cfg->domains.n; i++)
@@ -46,8 +44,7 @@ bool app_login(struct app *app, const char *user, const char *password, size_t p
         return true;
     }
     free(a);
-    *account = xstrdup(app->cfg->default_account);
-    for (char *c = *account; *c; c++) *c = (char)tolower((unsigned char)*c);
+    *account = xstrdup_lower(app->cfg->default_account);
     return true;
 }
 

@@ -314,13 +314,8 @@ int config_parse_text(struct config *cfg, const char *name, const char *text, si
 
 int config_load_file(struct config *cfg, const char *path, buf_t *err) {
     buf_t text = BUF_INIT;
-    int rc = buf_load_file(&text, path);
-    if (rc < 0) {
-        buf_printf(err, "%s: %s", path, strerror(-rc));
-        buf_free(&text);
-        return -1;
-    }
-    rc = config_parse_text(cfg, path, text.data ? text.data : "", text.len, err);
+    int rc = buf_load_file_or_explain(&text, path, err);
+    if (rc == 0) rc = config_parse_text(cfg, path, text.data ? text.data : "", text.len, err);
     buf_free(&text);
     return rc;
 }

@@ -76,13 +76,8 @@ int passdb_parse(struct passdb *db, const char *name, const char *text, size_t l
 
 int passdb_load(struct passdb *db, const char *path, buf_t *err) {
     buf_t text = BUF_INIT;
-    int rc = buf_load_file(&text, path);
-    if (rc < 0) {
-        buf_printf(err, "%s: %s", path, strerror(-rc));
-        buf_free(&text);
-        return -1;
-    }
-    rc = passdb_parse(db, path, text.data ? text.data : "", text.len, err);
+    int rc = buf_load_file_or_explain(&text, path, err);
+    if (rc == 0) rc = passdb_parse(db, path, text.data ? text.data : "", text.len, err);
     buf_free(&text);
     return rc;
 }

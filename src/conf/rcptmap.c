@@ -9,12 +9,6 @@
 
 #include "core/xalloc.h"
 
-static char *lower_dup(const char *s, size_t n) {
-    char *r = xstrndup(s, n);
-    for (char *c = r; *c; c++) *c = (char)tolower((unsigned char)*c);
-    return r;
-}
-
 bool rcptmap_account_valid(const char *account) {
     const char *at = strrchr(account, '@');
     if (!at || at == account || !at[1]) return false;
@@ -40,8 +34,8 @@ static char *account_from_path(const char *v, size_t n) {
     buf_append(&b, u, ul);
     buf_append_char(&b, '@');
     buf_append(&b, v, dl);
-    char *r = buf_steal(&b);
-    for (char *c = r; *c; c++) *c = (char)tolower((unsigned char)*c);
+    char *r = xstrndup_lower(b.data, b.len);
+    buf_free(&b);
     return r;
 }
 
@@ -79,7 +73,7 @@ int rcptmap_parse(struct rcptmap *m, const char *name, const char *text, size_t 
             return -1;
         }
         char *account = memchr(line + vs, '/', ve - vs) ? account_from_path(line + vs, ve - vs)
-                                                         : lower_dup(line + vs, ve - vs);
+                                                         : xstrndup_lower(line + vs, ve - vs);
         if (!account || !rcptmap_account_valid(account)) {
             buf_printf(err, "%s:%d: bad account '%.*s'", name, lineno, (int)(ve - vs), line + vs);
             free(account);
@@ -87,7 +81,7 @@ int rcptmap_parse(struct rcptmap *m, const char *name, const char *text, size_t 
             return -1;
         }
         m->v = xrealloc(m->v, (m->n + 1) * sizeof *m->v);
-        m->v[m->n].key = lower_dup(line + ks, ke - ks);
+        m->v[m->n].key = xstrndup_lower(line + ks, ke - ks);
         m->v[m->n].account = account;
         m->n++;
     }
@@ -96,13 +90,8 @@ int rcptmap_parse(struct rcptmap *m, const char *name, const char *text, size_t 
 
 int rcptmap_load(struct rcptmap *m, const char *path, buf_t *err) {
     buf_t text = BUF_INIT;
-    int rc = buf_load_file(&text, path);
-    if (rc < 0) {
-        buf_printf(err, "%s: %s", path, strerror(-rc));
-        buf_free(&text);
-        return -1;
-    }
-    rc = rcptmap_parse(m, path, text.data ? text.data : "", text.len, err);
+    int rc = buf_load_file_or_explain(&text, path, err);
+    if (rc == 0) rc = rcptmap_parse(m, path, text.data ? text.data : "", text.len, err);
     buf_free(&text);
     return rc;
 }
@@ -132,7 +121,7 @@ int rcptmap_route(const struct rcptmap *m, char *const *domains, size_t ndomains
     domain = domain ? domain + 1 : "";
     if (ndomains == 0) {
         const char *a = m ? rcptmap_lookup(m, addr) : NULL;
-        *account = lower_dup(a ? a : default_account, strlen(a ? a : default_account));
+        *account = xstrdup_lower(a ? a : default_account);
         return 0;
     }
     bool served = false;
@@ -149,10 +138,10 @@ int rcptmap_route(const struct rcptmap *m, char *const *domains, size_t ndomains
                        addr);
             return -1;
         }
-        *account = lower_dup(a, strlen(a));
+        *account = xstrdup_lower(a);
         return 0;
     }
-    char *acc = lower_dup(addr, strlen(addr));
+    char *acc = xstrdup_lower(addr);
     if (!rcptmap_account_valid(acc)) {
         free(acc);
         buf_printf(reply, "550 5.1.1 <%s>: Recipient address rejected: unusable mailbox name", addr);

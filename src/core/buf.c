@@ -113,3 +113,10 @@ int buf_load_file(buf_t *b, const char *path) {
     fclose(fp);
     return rc;
 }
+
+int buf_load_file_or_explain(buf_t *b, const char *path, buf_t *err) {
+    int rc = buf_load_file(b, path);
+    if (rc == 0) return 0;
+    buf_printf(err, "%s: %s", path, strerror(-rc));
+    return -1;
+}

@@ -40,6 +40,8 @@ char *buf_steal(buf_t *b);
 
 /* Append a whole file to b. 0, or -errno (b keeps what was read). */
 int buf_load_file(buf_t *b, const char *path);
+/* The same, appending "PATH: reason" to err when it fails; 0 or -1. */
+int buf_load_file_or_explain(buf_t *b, const char *path, buf_t *err);
 
 /* Case-insensitive comparison of a length-delimited byte string with a C string. */
 bool mem_ieq(const char *p, size_t n, const char *s);

@@ -1,5 +1,6 @@
 #include "core/xalloc.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,4 +43,14 @@ void *xmemdup(const void *p, size_t n) {
     void *q = xmalloc(n);
     if (n) memcpy(q, p, n);
     return q;
+}
+
+char *xstrndup_lower(const char *s, size_t n) {
+    char *r = xstrndup(s, n);
+    for (char *c = r; *c; c++) *c = (char)tolower((unsigned char)*c);
+    return r;
+}
+
+char *xstrdup_lower(const char *s) {
+    return xstrndup_lower(s, strlen(s));
 }

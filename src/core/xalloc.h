@@ -13,5 +13,9 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 void *xmemdup(const void *p, size_t n);
+/* Copy of n bytes (or the whole string) with ASCII letters lower-cased:
+ * how account names, domains and map keys are compared. */
+char *xstrndup_lower(const char *s, size_t n);
+char *xstrdup_lower(const char *s);
 
 #endif
