@@ -67,6 +67,8 @@ import threading
 import time
 import urllib.parse
 
+from benchlib import free_port, log, vm_hwm
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 OUT_DIR = os.path.join(HERE, "out")
@@ -92,27 +94,6 @@ FULL = {"load_budget": 180.0, "smtp_subset": 20000, "lat_requests": 200, "lat_se
         "rps_seconds": 10.0}
 QUICK = {"load_budget": 30.0, "smtp_subset": 2000, "lat_requests": 40, "lat_seconds": 2.0,
          "rps_seconds": 3.0}
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def vm_hwm(pid, key="VmHWM:"):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith(key):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
 
 
 class BenchError(Exception):

@@ -56,19 +56,17 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+
+from benchlib import RssSampler, free_port, log, vm_hwm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 OUT_DIR = os.path.join(HERE, "out")
-PAGE = os.sysconf("SC_PAGE_SIZE")
 
 ACCOUNT = "all@example.com"
 PASSWORD = "password"
 DOMAIN = "example.com"
-SAMPLE_INTERVAL = 0.1      # RSS sampling period, seconds
-PSS_EVERY = 5              # PSS every 5th sample (smaps_rollup is dearer)
 START_TIMEOUT = 20.0       # seconds for a server to greet
 RUN_TIMEOUT = 100.0        # a measured run is abandoned after this
 FETCH_WINDOW = 50          # messages per header FETCH
@@ -76,16 +74,6 @@ BODY_FETCHES = 3           # whole bodies fetched per iteration
 COPY_COUNT = 3             # messages copied (then expunged) per iteration
 TOPICS = 20                # distinct "topic-k" subject words
 CMDS_PER_ITER = 8 + BODY_FETCHES
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_imap(port, alive, timeout=START_TIMEOUT):
@@ -160,105 +148,6 @@ def make_maildir(root, n, seed=1):
         os.utime(path, (base + i, base + i))
         total += len(data)
     return total
-
-
-# ---- memory ------------------------------------------------------------------
-
-def proc_rss(pid):
-    try:
-        with open("/proc/%d/statm" % pid) as f:
-            return int(f.read().split()[1]) * PAGE
-    except (OSError, IndexError, ValueError):
-        return 0
-
-
-def proc_pss(pid):
-    try:
-        with open("/proc/%d/smaps_rollup" % pid) as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, IndexError, ValueError):
-        pass
-    return 0
-
-
-def proc_children(pid):
-    try:
-        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            return [int(x) for x in f.read().split()]
-    except OSError:
-        pass
-    kids = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name) as f:
-                stat = f.read()
-            if int(stat[stat.rindex(")") + 2:].split()[1]) == pid:
-                kids.append(int(name))
-        except (OSError, ValueError):
-            pass
-    return kids
-
-
-def tree_mem(pid, with_pss):
-    rss_sum, pss_sum, n, todo = 0, 0, 0, [pid]
-    while todo:
-        p = todo.pop()
-        rss = proc_rss(p)
-        if rss:
-            rss_sum += rss
-            if with_pss:
-                pss_sum += proc_pss(p)
-            n += 1
-        todo.extend(proc_children(p))
-    return rss_sum, pss_sum, n
-
-
-def vm_hwm(pid):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-class RssSampler:
-    """Peak summed RSS (and PSS) of a process tree, sampled every 100 ms."""
-
-    def __init__(self, pid):
-        self.pid = pid
-        self.peak = self.peak_pss = self.peak_procs = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _sample(self, with_pss):
-        rss, pss, n = tree_mem(self.pid, with_pss)
-        if rss > self.peak:
-            self.peak, self.peak_procs = rss, n
-        self.peak_pss = max(self.peak_pss, pss)
-
-    def _run(self):
-        k = 0
-        while True:
-            self._sample(k % PSS_EVERY == 0)
-            k += 1
-            if self._stop.wait(SAMPLE_INTERVAL):
-                return
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self._sample(True)
 
 
 # ---- servers -----------------------------------------------------------------

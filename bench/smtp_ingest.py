@@ -35,31 +35,19 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+
+from benchlib import RssSampler, free_port, log, vm_hwm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 OUT_DIR = os.path.join(HERE, "out")
-PAGE = os.sysconf("SC_PAGE_SIZE")
 
-SAMPLE_INTERVAL = 0.1       # RSS sampling period, seconds
-PSS_EVERY = 5               # PSS (smaps_rollup, ~5x dearer) every 5th sample
 POLL_INTERVAL = 0.02        # Maildir count polling period, seconds
 START_TIMEOUT = 15.0        # seconds for a server to accept connections
 WARMUP_MSGS = 20            # messages sent before each measured run
 FROM = "from@example.net"
 TO = "to@example.com"
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_port(port, alive, timeout=START_TIMEOUT):
@@ -97,106 +85,6 @@ def count_maildir(domain_dir):
     return total
 
 
-def proc_rss(pid):
-    try:
-        with open("/proc/%d/statm" % pid) as f:
-            return int(f.read().split()[1]) * PAGE
-    except (OSError, IndexError, ValueError):
-        return 0
-
-
-def proc_children(pid):
-    try:
-        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            return [int(x) for x in f.read().split()]
-    except OSError:
-        pass
-    kids = []  # kernels without CONFIG_PROC_CHILDREN: scan /proc
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name) as f:
-                stat = f.read()
-            if int(stat[stat.rindex(")") + 2:].split()[1]) == pid:
-                kids.append(int(name))
-        except (OSError, ValueError):
-            pass
-    return kids
-
-
-def proc_pss(pid):
-    """Proportional set size: shared pages divided among their users."""
-    try:
-        with open("/proc/%d/smaps_rollup" % pid) as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, IndexError, ValueError):
-        pass
-    return 0
-
-
-def tree_mem(pid, with_pss):
-    """Summed RSS (and PSS if asked) of pid and all its descendants, and
-    their count."""
-    rss_sum, pss_sum, n, todo = 0, 0, 0, [pid]
-    while todo:
-        p = todo.pop()
-        rss = proc_rss(p)
-        if rss:
-            rss_sum += rss
-            if with_pss:
-                pss_sum += proc_pss(p)
-            n += 1
-        todo.extend(proc_children(p))
-    return rss_sum, pss_sum, n
-
-
-def vm_hwm(pid):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-class RssSampler:
-    """Samples the summed RSS of a process tree every SAMPLE_INTERVAL."""
-
-    def __init__(self, pid):
-        self.pid = pid
-        self.peak = 0
-        self.peak_pss = 0
-        self.peak_procs = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        k = 0
-        while True:
-            rss, pss, n = tree_mem(self.pid, k % PSS_EVERY == 0)
-            k += 1
-            if rss > self.peak:
-                self.peak, self.peak_procs = rss, n
-            self.peak_pss = max(self.peak_pss, pss)
-            if self._stop.wait(SAMPLE_INTERVAL):
-                return
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        rss, pss, n = tree_mem(self.pid, True)  # final sample, with PSS
-        if rss > self.peak:
-            self.peak, self.peak_procs = rss, n
-        self.peak_pss = max(self.peak_pss, pss)
 
 
 class Devmail:
