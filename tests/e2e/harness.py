@@ -161,18 +161,18 @@ class Devmail:
 
 # ---- raw SMTP helpers (added for the SMTP e2e suites) -------------------
 
-class SmtpRaw:
-    """A line-level SMTP client over a plain socket, for exact reply checks.
+class LineSocket:
+    """The socket side of the raw protocol clients below: buffered line
+    and byte reads, sends, reading until the server closes."""
 
-        c = SmtpRaw(dm.smtp_port)
-        c.greeting              # ["220 devmail.example.com ESMTP devmail"]
-        c.cmd("EHLO x")         # list of reply lines, CRLF stripped
-    """
+    # errors that end read_until_close (instead of raising)
+    CLOSE_ERRORS = (ConnectionResetError, socket.timeout)
 
-    def __init__(self, port, host="127.0.0.1", timeout=10.0, read_greeting=True):
+    def __init__(self, port, host="127.0.0.1", timeout=10.0, tls=False):
         self.sock = socket.create_connection((host, port), timeout=timeout)
+        if tls:
+            self.sock = tls_client_context().wrap_socket(self.sock)
         self.buf = b""
-        self.greeting = self.read_reply() if read_greeting else None
 
     def _fill(self):
         data = self.sock.recv(65536)
@@ -181,40 +181,31 @@ class SmtpRaw:
         self.buf += data
 
     def read_line(self):
-        """One reply line as bytes, CRLF included."""
+        """One line as bytes, line end included."""
         while b"\n" not in self.buf:
             self._fill()
         line, _, self.buf = self.buf.partition(b"\n")
         return line + b"\n"
 
-    def read_reply(self):
-        """One (possibly multi-line) reply as a list of str lines without CRLF."""
-        lines = []
-        while True:
-            raw = self.read_line()
-            text = raw.decode("utf-8", "replace").rstrip("\r\n")
-            lines.append(text)
-            if len(text) < 4 or text[3] != "-":
-                return lines
+    def read_exact(self, n):
+        while len(self.buf) < n:
+            self._fill()
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
 
     def send(self, data):
         if isinstance(data, str):
             data = data.encode("utf-8")
         self.sock.sendall(data)
 
-    def cmd(self, line):
-        self.send(line + "\r\n" if isinstance(line, str) else line + b"\r\n")
-        return self.read_reply()
-
     def read_until_close(self, timeout=10.0):
         """Everything the server still sends until it closes (bytes)."""
         self.sock.settimeout(timeout)
-        out = self.buf
-        self.buf = b""
+        out, self.buf = self.buf, b""
         while True:
             try:
                 data = self.sock.recv(65536)
-            except (ConnectionResetError, socket.timeout):
+            except self.CLOSE_ERRORS:
                 break
             if not data:
                 break
@@ -233,6 +224,33 @@ class SmtpRaw:
     def __exit__(self, *exc):
         self.close()
         return False
+
+
+class SmtpRaw(LineSocket):
+    """A line-level SMTP client over a plain socket, for exact reply checks.
+
+        c = SmtpRaw(dm.smtp_port)
+        c.greeting              # ["220 devmail.example.com ESMTP devmail"]
+        c.cmd("EHLO x")         # list of reply lines, CRLF stripped
+    """
+
+    def __init__(self, port, host="127.0.0.1", timeout=10.0, read_greeting=True):
+        super().__init__(port, host, timeout)
+        self.greeting = self.read_reply() if read_greeting else None
+
+    def read_reply(self):
+        """One (possibly multi-line) reply as a list of str lines without CRLF."""
+        lines = []
+        while True:
+            raw = self.read_line()
+            text = raw.decode("utf-8", "replace").rstrip("\r\n")
+            lines.append(text)
+            if len(text) < 4 or text[3] != "-":
+                return lines
+
+    def cmd(self, line):
+        self.send(line + "\r\n" if isinstance(line, str) else line + b"\r\n")
+        return self.read_reply()
 
 
 def smtp_burst(port, data, timeout=10.0):
@@ -379,7 +397,7 @@ def write_maildir_file(maildir, data, sub="new", info=None, mtime=None):
     return path
 
 
-class ImapRaw:
+class ImapRaw(LineSocket):
     """A line-level IMAP client for exact response checks.
 
         c = ImapRaw(dm.ports["imap"])
@@ -389,31 +407,12 @@ class ImapRaw:
         # tagged: the tagged line as str without CRLF ("t1 OK ...")
     """
 
+    CLOSE_ERRORS = (OSError,)  # TLS sessions may end with an SSL error
+
     def __init__(self, port, host="127.0.0.1", tls=False, timeout=10.0, read_greeting=True):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
-        if tls:
-            self.sock = tls_client_context().wrap_socket(self.sock)
-        self.buf = b""
+        super().__init__(port, host, timeout, tls)
         self.n = 0
         self.greeting = self.read_response().decode("utf-8", "replace").rstrip("\r\n") if read_greeting else None
-
-    def _fill(self):
-        data = self.sock.recv(65536)
-        if not data:
-            raise EOFError("connection closed by server")
-        self.buf += data
-
-    def read_line(self):
-        while b"\n" not in self.buf:
-            self._fill()
-        line, _, self.buf = self.buf.partition(b"\n")
-        return line + b"\n"
-
-    def read_exact(self, n):
-        while len(self.buf) < n:
-            self._fill()
-        out, self.buf = self.buf[:n], self.buf[n:]
-        return out
 
     def read_response(self):
         """One whole response line with its literals inlined (bytes)."""
@@ -426,11 +425,6 @@ class ImapRaw:
             if not m:
                 return out
             out += self.read_exact(int(m.group(1)))
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        self.sock.sendall(data)
 
     def next_tag(self):
         self.n += 1
@@ -456,29 +450,3 @@ class ImapRaw:
         if " OK" in tagged:
             self.sock = tls_client_context().wrap_socket(self.sock)
         return tagged
-
-    def read_until_close(self, timeout=10.0):
-        self.sock.settimeout(timeout)
-        out, self.buf = self.buf, b""
-        while True:
-            try:
-                data = self.sock.recv(65536)
-            except (ConnectionResetError, socket.timeout, OSError):
-                break
-            if not data:
-                break
-            out += data
-        return out
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
