@@ -72,3 +72,9 @@ int sasl_plain_split(const char *msg, size_t len, const char **authcid, size_t *
     if (memchr(*password, '\0', *password_len)) return -1;
     return 0;
 }
+
+int sasl_plain_decode(const char *b64, size_t len, buf_t *dec, const char **authcid, size_t *authcid_len,
+                      const char **password, size_t *password_len) {
+    if (sasl_b64_decode(b64, len, dec) < 0) return -1;
+    return sasl_plain_split(dec->data ? dec->data : "", dec->len, authcid, authcid_len, password, password_len);
+}

@@ -17,4 +17,9 @@ void sasl_b64_encode(const void *in, size_t len, buf_t *out);
 int sasl_plain_split(const char *msg, size_t len, const char **authcid, size_t *authcid_len, const char **password,
                      size_t *password_len);
 
+/* Both steps of a client's PLAIN response: decode the base64 into dec,
+ * then split it (pointers into dec). -1 if either step fails. */
+int sasl_plain_decode(const char *b64, size_t len, buf_t *dec, const char **authcid, size_t *authcid_len,
+                      const char **password, size_t *password_len);
+
 #endif

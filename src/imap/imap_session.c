@@ -645,8 +645,7 @@ static void authenticate_plain(struct imap_session *s, const char *tag, const ch
     buf_t dec = BUF_INIT;
     const char *user, *pw;
     size_t ul, pl;
-    if (sasl_b64_decode(b64, len, &dec) < 0 ||
-        sasl_plain_split(dec.data ? dec.data : "", dec.len, &user, &ul, &pw, &pl) < 0) {
+    if (sasl_plain_decode(b64, len, &dec, &user, &ul, &pw, &pl) < 0) {
         imap_tagged(s, tag, "BAD Invalid SASL PLAIN response.");
         buf_free(&dec);
         return;

@@ -277,8 +277,7 @@ static void sasl_plain(struct pop3_session *s, const char *b64, size_t len) {
     buf_t dec = BUF_INIT;
     const char *user, *pw;
     size_t ul, pl;
-    if ((len && sasl_b64_decode(b64, len, &dec) < 0) ||
-        sasl_plain_split(dec.data ? dec.data : "", dec.len, &user, &ul, &pw, &pl) < 0) {
+    if (sasl_plain_decode(b64, len, &dec, &user, &ul, &pw, &pl) < 0) {
         s->state = P3_AUTHORIZATION;
         reply(s, "-ERR Invalid SASL PLAIN response.");
         buf_free(&dec);

@@ -623,8 +623,7 @@ static void auth_plain(struct smtp_session *s, const char *b64, size_t len) {
     buf_t dec = BUF_INIT;
     const char *user, *pw;
     size_t ul, pl;
-    if (sasl_b64_decode(b64, len, &dec) < 0 ||
-        sasl_plain_split(dec.data ? dec.data : "", dec.len, &user, &ul, &pw, &pl) < 0) {
+    if (sasl_plain_decode(b64, len, &dec, &user, &ul, &pw, &pl) < 0) {
         reply(s, "501 5.5.2 Error: invalid SASL PLAIN response");
         s->state = SS_CMD;
         buf_free(&dec);

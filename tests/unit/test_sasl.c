@@ -168,6 +168,27 @@ static void test_plain_from_b64(void **state) {
     buf_free(&dec);
 }
 
+/* sasl_plain_decode: base64 and split in one step, failing on either. */
+static void test_plain_decode(void **state) {
+    (void)state;
+    buf_t dec = BUF_INIT;
+    const char *u, *p;
+    size_t ul, pl;
+    /* "\0all@example.com\0password" */
+    assert_int_equal(sasl_plain_decode("AGFsbEBleGFtcGxlLmNvbQBwYXNzd29yZA==", 36, &dec, &u, &ul, &p, &pl), 0);
+    assert_int_equal(ul, 15);
+    assert_memory_equal(u, "all@example.com", 15);
+    assert_int_equal(pl, 8);
+    assert_memory_equal(p, "password", 8);
+    buf_reset(&dec);
+    assert_int_equal(sasl_plain_decode("not base64!", 11, &dec, &u, &ul, &p, &pl), -1);
+    buf_reset(&dec);
+    assert_int_equal(sasl_plain_decode("", 0, &dec, &u, &ul, &p, &pl), -1);
+    buf_reset(&dec);
+    assert_int_equal(sasl_plain_decode("dXNlcg==", 8, &dec, &u, &ul, &p, &pl), -1); /* "user": no NULs */
+    buf_free(&dec);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_b64_vectors),
@@ -175,6 +196,7 @@ int main(void) {
         cmocka_unit_test(test_b64_invalid),
         cmocka_unit_test(test_plain_split),
         cmocka_unit_test(test_plain_from_b64),
+        cmocka_unit_test(test_plain_decode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
