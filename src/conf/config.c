@@ -262,7 +262,6 @@ static char *trim(char *s, char *end) {
 int config_parse_text(struct config *cfg, const char *name, const char *text, size_t len, buf_t *err) {
     char *copy = xstrndup(text, len);
     int lineno = 0, rc = 0;
-    char *save = NULL;
     char *p = copy;
     /* Walk lines by hand: strtok would skip empty lines and miscount. */
     while (p && rc == 0) {
@@ -307,7 +306,6 @@ int config_parse_text(struct config *cfg, const char *name, const char *text, si
         }
         buf_free(&why);
     }
-    (void)save;
     free(copy);
     return rc;
 }

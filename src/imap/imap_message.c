@@ -456,7 +456,6 @@ void imap_cmd_fetch(struct imap_session *s, const char *tag, const struct imap_a
     }
     if (vanished) {
         /* UIDs in the set that are no longer here */
-        struct imap_index_mailbox_dummy;
         struct index_mailbox mb;
         index_mailbox_get(s->app->store->idx, s->account, s->mailbox, false, &mb);
         uint32_t maxuid = mb.uidnext > 1 ? mb.uidnext - 1 : 0;

@@ -593,10 +593,6 @@ static void login_ok(struct imap_session *s, const char *tag, char *account) {
     buf_free(&b);
 }
 
-struct login_fail {
-    char *tag;
-};
-
 static void login_fail_reply(struct conn *c, void *arg) {
     struct imap_session *s = arg;
     s->waiting = false;

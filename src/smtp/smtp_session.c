@@ -15,9 +15,6 @@
 #include "smtp/smtp_data.h"
 #include "smtp/smtp_parser.h"
 
-/* Bytes of one BDAT chunk or DATA stretch buffered before writing. */
-#define SMTP_WRITE_CHUNK (64 * 1024)
-
 enum smtp_state {
     SS_CMD,        /* reading commands */
     SS_DATA,       /* reading a DATA body */

@@ -15,7 +15,6 @@
 #include "core/xalloc.h"
 #include "store/maildir.h"
 
-#define INDEX_SCHEMA_VERSION 1
 /* SQLite page cache of a reading connection, in KiB: holds a busy
  * mailbox's rows (SQLite's default is 2 MiB). */
 #define INDEX_CACHE_KB 8192
