@@ -176,6 +176,7 @@ int smtp_path_parse(const char *arg, size_t len, const char *prefix, struct smtp
     size_t i = pl;
     while (i < len && arg[i] == ' ') i++;
     size_t astart, aend, next;
+    bool bracketed = i < len && arg[i] == '<';
     if (i < len && arg[i] == '<') {
         /* find the closing '>' outside a quoted local part */
         bool q = false;
@@ -224,12 +225,15 @@ int smtp_path_parse(const char *arg, size_t len, const char *prefix, struct smtp
         return -1;
     }
     size_t alen = aend - astart;
-    if (alen > 0 && !smtp_addr_valid(arg + astart, alen)) {
+    /* RFC 5321 4.1.1.3: RCPT TO:<Postmaster> names the postmaster without
+     * a domain; it is the one mailbox accepted without one */
+    bool postmaster = bracketed && strcasecmp(prefix, "TO:") == 0 && mem_ieq(arg + astart, alen, "postmaster");
+    if (!postmaster && alen > 0 && !smtp_addr_valid(arg + astart, alen)) {
         *reply = "501 5.1.3 Bad recipient address syntax";
         if (strcasecmp(prefix, "FROM:") == 0) *reply = "501 5.1.7 Bad sender address syntax";
         return -1;
     }
-    out->addr = xstrndup(arg + astart, alen);
+    out->addr = postmaster ? xstrdup("postmaster") : xstrndup(arg + astart, alen);
     /* parameters: keyword[=value] separated by spaces */
     i = next;
     while (i < len) {

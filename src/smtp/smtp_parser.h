@@ -9,6 +9,9 @@
  * Addresses are accepted with or without angle brackets (the recipe's
  * `MAIL FROM:auser@example.com`), with a space after the colon, with a
  * source route (ignored), quoted local parts and address literals.
+ * `RCPT TO:<Postmaster>` (any case) gives the address "postmaster", the
+ * one mailbox without a domain (RFC 5321 4.1.1.3); the session names
+ * its domain.
  */
 #ifndef DEVMAIL_SMTP_PARSER_H
 #define DEVMAIL_SMTP_PARSER_H

@@ -278,14 +278,6 @@ fail_nocount:
     smtp_path_free(&p);
 }
 
-/* "TO:<Postmaster>" in any case, with optional spaces after the colon. */
-static bool smtp_rcpt_is_postmaster(const char *arg, size_t len) {
-    if (!mem_istarts(arg, len, "TO:")) return false;
-    size_t i = 3;
-    while (i < len && arg[i] == ' ') i++;
-    return mem_ieq(arg + i, len - i, "<postmaster>");
-}
-
 static void cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd) {
     const struct config *cfg = s->app->cfg;
     if (!s->have_mail) {
@@ -299,17 +291,18 @@ static void cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd) {
     }
     struct smtp_path p;
     const char *err;
-    if (smtp_rcpt_is_postmaster(cmd->arg, cmd->arg_len)) {
-        /* RFC 5321 4.5.1: <Postmaster> without a domain must be accepted;
-         * it is the postmaster of our first domain (or hostname). */
-        memset(&p, 0, sizeof p);
-        buf_t pm = BUF_INIT;
-        buf_printf(&pm, "postmaster@%s", cfg->domains.n ? cfg->domains.v[0] : cfg->hostname);
-        p.addr = buf_steal(&pm);
-    } else if (smtp_path_parse(cmd->arg, cmd->arg_len, "TO:", &p, &err) < 0) {
+    if (smtp_path_parse(cmd->arg, cmd->arg_len, "TO:", &p, &err) < 0) {
         reply(s, "%s", err);
         bad_command(s);
         return;
+    }
+    if (!strcmp(p.addr, "postmaster")) {
+        /* RFC 5321 4.5.1: <Postmaster> must be accepted; it is the
+         * postmaster of our first domain (or of the hostname) */
+        free(p.addr);
+        buf_t pm = BUF_INIT;
+        buf_printf(&pm, "postmaster@%s", cfg->domains.n ? cfg->domains.v[0] : cfg->hostname);
+        p.addr = buf_steal(&pm);
     }
     if (!p.addr[0]) {
         /* RCPT TO:<> is not a mailbox; <postmaster> without domain neither */

@@ -239,6 +239,22 @@ static void test_path_forms(void **state) {
     smtp_path_free(&p);
 }
 
+/* RFC 5321 4.1.1.3: <Postmaster> is the one recipient without a domain. */
+static void test_path_postmaster(void **state) {
+    (void)state;
+    path_addr("TO:<Postmaster>", "TO:", "postmaster");
+    path_addr("TO: <POSTMASTER>", "TO:", "postmaster");
+    struct smtp_path p = path_ok("TO:<postmaster> NOTIFY=NEVER", "TO:");
+    assert_string_equal(p.addr, "postmaster");
+    assert_int_equal(p.nparams, 1);
+    assert_string_equal(p.params[0].key, "NOTIFY");
+    smtp_path_free(&p);
+    /* only bracketed, only as a recipient */
+    path_bad("TO:postmaster", 13, "TO:", "501");
+    path_bad("FROM:<postmaster>", 17, "FROM:", "501");
+    path_bad("TO:<postmasterx>", 16, "TO:", "501");
+}
+
 static void test_path_params(void **state) {
     (void)state;
     struct smtp_path p = path_ok("FROM:<a@b> SIZE=12345 BODY=8BITMIME SMTPUTF8", "FROM:");
@@ -478,6 +494,7 @@ int main(void) {
         cmocka_unit_test(test_cmd_unknown),
         cmocka_unit_test(test_cmd_nul),
         cmocka_unit_test(test_path_forms),
+        cmocka_unit_test(test_path_postmaster),
         cmocka_unit_test(test_path_params),
         cmocka_unit_test(test_path_param_limits),
         cmocka_unit_test(test_path_malformed),
