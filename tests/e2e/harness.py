@@ -9,6 +9,7 @@ Every listener gets a free loopback port; the data directory is a fresh
 temporary directory. On exit the process is stopped and its log checked
 for sanitizer reports (the suite also runs against the ASan build).
 """
+import atexit
 import os
 import shutil
 import signal
@@ -20,6 +21,24 @@ import time
 BIN = os.environ.get("DEVMAIL_BIN", "build/devmail")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+# The sanitizer build starts several times slower, and CI may share its two
+# cores with another build: start-up waits scale with both.
+SLOW = float(os.environ.get("DEVMAIL_TEST_SLOW", "4" if "asan" in BIN else "1"))
+START_TIMEOUT = 15.0 * SLOW
+
+# Every devmail process a test started; whatever is still running when the
+# test run ends (a failed setUpClass, an interrupted test) is killed here.
+_LIVE = set()
+
+
+@atexit.register
+def _reap():
+    for proc in list(_LIVE):
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    _LIVE.clear()
+
 
 def free_port():
     s = socket.socket()
@@ -29,8 +48,8 @@ def free_port():
     return port
 
 
-def wait_port(port, timeout=10.0, proc=None):
-    deadline = time.time() + timeout
+def wait_port(port, timeout=None, proc=None):
+    deadline = time.time() + (START_TIMEOUT if timeout is None else timeout)
     while time.time() < deadline:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError("devmail exited early with %s" % proc.returncode)
@@ -90,8 +109,14 @@ class Devmail:
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:exitcode=66")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1:exitcode=67")
         self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
-        for proto, port in self.ports.items():
-            wait_port(port, proc=self.proc)
+        _LIVE.add(self.proc)
+        try:
+            for proto, port in self.ports.items():
+                wait_port(port, proc=self.proc)
+        except BaseException:
+            # No caller will reach __exit__ or tearDownClass: stop it here.
+            self.stop(sig=signal.SIGKILL)
+            raise
         return self
 
     def stop(self, sig=signal.SIGTERM, timeout=20):
@@ -106,6 +131,7 @@ class Devmail:
                 self.proc.kill()
                 self.proc.wait()
         rc = self.proc.returncode
+        _LIVE.discard(self.proc)
         self.proc = None
         self.log.close()
         return rc
@@ -113,6 +139,7 @@ class Devmail:
     def kill9(self):
         self.proc.kill()
         self.proc.wait()
+        _LIVE.discard(self.proc)
         self.proc = None
         self.log.close()
 
