@@ -4,9 +4,11 @@
  * smtp_cmd_parse and parses its argument as MAIL ("FROM:") and RCPT
  * ("TO:") paths. Checks: framing always progresses and stays in bounds,
  * errors always carry a complete reply, accepted addresses are valid
- * mailboxes (or the null path) and parameters are well formed.
+ * mailboxes (or the null path, or RCPT's <Postmaster>) and parameters
+ * are well formed.
  */
 #include <ctype.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,7 +30,9 @@ static void check_path(const char *arg, size_t len, const char *prefix) {
         return;
     }
     if (!p.addr || strlen(p.addr) > len) abort();
-    if (p.addr[0] && !smtp_addr_valid(p.addr, strlen(p.addr))) abort();
+    /* RCPT TO:<Postmaster> (any case) is the one address without a domain */
+    bool postmaster = !strcmp(prefix, "TO:") && !strcmp(p.addr, "postmaster");
+    if (p.addr[0] && !postmaster && !smtp_addr_valid(p.addr, strlen(p.addr))) abort();
     if (p.nparams > SMTP_MAX_PARAMS) abort();
     for (size_t i = 0; i < p.nparams; i++) {
         const char *k = p.params[i].key;
