@@ -5,8 +5,12 @@
  * Any difference in output, completion, bytes consumed or sizes is a
  * bug (abort). Also checks the size counters against the output, and
  * DATA against a line-based reference model of RFC 5321 4.5.2: split
- * at LF, drop one CR before it, "." alone ends, a leading dot goes.
+ * at LF, drop one CR before it; a line starts a line for the dot rules
+ * only after the session's own kind of line end (the second input byte
+ * picks CRLF or bare LF); there "." alone with that line end ends, "."
+ * with the other is kept, and a leading dot goes.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -32,9 +36,9 @@ static size_t next_chunk(uint32_t *seed, uint8_t mode) {
     }
 }
 
-static void run_data(const char *in, size_t len, uint8_t mode, struct data_run *r) {
+static void run_data(const char *in, size_t len, uint8_t mode, bool crlf, struct data_run *r) {
     struct smtp_data d;
-    smtp_data_init(&d);
+    smtp_data_init(&d, crlf);
     buf_init(&r->out);
     r->done = false;
     r->consumed = len;
@@ -78,20 +82,30 @@ static void run_crlf(const char *in, size_t len, uint8_t mode, buf_t *out, struc
 
 /* The reference: whole lines only. Returns true and the bytes consumed
  * when the end line is found; out gets every complete line before it. */
-static bool reference_data(const char *in, size_t len, buf_t *out, size_t *consumed) {
+static bool reference_data(const char *in, size_t len, bool crlf, buf_t *out, size_t *consumed) {
     size_t pos = 0;
+    bool start = true; /* after the session's own kind of line end */
     while (pos < len) {
         const char *nl = memchr(in + pos, '\n', len - pos);
         if (!nl) break;
         size_t ll = (size_t)(nl - (in + pos));
         const char *line = in + pos;
         pos += ll + 1;
-        if (ll > 0 && line[ll - 1] == '\r') ll--;
-        if (ll == 1 && line[0] == '.') {
+        bool line_crlf = ll > 0 && line[ll - 1] == '\r';
+        if (line_crlf) ll--;
+        bool own = line_crlf == crlf;
+        bool was_start = start;
+        start = own;
+        if (!was_start) {
+            buf_append(out, line, ll);
+            buf_append_char(out, '\n');
+            continue;
+        }
+        if (ll == 1 && line[0] == '.' && own) {
             *consumed = pos;
             return true;
         }
-        if (ll > 0 && line[0] == '.') {
+        if (ll > 1 && line[0] == '.') {
             line++;
             ll--;
         }
@@ -109,12 +123,13 @@ static bool same(const buf_t *a, const buf_t *b) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1) return 0;
     uint8_t mode = data[0] == 0xff ? 0xfe : data[0];
+    bool crlf = (data[0] & 0x80) == 0;
     const char *in = (const char *)data + 1;
     size_t len = size - 1;
 
     struct data_run whole, parts;
-    run_data(in, len, 0xff, &whole);
-    run_data(in, len, mode, &parts);
+    run_data(in, len, 0xff, crlf, &whole);
+    run_data(in, len, mode, crlf, &parts);
     if (!same(&whole.out, &parts.out) || whole.done != parts.done || whole.consumed != parts.consumed ||
         whole.crlf_size != parts.crlf_size || whole.lines != parts.lines)
         abort();
@@ -124,7 +139,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (whole.done && (whole.consumed < 2 || in[whole.consumed - 1] != '\n')) abort();
     buf_t ref = BUF_INIT;
     size_t ref_consumed;
-    bool ref_done = reference_data(in, len, &ref, &ref_consumed);
+    bool ref_done = reference_data(in, len, crlf, &ref, &ref_consumed);
     if (ref_done != whole.done || ref_consumed != whole.consumed) abort();
     if (ref_done && !same(&ref, &whole.out)) abort();
     /* unfinished: the complete lines are a prefix of what was emitted */

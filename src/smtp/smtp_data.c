@@ -2,9 +2,10 @@
 
 #include <string.h>
 
-void smtp_data_init(struct smtp_data *d) {
+void smtp_data_init(struct smtp_data *d, bool crlf) {
     memset(d, 0, sizeof *d);
     d->state = SD_SOL;
+    d->crlf = crlf;
 }
 
 uint64_t smtp_data_crlf_size(const struct smtp_data *d) {
@@ -37,7 +38,8 @@ bool smtp_data_feed(struct smtp_data *d, const char *in, size_t len, buf_t *out,
             if (in[i] == '\r') d->state = SD_MID_CR;
             else {
                 emit_lf(d, out);
-                d->state = SD_SOL;
+                /* a bare LF in a CRLF session is not a line end for "." */
+                d->state = d->crlf ? SD_MID : SD_SOL;
             }
             i++;
             break;
@@ -45,7 +47,8 @@ bool smtp_data_feed(struct smtp_data *d, const char *in, size_t len, buf_t *out,
         case SD_MID_CR:
             if (c == '\n') {
                 emit_lf(d, out);
-                d->state = SD_SOL;
+                /* nor is CRLF in a bare-LF session */
+                d->state = d->crlf ? SD_SOL : SD_MID;
             } else if (c == '\r') {
                 emit(d, out, "\r", 1); /* CR CR: keep the first, stay */
             } else {
@@ -58,8 +61,10 @@ bool smtp_data_feed(struct smtp_data *d, const char *in, size_t len, buf_t *out,
         case SD_SOL:
             if (c == '.') d->state = SD_SOL_DOT;
             else if (c == '\r') d->state = SD_MID_CR;
-            else if (c == '\n') emit_lf(d, out);
-            else {
+            else if (c == '\n') {
+                emit_lf(d, out);
+                d->state = d->crlf ? SD_MID : SD_SOL;
+            } else {
                 emit(d, out, &c, 1);
                 d->state = SD_MID;
             }
@@ -68,10 +73,15 @@ bool smtp_data_feed(struct smtp_data *d, const char *in, size_t len, buf_t *out,
         case SD_SOL_DOT:
             i++;
             if (c == '\r') d->state = SD_SOL_DOT_CR;
-            else if (c == '\n') {
+            else if (c == '\n' && !d->crlf) {
                 *consumed = i;
                 d->state = SD_SOL;
                 return true;
+            } else if (c == '\n') {
+                /* ".<LF>" in a CRLF session: content, kept as written */
+                emit(d, out, ".", 1);
+                emit_lf(d, out);
+                d->state = SD_MID;
             } else if (c == '.') {
                 emit(d, out, ".", 1); /* stuffed dot: keep one */
                 d->state = SD_MID;
@@ -82,10 +92,18 @@ bool smtp_data_feed(struct smtp_data *d, const char *in, size_t len, buf_t *out,
             }
             break;
         case SD_SOL_DOT_CR:
-            if (c == '\n') {
+            if (c == '\n' && d->crlf) {
                 *consumed = i + 1;
                 d->state = SD_SOL;
                 return true;
+            }
+            if (c == '\n') {
+                /* ".<CR><LF>" in a bare-LF session: content */
+                emit(d, out, ".", 1);
+                emit_lf(d, out);
+                d->state = SD_MID;
+                i++;
+                break;
             }
             /* ".\rX": not the end; the CR is data */
             emit(d, out, "\r", 1);

@@ -1,9 +1,14 @@
 /*
  * smtp_data - the DATA and BDAT body state machines (pure).
  *
- * DATA: removes dot-stuffing, finds the end-of-data line ("." alone,
- * CRLF or bare LF tolerated), and converts line ends to LF, the Maildir
- * convention that Postfix, Dovecot and mutt use. BDAT: line-end
+ * DATA: removes dot-stuffing, finds the end-of-data line, and converts
+ * line ends to LF, the Maildir convention that Postfix, Dovecot and mutt
+ * use. One DATA never yields two messages (no SMTP smuggling): the end is
+ * "." alone between two line ends of the session's own kind, the kind
+ * that ended its DATA command. A CRLF session ends only at CRLF.CRLF (a
+ * bare LF is content within a line, as RFC 5321 2.3.8 has it); a bare-LF
+ * session (`nc` with a heredoc) ends only at LF.LF. A "." line with the
+ * other kind of line end is content and is kept as written. BDAT: line-end
  * conversion only, across chunk boundaries.
  *
  * Both count the message as IMAP will present it: every line end as CRLF
@@ -22,11 +27,12 @@ enum smtp_data_state { SD_SOL, SD_SOL_DOT, SD_SOL_DOT_CR, SD_MID, SD_MID_CR };
 
 struct smtp_data {
     enum smtp_data_state state;
+    bool crlf;           /* the session's line end: CRLF, or bare LF */
     uint64_t bytes;      /* bytes emitted (LF line ends) */
     uint64_t lines;      /* LFs emitted */
 };
 
-void smtp_data_init(struct smtp_data *d);
+void smtp_data_init(struct smtp_data *d, bool crlf);
 /* Feed received bytes; unstuffed LF-terminated data is appended to out.
  * Returns true when the end-of-data line was found; *consumed tells how
  * many input bytes belong to the message (the rest is the next command,

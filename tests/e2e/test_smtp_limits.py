@@ -239,9 +239,11 @@ class Limits(ServerCase):
         with SmtpRaw(self.dm.smtp_port) as c:
             c.cmd("EHLO x")
             self.tx(c)
-            c.send(("Subject: mixed %s\r\n\nA\nB\r\n.C\r\n.\n" % tok).encode())
+            # a bare LF inside a CRLF session is content; so is a "." line
+            # ended by one: only CRLF.CRLF ends this message (no smuggling)
+            c.send(("Subject: mixed %s\r\n\nA\nB\r\n.C\r\n.\nD\r\n.\r\n" % tok).encode())
             self.assertEqual(c.read_reply()[0][:3], "250")
-        self.assertEqual(body_of(self.one(tok)), b"A\nB\nC\n")
+        self.assertEqual(body_of(self.one(tok)), b"A\nB\nC\n.\nD\n")
 
     def test_sequencing_errors(self):
         with SmtpRaw(self.dm.smtp_port) as c:

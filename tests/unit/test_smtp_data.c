@@ -26,11 +26,14 @@ struct data_result {
     uint64_t bytes, lines;
 };
 
+/* The session's line end (the one its DATA command ended with). */
+static bool session_crlf = true;
+
 /* Feed in[0..len) in chunks whose sizes come from next_chunk(). */
 static struct data_result feed_chunks(const char *in, size_t len, size_t (*next_chunk)(size_t i, void *), void *arg) {
     struct data_result r = {BUF_INIT, false, 0, 0, 0, 0};
     struct smtp_data d;
-    smtp_data_init(&d);
+    smtp_data_init(&d, session_crlf);
     size_t off = 0, k = 0;
     while (off < len) {
         size_t n = next_chunk(k++, arg);
@@ -117,6 +120,13 @@ static void check_data(const char *in, size_t len, const char *want, size_t want
 }
 
 #define CHECK(in, want, done, consumed) check_data(in, sizeof(in) - 1, want, sizeof(want) - 1, done, consumed)
+/* the same, for a session whose DATA line ended in a bare LF (nc) */
+#define CHECK_LF(in, want, done, consumed)                                                                     \
+    do {                                                                                                       \
+        session_crlf = false;                                                                                  \
+        check_data(in, sizeof(in) - 1, want, sizeof(want) - 1, done, consumed);                                \
+        session_crlf = true;                                                                                   \
+    } while (0)
 
 static void test_simple_message(void **state) {
     (void)state;
@@ -127,8 +137,9 @@ static void test_simple_message(void **state) {
 static void test_empty_message(void **state) {
     (void)state;
     CHECK(".\r\n", "", true, 3);
-    CHECK(".\n", "", true, 2);
+    CHECK_LF(".\n", "", true, 2);
     CHECK("\r\n.\r\n", "\n", true, 5);
+    CHECK_LF("\n.\n", "\n", true, 3);
 }
 
 static void test_dot_unstuffing(void **state) {
@@ -145,10 +156,18 @@ static void test_dot_unstuffing(void **state) {
 
 static void test_end_detection(void **state) {
     (void)state;
-    /* bare LF everywhere, or mixed */
-    CHECK("a\nb\n.\n", "a\nb\n", true, 6);
-    CHECK("a\r\n.\n", "a\n", true, 5);
-    CHECK("a\n.\r\n", "a\n", true, 5);
+    /* a bare-LF session (nc with a heredoc) ends at LF.LF */
+    CHECK_LF("a\nb\n.\n", "a\nb\n", true, 6);
+    CHECK_LF("a\n\n.\n", "a\n\n", true, 5);
+    /* a "." line with the other kind of line end is content, never an end */
+    CHECK("a\r\n.\n", "a\n.\n", false, 5);
+    CHECK("a\n.\r\n", "a\n.\n", false, 5);
+    CHECK("a\n.\n", "a\n.\n", false, 4);
+    CHECK_LF("a\r\n.\n", "a\n.\n", false, 5);
+    CHECK_LF("a\n.\r\n", "a\n.\n", false, 5);
+    CHECK_LF("a\r\n.\r\n", "a\n.\n", false, 6);
+    CHECK_LF(".\r\n", ".\n", false, 3);
+    CHECK(".\n", ".\n", false, 2);
     /* no terminator yet */
     CHECK("a\r\nb\r\n", "a\nb\n", false, 6);
     CHECK("a\r\n.", "a\n", false, 4);
@@ -168,7 +187,7 @@ static void test_pipelined_after_end(void **state) {
     static const char in[] = "x\r\n.\r\nQUIT\r\n";
     CHECK(in, "x\n", true, 6);
     static const char in2[] = "x\n.\nMAIL FROM:<a@b>\n.\r\n";
-    CHECK(in2, "x\n", true, 4);
+    CHECK_LF(in2, "x\n", true, 4);
     static const char in3[] = ".\r\n.\r\n";
     CHECK(in3, "", true, 3);
 }
@@ -181,6 +200,21 @@ static void test_cr_handling(void **state) {
     CHECK("\r\r\n.\r\n", "\r\n", true, 6);
     CHECK("\rX\r\n.\r\n", "\rX\n", true, 7);
     CHECK("a\r.\r\n.\r\n", "a\r.\n", true, 8);
+}
+
+/* SMTP smuggling: whatever line ends a hostile client mixes, one DATA
+ * gives one message; the forged commands stay inside it. */
+static void test_no_smuggling(void **state) {
+    (void)state;
+    static const char lf_dot_lf[] = "Subject: a\r\n\r\nx\n.\nMAIL FROM:<admin@x>\r\nRCPT TO:<v@x>\r\nDATA\r\nforged\r\n.\r\n";
+    CHECK(lf_dot_lf, "Subject: a\n\nx\n.\nMAIL FROM:<admin@x>\nRCPT TO:<v@x>\nDATA\nforged\n", true, sizeof lf_dot_lf - 1);
+    static const char lf_dot_crlf[] = "x\n.\r\nMAIL FROM:<admin@x>\r\n.\r\n";
+    CHECK(lf_dot_crlf, "x\n.\nMAIL FROM:<admin@x>\n", true, sizeof lf_dot_crlf - 1);
+    static const char crlf_dot_lf[] = "x\r\n.\nMAIL FROM:<admin@x>\r\n.\r\n";
+    CHECK(crlf_dot_lf, "x\n.\nMAIL FROM:<admin@x>\n", true, sizeof crlf_dot_lf - 1);
+    /* and the other way round for a bare-LF session */
+    static const char lf_sess[] = "x\r\n.\r\nMAIL FROM:<admin@x>\n.\n";
+    CHECK_LF(lf_sess, "x\n.\nMAIL FROM:<admin@x>\n", true, sizeof lf_sess - 1);
 }
 
 static void test_crlf_size(void **state) {
@@ -197,7 +231,9 @@ static void test_crlf_size(void **state) {
     /* bare LFs are counted as CRLF too */
     static const char lf[] = "a\nb\n.\n";
     all = sizeof lf - 1;
+    session_crlf = false;
     r = feed_chunks(lf, sizeof lf - 1, chunk_all, &all);
+    session_crlf = true;
     assert_int_equal(r.crlf_size, 6);
     buf_free(&r.out);
     /* stuffed dots are not counted */
@@ -261,10 +297,10 @@ static void test_reinit_between_messages(void **state) {
     struct smtp_data d;
     buf_t out = BUF_INIT;
     size_t used;
-    smtp_data_init(&d);
+    smtp_data_init(&d, true);
     assert_true(smtp_data_feed(&d, "one\r\n.\r\n", 8, &out, &used));
     assert_int_equal(used, 8);
-    smtp_data_init(&d);
+    smtp_data_init(&d, true);
     buf_reset(&out);
     assert_int_equal(d.bytes, 0);
     assert_int_equal(d.lines, 0);
@@ -273,7 +309,7 @@ static void test_reinit_between_messages(void **state) {
     assert_memory_equal(out.data, "two\n", 4);
     assert_int_equal(smtp_data_crlf_size(&d), 5);
     /* an empty feed changes nothing */
-    smtp_data_init(&d);
+    smtp_data_init(&d, true);
     buf_reset(&out);
     assert_false(smtp_data_feed(&d, "", 0, &out, &used));
     assert_int_equal(used, 0);
@@ -366,6 +402,7 @@ int main(void) {
         cmocka_unit_test(test_dot_unstuffing),
         cmocka_unit_test(test_end_detection),
         cmocka_unit_test(test_pipelined_after_end),
+        cmocka_unit_test(test_no_smuggling),
         cmocka_unit_test(test_cr_handling),
         cmocka_unit_test(test_crlf_size),
         cmocka_unit_test(test_long_lines),
