@@ -68,6 +68,7 @@ struct smtp_session {
     bool committing;
     struct timespec commit_start; /* end of DATA, for the latency metric */
     bool skip_line; /* discarding the rest of an over-long line */
+    bool line_crlf; /* the last command line ended in CRLF (not a bare LF) */
     bool close_after_reply; /* draining: end the session after this message */
 };
 
@@ -182,6 +183,13 @@ static void cmd_ehlo(struct smtp_session *s, const struct smtp_cmd *cmd, bool es
     buf_free(&b);
 }
 
+/* An address with a byte outside ASCII needs SMTPUTF8 (RFC 6531 3.4). */
+static bool has_8bit(const char *addr) {
+    for (const unsigned char *c = (const unsigned char *)addr; *c; c++)
+        if (*c >= 0x80) return true;
+    return false;
+}
+
 static void cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd) {
     const struct config *cfg = s->app->cfg;
     if (s->have_mail) {
@@ -206,9 +214,13 @@ static void cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd) {
     for (size_t i = 0; i < p.nparams; i++) {
         const struct smtp_param *pr = &p.params[i];
         if (!strcmp(pr->key, "SIZE")) {
-            char *end;
-            unsigned long long v = pr->value ? strtoull(pr->value, &end, 10) : 0;
-            if (!pr->value || *end || !*pr->value) {
+            /* RFC 1870: size-value ::= 1*20DIGIT (strtoull alone takes "-1") */
+            char *end = NULL;
+            bool digits = pr->value && *pr->value && strspn(pr->value, "0123456789") == strlen(pr->value) &&
+                          strlen(pr->value) <= 20;
+            errno = 0;
+            unsigned long long v = digits ? strtoull(pr->value, &end, 10) : 0;
+            if (!digits || errno == ERANGE) {
                 reply(s, "501 5.5.4 Bad message size syntax");
                 goto fail;
             }
@@ -217,8 +229,8 @@ static void cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd) {
                 goto fail;
             }
         } else if (!strcmp(pr->key, "BODY")) {
-            if (!pr->value || (strcasecmp(pr->value, "7BIT") && strcasecmp(pr->value, "8BITMIME") &&
-                               strcasecmp(pr->value, "BINARYMIME"))) {
+            /* BINARYMIME (RFC 3030) is not advertised, so not accepted */
+            if (!pr->value || (strcasecmp(pr->value, "7BIT") && strcasecmp(pr->value, "8BITMIME"))) {
                 reply(s, "501 5.5.4 Bad BODY keyword: %s", pr->value ? pr->value : "");
                 goto fail;
             }
@@ -253,6 +265,10 @@ static void cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd) {
             reply(s, "555 5.5.4 Unsupported option: %s", pr->key);
             goto fail;
         }
+    }
+    if (!utf8 && has_8bit(p.addr)) {
+        reply(s, "553 5.6.7 Must declare SMTPUTF8 to send unicode address");
+        goto fail;
     }
     if (app_disk_full(s->app)) {
         log_warn("smtp[%llu] %s: refusing mail: less than %lld bytes free in %s", (unsigned long long)conn_id(s->conn),
@@ -303,6 +319,12 @@ static void cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd) {
         buf_t pm = BUF_INIT;
         buf_printf(&pm, "postmaster@%s", cfg->domains.n ? cfg->domains.v[0] : cfg->hostname);
         p.addr = buf_steal(&pm);
+    }
+    if (!s->smtputf8 && has_8bit(p.addr)) {
+        reply(s, "553 5.6.7 Must declare SMTPUTF8 to send unicode address");
+        smtp_path_free(&p);
+        bad_command(s);
+        return;
     }
     if (!p.addr[0]) {
         /* RCPT TO:<> is not a mailbox; <postmaster> without domain neither */
@@ -374,10 +396,15 @@ static void write_trace_headers(struct smtp_session *s, size_t idx, const char *
     struct tm tm;
     localtime_r(&now, &tm);
     strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z (%Z)", &tm);
-    /* RFC 3848 protocol names */
+    /* RFC 3848 protocol names; RFC 6531 3.7.3 for SMTPUTF8 transactions */
     const char *with = s->esmtp ? (conn_is_tls(s->conn) ? (s->auth_user ? "ESMTPSA" : "ESMTPS")
                                                         : (s->auth_user ? "ESMTPA" : "ESMTP"))
                                 : "SMTP";
+    char utf8_with[16];
+    if (s->smtputf8 && s->esmtp) {
+        snprintf(utf8_with, sizeof utf8_with, "UTF8%s", with + 1); /* ESMTPS -> UTF8SMTPS */
+        with = utf8_with;
+    }
     /* the HELO name is client text: keep it printable and bounded */
     buf_t helo = BUF_INIT;
     const char *hn = s->helo ? s->helo : "unknown";
@@ -398,6 +425,11 @@ static void write_trace_headers(struct smtp_session *s, size_t idx, const char *
 
 /* Open the files of a delivery: one per distinct account. */
 static bool delivery_open(struct smtp_session *s) {
+    /* never two at once: a second open would lose the first's files */
+    if (s->delivery_open) {
+        store_delivery_abort(&s->delivery);
+        s->delivery_open = false;
+    }
     char **accounts = xcalloc(s->nrcpts, sizeof *accounts);
     size_t n = 0;
     for (size_t i = 0; i < s->nrcpts; i++) {
@@ -432,7 +464,8 @@ static void cmd_data(struct smtp_session *s, const struct smtp_cmd *cmd) {
         bad_command(s);
         return;
     }
-    if (s->bdat_total > 0) {
+    if (s->bdat_total > 0 || s->delivery_open) {
+        /* any BDAT, even "BDAT 0", started the message (RFC 3030 2) */
         reply(s, "503 5.5.1 Error: DATA after BDAT");
         bad_command(s);
         return;
@@ -447,7 +480,8 @@ static void cmd_data(struct smtp_session *s, const struct smtp_cmd *cmd) {
         transaction_reset(s);
         return;
     }
-    smtp_data_init(&s->data);
+    /* the DATA line's own line end is the one that can end the message */
+    smtp_data_init(&s->data, s->line_crlf);
     s->state = SS_DATA;
     reply(s, "354 End data with <CR><LF>.<CR><LF>");
 }
@@ -897,6 +931,7 @@ static void smtp_process(struct smtp_session *s) {
         }
         buf_t line = BUF_INIT;
         buf_append(&line, p, line_len);
+        s->line_crlf = consumed >= line_len + 2 && p[consumed - 2] == '\r';
         evbuffer_drain(in, consumed);
         if (s->state == SS_AUTH) auth_line(s, line.data ? line.data : "", line.len);
         else dispatch(s, line.data ? line.data : "", line.len);
