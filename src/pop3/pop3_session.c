@@ -554,6 +554,9 @@ static void cmd_quit_update(struct pop3_session *s) {
     }
     log_info("pop3[%llu] %s: logout %s: %zu deleted, %zu left", (unsigned long long)conn_id(s->conn),
              conn_peer(s->conn), s->account, removed, left);
+    /* UPDATE is over: the maildrop is free before the client hears +OK, so
+     * a client that logs in again at once is not told it is locked */
+    lock_release(s);
     if (failed) reply(s, "-ERR [SYS/TEMP] %zu messages could not be deleted.", failed);
     else reply(s, "+OK Logging out, %zu messages deleted.", removed);
 }

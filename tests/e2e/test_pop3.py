@@ -215,6 +215,35 @@ class Pop3Test(unittest.TestCase):
         p.quit()
         self.assertEqual(len(inbox_files(self.dm)), 2)
 
+    def test_login_again_right_after_quit(self):
+        # fetchmail and test suites reconnect the moment QUIT says +OK: the
+        # UPDATE state is over and the maildrop unlocked by then, every time
+        self.deliver(20)
+        for i in range(20):
+            p = login(self.dm)  # raises on -ERR [IN-USE]
+            self.assertEqual(p.stat()[0], 20 - i)
+            p.dele(1)
+            self.assertTrue(p.quit().startswith(b"+OK"))
+        p = login(self.dm)
+        self.assertEqual(p.stat()[0], 0)
+        p.quit()
+
+    def test_login_waiting_at_pass_while_other_quits(self):
+        # the next session is connected and has sent USER; it sends PASS the
+        # moment the other's QUIT is answered, over TLS too (where closing
+        # waits for the TLS layer to flush)
+        self.deliver(10)
+        for i in range(10):
+            mode = "pop3s" if i % 2 else "plain"
+            p = login(self.dm, mode=mode)
+            nxt = poplib.POP3("127.0.0.1", self.dm.ports["pop3"], timeout=15)
+            nxt.user(ACCOUNT)
+            p.dele(1)
+            self.assertTrue(p.quit().startswith(b"+OK"))
+            self.assertTrue(nxt.pass_(PASSWORD).startswith(b"+OK"))
+            self.assertEqual(nxt.stat()[0], 10 - i - 1)
+            nxt.quit()
+
     def test_retr_marks_seen(self):
         self.deliver(1)
         p = login(self.dm)
