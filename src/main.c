@@ -156,7 +156,7 @@ static int cmd_reindex(int argc, char **argv) {
 /* ---- serve --------------------------------------------------------------- */
 
 static struct app app;
-static struct event *shutdown_timer;
+static struct event *shutdown_timer, *shutdown_poller;
 static struct retention_timer *retention;
 /* the serve command line, re-applied over the re-read file on SIGHUP */
 static int serve_argc;
@@ -189,9 +189,9 @@ static void on_sigterm(evutil_socket_t sig, short what, void *arg) {
     struct timeval tv = {app.cfg->shutdown_timeout, 0};
     shutdown_timer = evtimer_new(app.base, shutdown_force, NULL);
     evtimer_add(shutdown_timer, &tv);
-    struct event *poll = event_new(app.base, -1, EV_PERSIST, shutdown_poll, NULL);
+    shutdown_poller = event_new(app.base, -1, EV_PERSIST, shutdown_poll, NULL);
     struct timeval ptv = {0, 50000};
-    event_add(poll, &ptv);
+    event_add(shutdown_poller, &ptv);
 }
 
 /* Settings used only at start-up: the listeners are bound, the store and
@@ -389,8 +389,19 @@ static int cmd_serve(int argc, char **argv) {
     log_info("stopped");
     retention_timer_free(retention);
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) event_free(sigs[i]);
+    if (shutdown_timer) event_free(shutdown_timer);
+    if (shutdown_poller) event_free(shutdown_poller);
     if (cfg.pidfile[0]) unlink(cfg.pidfile);
+    /* Sessions still open (shutdown_timeout passed, or a second signal) go
+     * first, while the store they point at is open; a message still being
+     * committed keeps its session until the committer hands it back. */
+    net_finish_all(app.net);
+    http_server_stop();
     store_close(app.store);
+    /* A freed bufferevent goes when its deferred callbacks have run: let
+     * the loop run them (nothing else is registered any more). */
+    for (int i = 0; i < 16 && event_base_loop(app.base, EVLOOP_NONBLOCK) == 0; i++) {
+    }
     net_free(app.net);
     SSL_CTX_free(app.tls);
     if (app.has_passdb) passdb_free(&app.passdb);
@@ -402,6 +413,7 @@ static int cmd_serve(int argc, char **argv) {
         free(retired[i]);
     }
     free(retired);
+    event_base_free(app.base);
     return 0;
 fail:
     fprintf(stderr, "devmail: %s\n", buf_cstr(&err));

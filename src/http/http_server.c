@@ -818,11 +818,12 @@ static const struct conn_handler http_conn_handler = {
 
 /* Process exit: the server lives as long as the process; free it so leak
  * checkers see every allocation returned (main.c has no stop hook). */
-static void http_server_free_at_exit(void) {
+void http_server_stop(void) {
     struct http_server *srv = http_server_instance;
     if (!srv) return;
     http_server_instance = NULL;
     if (srv->stats_timer) event_free(srv->stats_timer);
+    store_unsubscribe(srv->app->store, on_store_event, srv);
     if (srv->has_passdb) passdb_free(&srv->passdb);
     free(srv);
 }
@@ -855,6 +856,5 @@ int http_server_start(struct app *app, buf_t *err) {
     srv->stats_timer = evtimer_new(app->base, stats_timer_cb, srv);
     store_subscribe(app->store, on_store_event, srv);
     http_server_instance = srv;
-    atexit(http_server_free_at_exit);
     return 0;
 }

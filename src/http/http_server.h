@@ -54,6 +54,8 @@ struct http_ctx {
 
 /* Start listening on every cfg->http_listen address. 0, or -1 with err. */
 int http_server_start(struct app *app, buf_t *err);
+/* Free the server's state once its connections are gone (after the loop). */
+void http_server_stop(void);
 
 /* --- for http_api ------------------------------------------------------- */
 

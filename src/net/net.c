@@ -62,6 +62,7 @@ struct conn {
     int refs;
     int64_t idle_timeout;
     struct event *deadline;
+    struct conn_timer *timers; /* pending conn_after calls */
     struct conn *prev, *next;
 };
 
@@ -70,7 +71,17 @@ struct conn_timer {
     void (*fn)(struct conn *c, void *arg);
     void *arg;
     struct event *ev;
+    struct conn_timer *next;
 };
+
+static void conn_timer_unlink(struct conn_timer *t) {
+    for (struct conn_timer **p = &t->c->timers; *p; p = &(*p)->next) {
+        if (*p == t) {
+            *p = t->next;
+            return;
+        }
+    }
+}
 
 int net_parse_addr(const char *s, struct sockaddr_storage *ss, int *len) {
     memset(ss, 0, sizeof *ss);
@@ -106,9 +117,16 @@ void net_stop_listening(struct net *n) {
     }
 }
 
+static void conn_finish(struct conn *c);
+
+void net_finish_all(struct net *n) {
+    while (n->conns) conn_finish(n->conns);
+}
+
 void net_free(struct net *n) {
     if (!n) return;
     net_stop_listening(n);
+    net_finish_all(n);
     while (n->listeners) {
         struct listener *l = n->listeners;
         n->listeners = l->next;
@@ -161,8 +179,19 @@ static void conn_finish(struct conn *c) {
         event_free(c->close_timer);
         c->close_timer = NULL;
     }
+    /* a delayed reply for a connection that is gone is never sent: its
+     * timer goes now, so nothing of this connection outlives the loop */
+    conn_ref(c);
+    while (c->timers) {
+        struct conn_timer *t = c->timers;
+        c->timers = t->next;
+        event_free(t->ev);
+        conn_unref(c);
+        free(t);
+    }
     if (c->h->on_close) c->h->on_close(c, c->proto);
     c->proto = NULL;
+    conn_unref(c);
     conn_unref(c);
 }
 
@@ -520,10 +549,14 @@ void conn_resume(struct conn *c) {
 
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg) {
     struct conn_timer *t = arg;
-    if (!t->c->closed) t->fn(t->c, t->arg);
+    struct conn *c = t->c;
+    conn_timer_unlink(t);
     event_free(t->ev);
-    conn_unref(t->c);
+    conn_ref(c);
+    t->fn(c, t->arg);
     free(t);
+    conn_unref(c); /* the timer's reference */
+    conn_unref(c);
 }
 
 void conn_after(struct conn *c, int64_t ms, void (*fn)(struct conn *c, void *arg), void *arg) {
@@ -532,6 +565,8 @@ void conn_after(struct conn *c, int64_t ms, void (*fn)(struct conn *c, void *arg
     t->fn = fn;
     t->arg = arg;
     conn_ref(c);
+    t->next = c->timers;
+    c->timers = t;
     t->ev = evtimer_new(c->net->base, conn_timer_cb, t);
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
     evtimer_add(t->ev, &tv);

@@ -58,6 +58,9 @@ void net_stop_listening(struct net *n);
 size_t net_connection_count(struct net *n);
 /* Ask every connection's protocol to close (on_timeout is called). */
 void net_close_all(struct net *n);
+/* Tear down every connection now, without waiting for output to flush
+ * (after the event loop has stopped). net_free does it too. */
+void net_finish_all(struct net *n);
 struct event_base *net_base(struct net *n);
 SSL_CTX *net_tls(struct net *n);
 /* Split "ADDR:PORT" (IPv6 in brackets) into a sockaddr. */
