@@ -47,6 +47,8 @@ const struct config_entry config_table[] = {
     {"auth_failure_delay_ms", CONF_INT, OFF(auth_failure_delay_ms), "1000", "delay before answering a failed login, in milliseconds", NULL},
     {"imap_plaintext_login", CONF_BOOL, OFF(imap_plaintext_login), "yes", "allow LOGIN/AUTHENTICATE PLAIN without TLS (Dovecot's disable_plaintext_auth = no)", NULL},
     {"imap_max_line_length", CONF_SIZE, OFF(imap_max_line_length), "65536", "longest IMAP command line, literals excluded", NULL},
+    {"imap_max_literal_size", CONF_SIZE, OFF(imap_max_literal_size), "0", "literal bytes in one IMAP command after login, all its literals together (NO [TOOBIG] beyond, BYE for a {n+} literal); 0: message_size_limit", NULL},
+    {"imap_preauth_max_literal_size", CONF_SIZE, OFF(imap_preauth_max_literal_size), "8192", "literal bytes in one IMAP command before login, all together (NO [TOOBIG] beyond, BYE for a {n+} literal)", NULL},
     {"imap_idle_timeout", CONF_DURATION, OFF(imap_idle_timeout), "30m", "IMAP autologout (RFC 3501: at least 30 minutes)", NULL},
     {"imap_max_sessions_per_user", CONF_INT, OFF(imap_max_sessions_per_user), "50", "concurrent IMAP sessions of one account", NULL},
     {"pop3_idle_timeout", CONF_DURATION, OFF(pop3_idle_timeout), "10m", "POP3 autologout (RFC 1939: at least 10 minutes)", NULL},

@@ -61,6 +61,8 @@ struct config {
     /* IMAP */
     bool imap_plaintext_login;
     int64_t imap_max_line_length;
+    int64_t imap_max_literal_size;
+    int64_t imap_preauth_max_literal_size;
     int64_t imap_idle_timeout;
     int64_t imap_max_sessions_per_user;
     /* POP3 */

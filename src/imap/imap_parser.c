@@ -94,6 +94,7 @@ enum imap_parse_result imap_parser_parse(struct imap_parser *p, const char *buf,
     memset(stack, 0, sizeof(stack));
     size_t depth = 0;
     unsigned sync_seen = 0;
+    uint64_t literal_total = 0; /* the command's literals so far: p->max_literal is for all */
     size_t line_bytes = 0;
     enum imap_parse_result res = IMAP_PARSE_ERROR;
 
@@ -255,7 +256,7 @@ enum imap_parse_result imap_parser_parse(struct imap_parser *p, const char *buf,
                 cmd->error = "Invalid literal";
                 goto fail;
             }
-            if (n > p->max_literal) {
+            if (n > p->max_literal - literal_total) {
                 cmd->error = "Literal too big";
                 cmd->literal_size = n;
                 cmd->literal_nonsync = nonsync;
@@ -276,6 +277,7 @@ enum imap_parse_result imap_parser_parse(struct imap_parser *p, const char *buf,
                 res = IMAP_PARSE_NEED_MORE;
                 goto out;
             }
+            literal_total += n;
             a.type = IMAP_ARG_LITERAL;
             a.str = xmalloc((size_t)n + 1);
             memcpy(a.str, buf + data, (size_t)n);
@@ -462,4 +464,100 @@ bad:
 void imap_fetch_att_free(struct imap_fetch_att *f) {
     free(f->storage_);
     memset(f, 0, sizeof(*f));
+}
+
+/* ---- the command framer ------------------------------------------------ */
+
+void imap_framer_init(struct imap_framer *f) {
+    memset(f, 0, sizeof *f);
+}
+
+/* Does the line whose last bytes are t[0..n) (line end removed) end with
+ * a literal announcement? The tail holds enough bytes for the longest. */
+static bool tail_literal(const unsigned char *t, size_t n, uint64_t line_len, uint64_t *size, bool *sync) {
+    if (n < 3 || t[n - 1] != '}') return false;
+    size_t i = n - 1;
+    bool plus = false;
+    if (t[i - 1] == '+') {
+        plus = true;
+        i--;
+    }
+    size_t digits_end = i;
+    while (i > 0 && t[i - 1] >= '0' && t[i - 1] <= '9') i--;
+    if (i == digits_end || i == 0 || t[i - 1] != '{' || digits_end - i > IMAP_PARSER_MAX_LITERAL_DIGITS) return false;
+    /* the "{" must be inside the line, not before its start */
+    if (line_len < n - (i - 1)) return false;
+    uint64_t v = 0;
+    for (size_t k = i; k < digits_end; k++) v = v * 10 + (uint64_t)(t[k] - '0');
+    *size = v;
+    *sync = !plus;
+    return true;
+}
+
+static void tail_push(struct imap_framer *f, const char *p, size_t n) {
+    const size_t cap = sizeof f->tail;
+    if (n >= cap) {
+        memcpy(f->tail, p + n - cap, cap);
+        f->tail_len = cap;
+        return;
+    }
+    if (f->tail_len + n > cap) {
+        size_t drop = f->tail_len + n - cap;
+        memmove(f->tail, f->tail + drop, f->tail_len - drop);
+        f->tail_len -= drop;
+    }
+    memcpy(f->tail + f->tail_len, p, n);
+    f->tail_len += n;
+}
+
+enum imap_frame_result imap_framer_feed(struct imap_framer *f, const char *data, size_t len, size_t max_line,
+                                        size_t *used) {
+    size_t i = 0;
+    while (i < len) {
+        if (f->skip) {
+            size_t take = len - i < f->skip ? len - i : (size_t)f->skip;
+            i += take;
+            f->pos += take;
+            f->skip -= take;
+            continue;
+        }
+        const char *nl = memchr(data + i, '\n', len - i);
+        size_t run = nl ? (size_t)(nl - (data + i)) : len - i;
+        /* the line's bytes, LF excluded (its CR counts, as one of the 2 spare) */
+        if (f->line_len + run > (uint64_t)max_line + 2) {
+            *used = i;
+            return IMAP_FRAME_TOOBIG_LINE;
+        }
+        tail_push(f, data + i, run);
+        f->line_len += run;
+        f->pos += run;
+        i += run;
+        if (!nl) break;
+        i++; /* the LF */
+        f->pos++;
+        size_t n = f->tail_len;
+        uint64_t ll = f->line_len;
+        if (n > 0 && f->tail[n - 1] == '\r') {
+            n--;
+            ll--;
+        }
+        uint64_t size;
+        bool sync;
+        bool lit = tail_literal(f->tail, n, ll, &size, &sync);
+        f->line_len = 0;
+        f->tail_len = 0;
+        *used = i;
+        if (!lit) return IMAP_FRAME_COMPLETE;
+        f->literal_size = size;
+        f->literal_sync = sync;
+        return IMAP_FRAME_LITERAL;
+    }
+    *used = len;
+    return IMAP_FRAME_NEED_MORE;
+}
+
+void imap_framer_accept_literal(struct imap_framer *f) {
+    f->skip = f->literal_size;
+    f->literal_total += f->literal_size;
+    f->literal_size = 0;
 }

@@ -7,6 +7,8 @@
  *   imap_parser_parse       one command: tag, name, typed argument tree
  *   imap_parser_line        one plain line (IDLE "DONE", AUTHENTICATE data)
  *   imap_parser_fetch_att   split a FETCH item atom into name/section/partial
+ *   imap_framer_feed        find where a command ends, streaming, without
+ *                           keeping its literals (see below)
  *
  * Incremental use: the session keeps the unparsed bytes and calls
  * imap_parser_parse() again when more arrive. Each call re-parses from the
@@ -83,7 +85,8 @@ struct imap_command {
 
 struct imap_parser {
     size_t max_line;        /* bytes of command text, literals excluded */
-    uint64_t max_literal;   /* largest literal accepted */
+    uint64_t max_literal;   /* literal bytes accepted in one command, all
+                               its literals together */
     unsigned literals_acked; /* synchronizing literals answered with "+" */
 };
 
@@ -143,5 +146,44 @@ struct imap_fetch_att {
 /* false if the atom is malformed (unbalanced brackets, bad partial). */
 bool imap_parser_fetch_att(const char *atom, size_t len, struct imap_fetch_att *out);
 void imap_fetch_att_free(struct imap_fetch_att *f);
+
+/*
+ * The command framer: where does the command being received end? A command
+ * is lines, each but the last ending in a literal announcement "{n}" or
+ * "{n+}" followed by n bytes. The framer is fed the input in pieces as it
+ * arrives (any split), looks at each byte once and keeps only a few bytes
+ * of the current line, never the literals, so the session can bound what a
+ * command may make it hold before the bytes are there.
+ *
+ * imap_framer_feed consumes from data[0..len) and stops at an event:
+ *   NEED_MORE     all of data was consumed (*used = len);
+ *   LITERAL       a line announcing a literal just ended (*used covers its
+ *                 LF); f->literal_size and f->literal_sync describe it. The
+ *                 session checks the size (f->literal_total is what the
+ *                 command's earlier literals took), answers "+ OK" for a
+ *                 synchronizing one, then calls imap_framer_accept_literal,
+ *                 or refuses the command;
+ *   COMPLETE      the command ends after *used bytes (f->pos in all);
+ *   TOOBIG_LINE   a line (literals excluded) is longer than max_line.
+ * f->pos counts every byte of the command consumed so far.
+ */
+enum imap_frame_result { IMAP_FRAME_NEED_MORE, IMAP_FRAME_LITERAL, IMAP_FRAME_COMPLETE, IMAP_FRAME_TOOBIG_LINE };
+
+struct imap_framer {
+    uint64_t pos;           /* bytes of the command consumed */
+    uint64_t line_len;      /* bytes of the current line so far */
+    uint64_t skip;          /* literal bytes still to pass over */
+    uint64_t literal_total; /* bytes of the command's accepted literals */
+    uint64_t literal_size;  /* LITERAL: the announced size */
+    bool literal_sync;      /* LITERAL: "{n}" (true) or "{n+}" */
+    unsigned char tail[IMAP_PARSER_MAX_LITERAL_DIGITS + 4]; /* end of the line */
+    size_t tail_len;
+};
+
+void imap_framer_init(struct imap_framer *f);
+enum imap_frame_result imap_framer_feed(struct imap_framer *f, const char *data, size_t len, size_t max_line,
+                                        size_t *used);
+/* Pass over the literal just announced (after LITERAL). */
+void imap_framer_accept_literal(struct imap_framer *f);
 
 #endif

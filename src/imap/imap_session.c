@@ -34,24 +34,25 @@
     "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED "        \
     "LIST-STATUS SPECIAL-USE ESEARCH CONDSTORE QRESYNC"
 
-/* Framer state for the command being received. */
-struct imap_frame {
-    size_t pos;         /* bytes of input already scanned */
-    uint64_t skip;      /* literal bytes still to pass over */
-    size_t line_start;  /* start of the current line */
-};
-
 struct imap_conn_state {
     struct imap_session s;
-    struct imap_frame frame;
+    struct imap_framer frame; /* the command being received */
     int busy;    /* input/drain handlers on the stack */
     bool closed; /* on_close ran while busy: freed when the last returns */
 };
 
 static void imap_process(struct imap_session *s);
 
-static struct imap_frame *frame_of(struct imap_session *s) {
+static struct imap_framer *frame_of(struct imap_session *s) {
     return &((struct imap_conn_state *)s)->frame;
+}
+
+/* Literal bytes one command may carry, all its literals together: small
+ * before login (LOGIN needs a few), a message's worth after. */
+static uint64_t literal_limit(const struct imap_session *s) {
+    const struct config *cfg = s->app->cfg;
+    if (s->state == IMAP_NOAUTH) return (uint64_t)cfg->imap_preauth_max_literal_size;
+    return (uint64_t)(cfg->imap_max_literal_size > 0 ? cfg->imap_max_literal_size : cfg->message_size_limit);
 }
 
 /* ---- output ------------------------------------------------------------ */
@@ -557,7 +558,7 @@ static void cmd_starttls(struct imap_session *s, const char *tag, const struct i
     imap_tagged(s, tag, "OK Begin TLS negotiation now.");
     if (conn_starttls(s->conn) < 0) conn_close(s->conn);
     /* the framer's view of the input is void: pending bytes were dropped */
-    memset(frame_of(s), 0, sizeof(struct imap_frame));
+    imap_framer_init(frame_of(s));
 }
 
 /* Logged-in sessions per account, for imap_max_sessions_per_user. */
@@ -585,6 +586,7 @@ static void login_ok(struct imap_session *s, const char *tag, char *account) {
     user_sessions_add(account, 1);
     s->account = account;
     s->state = IMAP_AUTH;
+    s->parser.max_literal = literal_limit(s);
     log_info("imap[%llu] %s: login %s", (unsigned long long)conn_id(s->conn), conn_peer(s->conn), account);
     imap_ensure_special_folders(s);
     buf_t b = BUF_INIT;
@@ -817,26 +819,6 @@ static void dispatch(struct imap_session *s, struct imap_command *cmd) {
 
 /* ---- input ------------------------------------------------------------- */
 
-/* Does the line [start, end) (without line end) end with a literal
- * announcement? Sets *n and *sync. */
-static bool line_literal(const char *p, size_t len, uint64_t *n, bool *sync) {
-    if (len < 3 || p[len - 1] != '}') return false;
-    size_t i = len - 1;
-    bool plus = false;
-    if (i > 0 && p[i - 1] == '+') {
-        plus = true;
-        i--;
-    }
-    size_t digits_end = i;
-    while (i > 0 && p[i - 1] >= '0' && p[i - 1] <= '9') i--;
-    if (i == digits_end || i == 0 || p[i - 1] != '{' || digits_end - i > IMAP_PARSER_MAX_LITERAL_DIGITS) return false;
-    uint64_t v = 0;
-    for (size_t k = i; k < digits_end; k++) v = v * 10 + (uint64_t)(p[k] - '0');
-    *n = v;
-    *sync = !plus;
-    return true;
-}
-
 static void handle_parse_error(struct imap_session *s, struct imap_command *cmd, enum imap_parse_result r,
                                size_t consumed) {
     struct evbuffer *in = conn_input(s->conn);
@@ -858,7 +840,7 @@ static void handle_parse_error(struct imap_session *s, struct imap_command *cmd,
         else imap_send(s, "* BAD %s", cmd->error ? cmd->error : "Syntax error.");
         evbuffer_drain(in, consumed);
     }
-    memset(frame_of(s), 0, sizeof(struct imap_frame));
+    imap_framer_init(frame_of(s));
     imap_parser_reset(&s->parser);
     bad_command(s);
 }
@@ -917,69 +899,54 @@ static void imap_process(struct imap_session *s) {
             buf_free(&line);
             continue;
         }
-        /* frame the next command */
-        struct imap_frame *f = frame_of(s);
+        /* frame the next command: find its end, holding no more of it
+         * than its literals are allowed (imap_framer_feed) */
+        struct imap_framer *f = frame_of(s);
         size_t have = evbuffer_get_length(in);
         bool complete = false;
-        while (f->pos < have) {
-            if (f->skip) {
-                size_t take = have - f->pos < f->skip ? have - f->pos : (size_t)f->skip;
-                f->pos += take;
-                f->skip -= take;
-                if (f->skip == 0) f->line_start = f->pos;
-                continue;
-            }
+        bool again = false;
+        while (f->pos < have && !complete) {
             struct evbuffer_ptr start;
-            evbuffer_ptr_set(in, &start, f->pos, EVBUFFER_PTR_SET);
-            struct evbuffer_ptr nl = evbuffer_search(in, "\n", 1, &start);
-            if (nl.pos < 0) {
-                f->pos = have;
-                if (have - f->line_start > max_line + 2) {
-                    imap_send(s, "* BYE Command line too long.");
-                    conn_close(s->conn);
-                    return;
-                }
-                break;
-            }
-            size_t line_end = (size_t)nl.pos; /* index of LF */
-            if (line_end - f->line_start > max_line + 2) {
+            struct evbuffer_iovec v;
+            evbuffer_ptr_set(in, &start, (size_t)f->pos, EVBUFFER_PTR_SET);
+            if (evbuffer_peek(in, -1, &start, &v, 1) < 1 || v.iov_len == 0) break;
+            size_t used;
+            enum imap_frame_result fr = imap_framer_feed(f, v.iov_base, v.iov_len, max_line, &used);
+            if (fr == IMAP_FRAME_NEED_MORE) continue;
+            if (fr == IMAP_FRAME_TOOBIG_LINE) {
                 imap_send(s, "* BYE Command line too long.");
                 conn_close(s->conn);
                 return;
             }
-            size_t body_end = line_end;
-            const char *all = (const char *)evbuffer_pullup(in, (ssize_t)(line_end + 1));
-            if (body_end > f->line_start && all[body_end - 1] == '\r') body_end--;
-            uint64_t n;
-            bool sync;
-            f->pos = line_end + 1;
-            if (line_literal(all + f->line_start, body_end - f->line_start, &n, &sync)) {
-                if (n > (uint64_t)s->app->cfg->message_size_limit || sync) {
-                    /* let the parser judge the command so far (size, syntax) */
-                    struct imap_command cmd;
-                    size_t consumed = 0;
-                    enum imap_parse_result r = imap_parser_parse(&s->parser, all, f->pos, &cmd, &consumed);
-                    if (r == IMAP_PARSE_NEED_LITERAL) {
-                        imap_send(s, "+ OK");
-                        imap_parser_literal_acked(&s->parser);
-                    } else if (r != IMAP_PARSE_NEED_MORE) {
-                        handle_parse_error(s, &cmd, r, r == IMAP_PARSE_TOOBIG_LITERAL || r == IMAP_PARSE_ERROR ? consumed : f->pos);
-                        imap_command_free(&cmd);
-                        if (conn_is_closing(s->conn)) return;
-                        have = evbuffer_get_length(in);
-                        continue;
-                    }
-                    imap_command_free(&cmd);
-                }
-                f->skip = n;
-                f->line_start = f->pos;
-                continue;
+            if (fr == IMAP_FRAME_COMPLETE) {
+                complete = true;
+                break;
             }
-            complete = true;
-            break;
+            /* a literal is announced: over the command's budget, or
+             * synchronizing, the parser judges the command so far */
+            if (f->literal_size > s->parser.max_literal - f->literal_total || f->literal_sync) {
+                const char *all = (const char *)evbuffer_pullup(in, (ssize_t)f->pos);
+                struct imap_command cmd;
+                size_t consumed = 0;
+                enum imap_parse_result r = imap_parser_parse(&s->parser, all, (size_t)f->pos, &cmd, &consumed);
+                if (r == IMAP_PARSE_NEED_LITERAL) {
+                    imap_send(s, "+ OK");
+                    imap_parser_literal_acked(&s->parser);
+                } else if (r != IMAP_PARSE_NEED_MORE) {
+                    handle_parse_error(s, &cmd, r,
+                                       r == IMAP_PARSE_TOOBIG_LITERAL || r == IMAP_PARSE_ERROR ? consumed : (size_t)f->pos);
+                    imap_command_free(&cmd);
+                    if (conn_is_closing(s->conn)) return;
+                    again = true;
+                    break;
+                }
+                imap_command_free(&cmd);
+            }
+            imap_framer_accept_literal(f);
         }
+        if (again) continue;
         if (!complete) return;
-        size_t end = f->pos;
+        size_t end = (size_t)f->pos;
         const char *all = (const char *)evbuffer_pullup(in, (ssize_t)end);
         struct imap_command cmd;
         size_t consumed = 0;
@@ -992,7 +959,7 @@ static void imap_process(struct imap_session *s) {
             }
             /* the command's bytes are drained before it runs: its args are copies */
             evbuffer_drain(in, consumed);
-            memset(f, 0, sizeof *f);
+            imap_framer_init(f);
             imap_parser_reset(&s->parser);
             dispatch(s, &cmd);
             imap_command_free(&cmd);
@@ -1021,7 +988,7 @@ static void *imap_on_open(struct conn *c, void *arg) {
     s->state = IMAP_NOAUTH;
     s->pending_expunge = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     s->pending_update = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-    imap_parser_init(&s->parser, (size_t)app->cfg->imap_max_line_length, (uint64_t)app->cfg->message_size_limit);
+    imap_parser_init(&s->parser, (size_t)app->cfg->imap_max_line_length, literal_limit(s));
     app->stats.imap_connections++;
     conn_set_idle_timeout(c, app->cfg->imap_idle_timeout);
     store_subscribe(app->store, imap_store_event, s);

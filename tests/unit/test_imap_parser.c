@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -338,13 +339,85 @@ static void test_seqset(void **state) {
     imap_seqset_free(&s);
 }
 
+/* The literal budget is for the whole command: two literals of 600 pass
+ * the 1000-byte limit that each alone fits. */
+static void test_literal_total(void **state) {
+    (void)state;
+    struct imap_command c;
+    size_t used;
+    char in[2000];
+    int n = snprintf(in, sizeof in, "a SEARCH TEXT {600+}\r\n%0600d TEXT {600+}\r\n", 0);
+    assert_int_equal(parse(in, &c, &used), IMAP_PARSE_TOOBIG_LITERAL);
+    assert_int_equal(c.literal_size, 600);
+    assert_true(c.literal_nonsync);
+    assert_int_equal(used, (size_t)n);
+    imap_command_free(&c);
+    snprintf(in, sizeof in, "a SEARCH TEXT {500+}\r\n%0500d TEXT {500+}\r\n%0500d\r\n", 0, 0);
+    assert_int_equal(parse(in, &c, &used), IMAP_PARSE_COMPLETE);
+    imap_command_free(&c);
+}
+
+/* Frame `in` in pieces of `step` bytes, accepting every literal; the
+ * events are written to ev as "L<size><s|+>@pos", "C@pos", "T". */
+static void frame(const char *in, size_t len, size_t step, size_t max_line, char *ev, size_t evcap) {
+    struct imap_framer f;
+    imap_framer_init(&f);
+    size_t off = 0, base = 0, w = 0;
+    ev[0] = '\0';
+    while (off < len) {
+        size_t n = len - off < step ? len - off : step, used;
+        enum imap_frame_result r = imap_framer_feed(&f, in + off, n, max_line, &used);
+        assert_true(used <= n);
+        off += used;
+        assert_int_equal(base + f.pos, off);
+        if (r == IMAP_FRAME_NEED_MORE) continue;
+        if (r == IMAP_FRAME_TOOBIG_LINE) {
+            w += (size_t)snprintf(ev + w, evcap - w, "T ");
+            return;
+        }
+        if (r == IMAP_FRAME_LITERAL) {
+            w += (size_t)snprintf(ev + w, evcap - w, "L%llu%c@%zu ", (unsigned long long)f.literal_size,
+                                  f.literal_sync ? 's' : '+', off);
+            imap_framer_accept_literal(&f);
+            continue;
+        }
+        w += (size_t)snprintf(ev + w, evcap - w, "C@%zu ", off);
+        base = off;
+        imap_framer_init(&f);
+    }
+}
+
+static void check_frames(const char *in, size_t max_line, const char *want) {
+    char ev[512];
+    for (size_t step = 1; step <= strlen(in); step++) {
+        frame(in, strlen(in), step, max_line, ev, sizeof ev);
+        if (strcmp(ev, want) != 0) fail_msg("step %zu: '%s', expected '%s'", step, ev, want);
+    }
+}
+
+static void test_framer(void **state) {
+    (void)state;
+    check_frames("a NOOP\r\nb NOOP\n", 100, "C@8 C@15 ");
+    /* literals: their bytes (even LFs and "{1}") are skipped, not scanned */
+    check_frames("a LOGIN {3}\r\nx\ny {4+}\r\n{1}\n\r\n", 100, "L3s@13 L4+@23 C@29 ");
+    /* not announcements: no digits, a space inside, text after the brace */
+    check_frames("a X {}\r\nb X { 1}\r\nc X {1}x\r\n", 100, "C@8 C@18 C@28 ");
+    /* twenty digits are not a literal size */
+    check_frames("a X {12345678901234567890}\r\n", 100, "C@28 ");
+    check_frames("a X {1234567890123456789}\r\n" "1234567890123456789\r\n", 100, "L1234567890123456789s@27 ");
+    /* line limit: literals do not count, every line does */
+    check_frames("a X {10+}\r\n0123456789012345 Y\r\n", 16, "L10+@11 C@31 ");
+    check_frames("a XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX\r\n", 16, "T ");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_simple),          cmocka_unit_test(test_quoted_and_lists),
         cmocka_unit_test(test_fetch_sections),  cmocka_unit_test(test_literal_sync),
         cmocka_unit_test(test_literal_plus_and_limits), cmocka_unit_test(test_errors),
         cmocka_unit_test(test_plain_lines),     cmocka_unit_test(test_arg_helpers),
-        cmocka_unit_test(test_seqset),
+        cmocka_unit_test(test_seqset),          cmocka_unit_test(test_literal_total),
+        cmocka_unit_test(test_framer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
