@@ -57,6 +57,10 @@ int index_open(struct index **out, const char *path, buf_t *err);
  * thread's appending connection does not). */
 void index_set_cache_kb(struct index *idx, int kb);
 void index_close(struct index *idx);
+/* index_open after a bounded PRAGMA quick_check: a damaged index is moved
+ * aside (path.damaged-TIME) and an empty one created, *rebuilt set; the
+ * caller then indexes the Maildir into it (index_check.c). */
+int index_open_checked(struct index **out, const char *path, bool *rebuilt, buf_t *err);
 sqlite3 *index_db(struct index *idx);
 
 /* Transactions (nest-safe counter: only the outermost commits). */

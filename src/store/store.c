@@ -219,7 +219,8 @@ struct store *store_open(struct event_base *base, const char *data_dir, const ch
     s->hostname = xstrdup(hostname);
     buf_t path = BUF_INIT;
     buf_printf(&path, "%s/index.sqlite", data_dir);
-    if (index_open(&s->idx, buf_cstr(&path), err) < 0) {
+    bool rebuilt = false;
+    if (index_open_checked(&s->idx, buf_cstr(&path), &rebuilt, err) < 0) {
         buf_free(&path);
         free(s->data_dir);
         free(s->hostname);
@@ -233,6 +234,7 @@ struct store *store_open(struct event_base *base, const char *data_dir, const ch
         if (n > 0) log_info("store: %s: indexed %d changes found in the Maildir", *a, n);
     }
     store_strv_free(accounts);
+    if (rebuilt) log_info("store: the index is rebuilt from the Maildir");
     if (base) {
         /* the commit thread indexes deliveries on a connection of its own */
         buf_t cpath = BUF_INIT;
