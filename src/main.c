@@ -27,6 +27,7 @@
 #include <openssl/ssl.h>
 
 #include "app/app.h"
+#include "app/authguard.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "cli/cli_config.h"
@@ -276,6 +277,7 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg) {
     retired = xrealloc(retired, (nretired + 1) * sizeof *retired);
     retired[nretired++] = old;
     retention_timer_set(retention, app.cfg->retention, app.cfg->retention_count);
+    authguard_set(app.authguard, app.cfg->auth_failure_delay_ms, app.cfg->auth_failure_max_delay * 1000);
     buf_free(&err);
     log_info("reloaded the configuration, accounts (%s) and recipient map; listeners are not re-bound",
              app.has_passdb ? app.cfg->passdb : "none: any login");
@@ -330,6 +332,7 @@ static int cmd_serve(int argc, char **argv) {
     evthread_use_pthreads();
     app.cfg = &cfg;
     app.base = event_base_new();
+    app.authguard = authguard_new(cfg.auth_failure_delay_ms, cfg.auth_failure_max_delay * 1000);
     buf_t err = BUF_INIT;
     if (cfg.passdb[0]) {
         if (passdb_load(&app.passdb, cfg.passdb, &err) < 0) goto fail;
@@ -413,6 +416,7 @@ static int cmd_serve(int argc, char **argv) {
         free(retired[i]);
     }
     free(retired);
+    authguard_free(app.authguard);
     event_base_free(app.base);
     return 0;
 fail:

@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <sys/statvfs.h>
 
+#include "app/authguard.h"
 #include "core/xalloc.h"
 
 bool app_login(struct app *app, const char *user, const char *password, size_t password_len, char **account) {
@@ -64,4 +65,14 @@ bool app_disk_full(struct app *app) {
     if (statvfs(app->cfg->data_dir, &st) < 0) return false;
     uint64_t avail = (uint64_t)st.f_bavail * st.f_frsize;
     return avail < (uint64_t)app->cfg->min_free_disk;
+}
+
+int app_login_guarded(struct app *app, const char *peer, const char *user, const char *password,
+                      size_t password_len, char **account, int64_t *delay_ms) {
+    *delay_ms = app->cfg->auth_failure_delay_ms;
+    int64_t now = authguard_now_ms();
+    if (app->authguard && authguard_locked(app->authguard, peer, user, now)) return -1;
+    if (app_login(app, user, password, password_len, account)) return 1;
+    if (app->authguard) *delay_ms = authguard_failed(app->authguard, peer, user, now);
+    return 0;
 }

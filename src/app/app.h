@@ -43,11 +43,18 @@ struct app {
     SSL_CTX *tls;
     struct app_stats stats;
     bool draining; /* SIGTERM received: finish, accept nothing new */
+    struct authguard *authguard; /* failed logins per address and account */
 };
 
 /* Check a login against the passwd-file (or accept any when none is
  * configured) and name the account it opens. true on success. */
 bool app_login(struct app *app, const char *user, const char *password, size_t password_len, char **account);
+
+/* app_login behind the authguard: 1 logged in; 0 failed, -1 refused
+ * unchecked (too many recent failures for the address or the user). On
+ * 0 and -1 the reply waits *delay_ms. */
+int app_login_guarded(struct app *app, const char *peer, const char *user, const char *password,
+                      size_t password_len, char **account, int64_t *delay_ms);
 
 /* Record one SMTP commit latency in seconds. */
 void app_stats_commit_latency(struct app_stats *st, double seconds);

@@ -58,6 +58,8 @@ struct config {
     int64_t max_connections;
     int64_t max_connections_per_ip;
     int64_t auth_failure_delay_ms;
+    int64_t auth_failure_max_delay;
+    int64_t auth_max_failures;
     /* IMAP */
     bool imap_plaintext_login;
     int64_t imap_max_line_length;

@@ -43,6 +43,8 @@ struct imap_session {
     char *account;
     bool condstore, qresync, utf8_accept;
     int bad_commands;
+    int auth_failures;
+    bool auth_locked; /* the last login was refused unchecked */
     /* selected mailbox */
     int64_t mailbox_id;
     char *mailbox;

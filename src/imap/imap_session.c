@@ -598,26 +598,38 @@ static void login_ok(struct imap_session *s, const char *tag, char *account) {
 static void login_fail_reply(struct conn *c, void *arg) {
     struct imap_session *s = arg;
     s->waiting = false;
-    imap_tagged(s, s->auth_tag ? s->auth_tag : "*", "NO [AUTHENTICATIONFAILED] Authentication failed.");
+    if (s->auth_locked)
+        imap_tagged(s, s->auth_tag ? s->auth_tag : "*", "NO [UNAVAILABLE] Too many failed logins, try again later.");
+    else
+        imap_tagged(s, s->auth_tag ? s->auth_tag : "*", "NO [AUTHENTICATIONFAILED] Authentication failed.");
     free(s->auth_tag);
     s->auth_tag = NULL;
+    if (s->auth_failures >= s->app->cfg->auth_max_failures) {
+        imap_send(s, "* BYE Too many failed logins.");
+        conn_close(c);
+        return;
+    }
     conn_resume(c);
 }
 
 static void do_login(struct imap_session *s, const char *tag, const char *user, const char *pw, size_t pwlen) {
     char *account = NULL;
-    if (app_login(s->app, user, pw, pwlen, &account)) {
+    int64_t delay;
+    int ok = app_login_guarded(s->app, conn_peer(s->conn), user, pw, pwlen, &account, &delay);
+    if (ok == 1) {
         login_ok(s, tag, account);
         return;
     }
-    log_warn("imap[%llu] %s: authentication failed for %s", (unsigned long long)conn_id(s->conn), conn_peer(s->conn),
-             user);
+    s->auth_locked = ok < 0;
+    s->auth_failures++;
+    log_warn("imap[%llu] %s: authentication failed for %s%s", (unsigned long long)conn_id(s->conn),
+             conn_peer(s->conn), user, ok < 0 ? " (refused unchecked: too many recent failures)" : "");
     s->app->stats.auth_failures++;
     free(s->auth_tag);
     s->auth_tag = xstrdup(tag);
     s->waiting = true;
     conn_pause(s->conn);
-    conn_after(s->conn, s->app->cfg->auth_failure_delay_ms, login_fail_reply, s);
+    conn_after(s->conn, delay, login_fail_reply, s);
 }
 
 static bool plaintext_allowed(struct imap_session *s, const char *tag) {

@@ -17,8 +17,6 @@
 
 /* Bad commands in one session before it is closed. */
 #define POP3_MAX_BAD_COMMANDS 20
-/* Failed logins in one session before it is closed. */
-#define POP3_MAX_AUTH_FAILURES 3
 /* Streaming RETR/TOP: file bytes read per step, and how much encoded
  * output may wait in the connection before we stop and wait for drain. */
 #define POP3_READ_CHUNK (64 * 1024)
@@ -50,6 +48,7 @@ struct pop3_session {
     enum pop3_state state;
     int bad_commands;
     int auth_failures;
+    bool auth_locked; /* the last login was refused unchecked */
     bool skip_line;       /* discarding the rest of an over-long line */
     char *user;           /* from USER */
     char *account;        /* logged in: the maildrop's account */
@@ -219,8 +218,9 @@ static struct pop3_msg *msg_arg(struct pop3_session *s, const char *arg, size_t 
 
 static void auth_fail_reply(struct conn *c, void *arg) {
     struct pop3_session *s = arg;
-    reply(s, "-ERR [AUTH] Authentication failed.");
-    if (s->auth_failures >= POP3_MAX_AUTH_FAILURES) {
+    if (s->auth_locked) reply(s, "-ERR [SYS/TEMP] Too many failed logins, try again later.");
+    else reply(s, "-ERR [AUTH] Authentication failed.");
+    if (s->auth_failures >= s->app->cfg->auth_max_failures) {
         s->state = P3_QUIT;
         conn_close(c);
         return;
@@ -232,16 +232,19 @@ static void auth_fail_reply(struct conn *c, void *arg) {
 static void login(struct pop3_session *s, const char *user, size_t ul, const char *pw, size_t pl) {
     char *u = xstrndup(user, ul);
     char *account = NULL;
-    if (!app_login(s->app, u, pw, pl, &account)) {
-        log_warn("pop3[%llu] %s: authentication failed for %s", (unsigned long long)conn_id(s->conn),
-                 conn_peer(s->conn), u);
+    int64_t delay;
+    int ok = app_login_guarded(s->app, conn_peer(s->conn), u, pw, pl, &account, &delay);
+    if (ok != 1) {
+        s->auth_locked = ok < 0;
+        log_warn("pop3[%llu] %s: authentication failed for %s%s", (unsigned long long)conn_id(s->conn),
+                 conn_peer(s->conn), u, ok < 0 ? " (refused unchecked: too many recent failures)" : "");
         free(u);
         s->app->stats.auth_failures++;
         s->auth_failures++;
         /* Slow down password guessing: answer after a delay. */
         s->state = P3_WAIT;
         conn_pause(s->conn);
-        conn_after(s->conn, s->app->cfg->auth_failure_delay_ms, auth_fail_reply, s);
+        conn_after(s->conn, delay, auth_fail_reply, s);
         return;
     }
     s->state = P3_AUTHORIZATION;

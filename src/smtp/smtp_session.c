@@ -41,6 +41,8 @@ struct smtp_session {
     char *helo;
     char *auth_user;    /* authenticated as */
     int bad_commands;
+    int auth_failures;
+    bool auth_locked; /* the last AUTH was refused unchecked */
     /* transaction */
     bool have_mail;
     char *mail_from;
@@ -614,8 +616,16 @@ static void bdat_chunk_done(struct smtp_session *s) {
 
 static void auth_reply_fail(struct conn *c, void *arg) {
     struct smtp_session *s = arg;
-    reply(s, "535 5.7.8 Error: authentication failed");
+    /* RFC 4954 6: 454 is the temporary failure */
+    if (s->auth_locked) reply(s, "454 4.7.0 Temporary authentication failure: too many failed logins");
+    else reply(s, "535 5.7.8 Error: authentication failed");
     s->state = SS_CMD;
+    if (s->auth_failures >= s->app->cfg->auth_max_failures) {
+        reply(s, "421 4.7.0 %s Error: too many failed logins", hostname(s));
+        s->state = SS_QUIT;
+        conn_close(c);
+        return;
+    }
     conn_resume(c);
 }
 
@@ -623,9 +633,13 @@ static void auth_finish(struct smtp_session *s, const char *user, size_t ul, con
     char *u = xstrndup(user, ul);
     char *account = NULL;
     bool ok;
+    int64_t delay = s->app->cfg->auth_failure_delay_ms;
+    int r = 0;
     if (s->app->cfg->smtp_auth == SMTP_AUTH_ANY) ok = true;
-    else ok = s->app->has_passdb && app_login(s->app, u, pw, pl, &account);
+    else if (!s->app->has_passdb) ok = false;
+    else ok = (r = app_login_guarded(s->app, conn_peer(s->conn), u, pw, pl, &account, &delay)) == 1;
     free(account);
+    s->auth_locked = r < 0;
     if (ok) {
         s->auth_user = u;
         log_info("smtp[%llu] %s: authenticated as %s", (unsigned long long)conn_id(s->conn), conn_peer(s->conn), u);
@@ -639,7 +653,8 @@ static void auth_finish(struct smtp_session *s, const char *user, size_t ul, con
     /* Slow down password guessing: answer after a delay. */
     s->state = SS_WAIT;
     conn_pause(s->conn);
-    conn_after(s->conn, s->app->cfg->auth_failure_delay_ms, auth_reply_fail, s);
+    s->auth_failures++;
+    conn_after(s->conn, delay, auth_reply_fail, s);
     bad_command(s);
 }
 

@@ -1,0 +1,96 @@
+"""Failed logins are slowed per client address and per user, not only per
+connection: parallel connections guessing passwords get no more checks
+than one, beyond a burst they are refused unchecked, and a connection is
+closed after auth_max_failures failures (IMAP, POP3, SMTP AUTH).
+"""
+import base64
+import threading
+import time
+import unittest
+
+from harness import ImapRaw, SmtpRaw, LineSocket, recipe_devmail
+
+ARGS = ["--auth-failure-delay-ms", "200", "--auth-failure-max-delay", "1s", "--auth-max-failures", "3",
+        "--smtp-auth", "optional"]
+
+
+class TestAuthGuard(unittest.TestCase):
+    def setUp(self):
+        self.dm = recipe_devmail(listen=("smtp", "imap", "pop3"), args=ARGS).start()
+        self.addCleanup(self.dm.__exit__, None, None, None)
+
+    def test_parallel_imap_guesses_are_bounded(self):
+        results = []
+        lock = threading.Lock()
+
+        def guess(i):
+            c = ImapRaw(self.dm.ports["imap"], timeout=20)
+            try:
+                u, t = c.cmd("LOGIN all@example.com wrong%d" % i)
+                with lock:
+                    results.append(t)
+            finally:
+                c.close()
+
+        t0 = time.monotonic()
+        threads = [threading.Thread(target=guess, args=(i,)) for i in range(40)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.monotonic() - t0
+        checked = [r for r in results if "[AUTHENTICATIONFAILED]" in r]
+        refused = [r for r in results if "[UNAVAILABLE]" in r]
+        self.assertEqual(len(checked) + len(refused), 40, results)
+        # 1 s cap / 200 ms per failure: a burst of about 5, then no checks
+        self.assertLessEqual(len(checked), 8, results)
+        self.assertLess(elapsed, 10)
+        # the right password works again once the backlog has drained
+        time.sleep(2.5)
+        c = ImapRaw(self.dm.ports["imap"])
+        u, t = c.cmd("LOGIN all@example.com password")
+        c.close()
+        self.assertIn(" OK", t)
+
+    def test_imap_closes_after_max_failures(self):
+        c = ImapRaw(self.dm.ports["imap"], timeout=20)
+        self.addCleanup(c.close)
+        for i in range(2):
+            u, t = c.cmd("LOGIN all@example.com nope")
+            self.assertIn(" NO ", t)
+            time.sleep(1.2)
+        c.send(b"x LOGIN all@example.com nope\r\n")
+        out = c.read_until_close(timeout=10)
+        self.assertIn(b"x NO ", out)
+        self.assertIn(b"* BYE", out)
+
+    def test_pop3_closes_after_max_failures(self):
+        c = LineSocket(self.dm.ports["pop3"], timeout=20)
+        self.addCleanup(c.close)
+        self.assertTrue(c.read_line().startswith(b"+OK"))
+        for i in range(2):
+            c.send(b"USER all@example.com\r\n")
+            c.read_line()
+            c.send(b"PASS nope\r\n")
+            self.assertTrue(c.read_line().startswith(b"-ERR"))
+            time.sleep(1.2)
+        c.send(b"USER all@example.com\r\nPASS nope\r\n")
+        out = c.read_until_close(timeout=10)
+        self.assertIn(b"-ERR", out)
+
+    def test_smtp_auth_closes_after_max_failures(self):
+        c = SmtpRaw(self.dm.smtp_port, timeout=20)
+        self.addCleanup(c.close)
+        c.cmd("EHLO x")
+        bad = base64.b64encode(b"\0all@example.com\0nope").decode()
+        for i in range(2):
+            self.assertEqual(c.cmd("AUTH PLAIN " + bad)[0][:3], "535")
+            time.sleep(1.2)
+        c.send(("AUTH PLAIN %s\r\n" % bad).encode())
+        out = c.read_until_close(timeout=10)
+        self.assertIn(b"535", out)
+        self.assertIn(b"421 4.7.0", out)
+
+
+if __name__ == "__main__":
+    unittest.main()
