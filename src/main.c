@@ -167,6 +167,13 @@ static char **serve_argv;
 static struct config **retired;
 static size_t nretired;
 
+static void set_protocol_limits(const struct config *cfg) {
+    net_set_protocol_limit(app.net, "smtp", cfg->smtp_max_connections);
+    net_set_protocol_limit(app.net, "imap", cfg->imap_max_connections);
+    net_set_protocol_limit(app.net, "pop3", cfg->pop3_max_connections);
+    net_set_protocol_limit(app.net, "http", cfg->http_max_connections);
+}
+
 static void shutdown_force(evutil_socket_t fd, short what, void *arg) {
     log_warn("shutdown: timeout; %zu connections still open", net_connection_count(app.net));
     event_base_loopbreak(app.base);
@@ -278,6 +285,7 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg) {
     retired[nretired++] = old;
     retention_timer_set(retention, app.cfg->retention, app.cfg->retention_count);
     authguard_set(app.authguard, app.cfg->auth_failure_delay_ms, app.cfg->auth_failure_max_delay * 1000);
+    set_protocol_limits(app.cfg);
     buf_free(&err);
     log_info("reloaded the configuration, accounts (%s) and recipient map; listeners are not re-bound",
              app.has_passdb ? app.cfg->passdb : "none: any login");
@@ -345,6 +353,7 @@ static int cmd_serve(int argc, char **argv) {
     if (!app.tls) goto fail;
     struct net_limits limits = {cfg.max_connections, cfg.max_connections_per_ip};
     app.net = net_new(app.base, app.tls, &limits);
+    set_protocol_limits(&cfg);
     if (smtp_server_start(&app, &err) < 0) goto fail;
     if (imap_server_start(&app, &err) < 0) goto fail;
     if (pop3_server_start(&app, &err) < 0) goto fail;

@@ -57,6 +57,10 @@ struct config {
     int64_t smtp_transaction_timeout;
     int64_t max_connections;
     int64_t max_connections_per_ip;
+    int64_t smtp_max_connections;
+    int64_t imap_max_connections;
+    int64_t pop3_max_connections;
+    int64_t http_max_connections;
     int64_t auth_failure_delay_ms;
     int64_t auth_failure_max_delay;
     int64_t auth_max_failures;

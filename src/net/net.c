@@ -37,14 +37,24 @@ struct net {
     SSL_CTX *tls;
     struct net_limits limits;
     struct listener *listeners;
-    GHashTable *per_ip; /* peer string -> count */
+    GHashTable *per_ip; /* "proto/peer" -> count */
+    GHashTable *per_proto; /* proto -> struct proto_limit */
     struct conn *conns; /* doubly linked, all open connections */
     size_t nconns;
     uint64_t next_id;
 };
 
+/* Each protocol has its own share, so a flood of one cannot lock out the
+ * others; max_connections stays the total. */
+struct proto_limit {
+    int64_t max; /* 0: only the total applies */
+    int64_t count;
+};
+
 struct conn {
     struct net *net;
+    char limit_key[INET6_ADDRSTRLEN + 16]; /* "proto/peer" */
+    struct proto_limit *plimit;
     uint64_t id;
     char peer[INET6_ADDRSTRLEN];
     struct bufferevent *bev;
@@ -95,6 +105,7 @@ struct net *net_new(struct event_base *base, SSL_CTX *tls, const struct net_limi
     n->tls = tls;
     n->limits = *limits;
     n->per_ip = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
+    n->per_proto = g_hash_table_new_full(g_str_hash, g_str_equal, free, free);
     return n;
 }
 
@@ -133,6 +144,7 @@ void net_free(struct net *n) {
         free(l);
     }
     g_hash_table_destroy(n->per_ip);
+    g_hash_table_destroy(n->per_proto);
     free(n);
 }
 
@@ -161,9 +173,10 @@ static void conn_finish(struct conn *c) {
     else n->conns = c->next;
     if (c->next) c->next->prev = c->prev;
     n->nconns--;
-    gpointer cnt = g_hash_table_lookup(n->per_ip, c->peer);
-    if (GPOINTER_TO_INT(cnt) <= 1) g_hash_table_remove(n->per_ip, c->peer);
-    else g_hash_table_insert(n->per_ip, xstrdup(c->peer), GINT_TO_POINTER(GPOINTER_TO_INT(cnt) - 1));
+    gpointer cnt = g_hash_table_lookup(n->per_ip, c->limit_key);
+    if (GPOINTER_TO_INT(cnt) <= 1) g_hash_table_remove(n->per_ip, c->limit_key);
+    else g_hash_table_insert(n->per_ip, xstrdup(c->limit_key), GINT_TO_POINTER(GPOINTER_TO_INT(cnt) - 1));
+    if (c->plimit) c->plimit->count--;
     if (c->bev) {
         bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
         bufferevent_disable(c->bev, EV_READ | EV_WRITE);
@@ -307,6 +320,23 @@ static void conn_setup_bev(struct conn *c) {
     }
 }
 
+static struct proto_limit *proto_limit(struct net *n, const char *proto) {
+    struct proto_limit *pl = g_hash_table_lookup(n->per_proto, proto);
+    if (!pl) {
+        pl = xcalloc(1, sizeof *pl);
+        g_hash_table_insert(n->per_proto, xstrdup(proto), pl);
+    }
+    return pl;
+}
+
+void net_set_protocol_limit(struct net *n, const char *proto, int64_t max) {
+    proto_limit(n, proto)->max = max;
+}
+
+void net_set_limits(struct net *n, const struct net_limits *limits) {
+    n->limits = *limits;
+}
+
 static void listener_accept(struct evconnlistener *ev, evutil_socket_t fd, struct sockaddr *sa, int salen,
                             void *arg) {
     struct listener *l = arg;
@@ -317,10 +347,14 @@ static void listener_accept(struct evconnlistener *ev, evutil_socket_t fd, struc
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, peer, sizeof peer);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    int per_ip = GPOINTER_TO_INT(g_hash_table_lookup(n->per_ip, peer));
-    if ((int64_t)n->nconns >= n->limits.max_connections || per_ip >= n->limits.max_connections_per_ip) {
-        log_warn("%s: refusing %s: too many connections (%zu total, %d from this address)", l->h->proto, peer,
-                 n->nconns, per_ip);
+    char key[INET6_ADDRSTRLEN + 16];
+    snprintf(key, sizeof key, "%s/%s", l->h->proto, peer);
+    int per_ip = GPOINTER_TO_INT(g_hash_table_lookup(n->per_ip, key));
+    struct proto_limit *pl = proto_limit(n, l->h->proto);
+    if ((int64_t)n->nconns >= n->limits.max_connections || per_ip >= n->limits.max_connections_per_ip ||
+        (pl->max > 0 && pl->count >= pl->max)) {
+        log_warn("%s: refusing %s: too many connections (%zu total, %lld %s, %d %s from this address)",
+                 l->h->proto, peer, n->nconns, (long long)pl->count, l->h->proto, per_ip, l->h->proto);
         /* Best effort: the busy line fits the socket buffer of a fresh connection. */
         if (!l->implicit_tls && l->h->busy_reply) {
             ssize_t w = write(fd, l->h->busy_reply, strlen(l->h->busy_reply));
@@ -352,7 +386,10 @@ static void listener_accept(struct evconnlistener *ev, evutil_socket_t fd, struc
     if (n->conns) n->conns->prev = c;
     n->conns = c;
     n->nconns++;
-    g_hash_table_insert(n->per_ip, xstrdup(peer), GINT_TO_POINTER(per_ip + 1));
+    snprintf(c->limit_key, sizeof c->limit_key, "%s", key);
+    g_hash_table_insert(n->per_ip, xstrdup(key), GINT_TO_POINTER(per_ip + 1));
+    c->plimit = pl;
+    pl->count++;
     conn_setup_bev(c);
     conn_ref(c);
     c->proto = l->h->on_open(c, l->arg);

@@ -37,14 +37,19 @@ struct conn_handler {
 };
 
 struct net_limits {
-    int64_t max_connections;
-    int64_t max_connections_per_ip;
+    int64_t max_connections;        /* all protocols together */
+    int64_t max_connections_per_ip; /* of one protocol from one address */
 };
 
 struct net;
 
 struct net *net_new(struct event_base *base, SSL_CTX *tls, const struct net_limits *limits);
 void net_free(struct net *n);
+/* Connections one protocol ("smtp", "imap", "pop3", "http": the handler's
+ * proto) may hold at once; 0 for only the total. Takes effect for new
+ * connections. */
+void net_set_protocol_limit(struct net *n, const char *proto, int64_t max);
+void net_set_limits(struct net *n, const struct net_limits *limits);
 /* Listen on "ADDR:PORT" or "[ADDR]:PORT". implicit_tls: TLS from the first byte.
  * 0, or -1 with a reason in err. */
 int net_listen(struct net *n, const char *addr, bool implicit_tls, const struct conn_handler *h, void *arg,

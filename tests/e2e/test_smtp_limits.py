@@ -456,6 +456,34 @@ class TotalConnections(ServerCase):
             s.close()
 
 
+class ProtocolShares(unittest.TestCase):
+    """Each protocol has its own share: SMTP connections at their limit
+    (from the one loopback address every local client has) leave IMAP and
+    POP3 answering at once."""
+
+    def test_full_smtp_leaves_imap_and_pop3_alone(self):
+        from harness import ImapRaw, LineSocket, recipe_devmail
+        with recipe_devmail(listen=("smtp", "imap", "pop3"), args=["--smtp-max-connections", "3"]) as dm:
+            held = [SmtpRaw(dm.smtp_port) for _ in range(3)]
+            try:
+                over = SmtpRaw(dm.smtp_port, read_greeting=False)
+                self.assertTrue(over.read_until_close(timeout=5).startswith(b"421 4.7.0"))
+                over.close()
+                t0 = time.monotonic()
+                c = ImapRaw(dm.ports["imap"], timeout=5)
+                self.assertTrue(c.greeting.startswith("* OK"), c.greeting)
+                c.close()
+                p = LineSocket(dm.ports["pop3"], timeout=5)
+                self.assertTrue(p.read_line().startswith(b"+OK"))
+                p.close()
+                self.assertLess(time.monotonic() - t0, 1.0)
+            finally:
+                for h in held:
+                    h.close()
+            # a freed slot is usable again
+            self.assertTrue(wait_for(lambda: SmtpRaw(dm.smtp_port).greeting[0].startswith("220"), timeout=5))
+
+
 class BadCommands(ServerCase):
     args = ["--smtp-max-bad-commands", "3"]
 
