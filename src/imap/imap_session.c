@@ -1083,7 +1083,20 @@ static void imap_session_free(struct imap_session *s) {
     free(s);
 }
 
+/* At the connection limit, a session that has not logged in makes room
+ * for a new client (the oldest first). */
+static bool imap_on_evict(struct conn *c, void *proto) {
+    struct imap_session *s = proto;
+    if (!s || s->state != IMAP_NOAUTH) return false;
+    log_info("imap[%llu] %s: disconnected before login to make room for a new connection",
+             (unsigned long long)conn_id(c), conn_peer(c));
+    imap_send(s, "* BYE [UNAVAILABLE] Too many connections; disconnected before login.");
+    conn_close(c);
+    return true;
+}
+
 const struct conn_handler imap_conn_handler = {
+    .on_evict = imap_on_evict,
     .proto = "imap",
     .busy_reply = "* BYE [UNAVAILABLE] Too many connections.\r\n",
     .on_open = imap_on_open,

@@ -42,6 +42,7 @@ struct net {
     struct conn *conns; /* doubly linked, all open connections */
     size_t nconns;
     uint64_t next_id;
+    uint64_t evicted; /* connections closed to make room for new ones */
 };
 
 /* Each protocol has its own share, so a flood of one cannot lock out the
@@ -337,6 +338,27 @@ void net_set_limits(struct net *n, const struct net_limits *limits) {
     n->limits = *limits;
 }
 
+/* Make room for a new connection of protocol h: the oldest connection of
+ * h that its protocol lets go. The list is newest first. */
+static bool evict_oldest(struct net *n, const struct conn_handler *h) {
+    if (!h->on_evict) return false;
+    struct conn *oldest = NULL;
+    for (struct conn *c = n->conns; c; c = c->next)
+        if (c->h == h && !c->closing) oldest = c;
+    /* walk from the oldest towards the newest until one goes */
+    for (struct conn *c = oldest; c; c = c->prev) {
+        if (c->h != h || c->closing) continue;
+        conn_ref(c);
+        bool gone = h->on_evict(c, c->proto);
+        conn_unref(c);
+        if (gone) {
+            n->evicted++;
+            return true;
+        }
+    }
+    return false;
+}
+
 static void listener_accept(struct evconnlistener *ev, evutil_socket_t fd, struct sockaddr *sa, int salen,
                             void *arg) {
     struct listener *l = arg;
@@ -351,8 +373,9 @@ static void listener_accept(struct evconnlistener *ev, evutil_socket_t fd, struc
     snprintf(key, sizeof key, "%s/%s", l->h->proto, peer);
     int per_ip = GPOINTER_TO_INT(g_hash_table_lookup(n->per_ip, key));
     struct proto_limit *pl = proto_limit(n, l->h->proto);
-    if ((int64_t)n->nconns >= n->limits.max_connections || per_ip >= n->limits.max_connections_per_ip ||
-        (pl->max > 0 && pl->count >= pl->max)) {
+    bool full = (int64_t)n->nconns >= n->limits.max_connections || (pl->max > 0 && pl->count >= pl->max);
+    if (full && per_ip < n->limits.max_connections_per_ip && evict_oldest(n, l->h)) full = false;
+    if (full || per_ip >= n->limits.max_connections_per_ip) {
         log_warn("%s: refusing %s: too many connections (%zu total, %lld %s, %d %s from this address)",
                  l->h->proto, peer, n->nconns, (long long)pl->count, l->h->proto, per_ip, l->h->proto);
         /* Best effort: the busy line fits the socket buffer of a fresh connection. */

@@ -31,6 +31,12 @@ struct conn_handler {
     void (*on_drain)(struct conn *c, void *proto);
     /* Idle timeout or deadline passed: write the protocol's goodbye, then conn_close(). */
     void (*on_timeout)(struct conn *c, void *proto);
+    /* The protocol is at its connection limit and a new client is waiting:
+     * may this connection (not logged in, nothing in hand) make room? If
+     * so, write the protocol's goodbye, conn_close() and return true.
+     * Optional. The oldest such connection goes, as Dovecot does with
+     * pre-login connections, so a new client is always answered. */
+    bool (*on_evict)(struct conn *c, void *proto);
     /* The connection is gone (peer closed, error, or after conn_close);
      * free the protocol state. Called once. */
     void (*on_close)(struct conn *c, void *proto);

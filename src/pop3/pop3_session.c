@@ -749,7 +749,21 @@ static void pop3_on_close(struct conn *c, void *proto) {
     session_free(s);
 }
 
+/* At the connection limit, a session that has not logged in makes room
+ * for a new client (the oldest first). */
+static bool pop3_on_evict(struct conn *c, void *proto) {
+    struct pop3_session *s = proto;
+    if (!s || (s->state != P3_AUTHORIZATION && s->state != P3_WAIT)) return false;
+    log_info("pop3[%llu] %s: disconnected before login to make room for a new connection",
+             (unsigned long long)conn_id(c), conn_peer(c));
+    reply(s, "-ERR [SYS/TEMP] Too many connections; disconnected before login.");
+    s->state = P3_QUIT;
+    conn_close(c);
+    return true;
+}
+
 const struct conn_handler pop3_conn_handler = {
+    .on_evict = pop3_on_evict,
     .proto = "pop3",
     .busy_reply = "-ERR [SYS/TEMP] Too many connections.\r\n",
     .on_open = pop3_on_open,

@@ -1008,7 +1008,22 @@ static void smtp_on_close(struct conn *c, void *proto) {
     session_free(s);
 }
 
+/* At the connection limit, a session with no transaction under way (no
+ * MAIL yet, nothing being received or committed) makes room for a new
+ * client, the oldest first. */
+static bool smtp_on_evict(struct conn *c, void *proto) {
+    struct smtp_session *s = proto;
+    if (!s || s->state != SS_CMD || s->have_mail || s->committing) return false;
+    log_info("smtp[%llu] %s: disconnected without a transaction to make room for a new connection",
+             (unsigned long long)conn_id(c), conn_peer(c));
+    reply(s, "421 4.7.0 %s Error: too many connections", hostname(s));
+    s->state = SS_QUIT;
+    conn_close(c);
+    return true;
+}
+
 const struct conn_handler smtp_conn_handler = {
+    .on_evict = smtp_on_evict,
     .proto = "smtp",
     .busy_reply = "421 4.7.0 Error: too many connections\r\n",
     .on_open = smtp_on_open,

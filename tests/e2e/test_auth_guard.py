@@ -92,5 +92,30 @@ class TestAuthGuard(unittest.TestCase):
         self.assertIn(b"421 4.7.0", out)
 
 
+class TestMakeRoom(unittest.TestCase):
+    """At a protocol's connection limit the oldest connection that has not
+    logged in is closed so that a new client is answered (as Dovecot does
+    with pre-login connections); logged-in sessions are never closed."""
+
+    def test_imap_preauth_connections_make_room(self):
+        with recipe_devmail(listen=("smtp", "imap"), args=["--imap-max-connections", "3"]) as dm:
+            idle = [ImapRaw(dm.ports["imap"]) for _ in range(3)]
+            fresh = ImapRaw(dm.ports["imap"], timeout=5)
+            self.assertTrue(fresh.greeting.startswith("* OK"), fresh.greeting)
+            self.assertIn(b"* BYE", idle[0].read_until_close(timeout=5))
+            u, t = fresh.cmd("LOGIN all@example.com password")
+            self.assertIn(" OK", t)
+            for c in idle[1:]:
+                u, t = c.cmd("LOGIN all@example.com password")
+                self.assertIn(" OK", t)
+            # three logged in: nobody makes room, the newcomer is refused
+            late = ImapRaw(dm.ports["imap"], timeout=5, read_greeting=False)
+            self.assertIn(b"* BYE", late.read_until_close(timeout=5))
+            u, t = fresh.cmd("NOOP")
+            self.assertIn(" OK", t)
+            for c in idle + [fresh, late]:
+                c.close()
+
+
 if __name__ == "__main__":
     unittest.main()

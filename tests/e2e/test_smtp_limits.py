@@ -447,11 +447,28 @@ class TotalConnections(ServerCase):
             self.dm.restart()
 
     def test_third_connection_refused(self):
+        # both have a transaction in hand: neither makes room
         a = SmtpRaw(self.dm.smtp_port)
         b = SmtpRaw(self.dm.smtp_port)
+        for x in (a, b):
+            x.cmd("EHLO x")
+            self.assertEqual(x.cmd("MAIL FROM:<a@example.com>"), ["250 2.1.0 Ok"])
         c = SmtpRaw(self.dm.smtp_port, read_greeting=False)
         raw = c.read_until_close(timeout=5)
         self.assertTrue(raw.startswith(b"421 4.7.0"), raw)
+        for s in (a, b, c):
+            s.close()
+
+    def test_idle_connection_makes_room(self):
+        # the oldest session without a transaction is closed for a new client
+        a = SmtpRaw(self.dm.smtp_port)
+        b = SmtpRaw(self.dm.smtp_port)
+        b.cmd("EHLO x")
+        self.assertEqual(b.cmd("MAIL FROM:<a@example.com>"), ["250 2.1.0 Ok"])
+        c = SmtpRaw(self.dm.smtp_port)
+        self.assertTrue(c.greeting[0].startswith("220"), c.greeting)
+        self.assertTrue(a.read_until_close(timeout=5).startswith(b"421 4.7.0"))
+        self.assertEqual(b.cmd("RCPT TO:<someone@example.com>"), ["250 2.1.5 Ok"])
         for s in (a, b, c):
             s.close()
 
@@ -466,6 +483,9 @@ class ProtocolShares(unittest.TestCase):
         with recipe_devmail(listen=("smtp", "imap", "pop3"), args=["--smtp-max-connections", "3"]) as dm:
             held = [SmtpRaw(dm.smtp_port) for _ in range(3)]
             try:
+                for h in held:  # busy ones: they do not make room
+                    h.cmd("EHLO x")
+                    h.cmd("MAIL FROM:<a@example.com>")
                 over = SmtpRaw(dm.smtp_port, read_greeting=False)
                 self.assertTrue(over.read_until_close(timeout=5).startswith(b"421 4.7.0"))
                 over.close()
