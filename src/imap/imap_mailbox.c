@@ -648,6 +648,15 @@ void imap_cmd_append(struct imap_session *s, const char *tag, const struct imap_
         imap_tagged(s, tag, "NO Can't save an empty message.");
         goto out;
     }
+    /* the limits of every way in, as for SMTP */
+    if ((int64_t)args[i].len > s->app->cfg->message_size_limit) {
+        imap_tagged(s, tag, "NO [TOOBIG] Message is larger than message_size_limit.");
+        goto out;
+    }
+    if (app_disk_full(s->app)) {
+        imap_tagged(s, tag, "NO [OVERQUOTA] Not enough disk space.");
+        goto out;
+    }
     int64_t row;
     uint32_t new_uid;
     int rc = store_append(s->app->store, s->account, buf_cstr(&name), args[i].str, args[i].len, flags,

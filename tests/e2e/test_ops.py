@@ -112,6 +112,27 @@ class DiskFullTest(unittest.TestCase):
             self.assertEqual(maildir_files(dm.maildir(ACCOUNT)), [])
             self.assertTrue(wait_for(lambda: "refusing mail" in dm.log_text()))
 
+    def test_imap_append_below_min_free_disk_and_over_size(self):
+        import imaplib
+        with recipe_devmail(listen=("smtp", "imap"), args=["--min-free-disk", "100000G"]) as dm:
+            c = imaplib.IMAP4("127.0.0.1", dm.ports["imap"])
+            c.login(ACCOUNT, "password")
+            typ, data = c.append("INBOX", None, None, b"Subject: full\r\n\r\nx\r\n")
+            self.assertEqual(typ, "NO")
+            self.assertIn(b"[OVERQUOTA]", data[0])
+            c.logout()
+            self.assertEqual(maildir_files(dm.maildir(ACCOUNT)), [])
+        # a literal allowed by imap_max_literal_size is still one message
+        with recipe_devmail(listen=("smtp", "imap"), args=["--message-size-limit", "10000",
+                                                           "--imap-max-literal-size", "100000"]) as dm:
+            c = imaplib.IMAP4("127.0.0.1", dm.ports["imap"])
+            c.login(ACCOUNT, "password")
+            typ, data = c.append("INBOX", None, None, b"Subject: big\r\n\r\n" + b"x" * 50000 + b"\r\n")
+            self.assertEqual(typ, "NO")
+            self.assertIn(b"[TOOBIG]", data[0])
+            c.logout()
+            self.assertEqual(maildir_files(dm.maildir(ACCOUNT)), [])
+
 
 class SignalTest(unittest.TestCase):
     def test_sighup_reloads_passdb(self):
