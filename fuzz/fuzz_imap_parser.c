@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/buf.h"
 #include "imap/imap_mutf7.h"
@@ -68,8 +69,8 @@ static void check_args(const struct imap_arg *args, size_t n) {
             check_args(a->list, a->nlist); /* bounded by IMAP_PARSER_MAX_DEPTH */
             continue;
         }
-        if (a->type == IMAP_ARG_NIL) continue;
         if (!a->str || a->str[a->len] != '\0') abort();
+        if (a->type == IMAP_ARG_NIL && (a->len != 3 || strncasecmp(a->str, "NIL", 3) != 0)) abort();
         if (a->type == IMAP_ARG_ATOM) {
             struct imap_fetch_att fa;
             if (imap_parser_fetch_att(a->str, a->len, &fa)) {

@@ -199,13 +199,22 @@ void imap_cmd_examine(struct imap_session *s, const char *tag, const struct imap
 
 void imap_cmd_create(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
     buf_t name = BUF_INIT;
-    if (nargs < 1 || !imap_mailbox_arg(s, tag, &args[0], &name)) {
+    /* RFC 3501 6.3.3: a trailing separator only declares that the name will
+     * hold children; "CREATE foo." creates foo */
+    struct imap_arg a = nargs >= 1 ? args[0] : (struct imap_arg){0};
+    char *trimmed = NULL;
+    if (nargs >= 1 && imap_arg_is_astring(&a) && a.len > 1 && a.str[a.len - 1] == IMAP_MAILBOX_SEP) {
+        trimmed = xstrndup(a.str, a.len - 1);
+        a.str = trimmed;
+        a.len--;
+    }
+    bool ok = nargs >= 1 && imap_mailbox_arg(s, tag, &a, &name);
+    free(trimmed);
+    if (!ok) {
         if (nargs < 1) imap_tagged(s, tag, "BAD Missing mailbox name.");
         buf_free(&name);
         return;
     }
-    /* a trailing separator only declares intent to hold children */
-    if (name.len > 1 && name.data[name.len - 1] == '.') name.len--;
     if (!strcmp(buf_cstr(&name), "INBOX") || mailbox_exists(s, buf_cstr(&name))) {
         imap_tagged(s, tag, "NO [ALREADYEXISTS] Mailbox already exists");
         buf_free(&name);

@@ -428,7 +428,10 @@ void imap_cmd_fetch(struct imap_session *s, const char *tag, const struct imap_a
         /* sequence numbers beyond EXISTS are an error (RFC 3501 6.4.5) */
         struct imap_seqset c;
         imap_seqset_init(&c);
-        for (size_t i = 0; i < set.n; i++) imap_seqset_add(&c, set.r[i].lo, set.r[i].hi);
+        /* ...but a range up to 4294967295, the largest number, means "to the
+         * end" as "n:*" does (Dovecot reads it so too) */
+        for (size_t i = 0; i < set.n; i++)
+            imap_seqset_add(&c, set.r[i].lo, set.r[i].hi == UINT32_MAX && set.r[i].lo != UINT32_MAX ? IMAP_SEQSET_STAR : set.r[i].hi);
         imap_seqset_resolve(&c, imap_exists(s));
         bool beyond = imap_seqset_clip(&c, imap_exists(s));
         imap_seqset_free(&c);

@@ -304,22 +304,18 @@ enum imap_parse_result imap_parser_parse(struct imap_parser *p, const char *buf,
                     goto fail;
                 }
                 if (ch == '[') {
+                    /* a FETCH section swallows up to its "]"; without one
+                     * "[" is an ordinary atom character (SELECT a[b) */
                     const char *rb = memchr(buf + i, ']', text_end - i);
-                    if (!rb) {
-                        cmd->error = "Missing ']'";
-                        goto fail;
-                    }
-                    i = (size_t)(rb - buf);
+                    if (rb) i = (size_t)(rb - buf);
                 }
                 i++;
             }
-            if (i - a0 == 3 && strncasecmp(buf + a0, "NIL", 3) == 0) {
-                a.type = IMAP_ARG_NIL;
-            } else {
-                a.type = IMAP_ARG_ATOM;
-                a.str = xstrndup(buf + a0, i - a0);
-                a.len = i - a0;
-            }
+            /* NIL keeps its text: where the grammar has an astring, a flag
+             * or a pattern, the atom NIL is just that (SEARCH SUBJECT NIL) */
+            a.type = i - a0 == 3 && strncasecmp(buf + a0, "NIL", 3) == 0 ? IMAP_ARG_NIL : IMAP_ARG_ATOM;
+            a.str = xstrndup(buf + a0, i - a0);
+            a.len = i - a0;
         }
         if (!frame_push(&stack[depth], &a)) {
             free(a.str);
@@ -374,7 +370,8 @@ bool imap_parser_is_done(const char *line, size_t len) {
 }
 
 bool imap_arg_is_astring(const struct imap_arg *a) {
-    return a->type == IMAP_ARG_ATOM || a->type == IMAP_ARG_QUOTED || a->type == IMAP_ARG_LITERAL;
+    return a->type == IMAP_ARG_ATOM || a->type == IMAP_ARG_NIL || a->type == IMAP_ARG_QUOTED ||
+           a->type == IMAP_ARG_LITERAL;
 }
 
 bool imap_arg_is_nstring(const struct imap_arg *a) {

@@ -51,7 +51,7 @@ enum imap_arg_type {
     IMAP_ARG_ATOM = 0, /* includes flags (\Seen), numbers, FETCH items */
     IMAP_ARG_QUOTED,   /* "..." with escapes removed */
     IMAP_ARG_LITERAL,  /* {n} or {n+} followed by n bytes (may hold NUL) */
-    IMAP_ARG_NIL,      /* the atom NIL (any case) */
+    IMAP_ARG_NIL,      /* the atom NIL (any case); str keeps it as written */
     IMAP_ARG_LIST,     /* ( ... ) */
 };
 

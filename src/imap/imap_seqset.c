@@ -18,7 +18,7 @@ void imap_seqset_free(struct imap_seqset *s) {
     memset(s, 0, sizeof(*s));
 }
 
-void imap_seqset_add(struct imap_seqset *s, uint32_t lo, uint32_t hi) {
+void imap_seqset_add(struct imap_seqset *s, uint64_t lo, uint64_t hi) {
     if (s->n == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 4;
         s->r = xrealloc(s->r, s->cap * sizeof(*s->r));
@@ -29,7 +29,7 @@ void imap_seqset_add(struct imap_seqset *s, uint32_t lo, uint32_t hi) {
 }
 
 /* seq-number = nz-number / "*" */
-static bool parse_num(const char *t, size_t len, size_t *i, uint32_t *out) {
+static bool parse_num(const char *t, size_t len, size_t *i, uint64_t *out) {
     if (*i < len && t[*i] == '*') {
         (*i)++;
         *out = IMAP_SEQSET_STAR;
@@ -39,11 +39,11 @@ static bool parse_num(const char *t, size_t len, size_t *i, uint32_t *out) {
     size_t d0 = *i;
     while (*i < len && t[*i] >= '0' && t[*i] <= '9') {
         v = v * 10 + (uint64_t)(t[*i] - '0');
-        if (v >= IMAP_SEQSET_STAR) return false;
+        if (v > UINT32_MAX) return false;
         (*i)++;
     }
     if (*i == d0 || v == 0 || t[d0] == '0') return false;
-    *out = (uint32_t)v;
+    *out = v;
     return true;
 }
 
@@ -52,7 +52,7 @@ bool imap_seqset_parse(const char *text, size_t len, struct imap_seqset *s) {
     size_t i = 0;
     if (len == 0) return false;
     for (;;) {
-        uint32_t lo, hi;
+        uint64_t lo, hi;
         if (!parse_num(text, len, &i, &lo)) goto bad;
         hi = lo;
         if (i < len && text[i] == ':') {
@@ -70,11 +70,11 @@ bad:
     return false;
 }
 
-static void range_resolve(uint32_t lo, uint32_t hi, uint32_t star, uint32_t *olo, uint32_t *ohi) {
+static void range_resolve(uint64_t lo, uint64_t hi, uint32_t star, uint64_t *olo, uint64_t *ohi) {
     if (lo == IMAP_SEQSET_STAR) lo = star;
     if (hi == IMAP_SEQSET_STAR) hi = star;
     if (lo > hi) {
-        uint32_t t = lo;
+        uint64_t t = lo;
         lo = hi;
         hi = t;
     }
@@ -84,7 +84,7 @@ static void range_resolve(uint32_t lo, uint32_t hi, uint32_t star, uint32_t *olo
 
 bool imap_seqset_contains(const struct imap_seqset *s, uint32_t n, uint32_t star) {
     for (size_t k = 0; k < s->n; k++) {
-        uint32_t lo, hi;
+        uint64_t lo, hi;
         range_resolve(s->r[k].lo, s->r[k].hi, star, &lo, &hi);
         if (lo == 0 && hi == 0) continue; /* "*" of an empty mailbox */
         if (n >= lo && n <= hi) return true;
@@ -102,7 +102,7 @@ static int range_cmp(const void *a, const void *b) {
 void imap_seqset_resolve(struct imap_seqset *s, uint32_t star) {
     size_t w = 0;
     for (size_t k = 0; k < s->n; k++) {
-        uint32_t lo, hi;
+        uint64_t lo, hi;
         range_resolve(s->r[k].lo, s->r[k].hi, star, &lo, &hi);
         if (hi == 0) continue;
         if (lo == 0) lo = 1;
@@ -149,11 +149,11 @@ uint64_t imap_seqset_count(const struct imap_seqset *s) {
     return c;
 }
 
-static void fmt_num(buf_t *out, uint32_t v) {
+static void fmt_num(buf_t *out, uint64_t v) {
     if (v == IMAP_SEQSET_STAR)
         buf_append_char(out, '*');
     else
-        buf_printf(out, "%u", v);
+        buf_printf(out, "%llu", (unsigned long long)v);
 }
 
 void imap_seqset_format(const struct imap_seqset *s, buf_t *out) {

@@ -19,13 +19,14 @@
 
 #include "core/buf.h"
 
-/* The symbolic "*" before resolution. */
-#define IMAP_SEQSET_STAR UINT32_MAX
+/* The symbolic "*" before resolution: outside the 32-bit numbers, so
+ * 4294967295, a valid UID and sequence number, stays itself. */
+#define IMAP_SEQSET_STAR UINT64_MAX
 /* Ranges in one set (a client listing more should use ranges). */
 #define IMAP_SEQSET_MAX_RANGES 100000
 
 struct imap_seq_range {
-    uint32_t lo, hi; /* inclusive; lo <= hi after resolve */
+    uint64_t lo, hi; /* inclusive; lo <= hi after resolve (then <= UINT32_MAX) */
 };
 
 struct imap_seqset {
@@ -40,7 +41,7 @@ void imap_seqset_free(struct imap_seqset *s);
  * syntax error (s is left empty). */
 bool imap_seqset_parse(const char *text, size_t len, struct imap_seqset *s);
 /* Append one range (either bound may be IMAP_SEQSET_STAR). */
-void imap_seqset_add(struct imap_seqset *s, uint32_t lo, uint32_t hi);
+void imap_seqset_add(struct imap_seqset *s, uint64_t lo, uint64_t hi);
 /* Is n in the set, "*" meaning star? (star 0: "*" matches nothing) */
 bool imap_seqset_contains(const struct imap_seqset *s, uint32_t n, uint32_t star);
 /* Replace "*" by star, order each range, sort and merge. With star 0

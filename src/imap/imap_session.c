@@ -179,12 +179,12 @@ bool imap_parse_flags(const struct imap_arg *a, int *flags, buf_t *keywords) {
     *flags = 0;
     if (a->type == IMAP_ARG_LIST) {
         for (size_t i = 0; i < a->nlist; i++) {
-            if (a->list[i].type != IMAP_ARG_ATOM) return false;
+            if (a->list[i].type != IMAP_ARG_ATOM && a->list[i].type != IMAP_ARG_NIL) return false;
             if (!parse_one_flag(a->list[i].str, a->list[i].len, flags, keywords)) return false;
         }
         return true;
     }
-    if (a->type != IMAP_ARG_ATOM) return false;
+    if (a->type != IMAP_ARG_ATOM && a->type != IMAP_ARG_NIL) return false;
     return parse_one_flag(a->str, a->len, flags, keywords);
 }
 

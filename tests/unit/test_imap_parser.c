@@ -120,7 +120,20 @@ static void test_fetch_sections(void **state) {
     assert_string_equal(c.args[1].str, "BODY[HEADER.FIELDS  ( SUBJECT   FROM )]");
     imap_command_free(&c);
 
-    assert_int_equal(parse("f3 FETCH 2 BODY[HEADER.FIELDS (A)\r\n", &c, &used), IMAP_PARSE_ERROR);
+    /* without its "]" the "[" is an atom character: the parse succeeds and
+     * the FETCH item is refused when split */
+    assert_int_equal(parse("f3 FETCH 2 BODY[HEADER.FIELDS (A)\r\n", &c, &used), IMAP_PARSE_COMPLETE);
+    assert_string_equal(c.args[1].str, "BODY[HEADER.FIELDS");
+    assert_false(imap_parser_fetch_att(c.args[1].str, c.args[1].len, &fa));
+    imap_command_free(&c);
+    assert_int_equal(parse("s SELECT a[b\r\n", &c, &used), IMAP_PARSE_COMPLETE);
+    assert_string_equal(c.args[0].str, "a[b");
+    imap_command_free(&c);
+    /* NIL is its own type, and keeps its text for astring uses */
+    assert_int_equal(parse("s SEARCH SUBJECT nil\r\n", &c, &used), IMAP_PARSE_COMPLETE);
+    assert_int_equal(c.args[1].type, IMAP_ARG_NIL);
+    assert_string_equal(c.args[1].str, "nil");
+    assert_true(imap_arg_is_astring(&c.args[1]));
     imap_command_free(&c);
 }
 
@@ -330,12 +343,23 @@ static void test_seqset(void **state) {
     assert_int_equal(s.n, 0);
     imap_seqset_free(&s);
 
-    static const char *bad[] = {"", "0", "0:5", "1:0", "01", "1,", ",1", "1::2", "a", "1:2:3", "4294967295", "1 2", "$"};
+    static const char *bad[] = {"", "0", "0:5", "1:0", "01", "1,", ",1", "1::2", "a", "1:2:3", "4294967296", "1 2", "$"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_false(imap_seqset_parse(bad[i], strlen(bad[i]), &s));
         assert_int_equal(s.n, 0);
     }
     assert_true(imap_seqset_parse("4294967294", 10, &s));
+    imap_seqset_free(&s);
+    /* 2^32-1 is a valid number (RFC 3501 nz-number), and is not "*" */
+    assert_true(imap_seqset_parse("1:4294967295", 12, &s));
+    assert_false(imap_seqset_has_star(&s));
+    assert_true(imap_seqset_contains(&s, 7, 5));
+    imap_seqset_resolve(&s, 5);
+    assert_int_equal(s.r[0].lo, 1);
+    assert_int_equal(s.r[0].hi, 4294967295u);
+    imap_seqset_free(&s);
+    assert_true(imap_seqset_parse("4294967295", 10, &s));
+    assert_false(imap_seqset_contains(&s, 5, 5));
     imap_seqset_free(&s);
 }
 
