@@ -453,6 +453,19 @@ class ImapRaw(LineSocket):
                 return out
             out += self.read_exact(int(m.group(1)))
 
+    @classmethod
+    def logged_in(cls, test, port, select=None, user="all@example.com", password="password"):
+        """A session logged in (and with select, a mailbox selected) for a
+        unittest test; closed at the test's cleanup."""
+        c = cls(port)
+        test.addCleanup(c.close)
+        u, t = c.cmd("LOGIN %s %s" % (user, password))
+        test.assertIn(" OK", t)
+        if select:
+            u, t = c.cmd("SELECT " + select)
+            test.assertIn(" OK", t)
+        return c
+
     def next_tag(self):
         self.n += 1
         return "t%d" % self.n

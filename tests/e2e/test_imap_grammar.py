@@ -20,14 +20,7 @@ class TestGrammar(unittest.TestCase):
         cls.dm.__exit__(None, None, None)
 
     def session(self, select="INBOX"):
-        c = ImapRaw(self.dm.ports["imap"])
-        self.addCleanup(c.close)
-        u, t = c.cmd("LOGIN all@example.com password")
-        self.assertIn(" OK", t)
-        if select:
-            u, t = c.cmd("SELECT " + select)
-            self.assertIn(" OK", t)
-        return c
+        return ImapRaw.logged_in(self, self.dm.ports["imap"], select)
 
     def ok(self, c, cmd):
         u, t = c.cmd(cmd)

@@ -28,14 +28,7 @@ class TestTraps(unittest.TestCase):
         cls.dm.__exit__(None, None, None)
 
     def login(self, select=None):
-        c = ImapRaw(self.dm.ports["imap"])
-        self.addCleanup(c.close)
-        u, t = c.cmd("LOGIN all@example.com password")
-        self.assertIn(" OK", t)
-        if select:
-            u, t = c.cmd("SELECT " + select)
-            self.assertIn(" OK", t)
-        return c
+        return ImapRaw.logged_in(self, self.dm.ports["imap"], select)
 
     def test_no_uid_zero(self):
         c = self.login()

@@ -6,10 +6,8 @@ import os
 import unittest
 import uuid
 
-from harness import Devmail, SmtpRaw, ensure_running, maildir_files, wait_for
-
-VMAILBOX = "@example.com example.com/all/Maildir/\n"
-
+from harness import SmtpRaw, maildir_files, wait_for
+from test_smtp_limits import ServerCase
 
 def token():
     return uuid.uuid4().hex[:16]
@@ -19,20 +17,8 @@ def open_fds(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
 
-class StrictCase(unittest.TestCase):
-    args = []
-
-    @classmethod
-    def setUpClass(cls):
-        cls.dm = Devmail(domains=["example.com"], recipient_map=VMAILBOX, listen=("smtp",), args=cls.args).start()
-        cls.all = cls.dm.maildir("all@example.com")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.dm.__exit__(None, None, None)
-
-    def setUp(self):
-        ensure_running(self.dm)
+class StrictCase(ServerCase):
+    """The shared SMTP server of test_smtp_limits, with a message finder."""
 
     def files_with(self, needle):
         out = []
