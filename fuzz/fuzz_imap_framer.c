@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "imap/imap_parser.h"
 
 #define FUZZ_MAX_LINE 64
@@ -146,5 +147,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     reference(in, len, &ref);
     if (!same(&whole, &parts, true)) abort();
     if (!same(&whole, &ref, true)) abort();
+    /* the -v trace of the same bytes: bounded, and never the literals */
+    buf_t t = BUF_INIT;
+    imap_trace_command(in, len, 200, &t);
+    if (t.len > 200 + 3 + 30 * (len / 4 + 1)) abort(); /* "<n bytes>" per "{n}\\n" at most */
+    buf_free(&t);
     return 0;
 }

@@ -558,3 +558,37 @@ void imap_framer_accept_literal(struct imap_framer *f) {
     f->literal_total += f->literal_size;
     f->literal_size = 0;
 }
+
+void imap_trace_command(const char *buf, size_t len, size_t max, buf_t *out) {
+    struct imap_framer f;
+    imap_framer_init(&f);
+    size_t off = 0, text = 0, line_start = 0;
+    while (off < len) {
+        size_t used;
+        enum imap_frame_result r = imap_framer_feed(&f, buf + off, len - off, SIZE_MAX / 4, &used);
+        /* the text of the line just ended (or what is left) */
+        size_t end = off + used;
+        size_t le = end;
+        if (r != IMAP_FRAME_NEED_MORE && le > line_start && buf[le - 1] == '\n') le--;
+        if (le > line_start && buf[le - 1] == '\r') le--;
+        for (size_t i = line_start; i < le; i++) {
+            if (text >= max) break;
+            unsigned char c = (unsigned char)buf[i];
+            buf_append_char(out, c >= 0x20 && c != 0x7f ? (char)c : '?');
+            text++;
+        }
+        if (text >= max) {
+            buf_append_str(out, "...");
+            return;
+        }
+        off = end;
+        if (r != IMAP_FRAME_LITERAL) return;
+        uint64_t n = f.literal_size;
+        buf_printf(out, "<%llu bytes>", (unsigned long long)n);
+        imap_framer_accept_literal(&f);
+        size_t skip = n > len - off ? len - off : (size_t)n;
+        imap_framer_feed(&f, buf + off, skip, SIZE_MAX / 4, &used);
+        off += skip;
+        line_start = off;
+    }
+}

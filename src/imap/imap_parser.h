@@ -38,6 +38,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
+
 /* Nesting depth of parenthesized lists in one command. */
 #define IMAP_PARSER_MAX_DEPTH 16
 /* Arguments in one list (or at top level); more is an error. */
@@ -185,5 +187,10 @@ enum imap_frame_result imap_framer_feed(struct imap_framer *f, const char *data,
                                         size_t *used);
 /* Pass over the literal just announced (after LITERAL). */
 void imap_framer_accept_literal(struct imap_framer *f);
+
+/* The protocol trace of a complete command buf[0..len): its lines without
+ * line ends, each literal's data replaced by "<n bytes>", non-printable
+ * bytes as "?", at most max bytes of text (then "..."). */
+void imap_trace_command(const char *buf, size_t len, size_t max, buf_t *out);
 
 #endif

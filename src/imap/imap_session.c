@@ -965,9 +965,22 @@ static void imap_process(struct imap_session *s) {
         enum imap_parse_result r = imap_parser_parse(&s->parser, all, end, &cmd, &consumed);
         if (r == IMAP_PARSE_COMPLETE) {
             if (s->app->cfg->verbose) {
-                bool secret = cmd.name && (!strcmp(cmd.name, "LOGIN") || !strcmp(cmd.name, "AUTHENTICATE"));
-                log_info("imap[%llu] %s: < %s %s%s", (unsigned long long)conn_id(s->conn), conn_peer(s->conn),
-                         cmd.tag ? cmd.tag : "", cmd.name ? cmd.name : "", secret ? " ***" : "");
+                /* the whole command, literals by size; never a password */
+                bool secret = cmd.name && (!strcasecmp(cmd.name, "LOGIN") || !strcasecmp(cmd.name, "AUTHENTICATE"));
+                buf_t t = BUF_INIT;
+                if (secret) {
+                    buf_printf(&t, "%s %s", cmd.tag ? cmd.tag : "", cmd.name);
+                    if (!strcasecmp(cmd.name, "LOGIN") && cmd.nargs > 0 && cmd.args[0].type != IMAP_ARG_LITERAL &&
+                        cmd.args[0].str)
+                        buf_printf(&t, " %.*s", (int)(cmd.args[0].len > 200 ? 200 : cmd.args[0].len), cmd.args[0].str);
+                    else if (cmd.nargs > 0 && cmd.args[0].str)
+                        buf_printf(&t, " %.*s", (int)(cmd.args[0].len > 40 ? 40 : cmd.args[0].len), cmd.args[0].str);
+                    buf_append_str(&t, " ***");
+                } else {
+                    imap_trace_command(all, consumed, 1000, &t);
+                }
+                log_info("imap[%llu] %s: < %s", (unsigned long long)conn_id(s->conn), conn_peer(s->conn), buf_cstr(&t));
+                buf_free(&t);
             }
             /* the command's bytes are drained before it runs: its args are copies */
             evbuffer_drain(in, consumed);
@@ -998,6 +1011,7 @@ static void *imap_on_open(struct conn *c, void *arg) {
     s->app = app;
     s->conn = c;
     s->state = IMAP_NOAUTH;
+    if (app->cfg->verbose) log_info("imap[%llu] %s: connect", (unsigned long long)conn_id(c), conn_peer(c));
     s->pending_expunge = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     s->pending_update = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     imap_parser_init(&s->parser, (size_t)app->cfg->imap_max_line_length, literal_limit(s));
@@ -1060,6 +1074,7 @@ static void imap_on_timeout(struct conn *c, void *proto) {
 static void imap_on_close(struct conn *c, void *proto) {
     struct imap_session *s = proto;
     if (!s) return;
+    if (s->app->cfg->verbose) log_info("imap[%llu] %s: disconnect", (unsigned long long)conn_id(c), conn_peer(c));
     struct imap_conn_state *cs = (struct imap_conn_state *)s;
     if (cs->busy) {
         cs->closed = true;

@@ -59,5 +59,31 @@ class TestGrammar(unittest.TestCase):
         self.assertEqual(out.count(" FETCH "), 3)
 
 
+class TestTrace(unittest.TestCase):
+    """-v (verbose) logs the whole IMAP conversation: connects, client lines
+    with literals by size, server lines, disconnects; never a password."""
+
+    def test_verbose_protocol_trace(self):
+        import time
+        with recipe_devmail(listen=("smtp", "imap"), args=["-v"]) as dm:
+            c = ImapRaw(dm.ports["imap"])
+            c.cmd("LOGIN all@example.com s3cretpw")
+            c.cmd("LOGIN all@example.com password")
+            c.send(b"t9 APPEND INBOX {25+}\r\nSubject: traced\r\n\r\nbody\r\n\r\n")
+            while not c.read_response().startswith(b"t9 "):
+                pass
+            c.cmd("LOGOUT")
+            c.close()
+            time.sleep(0.3)
+            log = dm.log_text()
+        self.assertRegex(log, r"imap\[\d+\] 127\.0\.0\.1: connect")
+        self.assertIn("< t1 LOGIN all@example.com ***", log)
+        self.assertNotIn("s3cretpw", log)
+        self.assertNotIn("com password", log)
+        self.assertIn("< t9 APPEND INBOX {25+}<25 bytes>", log)
+        self.assertRegex(log, r"> t9 OK \[APPENDUID \d+ \d+\]")
+        self.assertRegex(log, r"imap\[\d+\] 127\.0\.0\.1: disconnect")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -434,6 +434,22 @@ static void test_framer(void **state) {
     check_frames("a XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX\r\n", 16, "T ");
 }
 
+static void check_trace(const char *in, size_t max, const char *want) {
+    buf_t t = BUF_INIT;
+    imap_trace_command(in, strlen(in), max, &t);
+    if (strcmp(buf_cstr(&t), want) != 0) fail_msg("trace '%s', expected '%s'", buf_cstr(&t), want);
+    buf_free(&t);
+}
+
+static void test_trace(void **state) {
+    (void)state;
+    check_trace("a NOOP\r\n", 100, "a NOOP");
+    check_trace("a APPEND INBOX {5+}\r\nHi\r\n!\r\n", 100, "a APPEND INBOX {5+}<5 bytes>");
+    check_trace("a SEARCH TEXT {2}\r\nab TEXT {1}\r\nc\r\n", 100, "a SEARCH TEXT {2}<2 bytes> TEXT {1}<1 bytes>");
+    check_trace("a X \x01\x7f\n", 100, "a X ??");
+    check_trace("a NOOP with a long tail\r\n", 6, "a NOOP...");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_simple),          cmocka_unit_test(test_quoted_and_lists),
@@ -441,7 +457,7 @@ int main(void) {
         cmocka_unit_test(test_literal_plus_and_limits), cmocka_unit_test(test_errors),
         cmocka_unit_test(test_plain_lines),     cmocka_unit_test(test_arg_helpers),
         cmocka_unit_test(test_seqset),          cmocka_unit_test(test_literal_total),
-        cmocka_unit_test(test_framer),
+        cmocka_unit_test(test_framer),          cmocka_unit_test(test_trace),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
