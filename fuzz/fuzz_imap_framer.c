@@ -150,7 +150,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     /* the -v trace of the same bytes: bounded, and never the literals */
     buf_t t = BUF_INIT;
     imap_trace_command(in, len, 200, &t);
-    if (t.len > 200 + 3 + 30 * (len / 4 + 1)) abort(); /* "<n bytes>" per "{n}\\n" at most */
+    if (t.len > 200 + 3 + 30 * (len / 4 + 1)) abort(); /* at most one "<n bytes>" per 4 input bytes */
     buf_free(&t);
     return 0;
 }
