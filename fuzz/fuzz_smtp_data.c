@@ -156,9 +156,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!same(&o1, &o2) || c1.bytes != c2.bytes || c1.lines != c2.lines) abort();
     /* CRLF -> LF only shortens, by exactly the CRs removed */
     if (o1.len > len) abort();
-    size_t crlf = 0;
-    for (size_t i = 0; i + 1 < len; i++) crlf += in[i] == '\r' && in[i + 1] == '\n';
-    if (o1.len + crlf != len) abort();
+    size_t npairs = 0;
+    for (size_t i = 0; i + 1 < len; i++) npairs += in[i] == '\r' && in[i + 1] == '\n';
+    if (o1.len + npairs != len) abort();
     buf_free(&o1);
     buf_free(&o2);
     return 0;
