@@ -42,7 +42,6 @@ struct net {
     struct conn *conns; /* doubly linked, all open connections */
     size_t nconns;
     uint64_t next_id;
-    uint64_t evicted; /* connections closed to make room for new ones */
 };
 
 /* Each protocol has its own share, so a flood of one cannot lock out the
@@ -334,10 +333,6 @@ void net_set_protocol_limit(struct net *n, const char *proto, int64_t max) {
     proto_limit(n, proto)->max = max;
 }
 
-void net_set_limits(struct net *n, const struct net_limits *limits) {
-    n->limits = *limits;
-}
-
 /* Make room for a new connection of protocol h: the oldest connection of
  * h that its protocol lets go. The list is newest first. */
 static bool evict_oldest(struct net *n, const struct conn_handler *h) {
@@ -351,10 +346,7 @@ static bool evict_oldest(struct net *n, const struct conn_handler *h) {
         conn_ref(c);
         bool gone = h->on_evict(c, c->proto);
         conn_unref(c);
-        if (gone) {
-            n->evicted++;
-            return true;
-        }
+        if (gone) return true;
     }
     return false;
 }

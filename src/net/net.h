@@ -55,7 +55,6 @@ void net_free(struct net *n);
  * proto) may hold at once; 0 for only the total. Takes effect for new
  * connections. */
 void net_set_protocol_limit(struct net *n, const char *proto, int64_t max);
-void net_set_limits(struct net *n, const struct net_limits *limits);
 /* Listen on "ADDR:PORT" or "[ADDR]:PORT". implicit_tls: TLS from the first byte.
  * 0, or -1 with a reason in err. */
 int net_listen(struct net *n, const char *addr, bool implicit_tls, const struct conn_handler *h, void *arg,
