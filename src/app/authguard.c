@@ -38,8 +38,8 @@ void authguard_set(struct authguard *g, int64_t delay_ms, int64_t max_delay_ms) 
 static char *key_of(const char *kind, const char *v) {
     size_t n = strlen(v);
     if (n > 320) n = 320; /* longer names share a key: still slowed */
-    char *k = xmalloc(strlen(kind) + n + 2);
     size_t kl = strlen(kind);
+    char *k = xmalloc(kl + n + 2);
     memcpy(k, kind, kl);
     k[kl] = ':';
     for (size_t i = 0; i < n; i++) k[kl + 1 + i] = (char)tolower((unsigned char)v[i]);
@@ -56,8 +56,8 @@ static gboolean expired(gpointer k, gpointer v, gpointer now) {
     return *(int64_t *)v <= *(int64_t *)now;
 }
 
-static void add(struct authguard *g, char *key, int64_t now) {
-    int64_t b = backlog(g, key, now);
+/* Add one failure to key, whose backlog now is b. */
+static void add(struct authguard *g, char *key, int64_t b, int64_t now) {
     if (g_hash_table_size(g->until) >= AUTHGUARD_PRUNE_AT) g_hash_table_foreach_remove(g->until, expired, &now);
     int64_t *u = xmalloc(sizeof *u);
     /* the backlog never grows past twice the cap: old failures fade */
@@ -80,8 +80,8 @@ int64_t authguard_failed(struct authguard *g, const char *peer, const char *user
     if (g->delay_ms == 0) return 0;
     char *a = key_of("ip", peer), *u = key_of("user", user);
     int64_t b = backlog(g, a, now_ms), bu = backlog(g, u, now_ms);
-    add(g, a, now_ms);
-    add(g, u, now_ms);
+    add(g, a, b, now_ms);
+    add(g, u, bu, now_ms);
     int64_t d = g->delay_ms + (b > bu ? b : bu);
     return d > g->max_delay_ms ? g->max_delay_ms : d;
 }
