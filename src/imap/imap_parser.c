@@ -470,8 +470,9 @@ void imap_framer_init(struct imap_framer *f) {
 }
 
 /* Does the line whose last bytes are t[0..n) (line end removed) end with
- * a literal announcement? The tail holds enough bytes for the longest. */
-static bool tail_literal(const unsigned char *t, size_t n, uint64_t line_len, uint64_t *size, bool *sync) {
+ * a literal announcement? The tail is reset at each line and holds enough
+ * bytes for the longest, so it never reaches into the line before. */
+static bool tail_literal(const unsigned char *t, size_t n, uint64_t *size, bool *sync) {
     if (n < 3 || t[n - 1] != '}') return false;
     size_t i = n - 1;
     bool plus = false;
@@ -482,8 +483,6 @@ static bool tail_literal(const unsigned char *t, size_t n, uint64_t line_len, ui
     size_t digits_end = i;
     while (i > 0 && t[i - 1] >= '0' && t[i - 1] <= '9') i--;
     if (i == digits_end || i == 0 || t[i - 1] != '{' || digits_end - i > IMAP_PARSER_MAX_LITERAL_DIGITS) return false;
-    /* the "{" must be inside the line, not before its start */
-    if (line_len < n - (i - 1)) return false;
     uint64_t v = 0;
     for (size_t k = i; k < digits_end; k++) v = v * 10 + (uint64_t)(t[k] - '0');
     *size = v;
@@ -533,14 +532,10 @@ enum imap_frame_result imap_framer_feed(struct imap_framer *f, const char *data,
         i++; /* the LF */
         f->pos++;
         size_t n = f->tail_len;
-        uint64_t ll = f->line_len;
-        if (n > 0 && f->tail[n - 1] == '\r') {
-            n--;
-            ll--;
-        }
+        if (n > 0 && f->tail[n - 1] == '\r') n--;
         uint64_t size;
         bool sync;
-        bool lit = tail_literal(f->tail, n, ll, &size, &sync);
+        bool lit = tail_literal(f->tail, n, &size, &sync);
         f->line_len = 0;
         f->tail_len = 0;
         *used = i;
