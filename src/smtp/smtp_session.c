@@ -217,11 +217,10 @@ static void cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd) {
         const struct smtp_param *pr = &p.params[i];
         if (!strcmp(pr->key, "SIZE")) {
             /* RFC 1870: size-value ::= 1*20DIGIT (strtoull alone takes "-1") */
-            char *end = NULL;
-            bool digits = pr->value && *pr->value && strspn(pr->value, "0123456789") == strlen(pr->value) &&
-                          strlen(pr->value) <= 20;
+            size_t vl = pr->value ? strlen(pr->value) : 0;
+            bool digits = vl > 0 && vl <= 20 && strspn(pr->value, "0123456789") == vl;
             errno = 0;
-            unsigned long long v = digits ? strtoull(pr->value, &end, 10) : 0;
+            unsigned long long v = digits ? strtoull(pr->value, NULL, 10) : 0;
             if (!digits || errno == ERANGE) {
                 reply(s, "501 5.5.4 Bad message size syntax");
                 goto fail;
