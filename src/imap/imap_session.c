@@ -969,12 +969,11 @@ static void imap_process(struct imap_session *s) {
                 bool secret = cmd.name && (!strcasecmp(cmd.name, "LOGIN") || !strcasecmp(cmd.name, "AUTHENTICATE"));
                 buf_t t = BUF_INIT;
                 if (secret) {
+                    /* the user (or mechanism) when it is an atom or quoted
+                     * string: a literal may hold line ends */
                     buf_printf(&t, "%s %s", cmd.tag ? cmd.tag : "", cmd.name);
-                    if (!strcasecmp(cmd.name, "LOGIN") && cmd.nargs > 0 && cmd.args[0].type != IMAP_ARG_LITERAL &&
-                        cmd.args[0].str)
+                    if (cmd.nargs > 0 && cmd.args[0].type != IMAP_ARG_LITERAL && cmd.args[0].str)
                         buf_printf(&t, " %.*s", (int)(cmd.args[0].len > 200 ? 200 : cmd.args[0].len), cmd.args[0].str);
-                    else if (cmd.nargs > 0 && cmd.args[0].str)
-                        buf_printf(&t, " %.*s", (int)(cmd.args[0].len > 40 ? 40 : cmd.args[0].len), cmd.args[0].str);
                     buf_append_str(&t, " ***");
                 } else {
                     imap_trace_command(all, consumed, 1000, &t);
