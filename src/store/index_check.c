@@ -96,15 +96,11 @@ static int move_aside(const char *path, buf_t *aside) {
 int index_open_checked(struct index **out, const char *path, bool *rebuilt, buf_t *err) {
     *rebuilt = false;
     buf_t why = BUF_INIT;
-    int sound = index_check(path, &why);
-    if (sound && index_open(out, path, err) == 0) {
+    if (index_check(path, &why)) {
+        /* sound (or not checked): an error opening it is not damage, and
+         * the index is never moved aside for it (a lock, a permission) */
         buf_free(&why);
-        return 0;
-    }
-    if (sound) {
-        /* it passed the check but cannot be opened (e.g. a damaged schema) */
-        buf_printf(&why, "%s", buf_cstr(err));
-        buf_reset(err);
+        return index_open(out, path, err);
     }
     buf_t aside = BUF_INIT;
     if (move_aside(path, &aside) < 0) {
