@@ -25,6 +25,32 @@ struct index {
     sqlite3_stmt *ins_msg, *ins_fts, *get_mbox, *ins_mbox, *bump_uid, *bump_modseq;
 };
 
+/* messages.id is AUTOINCREMENT: a row id is never given out twice, so a
+ * session still holding the id of an expunged message cannot reach a
+ * message added after it (SQLite would otherwise reuse the largest id). */
+#define MESSAGES_COLUMNS \
+    "(id INTEGER PRIMARY KEY AUTOINCREMENT," \
+    "  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE," \
+    "  uid INTEGER NOT NULL, api_id TEXT NOT NULL, base TEXT NOT NULL, subdir TEXT NOT NULL," \
+    "  flags INTEGER NOT NULL DEFAULT 0, keywords TEXT NOT NULL DEFAULT ''," \
+    "  modseq INTEGER NOT NULL DEFAULT 1, internaldate INTEGER NOT NULL, sent_date INTEGER NOT NULL DEFAULT 0," \
+    "  size INTEGER NOT NULL, mail_from TEXT NOT NULL DEFAULT '', rcpts TEXT NOT NULL DEFAULT ''," \
+    "  hdr_from TEXT NOT NULL DEFAULT '', hdr_to TEXT NOT NULL DEFAULT '', hdr_cc TEXT NOT NULL DEFAULT ''," \
+    "  hdr_bcc TEXT NOT NULL DEFAULT '', hdr_reply_to TEXT NOT NULL DEFAULT '', subject TEXT NOT NULL DEFAULT ''," \
+    "  message_id TEXT NOT NULL DEFAULT '', attachments INTEGER NOT NULL DEFAULT 0," \
+    "  inlines INTEGER NOT NULL DEFAULT 0, snippet TEXT NOT NULL DEFAULT ''," \
+    "  recent INTEGER NOT NULL DEFAULT 1," \
+    "  env_cache TEXT, body_cache TEXT, bs_cache TEXT," \
+    "  UNIQUE(mailbox_id, uid), UNIQUE(mailbox_id, base))"
+
+/* narrow covering indexes (the last two): counts of all/unread per mailbox
+ * and the set of tags without reading the wide rows (API lists, STATUS) */
+#define MESSAGES_INDEXES \
+    "CREATE INDEX IF NOT EXISTS messages_api_id ON messages(api_id);" \
+    "CREATE INDEX IF NOT EXISTS messages_date ON messages(internaldate);" \
+    "CREATE INDEX IF NOT EXISTS messages_mbox_flags ON messages(mailbox_id, flags);" \
+    "CREATE INDEX IF NOT EXISTS messages_tagged ON messages(mailbox_id, keywords) WHERE keywords != '';"
+
 static const char *const index_schema =
     "PRAGMA journal_mode=WAL;"
     "PRAGMA synchronous=NORMAL;"
@@ -35,26 +61,8 @@ static const char *const index_schema =
     "  uidvalidity INTEGER NOT NULL, uidnext INTEGER NOT NULL,"
     "  highestmodseq INTEGER NOT NULL DEFAULT 1, subscribed INTEGER NOT NULL DEFAULT 1,"
     "  UNIQUE(account, name));"
-    "CREATE TABLE IF NOT EXISTS messages("
-    "  id INTEGER PRIMARY KEY,"
-    "  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
-    "  uid INTEGER NOT NULL, api_id TEXT NOT NULL, base TEXT NOT NULL, subdir TEXT NOT NULL,"
-    "  flags INTEGER NOT NULL DEFAULT 0, keywords TEXT NOT NULL DEFAULT '',"
-    "  modseq INTEGER NOT NULL DEFAULT 1, internaldate INTEGER NOT NULL, sent_date INTEGER NOT NULL DEFAULT 0,"
-    "  size INTEGER NOT NULL, mail_from TEXT NOT NULL DEFAULT '', rcpts TEXT NOT NULL DEFAULT '',"
-    "  hdr_from TEXT NOT NULL DEFAULT '', hdr_to TEXT NOT NULL DEFAULT '', hdr_cc TEXT NOT NULL DEFAULT '',"
-    "  hdr_bcc TEXT NOT NULL DEFAULT '', hdr_reply_to TEXT NOT NULL DEFAULT '', subject TEXT NOT NULL DEFAULT '',"
-    "  message_id TEXT NOT NULL DEFAULT '', attachments INTEGER NOT NULL DEFAULT 0,"
-    "  inlines INTEGER NOT NULL DEFAULT 0, snippet TEXT NOT NULL DEFAULT '',"
-    "  recent INTEGER NOT NULL DEFAULT 1,"
-    "  env_cache TEXT, body_cache TEXT, bs_cache TEXT,"
-    "  UNIQUE(mailbox_id, uid), UNIQUE(mailbox_id, base));"
-    "CREATE INDEX IF NOT EXISTS messages_api_id ON messages(api_id);"
-    "CREATE INDEX IF NOT EXISTS messages_date ON messages(internaldate);"
-    /* narrow covering indexes: counts of all/unread per mailbox and the
-     * set of tags without reading the wide rows (API lists, STATUS) */
-    "CREATE INDEX IF NOT EXISTS messages_mbox_flags ON messages(mailbox_id, flags);"
-    "CREATE INDEX IF NOT EXISTS messages_tagged ON messages(mailbox_id, keywords) WHERE keywords != '';"
+    "CREATE TABLE IF NOT EXISTS messages" MESSAGES_COLUMNS ";"
+    MESSAGES_INDEXES
     "CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(subject, addresses, body);"
     /* text waiting to enter messages_fts (see index_fts_flush) */
     "CREATE TABLE IF NOT EXISTS fts_queue(rowid INTEGER PRIMARY KEY, subject TEXT, addresses TEXT, body TEXT);";
@@ -64,6 +72,73 @@ static int prepare(struct index *idx, sqlite3_stmt **st, const char *sql) {
         log_error("index: cannot prepare: %s", sqlite3_errmsg(idx->db));
         return -1;
     }
+    return 0;
+}
+
+/* Whether messages was created before its id became AUTOINCREMENT. */
+static bool messages_needs_autoincrement(struct index *idx) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(idx->db, "SELECT sql FROM sqlite_master WHERE type='table' AND name='messages'", -1, &st,
+                           NULL) != SQLITE_OK)
+        return false;
+    bool old = false;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *sql = (const char *)sqlite3_column_text(st, 0);
+        old = sql && !strstr(sql, "AUTOINCREMENT");
+    }
+    sqlite3_finalize(st);
+    return old;
+}
+
+static int exec_sql(struct index *idx, const char *sql, buf_t *err) {
+    char *msg = NULL;
+    if (sqlite3_exec(idx->db, sql, NULL, NULL, &msg) == SQLITE_OK) return 0;
+    buf_printf(err, "%s", msg ? msg : sqlite3_errmsg(idx->db));
+    sqlite3_free(msg);
+    return -1;
+}
+
+/* An index made before messages.id was AUTOINCREMENT: rebuild the table
+ * with it, in one transaction (rows, ids, indexes kept) and make the id
+ * sequence start above every id in use. Another connection opening the
+ * same file at the same time finds it done once it gets the lock. */
+static int migrate_autoincrement(struct index *idx, buf_t *err) {
+    if (!messages_needs_autoincrement(idx)) return 0;
+    if (exec_sql(idx, "BEGIN IMMEDIATE", err) < 0) return -1;
+    if (!messages_needs_autoincrement(idx)) return exec_sql(idx, "COMMIT", err);
+    buf_t cols = BUF_INIT, q = BUF_INIT;
+    sqlite3_stmt *st;
+    int rc = -1;
+    if (sqlite3_prepare_v2(idx->db, "SELECT group_concat(name, ',') FROM pragma_table_info('messages')", -1, &st,
+                           NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+            buf_append_str(&cols, (const char *)sqlite3_column_text(st, 0));
+        sqlite3_finalize(st);
+    }
+    if (cols.len) {
+        buf_printf(&q,
+                   "CREATE TABLE messages_new" MESSAGES_COLUMNS ";"
+                   "INSERT INTO messages_new(%s) SELECT %s FROM messages ORDER BY id;"
+                   "DROP TABLE messages;"
+                   "ALTER TABLE messages_new RENAME TO messages;" MESSAGES_INDEXES
+                   "DELETE FROM sqlite_sequence WHERE name='messages';"
+                   "INSERT INTO sqlite_sequence(name, seq) SELECT 'messages', coalesce(max(id), 0) FROM messages;",
+                   buf_cstr(&cols), buf_cstr(&cols));
+        rc = exec_sql(idx, buf_cstr(&q), err);
+    } else {
+        buf_printf(err, "cannot read the columns of messages");
+    }
+    buf_free(&cols);
+    buf_free(&q);
+    if (rc < 0) {
+        sqlite3_exec(idx->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    if (exec_sql(idx, "COMMIT", err) < 0) {
+        sqlite3_exec(idx->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    log_info("index: message ids are no longer reused (messages table rebuilt with AUTOINCREMENT)");
     return 0;
 }
 
@@ -94,6 +169,14 @@ int index_open(struct index **out, const char *path, buf_t *err) {
     };
     for (size_t i = 0; i < sizeof migrations / sizeof migrations[0]; i++)
         sqlite3_exec(idx->db, migrations[i], NULL, NULL, NULL); /* "duplicate column" when present */
+    buf_t merr = BUF_INIT;
+    if (migrate_autoincrement(idx, &merr) < 0) {
+        buf_printf(err, "%s: %s", path, buf_cstr(&merr));
+        buf_free(&merr);
+        index_close(idx);
+        return -1;
+    }
+    buf_free(&merr);
     if (prepare(idx, &idx->ins_msg,
                 "INSERT INTO messages(mailbox_id,uid,api_id,base,subdir,flags,keywords,modseq,internaldate,"
                 "sent_date,size,mail_from,rcpts,hdr_from,hdr_to,hdr_cc,hdr_bcc,hdr_reply_to,subject,message_id,"

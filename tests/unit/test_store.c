@@ -846,6 +846,78 @@ static void test_copy(void **state) {
     store_close(s);
 }
 
+/* An index made before messages.id was AUTOINCREMENT is rebuilt with it on
+ * open: rows, ids and indexes kept, and no id is given out twice after. */
+static void test_index_ids_never_reused(void **state) {
+    const char *dir = *state;
+    char *path = path_join(dir, "old.sqlite");
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "CREATE TABLE mailboxes(id INTEGER PRIMARY KEY, account TEXT NOT NULL, name TEXT NOT NULL,"
+                     " uidvalidity INTEGER NOT NULL, uidnext INTEGER NOT NULL,"
+                     " highestmodseq INTEGER NOT NULL DEFAULT 1, subscribed INTEGER NOT NULL DEFAULT 1,"
+                     " UNIQUE(account, name));"
+                     "CREATE TABLE messages(id INTEGER PRIMARY KEY,"
+                     " mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
+                     " uid INTEGER NOT NULL, api_id TEXT NOT NULL, base TEXT NOT NULL, subdir TEXT NOT NULL,"
+                     " flags INTEGER NOT NULL DEFAULT 0, keywords TEXT NOT NULL DEFAULT '',"
+                     " modseq INTEGER NOT NULL DEFAULT 1, internaldate INTEGER NOT NULL,"
+                     " sent_date INTEGER NOT NULL DEFAULT 0, size INTEGER NOT NULL,"
+                     " mail_from TEXT NOT NULL DEFAULT '', rcpts TEXT NOT NULL DEFAULT '',"
+                     " hdr_from TEXT NOT NULL DEFAULT '', hdr_to TEXT NOT NULL DEFAULT '',"
+                     " hdr_cc TEXT NOT NULL DEFAULT '', hdr_bcc TEXT NOT NULL DEFAULT '',"
+                     " hdr_reply_to TEXT NOT NULL DEFAULT '', subject TEXT NOT NULL DEFAULT '',"
+                     " message_id TEXT NOT NULL DEFAULT '', attachments INTEGER NOT NULL DEFAULT 0,"
+                     " inlines INTEGER NOT NULL DEFAULT 0, snippet TEXT NOT NULL DEFAULT '',"
+                     " UNIQUE(mailbox_id, uid), UNIQUE(mailbox_id, base));"
+                     "CREATE INDEX messages_api_id ON messages(api_id);"
+                     "INSERT INTO mailboxes VALUES(1, 'all@example.com', 'INBOX', 7, 4, 5, 1);"
+                     "INSERT INTO messages(id, mailbox_id, uid, api_id, base, subdir, internaldate, size, subject)"
+                     " VALUES(1, 1, 1, 'a', 'a,S=1', 'new', 0, 1, 'one'), (2, 1, 3, 'c', 'c,S=1', 'cur', 0, 1, 'two');",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+
+    struct index *idx;
+    buf_t err = BUF_INIT;
+    assert_int_equal(index_open(&idx, path, &err), 0);
+    buf_free(&err);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(index_db(idx),
+                                        "SELECT (SELECT sql FROM sqlite_master WHERE name='messages'),"
+                                        " (SELECT count(*) FROM sqlite_master WHERE type='index' AND tbl_name='messages'"
+                                        "  AND name LIKE 'messages_%'),"
+                                        " (SELECT group_concat(id || ':' || uid || ':' || subject, ' ') FROM messages)",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_non_null(strstr((const char *)sqlite3_column_text(st, 0), "AUTOINCREMENT"));
+    assert_int_equal(sqlite3_column_int(st, 1), 4);
+    assert_string_equal((const char *)sqlite3_column_text(st, 2), "1:1:one 2:3:two");
+    sqlite3_finalize(st);
+
+    /* remove the newest row, add another: it gets a new id */
+    int64_t row;
+    uint32_t uid;
+    assert_int_equal(index_copy_message(idx, 1, 1, "d,S=1", "cur", &uid, &row), 0);
+    assert_int_equal(row, 3);
+    assert_int_equal(index_delete_message(idx, row), 0);
+    assert_int_equal(index_copy_message(idx, 1, 1, "e,S=1", "cur", &uid, &row), 0);
+    assert_int_equal(row, 4);
+    assert_int_equal(index_delete_message(idx, 4), 0);
+    assert_int_equal(index_delete_message(idx, 2), 0);
+    index_close(idx);
+
+    /* opening again changes nothing, and the sequence survives */
+    assert_int_equal(index_open(&idx, path, &err), 0);
+    assert_int_equal(index_copy_message(idx, 1, 1, "f,S=1", "cur", &uid, &row), 0);
+    assert_int_equal(row, 5);
+    index_close(idx);
+    free(path);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_paths),
@@ -861,6 +933,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_delivery_abort, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_set_flags_and_expunge, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_copy, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_index_ids_never_reused, setup_dir, teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
