@@ -51,16 +51,21 @@ struct index {
     "CREATE INDEX IF NOT EXISTS messages_mbox_flags ON messages(mailbox_id, flags);" \
     "CREATE INDEX IF NOT EXISTS messages_tagged ON messages(mailbox_id, keywords) WHERE keywords != '';"
 
+/* mailboxes.id is AUTOINCREMENT too: a session that has a mailbox selected
+ * knows it by this id, and must not be shown the messages of a mailbox
+ * created after that one was deleted. */
+#define MAILBOXES_COLUMNS \
+    "(id INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL, name TEXT NOT NULL," \
+    "  uidvalidity INTEGER NOT NULL, uidnext INTEGER NOT NULL," \
+    "  highestmodseq INTEGER NOT NULL DEFAULT 1, subscribed INTEGER NOT NULL DEFAULT 1," \
+    "  UNIQUE(account, name))"
+
 static const char *const index_schema =
     "PRAGMA journal_mode=WAL;"
     "PRAGMA synchronous=NORMAL;"
     "PRAGMA foreign_keys=ON;"
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
-    "CREATE TABLE IF NOT EXISTS mailboxes("
-    "  id INTEGER PRIMARY KEY, account TEXT NOT NULL, name TEXT NOT NULL,"
-    "  uidvalidity INTEGER NOT NULL, uidnext INTEGER NOT NULL,"
-    "  highestmodseq INTEGER NOT NULL DEFAULT 1, subscribed INTEGER NOT NULL DEFAULT 1,"
-    "  UNIQUE(account, name));"
+    "CREATE TABLE IF NOT EXISTS mailboxes" MAILBOXES_COLUMNS ";"
     "CREATE TABLE IF NOT EXISTS messages" MESSAGES_COLUMNS ";"
     MESSAGES_INDEXES
     "CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(subject, addresses, body);"
@@ -75,12 +80,13 @@ static int prepare(struct index *idx, sqlite3_stmt **st, const char *sql) {
     return 0;
 }
 
-/* Whether messages was created before its id became AUTOINCREMENT. */
-static bool messages_needs_autoincrement(struct index *idx) {
+/* Whether a table was created before its id became AUTOINCREMENT. */
+static bool table_needs_autoincrement(struct index *idx, const char *table) {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(idx->db, "SELECT sql FROM sqlite_master WHERE type='table' AND name='messages'", -1, &st,
-                           NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(idx->db, "SELECT sql FROM sqlite_master WHERE type='table' AND name=?", -1, &st, NULL) !=
+        SQLITE_OK)
         return false;
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
     bool old = false;
     if (sqlite3_step(st) == SQLITE_ROW) {
         const char *sql = (const char *)sqlite3_column_text(st, 0);
@@ -103,9 +109,9 @@ static int exec_sql(struct index *idx, const char *sql, buf_t *err) {
  * sequence start above every id in use. Another connection opening the
  * same file at the same time finds it done once it gets the lock. */
 static int migrate_autoincrement(struct index *idx, buf_t *err) {
-    if (!messages_needs_autoincrement(idx)) return 0;
+    if (!table_needs_autoincrement(idx, "messages")) return 0;
     if (exec_sql(idx, "BEGIN IMMEDIATE", err) < 0) return -1;
-    if (!messages_needs_autoincrement(idx)) return exec_sql(idx, "COMMIT", err);
+    if (!table_needs_autoincrement(idx, "messages")) return exec_sql(idx, "COMMIT", err);
     buf_t cols = BUF_INIT, q = BUF_INIT;
     sqlite3_stmt *st;
     int rc = -1;
@@ -142,6 +148,46 @@ static int migrate_autoincrement(struct index *idx, buf_t *err) {
     return 0;
 }
 
+/* The same for mailboxes, the parent of messages: foreign keys are off
+ * while it is rebuilt (dropping it would otherwise delete every message)
+ * and checked before the commit. */
+static int migrate_mailboxes_autoincrement(struct index *idx, buf_t *err) {
+    if (!table_needs_autoincrement(idx, "mailboxes")) return 0;
+    if (exec_sql(idx, "PRAGMA foreign_keys=OFF", err) < 0) return -1;
+    int rc = exec_sql(idx, "BEGIN IMMEDIATE", err);
+    if (rc == 0 && table_needs_autoincrement(idx, "mailboxes")) {
+        rc = exec_sql(idx,
+                      "CREATE TABLE mailboxes_new" MAILBOXES_COLUMNS ";"
+                      "INSERT INTO mailboxes_new(id,account,name,uidvalidity,uidnext,highestmodseq,subscribed)"
+                      " SELECT id,account,name,uidvalidity,uidnext,highestmodseq,subscribed FROM mailboxes"
+                      " ORDER BY id;"
+                      "DROP TABLE mailboxes;"
+                      "ALTER TABLE mailboxes_new RENAME TO mailboxes;"
+                      "DELETE FROM sqlite_sequence WHERE name='mailboxes';"
+                      "INSERT INTO sqlite_sequence(name, seq) SELECT 'mailboxes', coalesce(max(id), 0) FROM mailboxes;",
+                      err);
+        if (rc == 0) {
+            /* every message still belongs to a mailbox */
+            sqlite3_stmt *st;
+            if (sqlite3_prepare_v2(idx->db, "PRAGMA foreign_key_check(messages)", -1, &st, NULL) != SQLITE_OK ||
+                sqlite3_step(st) != SQLITE_DONE) {
+                buf_printf(err, "mailboxes rebuilt, but messages do not match them");
+                rc = -1;
+            }
+            sqlite3_finalize(st);
+        }
+        if (rc == 0) {
+            rc = exec_sql(idx, "COMMIT", err);
+            if (rc == 0) log_info("index: mailbox ids are no longer reused (mailboxes table rebuilt with AUTOINCREMENT)");
+        }
+        if (rc < 0) sqlite3_exec(idx->db, "ROLLBACK", NULL, NULL, NULL);
+    } else if (rc == 0) {
+        rc = exec_sql(idx, "COMMIT", err);
+    }
+    sqlite3_exec(idx->db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
+    return rc;
+}
+
 int index_open(struct index **out, const char *path, buf_t *err) {
     struct index *idx = xcalloc(1, sizeof *idx);
     if (sqlite3_open_v2(path, &idx->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
@@ -170,7 +216,7 @@ int index_open(struct index **out, const char *path, buf_t *err) {
     for (size_t i = 0; i < sizeof migrations / sizeof migrations[0]; i++)
         sqlite3_exec(idx->db, migrations[i], NULL, NULL, NULL); /* "duplicate column" when present */
     buf_t merr = BUF_INIT;
-    if (migrate_autoincrement(idx, &merr) < 0) {
+    if (migrate_autoincrement(idx, &merr) < 0 || migrate_mailboxes_autoincrement(idx, &merr) < 0) {
         buf_printf(err, "%s: %s", path, buf_cstr(&merr));
         buf_free(&merr);
         index_close(idx);

@@ -112,6 +112,21 @@ class TwoSessions(unittest.TestCase):
         self.assertEqual(len(u), 2, u)
         self.assertNotIn("\\Flagged", flags_of(u, 2), u)
 
+    def test_deleted_mailbox_id_is_not_reused(self):
+        # mailbox ids are held by sessions too: a session on a deleted
+        # mailbox must not be shown the messages of the next one created
+        s1, s2 = self.session(), self.session()
+        box = self.box(s1, ["old box"])  # the newest mailbox row
+        self.ok(s1, "SELECT " + box)
+        self.ok(s2, "DELETE " + box)
+        fresh = self.box(s2, ["new box", "new box again"])
+        u, t = s1.cmd("NOOP")
+        self.assertFalse(any(re.match(rb"\* [1-9]\d* EXISTS", r) for r in u), (u, t))
+        u, t = s1.cmd("FETCH 1:* (UID BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        self.assertNotIn(b"new box", b"".join(u), (u, t))
+        u = self.ok(s2, "STATUS %s (MESSAGES)" % fresh)
+        self.assertIn(b"MESSAGES 2", u[0])
+
     # ---- 2: flag changes are read-modify-write in the store -----------------
 
     def test_store_keeps_other_sessions_flags(self):
