@@ -226,14 +226,15 @@ static void fetch_one(struct imap_session *s, struct fetch_state *f, size_t inde
     bool flags_changed = false;
     if (f->sets_seen && !s->readonly && !(m->flags & MSG_SEEN)) {
         s->self_change = true;
-        if (store_set_flags(s->app->store, m->row, m->flags | MSG_SEEN, NULL) == 0) {
-            m->flags |= MSG_SEEN;
+        /* added to what is stored: other sessions' changes are kept */
+        struct store_flags now;
+        if (store_update_flags(s->app->store, m->row, STORE_FLAGS_ADD, MSG_SEEN, NULL, NULL, &now) == 0) {
+            m->flags = now.flags;
+            m->modseq = now.modseq;
+            free(m->keywords);
+            m->keywords = *now.keywords ? xstrdup(now.keywords) : NULL;
             flags_changed = true;
-            sqlite3_stmt *st;
-            sqlite3_prepare_v2(index_db(s->app->store->idx), "SELECT modseq FROM messages WHERE id=?", -1, &st, NULL);
-            sqlite3_bind_int64(st, 1, m->row);
-            if (sqlite3_step(st) == SQLITE_ROW) m->modseq = (uint64_t)sqlite3_column_int64(st, 0);
-            sqlite3_finalize(st);
+            store_flags_free(&now);
         }
         s->self_change = false;
     }
@@ -493,49 +494,6 @@ void imap_cmd_fetch(struct imap_session *s, const char *tag, const struct imap_a
 
 /* ---- STORE ---------------------------------------------------------------- */
 
-static bool kw_has(const char *list, const char *k, size_t kl) {
-    const char *p = list;
-    while (p && *p) {
-        const char *sp = strchr(p, ' ');
-        size_t wl = sp ? (size_t)(sp - p) : strlen(p);
-        if (wl == kl && !strncasecmp(p, k, kl)) return true;
-        p = sp ? sp + 1 : NULL;
-    }
-    return false;
-}
-
-/* keywords: old (+/-/=) change */
-static char *kw_apply(const char *old, const char *change, int op) {
-    buf_t out = BUF_INIT;
-    if (op == 0) {
-        buf_append_str(&out, change);
-        return buf_steal(&out);
-    }
-    const char *p = old;
-    while (p && *p) {
-        const char *sp = strchr(p, ' ');
-        size_t wl = sp ? (size_t)(sp - p) : strlen(p);
-        if (!(op < 0 && kw_has(change, p, wl))) {
-            if (out.len) buf_append_char(&out, ' ');
-            buf_append(&out, p, wl);
-        }
-        p = sp ? sp + 1 : NULL;
-    }
-    if (op > 0) {
-        p = change;
-        while (p && *p) {
-            const char *sp = strchr(p, ' ');
-            size_t wl = sp ? (size_t)(sp - p) : strlen(p);
-            if (!kw_has(old, p, wl)) {
-                if (out.len) buf_append_char(&out, ' ');
-                buf_append(&out, p, wl);
-            }
-            p = sp ? sp + 1 : NULL;
-        }
-    }
-    return buf_steal(&out);
-}
-
 void imap_cmd_store(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
     if (nargs < 3 || args[0].type != IMAP_ARG_ATOM) {
         imap_tagged(s, tag, "BAD Syntax: STORE sequence-set [(UNCHANGEDSINCE n)] item flags");
@@ -611,32 +569,30 @@ void imap_cmd_store(struct imap_session *s, const char *tag, const struct imap_a
     imap_seqset_free(&set);
     struct imap_seqset modified;
     imap_seqset_init(&modified);
-    sqlite3_stmt *st;
-    sqlite3_prepare_v2(index_db(s->app->store->idx), "SELECT modseq FROM messages WHERE id=?", -1, &st, NULL);
+    enum store_flags_op fop = op > 0 ? STORE_FLAGS_ADD : op < 0 ? STORE_FLAGS_REMOVE : STORE_FLAGS_REPLACE;
     index_begin(s->app->store->idx);
     for (guint k = 0; k < idx->len; k++) {
         size_t i = g_array_index(idx, size_t, k);
         struct imap_msg *m = imap_msg_at(s, i);
-        if (has_unchanged && m->modseq > unchangedsince) {
+        /* read-modify-write of what is stored, not of this session's view:
+         * other sessions' changes it has not seen yet are kept */
+        struct store_flags now;
+        s->self_change = true;
+        int rc = store_update_flags(s->app->store, m->row, fop, flags, buf_cstr(&kw),
+                                    has_unchanged ? &unchangedsince : NULL, &now);
+        s->self_change = false;
+        if (rc == STORE_FLAGS_MODIFIED) {
+            /* the session learns of the other change in its next update */
             imap_seqset_add(&modified, uid ? m->uid : (uint32_t)i + 1, uid ? m->uid : (uint32_t)i + 1);
+            store_flags_free(&now);
             continue;
         }
-        int nf = op > 0 ? (m->flags | flags) : op < 0 ? (m->flags & ~flags) : flags;
-        char *nkw = kw_apply(m->keywords ? m->keywords : "", buf_cstr(&kw), op);
-        bool kw_same = !strcmp(nkw, m->keywords ? m->keywords : "");
-        if (nf != m->flags || !kw_same) {
-            s->self_change = true;
-            if (store_set_flags(s->app->store, m->row, nf, nkw) == 0) {
-                m->flags = nf;
-                free(m->keywords);
-                m->keywords = *nkw ? xstrdup(nkw) : NULL;
-                sqlite3_bind_int64(st, 1, m->row);
-                if (sqlite3_step(st) == SQLITE_ROW) m->modseq = (uint64_t)sqlite3_column_int64(st, 0);
-                sqlite3_reset(st);
-            }
-            s->self_change = false;
-        }
-        free(nkw);
+        if (rc < 0) continue; /* expunged meanwhile: reported later */
+        m->flags = now.flags;
+        m->modseq = now.modseq;
+        free(m->keywords);
+        m->keywords = *now.keywords ? xstrdup(now.keywords) : NULL;
+        store_flags_free(&now);
         if (!silent || (s->condstore && has_unchanged)) {
             buf_t b = BUF_INIT;
             buf_printf(&b, "* %zu FETCH (", i + 1);
@@ -652,7 +608,6 @@ void imap_cmd_store(struct imap_session *s, const char *tag, const struct imap_a
         }
     }
     index_commit(s->app->store->idx);
-    sqlite3_finalize(st);
     g_array_free(idx, TRUE);
     buf_free(&kw);
     imap_sync(s, false);

@@ -403,7 +403,8 @@ static char *locate_file(struct store *s, const struct store_msg *m) {
     return found;
 }
 
-static int set_flags_in_files(struct store *s, struct store_msg *mp, int64_t row, int flags, const char *keywords);
+static int set_flags_in_files(struct store *s, struct store_msg *mp, int64_t row, int flags, const char *keywords,
+                              uint64_t *modseq_out);
 
 /* Path of a message's mailbox, and whether it was in sync before. */
 static bool own_change_begin(struct store *s, const char *account, const char *mailbox, buf_t *path) {
@@ -421,14 +422,96 @@ int store_set_flags(struct store *s, int64_t row, int flags, const char *keyword
     if (store_msg_get(s, row, &m) < 0) return -ENOENT;
     buf_t own = BUF_INIT;
     bool in_sync = own_change_begin(s, m.account, m.mailbox, &own);
-    int rc = set_flags_in_files(s, &m, row, flags, keywords);
+    int rc = set_flags_in_files(s, &m, row, flags, keywords, NULL);
     own_change_end(s, in_sync, &own);
     store_msg_free(&m);
     return rc;
 }
 
+/* Whether a space separated keyword list holds k (case-insensitive). */
+static bool kw_has(const char *list, const char *k, size_t kl) {
+    const char *p = list;
+    while (p && *p) {
+        const char *sp = strchr(p, ' ');
+        size_t wl = sp ? (size_t)(sp - p) : strlen(p);
+        if (wl == kl && !strncasecmp(p, k, kl)) return true;
+        p = sp ? sp + 1 : NULL;
+    }
+    return false;
+}
+
+/* Append the words of list to out, those in skip left out, each once. */
+static void kw_merge(buf_t *out, const char *list, const char *skip) {
+    const char *p = list;
+    while (p && *p) {
+        const char *sp = strchr(p, ' ');
+        size_t wl = sp ? (size_t)(sp - p) : strlen(p);
+        if (wl && !kw_has(skip, p, wl) && !kw_has(buf_cstr(out), p, wl)) {
+            if (out->len) buf_append_char(out, ' ');
+            buf_append(out, p, wl);
+        }
+        p = sp ? sp + 1 : NULL;
+    }
+}
+
+int store_update_flags(struct store *s, int64_t row, enum store_flags_op op, int flags, const char *keywords,
+                       const uint64_t *unchangedsince, struct store_flags *out) {
+    if (out) memset(out, 0, sizeof *out);
+    if (!keywords) keywords = "";
+    index_begin(s->idx);
+    struct store_msg m;
+    if (store_msg_get(s, row, &m) < 0) {
+        index_commit(s->idx);
+        return -ENOENT;
+    }
+    int rc = 0;
+    int nf = m.flags;
+    buf_t nkw = BUF_INIT;
+    if (unchangedsince && m.modseq > *unchangedsince) {
+        rc = STORE_FLAGS_MODIFIED;
+        buf_append_str(&nkw, m.keywords);
+    } else {
+        switch (op) {
+        case STORE_FLAGS_ADD:
+            nf = m.flags | flags;
+            kw_merge(&nkw, m.keywords, "");
+            kw_merge(&nkw, keywords, "");
+            break;
+        case STORE_FLAGS_REMOVE:
+            nf = m.flags & ~flags;
+            kw_merge(&nkw, m.keywords, keywords);
+            break;
+        case STORE_FLAGS_REPLACE:
+            nf = flags;
+            kw_merge(&nkw, keywords, "");
+            break;
+        }
+        nf &= 0x1f;
+        if (nf != m.flags || strcmp(buf_cstr(&nkw), m.keywords) != 0) {
+            buf_t own = BUF_INIT;
+            bool in_sync = own_change_begin(s, m.account, m.mailbox, &own);
+            rc = set_flags_in_files(s, &m, row, nf, buf_cstr(&nkw), &m.modseq);
+            own_change_end(s, in_sync, &own);
+        }
+    }
+    index_commit(s->idx);
+    if (rc >= 0 && out) {
+        out->flags = rc == STORE_FLAGS_MODIFIED ? m.flags : nf;
+        out->keywords = buf_steal(&nkw);
+        out->modseq = m.modseq;
+    }
+    buf_free(&nkw);
+    store_msg_free(&m);
+    return rc;
+}
+
+void store_flags_free(struct store_flags *f) {
+    free(f->keywords);
+    memset(f, 0, sizeof *f);
+}
+
 static int set_flags_in_files(struct store *s, struct store_msg *mp, int64_t row, int flags,
-                                  const char *keywords) {
+                              const char *keywords, uint64_t *modseq_out) {
     struct store_msg m = *mp;
     char *cur = locate_file(s, &m);
     if (!cur) return -ENOENT;
@@ -458,6 +541,7 @@ static int set_flags_in_files(struct store *s, struct store_msg *mp, int64_t row
     sqlite3_bind_int64(st, 4, row);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
     sqlite3_finalize(st);
+    if (rc == 0 && modseq_out) *modseq_out = modseq;
     if (rc == 0) {
         struct store_event ev = {STORE_EV_UPDATE, m.account, m.mailbox_id, row, m.uid, m.api_id};
         store_notify(s, &ev);

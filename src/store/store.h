@@ -94,6 +94,29 @@ void store_msg_free(struct store_msg *m);
  * Maildir info letters ":2,DFRST", the index row gets a new MODSEQ and
  * observers hear STORE_EV_UPDATE. 0 or -errno. */
 int store_set_flags(struct store *s, int64_t row, int flags, const char *keywords);
+/* How store_update_flags changes a message's flags and keywords. */
+enum store_flags_op { STORE_FLAGS_ADD, STORE_FLAGS_REMOVE, STORE_FLAGS_REPLACE };
+
+/* A message's flags as stored. */
+struct store_flags {
+    int flags;      /* MSG_* bits */
+    char *keywords; /* space separated, "" when none; malloc'd */
+    uint64_t modseq;
+};
+#define STORE_FLAGS_MODIFIED 1
+
+/* Change flags and keywords (NULL: none) as one read-modify-write in one
+ * index transaction, starting from what is stored (not from what a caller
+ * saw earlier): ADD sets them, REMOVE clears them, REPLACE makes them the
+ * whole set. With unchangedsince (RFC 7162 UNCHANGEDSINCE), nothing is
+ * changed when the stored MODSEQ is greater. Nothing is written when the
+ * result equals what is stored. out (may be NULL; free with
+ * store_flags_free) gets the stored result. Returns 0,
+ * STORE_FLAGS_MODIFIED (out: the stored values), or -errno (-ENOENT: no
+ * such message). */
+int store_update_flags(struct store *s, int64_t row, enum store_flags_op op, int flags, const char *keywords,
+                       const uint64_t *unchangedsince, struct store_flags *out);
+void store_flags_free(struct store_flags *f);
 /* Remove a message for good: unlink, drop the row, STORE_EV_EXPUNGE. */
 int store_expunge(struct store *s, int64_t row);
 /* Copy a message into another mailbox of the same account (hard link

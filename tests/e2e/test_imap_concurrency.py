@@ -91,6 +91,60 @@ class TwoSessions(unittest.TestCase):
         self.assertIn("third message", text)
         self.assertNotIn("\\Deleted", text)
 
+    def test_store_changes_keep_other_sessions_flags(self):
+        a, b = self.session(), self.session()
+        uid = self.append(a, "INBOX", "flagged by two", flags="\\Seen")
+        self.select(a)
+        self.select(b)
+        u, t = a.cmd("STORE 1 +FLAGS (\\Answered)")
+        self.assertIn(" OK", t)
+        # B has not seen A's change (no NOOP): it still thinks (\Seen)
+        u, t = b.cmd("STORE 1 -FLAGS (\\Seen)")
+        self.assertIn(" OK", t)
+        text = b"".join(x for x in u if b"FETCH" in x).decode()
+        # the untagged FETCH shows what is stored, A's \Answered included
+        self.assertRegex(text, r"FLAGS \([^)]*\\Answered")
+        self.assertNotIn("\\Seen", text)
+        u, t = a.cmd("STORE 1 +FLAGS (\\Flagged $Work)")
+        self.assertIn(" OK", t)
+        u, t = b.cmd("STORE 1 +FLAGS ($Home)")
+        self.assertIn(" OK", t)
+        c = self.session()
+        self.select(c)
+        self.assertEqual(self.flags_of(c, uid), {"\\Answered", "\\Flagged", "$Work", "$Home"})
+
+    def test_unchangedsince_compares_the_stored_modseq(self):
+        a, b = self.session(), self.session()
+        self.append(a, "INBOX", "conditional")
+        u = self.select(a)
+        self.select(b)
+        u, t = b.cmd("FETCH 1 (MODSEQ)")
+        m = re.search(rb"MODSEQ \((\d+)\)", b"".join(u))
+        self.assertIsNotNone(m, u)
+        seen = int(m.group(1))
+        u, t = a.cmd("STORE 1 +FLAGS (\\Answered)")
+        self.assertIn(" OK", t)
+        # B's modseq is stale: its conditional STORE must fail
+        u, t = b.cmd("STORE 1 (UNCHANGEDSINCE %d) +FLAGS (\\Flagged)" % seen)
+        self.assertIn("[MODIFIED 1]", t)
+        c = self.session()
+        self.select(c)
+        self.assertEqual(self.flags_of(c, 1), {"\\Answered"})
+
+    def test_fetch_setting_seen_keeps_other_sessions_flags(self):
+        a, b = self.session(), self.session()
+        uid = self.append(a, "INBOX", "read by two")
+        self.select(a)
+        self.select(b)
+        u, t = a.cmd("STORE 1 +FLAGS (\\Flagged)")
+        self.assertIn(" OK", t)
+        # B's FETCH BODY[] sets \Seen on top of what is stored
+        u, t = b.cmd("FETCH 1 (BODY[TEXT])")
+        self.assertIn(" OK", t)
+        c = self.session()
+        self.select(c)
+        self.assertEqual(self.flags_of(c, uid), {"\\Flagged", "\\Seen"})
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -918,6 +918,85 @@ static void test_index_ids_never_reused(void **state) {
     free(path);
 }
 
+static void get_flags(struct store *s, int64_t row, int *flags, char **keywords, uint64_t *modseq) {
+    struct store_msg m;
+    assert_int_equal(store_msg_get(s, row, &m), 0);
+    *flags = m.flags;
+    *keywords = strdup(m.keywords);
+    *modseq = m.modseq;
+    store_msg_free(&m);
+}
+
+/* Flag changes start from what is stored; UNCHANGEDSINCE compares the
+ * stored MODSEQ; the result handed back is what is stored. */
+static void test_update_flags(void **state) {
+    const char *dir = *state;
+    struct store *s = open_store(dir);
+    char *accounts[] = {"all@example.com"};
+    struct store_delivery d;
+    assert_int_equal(store_delivery_begin(s, &d, accounts, 1, "a@b", "all@example.com"), 0);
+    store_delivery_write(&d, "Subject: u\n\n", 12);
+    struct done_probe done = {0, -1, NULL};
+    store_delivery_commit(&d, delivery_done, &done);
+    assert_int_equal(done.result, 0);
+    store_delivery_free(&d);
+    struct row r[2];
+    assert_int_equal(rows_of(s, "all@example.com", "INBOX", r, 2), 1);
+    int64_t row = r[0].id;
+
+    struct store_flags f;
+    assert_int_equal(store_update_flags(s, row, STORE_FLAGS_ADD, MSG_SEEN, "$Work", NULL, &f), 0);
+    assert_int_equal(f.flags, MSG_SEEN);
+    assert_string_equal(f.keywords, "$Work");
+    uint64_t m1 = f.modseq;
+    store_flags_free(&f);
+    /* another writer's change, then an ADD: both kept */
+    assert_int_equal(store_set_flags(s, row, MSG_SEEN | MSG_ANSWERED, "$Work $Home"), 0);
+    assert_int_equal(store_update_flags(s, row, STORE_FLAGS_ADD, MSG_FLAGGED, "$work", NULL, &f), 0);
+    assert_int_equal(f.flags, MSG_SEEN | MSG_ANSWERED | MSG_FLAGGED);
+    assert_string_equal(f.keywords, "$Work $Home");
+    assert_true(f.modseq > m1);
+    uint64_t m2 = f.modseq;
+    store_flags_free(&f);
+    /* REMOVE takes away only what it names */
+    assert_int_equal(store_update_flags(s, row, STORE_FLAGS_REMOVE, MSG_SEEN, "$WORK", NULL, &f), 0);
+    assert_int_equal(f.flags, MSG_ANSWERED | MSG_FLAGGED);
+    assert_string_equal(f.keywords, "$Home");
+    uint64_t m3 = f.modseq;
+    store_flags_free(&f);
+    int fl;
+    char *kw;
+    uint64_t ms;
+    get_flags(s, row, &fl, &kw, &ms);
+    assert_int_equal(fl, MSG_ANSWERED | MSG_FLAGGED);
+    assert_string_equal(kw, "$Home");
+    assert_int_equal(ms, m3);
+    free(kw);
+    /* UNCHANGEDSINCE older than the stored MODSEQ: nothing changes */
+    assert_int_equal(store_update_flags(s, row, STORE_FLAGS_REPLACE, MSG_DRAFT, "", &m2, &f), STORE_FLAGS_MODIFIED);
+    assert_int_equal(f.flags, MSG_ANSWERED | MSG_FLAGGED);
+    assert_string_equal(f.keywords, "$Home");
+    assert_int_equal(f.modseq, m3);
+    store_flags_free(&f);
+    /* a no-op writes nothing: same MODSEQ */
+    assert_int_equal(store_update_flags(s, row, STORE_FLAGS_ADD, MSG_FLAGGED, NULL, &m3, &f), 0);
+    assert_int_equal(f.modseq, m3);
+    store_flags_free(&f);
+    /* REPLACE with a current UNCHANGEDSINCE */
+    assert_int_equal(store_update_flags(s, row, STORE_FLAGS_REPLACE, MSG_DRAFT, "x y", &m3, &f), 0);
+    assert_int_equal(f.flags, MSG_DRAFT);
+    assert_string_equal(f.keywords, "x y");
+    assert_true(f.modseq > m3);
+    store_flags_free(&f);
+    get_flags(s, row, &fl, &kw, &ms);
+    assert_int_equal(fl, MSG_DRAFT);
+    assert_string_equal(kw, "x y");
+    free(kw);
+    assert_int_equal(store_expunge(s, row), 0);
+    assert_int_equal(store_update_flags(s, row, STORE_FLAGS_ADD, MSG_SEEN, NULL, NULL, &f), -ENOENT);
+    store_close(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_paths),
@@ -934,6 +1013,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_set_flags_and_expunge, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_copy, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_index_ids_never_reused, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_update_flags, setup_dir, teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
