@@ -691,7 +691,10 @@ void imap_cmd_check(struct imap_session *s, const char *tag, const struct imap_a
     imap_tagged(s, tag, "OK Check completed.");
 }
 
-/* Expunge \Deleted messages (of set, if given). Returns how many. */
+/* Expunge \Deleted messages (of set, if given). Returns how many. The
+ * candidates are those this session saw as \Deleted; the store removes
+ * only those still \Deleted as stored, so a message another session has
+ * undeleted meanwhile stays. */
 static size_t expunge_deleted(struct imap_session *s, const struct imap_seqset *uids) {
     GArray *rows = g_array_new(FALSE, FALSE, sizeof(int64_t));
     uint32_t star = imap_exists(s) ? imap_msg_at(s, imap_exists(s) - 1)->uid : 0;
@@ -701,10 +704,7 @@ static size_t expunge_deleted(struct imap_session *s, const struct imap_seqset *
         if (uids && !imap_seqset_contains(uids, m->uid, star)) continue;
         g_array_append_val(rows, m->row);
     }
-    index_begin(s->app->store->idx);
-    for (guint k = 0; k < rows->len; k++) store_expunge(s->app->store, g_array_index(rows, int64_t, k));
-    index_commit(s->app->store->idx);
-    size_t n = rows->len;
+    size_t n = store_expunge_deleted(s->app->store, (const int64_t *)(void *)rows->data, rows->len);
     g_array_free(rows, TRUE);
     return n;
 }

@@ -571,6 +571,20 @@ int store_expunge(struct store *s, int64_t row) {
     return 0;
 }
 
+size_t store_expunge_deleted(struct store *s, const int64_t *rows, size_t n) {
+    size_t done = 0;
+    index_begin(s->idx);
+    for (size_t i = 0; i < n; i++) {
+        struct store_msg m;
+        if (store_msg_get(s, rows[i], &m) < 0) continue; /* gone already */
+        bool deleted = (m.flags & MSG_DELETED) != 0;
+        store_msg_free(&m);
+        if (deleted && store_expunge(s, rows[i]) == 0) done++;
+    }
+    index_commit(s->idx);
+    return done;
+}
+
 int store_mailbox_create(struct store *s, const char *account, const char *mailbox) {
     buf_t p = BUF_INIT;
     store_mailbox_path(s, account, mailbox, &p);

@@ -119,6 +119,10 @@ int store_update_flags(struct store *s, int64_t row, enum store_flags_op op, int
 void store_flags_free(struct store_flags *f);
 /* Remove a message for good: unlink, drop the row, STORE_EV_EXPUNGE. */
 int store_expunge(struct store *s, int64_t row);
+/* IMAP EXPUNGE: remove those of rows whose stored flags have \Deleted
+ * (another session may have cleared it since the caller looked), in one
+ * index transaction. Returns how many were removed. */
+size_t store_expunge_deleted(struct store *s, const int64_t *rows, size_t n);
 /* Copy a message into another mailbox of the same account (hard link
  * when possible); returns 0 with the new row and UID. */
 int store_copy(struct store *s, int64_t row, const char *dest_mailbox, int64_t *new_row, uint32_t *new_uid);

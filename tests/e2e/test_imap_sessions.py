@@ -151,6 +151,20 @@ class TwoSessions(unittest.TestCase):
         u = self.ok(s1, "FETCH 1 (FLAGS)")
         self.assertEqual(flags_of(u, 1), {"\\Answered", "kw1", "kw2"}, u)
 
+    def test_expunge_uses_the_stored_deleted_flag(self):
+        s1, s2 = self.session(), self.session()
+        box = self.box(s1, ["keep me", "remove me"])
+        self.ok(s1, "SELECT " + box)
+        self.ok(s2, "SELECT " + box)
+        self.ok(s1, "STORE 1:2 +FLAGS (\\Deleted)")
+        self.ok(s2, "STORE 1 -FLAGS (\\Deleted)")  # s2 changes its mind
+        u = self.ok(s1, "EXPUNGE")  # s1 has not been told of that
+        self.assertIn(b"* 2 EXPUNGE\r\n", u)
+        self.assertNotIn(b"* 1 EXPUNGE\r\n", u)
+        u = self.ok(s2, "FETCH 1:* (UID BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        self.assertIn(b"keep me", b"".join(u))
+        self.assertNotIn(b"remove me", b"".join(u))
+
     def test_unchangedsince_uses_the_stored_modseq(self):
         s1, s2 = self.session(), self.session()
         box = self.box(s1, ["cond"])

@@ -997,6 +997,29 @@ static void test_update_flags(void **state) {
     store_close(s);
 }
 
+/* EXPUNGE removes only messages still \Deleted as stored: a caller's
+ * candidates may include one another session has undeleted since. */
+static void test_expunge_deleted(void **state) {
+    struct store *s = open_store(*state);
+    assert_int_equal(store_mailbox_create(s, "all@example.com", "INBOX"), 0);
+    int64_t rows[3];
+    for (int i = 0; i < 3; i++) {
+        const char *msg = "Subject: x\r\n\r\nbody\r\n";
+        assert_int_equal(store_append(s, "all@example.com", "INBOX", msg, strlen(msg), MSG_DELETED, NULL, 0,
+                                      &rows[i], NULL),
+                         0);
+    }
+    /* undeleted after the caller chose its candidates */
+    assert_int_equal(store_set_flags(s, rows[1], 0, NULL), 0);
+    /* and one expunged already */
+    assert_int_equal(store_expunge(s, rows[2]), 0);
+    assert_int_equal(store_expunge_deleted(s, rows, 3), 1);
+    struct row r[4];
+    assert_int_equal(rows_of(s, "all@example.com", "INBOX", r, 4), 1);
+    assert_int_equal(r[0].id, rows[1]);
+    store_close(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_paths),
@@ -1014,6 +1037,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_copy, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_index_ids_never_reused, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_update_flags, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_expunge_deleted, setup_dir, teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
