@@ -26,9 +26,14 @@
 
 /* ---- loading a message as the client sees it (CRLF) ------------------- */
 
-static bool load_message(struct imap_session *s, int64_t row, buf_t *out) {
+enum load_result { LOAD_OK, LOAD_EXPUNGED, LOAD_UNREADABLE };
+
+/* A message's bytes with CRLF line ends. LOAD_EXPUNGED: its row was gone
+ * already (the session will be told at its next sync); LOAD_UNREADABLE:
+ * the row was there but its file could not be read. */
+static enum load_result load_message_why(struct imap_session *s, int64_t row, buf_t *out) {
     struct store_msg m;
-    if (store_msg_get(s->app->store, row, &m) < 0) return false;
+    if (store_msg_get(s->app->store, row, &m) < 0) return LOAD_EXPUNGED;
     buf_t raw = BUF_INIT;
     int rc = buf_load_file(&raw, m.path);
     store_msg_free(&m);
@@ -37,7 +42,7 @@ static bool load_message(struct imap_session *s, int64_t row, buf_t *out) {
         imap_check_maildir(s);
         if (store_msg_get(s->app->store, row, &m) < 0) {
             buf_free(&raw);
-            return false;
+            return LOAD_UNREADABLE;
         }
         buf_reset(&raw);
         rc = buf_load_file(&raw, m.path);
@@ -45,11 +50,15 @@ static bool load_message(struct imap_session *s, int64_t row, buf_t *out) {
     }
     if (rc < 0) {
         buf_free(&raw);
-        return false;
+        return LOAD_UNREADABLE;
     }
     imap_bodystructure_crlf(raw.data ? raw.data : "", raw.len, out);
     buf_free(&raw);
-    return true;
+    return LOAD_OK;
+}
+
+static bool load_message(struct imap_session *s, int64_t row, buf_t *out) {
+    return load_message_why(s, row, out) == LOAD_OK;
 }
 
 static void format_internaldate(int64_t t, buf_t *out) {
@@ -87,6 +96,8 @@ struct fetch_state {
     uint64_t changedsince;
     bool has_changedsince;
     sqlite3_stmt *row_st;
+    bool expunged;   /* a message had been expunged meanwhile */
+    bool unreadable; /* a message's file could not be read */
 };
 
 static void fetch_state_free(void *p) {
@@ -197,8 +208,13 @@ static void fetch_one(struct imap_session *s, struct fetch_state *f, size_t inde
     buf_t msg = BUF_INIT;
     struct imap_bodystructure *bs = NULL;
     if (f->needs_file || (f->needs_struct && !cached)) {
-        if (!load_message(s, m->row, &msg)) {
-            /* gone under us (expunged by another program): say nothing */
+        enum load_result lr = load_message_why(s, m->row, &msg);
+        if (lr != LOAD_OK) {
+            /* gone under us: nothing is sent for it. Expunged by another
+             * session: OK, the EXPUNGE follows at the next sync (RFC 2180
+             * 4.1.3); a file removed by another program: NO (4.1.2) */
+            if (lr == LOAD_EXPUNGED) f->expunged = true;
+            else f->unreadable = true;
             buf_free(&msg);
             for (int k = 0; k < 3; k++) free(cache[k]);
             return;
@@ -371,7 +387,9 @@ static void fetch_continue(struct imap_session *s) {
     s->cont_free = NULL;
     conn_set_drain_watermark(s->conn, 0);
     imap_sync(s, false);
-    imap_tagged(s, f->tag, "OK Fetch completed.");
+    if (f->unreadable) imap_tagged(s, f->tag, "NO [EXPUNGEISSUED] Some messages could not be FETCHed.");
+    else if (f->expunged) imap_tagged(s, f->tag, "OK [EXPUNGEISSUED] Some messages were already expunged.");
+    else imap_tagged(s, f->tag, "OK Fetch completed.");
     fetch_state_free(f);
 }
 
@@ -722,24 +740,37 @@ static void copy_move(struct imap_session *s, const char *tag, const struct imap
     w->move = move;
     w->uidvalidity = mb.uidvalidity;
     w->rows = g_array_new(FALSE, FALSE, sizeof(int64_t));
-    bool failed = false;
-    index_begin(s->app->store->idx);
-    for (guint k = 0; k < idx->len; k++) {
-        struct imap_msg *m = imap_msg_at(s, g_array_index(idx, size_t, k));
-        int64_t new_row;
-        uint32_t new_uid;
-        if (store_copy_nosync(s->app->store, m->row, buf_cstr(&dest), &new_row, &new_uid) < 0) {
-            failed = true;
-            break;
+    size_t n = idx->len;
+    int64_t *rows = xcalloc(n ? n : 1, sizeof *rows);
+    uint32_t *new_uids = xcalloc(n ? n : 1, sizeof *new_uids);
+    for (size_t k = 0; k < n; k++) rows[k] = imap_msg_at(s, g_array_index(idx, size_t, k))->row;
+    int rc = store_copy_set(s->app->store, rows, n, buf_cstr(&dest), new_uids, NULL);
+    if (rc == 0) {
+        /* both ascending, so the compacted sets still pair up (RFC 4315) */
+        struct imap_seqset src, dst;
+        imap_seqset_init(&src);
+        imap_seqset_init(&dst);
+        for (size_t k = 0; k < n; k++) {
+            uint32_t u = imap_msg_at(s, g_array_index(idx, size_t, k))->uid;
+            imap_seqset_add(&src, u, u);
+            imap_seqset_add(&dst, new_uids[k], new_uids[k]);
+            g_array_append_val(w->rows, rows[k]);
         }
-        buf_printf(&w->src_uids, "%s%u", w->src_uids.len ? "," : "", m->uid);
-        buf_printf(&w->dst_uids, "%s%u", w->dst_uids.len ? "," : "", new_uid);
-        g_array_append_val(w->rows, m->row);
+        imap_seqset_resolve(&src, 0);
+        imap_seqset_resolve(&dst, 0);
+        imap_seqset_format(&src, &w->src_uids);
+        imap_seqset_format(&dst, &w->dst_uids);
+        imap_seqset_free(&src);
+        imap_seqset_free(&dst);
     }
-    index_commit(s->app->store->idx);
+    free(rows);
+    free(new_uids);
     g_array_free(idx, TRUE);
-    if (failed) {
-        imap_tagged(s, tag, "NO [SERVERBUG] %s failed.", move ? "Move" : "Copy");
+    if (rc < 0) {
+        /* nothing was copied (RFC 3501 6.4.7); EXPUNGEISSUED as RFC 5530 */
+        if (rc == -ESTALE) imap_tagged(s, tag, "NO [EXPUNGEISSUED] Some of the requested messages no longer exist.");
+        else if (rc == -ENOENT) imap_tagged(s, tag, "NO [TRYCREATE] Mailbox doesn't exist: %s", buf_cstr(&dest));
+        else imap_tagged(s, tag, "NO [SERVERBUG] %s failed: %s", move ? "Move" : "Copy", strerror(-rc));
         copy_wait_free(w);
         buf_free(&dest);
         return;

@@ -277,6 +277,21 @@ void index_commit(struct index *idx) {
     }
 }
 
+/* A savepoint inside the (possibly outer) transaction, so that a change
+ * of many rows can be undone as a whole. */
+void index_savepoint(struct index *idx) {
+    index_begin(idx);
+    sqlite3_exec(idx->db, "SAVEPOINT change", NULL, NULL, NULL);
+}
+
+int index_savepoint_end(struct index *idx, bool keep) {
+    int rc = 0;
+    if (!keep && sqlite3_exec(idx->db, "ROLLBACK TO change", NULL, NULL, NULL) != SQLITE_OK) rc = -1;
+    if (sqlite3_exec(idx->db, "RELEASE change", NULL, NULL, NULL) != SQLITE_OK) rc = -1;
+    index_commit(idx);
+    return rc;
+}
+
 int index_mailbox_get(struct index *idx, const char *account, const char *name, bool create,
                       struct index_mailbox *out) {
     for (int attempt = 0; attempt < 2; attempt++) {

@@ -66,6 +66,10 @@ sqlite3 *index_db(struct index *idx);
 /* Transactions (nest-safe counter: only the outermost commits). */
 void index_begin(struct index *idx);
 void index_commit(struct index *idx);
+/* A nested change that can be undone: index_savepoint_end(idx, false)
+ * rolls back everything since index_savepoint(). 0 or -1. */
+void index_savepoint(struct index *idx);
+int index_savepoint_end(struct index *idx, bool keep);
 
 /* Look up (and with create, make) a mailbox. 0 found/created, -1 missing. */
 int index_mailbox_get(struct index *idx, const char *account, const char *name, bool create,

@@ -700,17 +700,6 @@ int store_mailbox_rename(struct store *s, const char *account, const char *from,
     return rc;
 }
 
-static int copy_message(struct store *s, int64_t row, const char *dest_mailbox, int64_t *new_row, uint32_t *new_uid,
-                        bool sync);
-
-int store_copy(struct store *s, int64_t row, const char *dest_mailbox, int64_t *new_row, uint32_t *new_uid) {
-    return copy_message(s, row, dest_mailbox, new_row, new_uid, true);
-}
-
-int store_copy_nosync(struct store *s, int64_t row, const char *dest_mailbox, int64_t *new_row, uint32_t *new_uid) {
-    return copy_message(s, row, dest_mailbox, new_row, new_uid, false);
-}
-
 struct dir_sync_job {
     char *dir;
     int result;
@@ -748,77 +737,142 @@ void store_sync_mailbox_dir(struct store *s, const char *account, const char *ma
     dir_sync_done(0, j);
 }
 
-static int copy_message(struct store *s, int64_t row, const char *dest_mailbox, int64_t *new_row, uint32_t *new_uid,
-                        bool sync) {
-    struct store_msg m;
-    if (store_msg_get(s, row, &m) < 0) return -ENOENT;
-    struct index_mailbox mb;
-    if (index_mailbox_get(s->idx, m.account, dest_mailbox, false, &mb) < 0) {
-        store_msg_free(&m);
-        return -ENOENT;
-    }
-    char *src = locate_file(s, &m);
-    if (!src) {
-        store_msg_free(&m);
-        return -ENOENT;
-    }
-    buf_t dir = BUF_INIT;
-    store_mailbox_path(s, m.account, dest_mailbox, &dir);
-    bool dest_in_sync = dircache_in_sync(s, buf_cstr(&dir));
+/* Put one file into dir/cur under a new unique name (hard link when
+ * possible, else a synced byte copy). 0 with *base_out = its base name, or
+ * -errno with nothing left behind. */
+static int copy_file(struct store *s, const char *src, const char *dir, int flags, buf_t *base_out, buf_t *path_out) {
     char *unique = maildir_unique_name(s->hostname);
     const char *sz = strstr(strrchr(src, '/'), ",S=");
-    buf_t base = BUF_INIT;
-    buf_append_str(&base, unique);
-    if (sz) buf_append(&base, sz, strcspn(sz, ":"));
+    buf_append_str(base_out, unique);
+    if (sz) buf_append(base_out, sz, strcspn(sz, ":"));
     free(unique);
-    buf_t dst = BUF_INIT;
-    buf_printf(&dst, "%s/cur/%s:2,", buf_cstr(&dir), buf_cstr(&base));
-    index_flags_to_info(m.flags, &dst);
+    buf_printf(path_out, "%s/cur/%s:2,", dir, buf_cstr(base_out));
+    index_flags_to_info(flags, path_out);
+    if (link(src, buf_cstr(path_out)) == 0) return 0;
     int rc = 0;
-    /* a hard link is a copy for immutable files; fall back to copying */
-    if (link(src, buf_cstr(&dst)) < 0) {
-        FILE *in = fopen(src, "rb");
-        FILE *out = in ? fopen(buf_cstr(&dst), "wbx") : NULL;
-        if (!in || !out) rc = -errno;
-        char chunk[65536];
-        size_t n;
-        while (rc == 0 && (n = fread(chunk, 1, sizeof chunk, in)) > 0)
-            if (fwrite(chunk, 1, n, out) != n) rc = -EIO;
-        if (out && (fflush(out) != 0 || fsync(fileno(out)) != 0)) rc = -EIO;
-        if (in) fclose(in);
-        if (out) fclose(out);
-        if (rc < 0) unlink(buf_cstr(&dst));
+    FILE *in = fopen(src, "rb");
+    FILE *out = in ? fopen(buf_cstr(path_out), "wbx") : NULL;
+    if (!in || !out) rc = -errno;
+    char chunk[65536];
+    size_t n;
+    while (rc == 0 && (n = fread(chunk, 1, sizeof chunk, in)) > 0)
+        if (fwrite(chunk, 1, n, out) != n) rc = -EIO;
+    if (out && (fflush(out) != 0 || fsync(fileno(out)) != 0)) rc = -EIO;
+    if (in) fclose(in);
+    if (out) fclose(out);
+    if (rc < 0 && out) unlink(buf_cstr(path_out));
+    return rc;
+}
+
+struct copy_item {
+    struct store_msg m;
+    char *src;
+    buf_t base, path; /* the new file */
+    int64_t new_row;
+    uint32_t new_uid;
+};
+
+int store_copy_set(struct store *s, const int64_t *rows, size_t n, const char *dest_mailbox, uint32_t *uids_out,
+                   int64_t *rows_out) {
+    if (n == 0) return 0;
+    struct copy_item *it = xcalloc(n, sizeof *it);
+    size_t loaded = 0;
+    int rc = 0;
+    /* 1. every message must still be there, row and file, before any is
+     * copied: a message expunged meanwhile fails the whole command */
+    for (; loaded < n; loaded++) {
+        if (store_msg_get(s, rows[loaded], &it[loaded].m) < 0) {
+            rc = -ESTALE;
+            break;
+        }
+        if (loaded && strcmp(it[loaded].m.account, it[0].m.account) != 0) {
+            store_msg_free(&it[loaded].m);
+            rc = -EXDEV;
+            break;
+        }
+    }
+    bool gone = false;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        it[i].src = locate_file(s, &it[i].m);
+        if (!it[i].src) gone = true;
+    }
+    if (rc == 0 && gone) {
+        /* removed behind our back: its row goes too, so every session is
+         * told of the expunge */
+        index_begin(s->idx);
+        for (size_t i = 0; i < n; i++)
+            if (!it[i].src) store_expunge(s, rows[i]);
+        index_commit(s->idx);
+        rc = -ESTALE;
+    }
+    struct index_mailbox mb;
+    if (rc == 0 && index_mailbox_get(s->idx, it[0].m.account, dest_mailbox, false, &mb) < 0) rc = -ENOENT;
+    buf_t dir = BUF_INIT;
+    bool dest_in_sync = false;
+    size_t linked = 0;
+    if (rc == 0) {
+        store_mailbox_path(s, it[0].m.account, dest_mailbox, &dir);
+        dest_in_sync = dircache_in_sync(s, buf_cstr(&dir));
+        /* 2. the files */
+        for (; rc == 0 && linked < n; linked++) {
+            rc = copy_file(s, it[linked].src, buf_cstr(&dir), it[linked].m.flags, &it[linked].base, &it[linked].path);
+            if (rc < 0) break;
+        }
     }
     if (rc == 0) {
-        if (sync) {
-            buf_t cur = BUF_INIT;
-            buf_printf(&cur, "%s/cur", buf_cstr(&dir));
-            maildir_sync_dir(buf_cstr(&cur));
-            buf_free(&cur);
-        }
-        /* same bytes: the index row is copied, the file is not parsed again */
-        int64_t r;
-        uint32_t uid;
-        if (index_copy_message(s->idx, row, mb.id, buf_cstr(&base), "cur", &uid, &r) == 0) {
-            if (new_row) *new_row = r;
-            if (new_uid) *new_uid = uid;
+        /* 3. the rows, in one change: same bytes, so the index row is
+         * copied and the file is not parsed again */
+        index_savepoint(s->idx);
+        for (size_t i = 0; rc == 0 && i < n; i++)
+            if (index_copy_message(s->idx, rows[i], mb.id, buf_cstr(&it[i].base), "cur", &it[i].new_uid,
+                                   &it[i].new_row) < 0)
+                rc = -EIO;
+        if (index_savepoint_end(s->idx, rc == 0) < 0 && rc == 0) rc = -EIO;
+    }
+    if (rc < 0)
+        for (size_t i = 0; i < linked; i++) unlink(buf_cstr(&it[i].path));
+    if (rc == 0) {
+        for (size_t i = 0; i < n; i++) {
+            if (uids_out) uids_out[i] = it[i].new_uid;
+            if (rows_out) rows_out[i] = it[i].new_row;
             buf_t api = BUF_INIT;
-            index_api_id(buf_cstr(&base), &api);
-            struct store_event ev = {STORE_EV_NEW, m.account, mb.id, r, uid, buf_cstr(&api)};
+            index_api_id(buf_cstr(&it[i].base), &api);
+            struct store_event ev = {STORE_EV_NEW, it[i].m.account, mb.id, it[i].new_row, it[i].new_uid, buf_cstr(&api)};
             store_notify(s, &ev);
             buf_free(&api);
-        } else {
-            rc = -EIO;
         }
     }
     if (dest_in_sync) dircache_record(s, buf_cstr(&dir));
-    buf_free(&dst);
-    buf_free(&base);
     buf_free(&dir);
-    free(src);
-    store_msg_free(&m);
+    for (size_t i = 0; i < loaded; i++) {
+        store_msg_free(&it[i].m);
+        free(it[i].src);
+        buf_free(&it[i].base);
+        buf_free(&it[i].path);
+    }
+    free(it);
     return rc;
 }
+
+int store_copy(struct store *s, int64_t row, const char *dest_mailbox, int64_t *new_row, uint32_t *new_uid) {
+    uint32_t uid;
+    int64_t r;
+    int rc = store_copy_set(s, &row, 1, dest_mailbox, &uid, &r);
+    if (rc < 0) return rc;
+    if (new_row) *new_row = r;
+    if (new_uid) *new_uid = uid;
+    struct store_msg m;
+    if (store_msg_get(s, r, &m) == 0) {
+        buf_t cur = BUF_INIT;
+        store_mailbox_path(s, m.account, dest_mailbox, &cur);
+        buf_append_str(&cur, "/cur");
+        maildir_sync_dir(buf_cstr(&cur));
+        buf_free(&cur);
+        store_msg_free(&m);
+    }
+    return 0;
+}
+
 
 int store_append(struct store *s, const char *account, const char *mailbox, const char *data, size_t len, int flags,
                  const char *keywords, int64_t internaldate, int64_t *new_row, uint32_t *new_uid) {

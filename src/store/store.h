@@ -126,9 +126,15 @@ size_t store_expunge_deleted(struct store *s, const int64_t *rows, size_t n);
 /* Copy a message into another mailbox of the same account (hard link
  * when possible); returns 0 with the new row and UID. */
 int store_copy(struct store *s, int64_t row, const char *dest_mailbox, int64_t *new_row, uint32_t *new_uid);
-/* The same without syncing the destination directory: the caller makes the
- * copies durable with store_sync_mailbox_dir() (once for many copies). */
-int store_copy_nosync(struct store *s, int64_t row, const char *dest_mailbox, int64_t *new_row, uint32_t *new_uid);
+/* Copy n messages of one account into dest_mailbox as one change: every
+ * copy is made or none is. Returns 0 with the new UIDs and rows (in order,
+ * either may be NULL), -ESTALE when a message has been expunged meanwhile
+ * (a message whose file has vanished is expunged now, so that sessions are
+ * told), -ENOENT when dest_mailbox does not exist, or another -errno. The
+ * destination directory is not synced: the caller makes the copies durable
+ * with store_sync_mailbox_dir(). */
+int store_copy_set(struct store *s, const int64_t *rows, size_t n, const char *dest_mailbox, uint32_t *uids_out,
+                   int64_t *rows_out);
 /* fsync a mailbox's cur/ directory on the commit thread, then cb(result,
  * arg) on the event loop (synchronously when there is no commit thread). */
 void store_sync_mailbox_dir(struct store *s, const char *account, const char *mailbox, void (*cb)(int, void *),

@@ -336,6 +336,14 @@ class ModelRun:
         except (ModelError, EOFError, OSError) as e:
             raise AssertionError("seed %d: %s\nlast operations:\n  %s" %
                                  (self.seed, e, "\n  ".join(self.trace))) from None
+        finally:
+            # a long seed list must not run into the per-user session limit
+            for s in self.sessions:
+                try:
+                    s.c.cmd("LOGOUT")
+                except (EOFError, OSError):
+                    pass
+                s.c.close()
 
     def final(self):
         t = self.truth

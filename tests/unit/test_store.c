@@ -1020,6 +1020,70 @@ static void test_expunge_deleted(void **state) {
     store_close(s);
 }
 
+/* store_copy_set is all or nothing: an expunged member or a vanished file
+ * leaves the destination empty (no rows, no files); a good set copies in
+ * order with consecutive UIDs. */
+static size_t files_in_cur(const char *maildir) {
+    buf_t p = BUF_INIT;
+    buf_printf(&p, "%s/cur", maildir);
+    size_t n = 0;
+    DIR *d = opendir(buf_cstr(&p));
+    if (d) {
+        struct dirent *de;
+        while ((de = readdir(d)))
+            if (de->d_name[0] != '.') n++;
+        closedir(d);
+    }
+    buf_free(&p);
+    return n;
+}
+
+static void test_copy_set_all_or_nothing(void **state) {
+    struct store *s = open_store(*state);
+    const char *acct = "all@example.com";
+    assert_int_equal(store_mailbox_create(s, acct, "INBOX"), 0);
+    assert_int_equal(store_mailbox_create(s, acct, "Dest"), 0);
+    int64_t rows[3];
+    for (int i = 0; i < 3; i++) {
+        const char *msg = "Subject: c\r\n\r\nbody\r\n";
+        assert_int_equal(store_append(s, acct, "INBOX", msg, strlen(msg), 0, NULL, 0, &rows[i], NULL), 0);
+    }
+    buf_t dest = BUF_INIT;
+    store_mailbox_path(s, acct, "Dest", &dest);
+    uint32_t uids[3];
+    /* an expunged member */
+    int64_t with_gone[3] = {rows[0], rows[1] + 1000, rows[2]};
+    assert_int_equal(store_copy_set(s, with_gone, 3, "Dest", uids, NULL), -ESTALE);
+    struct row r[4];
+    assert_int_equal(rows_of(s, acct, "Dest", r, 4), 0);
+    assert_int_equal(files_in_cur(buf_cstr(&dest)), 0);
+    /* no such destination */
+    assert_int_equal(store_copy_set(s, rows, 3, "Nowhere", uids, NULL), -ENOENT);
+    /* a file removed by another program: nothing copied, its row goes */
+    struct store_msg m;
+    assert_int_equal(store_msg_get(s, rows[1], &m), 0);
+    assert_int_equal(unlink(m.path), 0);
+    store_msg_free(&m);
+    assert_int_equal(store_copy_set(s, rows, 3, "Dest", uids, NULL), -ESTALE);
+    assert_int_equal(rows_of(s, acct, "Dest", r, 4), 0);
+    assert_int_equal(files_in_cur(buf_cstr(&dest)), 0);
+    assert_int_equal(store_msg_get(s, rows[1], &m), -1);
+    assert_int_equal(rows_of(s, acct, "INBOX", r, 4), 2);
+    /* what is left copies, in order */
+    int64_t left[2] = {rows[0], rows[2]}, out[2];
+    assert_int_equal(store_copy_set(s, left, 2, "Dest", uids, out), 0);
+    assert_int_equal(uids[0], 1);
+    assert_int_equal(uids[1], 2);
+    assert_int_equal(rows_of(s, acct, "Dest", r, 4), 2);
+    assert_int_equal(files_in_cur(buf_cstr(&dest)), 2);
+    assert_int_equal(store_msg_get(s, out[1], &m), 0);
+    assert_string_equal(m.mailbox, "Dest");
+    assert_int_equal(m.uid, 2);
+    store_msg_free(&m);
+    buf_free(&dest);
+    store_close(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_paths),
@@ -1038,6 +1102,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_index_ids_never_reused, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_update_flags, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_expunge_deleted, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_copy_set_all_or_nothing, setup_dir, teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
