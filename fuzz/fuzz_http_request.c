@@ -3,7 +3,9 @@
  * the WebSocket frame parser. Feeds the input as a pipelined stream of
  * requests and checks the invariants: progress on every DONE, body length
  * as announced, decoded path without NUL, an HTTP status on every error;
- * then parses the same bytes as client WebSocket frames.
+ * every parsed request also goes through the origin/Host guard (a status
+ * of 0, 403, 415 or 421 with a reason); then parses the same bytes as
+ * client WebSocket frames.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -11,9 +13,13 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "http/http_guard.h"
 #include "http/http_parser.h"
 
 #define FUZZ_MAX_BODY 4096
+
+static const char *const fuzz_hosts[] = {"devbox", "*.corp.example", ".lab.example", "*"};
+static const char *const fuzz_origins[] = {"http://localhost:3000", "*"};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *p = (const char *)data;
@@ -37,6 +43,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         buf_free(&v);
         (void)http_request_keep_alive(&r);
         (void)http_header_has_token(http_request_header(&r, "Connection"), "upgrade");
+        for (size_t k = 0; k < 3; k++) {
+            /* none, then lists, then the wildcards */
+            struct http_guard g = {"mail.test", fuzz_hosts, k ? 3 + (k == 2) : 0, fuzz_origins, k ? k : 0};
+            const char *why = NULL;
+            int rc = http_guard_check(&g, &r, k == 1, &why);
+            if (rc != 0 && rc != 403 && rc != 415 && rc != 421) abort();
+            if (rc && !why) abort();
+            (void)http_guard_cors_allowed(&g, http_request_header(&r, "Origin"));
+        }
         http_request_free(&r);
         p += used;
         left -= used;

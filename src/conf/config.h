@@ -74,6 +74,9 @@ struct config {
     /* POP3 */
     int64_t pop3_idle_timeout;
     /* HTTP */
+    struct strlist http_allowed_hosts;
+    struct strlist http_cors_origins;
+    struct strlist http_admin_users;
     char *http_passdb;
     /* operation */
     int64_t retention;

@@ -929,6 +929,7 @@ static void api_message_raw(struct http_ctx *x, const char *id) {
     buf_t b = BUF_INIT;
     if (!read_file(l.msg.path, &b)) http_reply_text(x, 404, "message file not found");
     else http_reply(x, 200, "text/plain; charset=utf-8", b.data, b.len);
+    http_add_header(x, "X-Content-Type-Options: nosniff");
     buf_free(&b);
     loaded_free(&l);
 }
@@ -1051,9 +1052,13 @@ static void api_view(struct http_ctx *x, const char *rest) {
         buf_t remote = BUF_INIT;
         bool allow_remote = http_query_get(x->req->query, "remote", &remote) && !strcmp(buf_cstr(&remote), "1");
         buf_free(&remote);
-        /* no script at all; images only from the message itself unless asked */
+        /* no script at all; images only from the message itself unless asked.
+         * sandbox: also when the mail is opened directly in a tab, it has an
+         * opaque origin and no automatic features (a meta refresh does not
+         * navigate); only a clicked target=_blank link opens, in a new tab */
         http_add_header(x,
-                        "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; "
+                        "Content-Security-Policy: sandbox allow-popups allow-popups-to-escape-sandbox; "
+                        "default-src 'none'; style-src 'unsafe-inline'; "
                         "img-src data: cid: 'self'%s; font-src data:; form-action 'none'; base-uri 'none'; "
                         "frame-ancestors 'self'",
                         allow_remote ? " http: https:" : "");
@@ -1541,7 +1546,18 @@ static void api_tag(struct http_ctx *x, const char *tag) {
 
 /* ---- info, metrics, health -------------------------------------------------------- */
 
+/* Server-wide figures are for everyone without HTTP auth, and with it for
+ * the logins in http_admin_users only. */
+static bool sees_server(const struct http_ctx *x) {
+    if (!x->account) return true;
+    const struct strlist *admins = &x->app->cfg->http_admin_users;
+    for (size_t i = 0; i < admins->n; i++)
+        if (!strcasecmp(admins->v[i], x->account)) return true;
+    return false;
+}
+
 static void api_info(struct http_ctx *x) {
+    bool server = sees_server(x);
     int64_t total, unread;
     count_scoped(x, x->account, NULL, &total, &unread);
     cJSON *o = cJSON_CreateObject();
@@ -1550,8 +1566,8 @@ static void api_info(struct http_ctx *x) {
     buf_t path = BUF_INIT;
     buf_printf(&path, "%s/index.sqlite", x->app->store->data_dir);
     struct stat stt;
-    cJSON_AddStringToObject(o, "Database", buf_cstr(&path));
-    cJSON_AddNumberToObject(o, "DatabaseSize", stat(buf_cstr(&path), &stt) == 0 ? (double)stt.st_size : 0);
+    cJSON_AddStringToObject(o, "Database", server ? buf_cstr(&path) : "");
+    cJSON_AddNumberToObject(o, "DatabaseSize", server && stat(buf_cstr(&path), &stt) == 0 ? (double)stt.st_size : 0);
     buf_free(&path);
     cJSON_AddNumberToObject(o, "Messages", (double)total);
     cJSON_AddNumberToObject(o, "Unread", (double)unread);
@@ -1572,9 +1588,10 @@ static void api_info(struct http_ctx *x) {
     cJSON_AddNumberToObject(rs, "Uptime", (double)(time(NULL) - api_started));
     cJSON_AddNumberToObject(rs, "Memory", 0);
     cJSON_AddNumberToObject(rs, "MessagesDeleted", 0);
-    cJSON_AddNumberToObject(rs, "SMTPAccepted", (double)s->messages_accepted);
-    cJSON_AddNumberToObject(rs, "SMTPAcceptedSize", (double)s->bytes_accepted);
-    cJSON_AddNumberToObject(rs, "SMTPRejected", (double)s->messages_refused);
+    /* the SMTP counters are not kept per account */
+    cJSON_AddNumberToObject(rs, "SMTPAccepted", server ? (double)s->messages_accepted : 0);
+    cJSON_AddNumberToObject(rs, "SMTPAcceptedSize", server ? (double)s->bytes_accepted : 0);
+    cJSON_AddNumberToObject(rs, "SMTPRejected", server ? (double)s->messages_refused : 0);
     cJSON_AddNumberToObject(rs, "SMTPIgnored", 0);
     http_reply_json(x, 200, o);
 }
@@ -1598,6 +1615,10 @@ static void api_webui(struct http_ctx *x) {
 }
 
 static void api_metrics(struct http_ctx *x) {
+    if (!sees_server(x)) {
+        http_reply_text(x, 403, "server-wide metrics: this login is not in http_admin_users");
+        return;
+    }
     const struct app_stats *s = &x->app->stats;
     struct store *st = x->app->store;
     int64_t total, unread;

@@ -22,6 +22,7 @@
  * goes away is noticed) but buffers its next request unprocessed.
  */
 #include "http/http_server.h"
+#include "http/http_guard.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -96,6 +97,8 @@ static const char *status_text(int status) {
     case 411: return "Length Required";
     case 413: return "Content Too Large";
     case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 421: return "Misdirected Request";
     case 426: return "Upgrade Required";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
@@ -140,11 +143,33 @@ void http_add_header(struct http_ctx *x, const char *fmt, ...) {
     buf_append_str(&x->headers, "\r\n");
 }
 
+static void guard_of(const struct http_server *srv, struct http_guard *g) {
+    const struct config *cfg = srv->app->cfg;
+    g->hostname = cfg->hostname;
+    g->allowed_hosts = (const char *const *)cfg->http_allowed_hosts.v;
+    g->nallowed_hosts = cfg->http_allowed_hosts.n;
+    g->cors_origins = (const char *const *)cfg->http_cors_origins.v;
+    g->ncors_origins = cfg->http_cors_origins.n;
+}
+
+/* CORS: an allowed other origin may read the answer (off by default). */
+static void add_cors_headers(struct http_conn *h) {
+    const char *origin = h->have_head ? http_request_header(&h->req, "Origin") : NULL;
+    if (!origin) return;
+    struct http_guard g;
+    guard_of(h->srv, &g);
+    if (!http_guard_cors_allowed(&g, origin)) return;
+    http_add_header(&h->x, "Access-Control-Allow-Origin: %s", origin);
+    http_add_header(&h->x, "Access-Control-Allow-Credentials: true");
+    http_add_header(&h->x, "Vary: Origin");
+}
+
 /* Write the answer in h->x, finish the request, and close if not keep-alive. */
 static void send_response(struct http_conn *h) {
     struct http_ctx *x = &h->x;
     if (!x->status) http_reply_text(x, 500, "no answer");
     if (h->srv->app->draining) h->keep_alive = false;
+    add_cors_headers(h);
     buf_t out = BUF_INIT;
     buf_printf(&out, "HTTP/1.1 %d %s\r\nServer: devmail\r\n", x->status, status_text(x->status));
     if (x->content_type.len) buf_printf(&out, "Content-Type: %s\r\n", buf_cstr(&x->content_type));
@@ -471,16 +496,6 @@ static void ws_send_json(struct http_conn *h, cJSON *frame) {
     free(s);
 }
 
-/* Same origin: the Origin's host[:port] equals the Host header. */
-static bool origin_allowed(const struct http_request *req) {
-    const char *origin = http_request_header(req, "Origin");
-    if (!origin) return true; /* not a browser */
-    const char *host = http_request_header(req, "Host");
-    const char *p = strstr(origin, "://");
-    if (!host || !p) return false;
-    return strcasecmp(p + 3, host) == 0;
-}
-
 static void ws_upgrade(struct http_conn *h) {
     struct http_request *req = &h->req;
     struct http_ctx *x = &h->x;
@@ -506,12 +521,7 @@ static void ws_upgrade(struct http_conn *h) {
         send_error_close(h, 400, "bad Sec-WebSocket-Key");
         return;
     }
-    if (!origin_allowed(req)) {
-        log_warn("http[%llu] %s: refusing cross-origin WebSocket from %s", (unsigned long long)conn_id(h->conn),
-                 conn_peer(h->conn), http_request_header(req, "Origin"));
-        send_error_close(h, 403, "cross-origin WebSocket refused");
-        return;
-    }
+    /* the Origin was checked with the head (http_guard) */
     buf_t k = BUF_INIT;
     buf_printf(&k, "%s%s", key, HTTP_WS_GUID);
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -657,6 +667,23 @@ static void route(struct http_conn *h) {
     x->req = req;
     x->account = NULL;
     x->waited = false;
+    if (!strcmp(req->method, "OPTIONS") && http_request_header(req, "Origin") &&
+        http_request_header(req, "Access-Control-Request-Method")) {
+        /* a CORS preflight: answered before authentication (browsers send
+         * none with it); granted only to http_cors_origins */
+        struct http_guard g;
+        guard_of(srv, &g);
+        if (!http_guard_cors_allowed(&g, http_request_header(req, "Origin"))) {
+            http_reply_text(x, 403, "CORS is not enabled for this origin (see http_cors_origins)");
+        } else {
+            http_reply(x, 204, NULL, NULL, 0);
+            http_add_header(x, "Access-Control-Allow-Methods: GET, HEAD, POST, PUT, DELETE, PATCH");
+            http_add_header(x, "Access-Control-Allow-Headers: Authorization, Content-Type");
+            http_add_header(x, "Access-Control-Max-Age: 600");
+        }
+        send_response(h);
+        return;
+    }
     if (auth_enabled(srv) && !http_api_public_path(req->path)) {
         const char *hdr = http_request_header(req, "Authorization");
         if (hdr && h->auth_header && !strcmp(hdr, h->auth_header)) {
@@ -719,6 +746,22 @@ static void process_input(struct http_conn *h) {
             h->head_only = !strcmp(h->req.method, "HEAD");
             if (h->req.content_length > HTTP_MAX_BODY_BYTES) {
                 send_error_close(h, 413, "request body too large");
+                return;
+            }
+            /* who may ask, judged on the head: a refused body is never read */
+            struct http_guard g;
+            guard_of(h->srv, &g);
+            const char *why = NULL;
+            bool ws = !strcmp(h->req.path, "/api/events") &&
+                      http_header_has_token(http_request_header(&h->req, "Upgrade"), "websocket");
+            int refuse = http_guard_check(&g, &h->req, ws, &why);
+            if (refuse) {
+                const char *origin = http_request_header(&h->req, "Origin");
+                log_warn("http[%llu] %s: %s %s refused (%d): Host %s, Origin %s", (unsigned long long)conn_id(h->conn),
+                         conn_peer(h->conn), h->req.method, h->req.path, refuse,
+                         http_request_header(&h->req, "Host") ? http_request_header(&h->req, "Host") : "-",
+                         origin ? origin : "-");
+                send_error_close(h, refuse, why);
                 return;
             }
             evbuffer_drain(in, h->req.head_len);

@@ -652,7 +652,7 @@ class HttpAuthTest(unittest.TestCase):
         passdb = "alice@example.com:{PLAIN}secret-a\nbob@example.com:{PLAIN}secret-b\n"
         with Devmail(listen=("smtp", "http"), domains=["example.com"], passdb=passdb,
                      recipient_map="alice@example.com alice@example.com\nbob@example.com bob@example.com\n",
-                     args=["--auth-failure-delay-ms", "50"]) as dm:
+                     args=["--auth-failure-delay-ms", "50", "--http-admin-users", "bob@example.com"]) as dm:
             smtp_send(dm, plain("for alice", to="alice@example.com"), rcpts=("alice@example.com",))
             smtp_send(dm, plain("for bob", to="bob@example.com"), rcpts=("bob@example.com",))
             anon = Api(dm.ports["http"])
@@ -672,6 +672,18 @@ class HttpAuthTest(unittest.TestCase):
             self.assertEqual(alice.request("DELETE", "/api/v1/messages", {"IDs": [bob_id]})[0], 404)
             alice.request("DELETE", "/api/v1/messages")
             self.assertEqual(bob.get("/api/v1/messages")[2]["total"], 1)
+            # server-wide figures are for http_admin_users only
+            st, _, info = alice.get("/api/v1/info")
+            self.assertEqual((st, info["Messages"], info["Database"]), (200, 0, ""))
+            self.assertEqual(info["RuntimeStats"]["SMTPAccepted"], 0)
+            self.assertEqual(alice.get("/metrics")[0], 403)
+            st, _, info = bob.get("/api/v1/info")
+            self.assertEqual((st, info["Messages"]), (200, 1))
+            self.assertEqual(info["RuntimeStats"]["SMTPAccepted"], 2)
+            self.assertTrue(info["Database"].endswith("index.sqlite"))
+            st, _, text = bob.get("/metrics")
+            self.assertEqual(st, 200)
+            self.assertIn("devmail_messages_accepted_total 2", text)
             s, _, head = ws_connect(dm.ports["http"])
             self.assertTrue(head.startswith("HTTP/1.1 401"))
             s.close()

@@ -27,7 +27,7 @@ SRC = os.path.join(HERE, "browser")
 WORK = os.path.join(ROOT, "build", "browser_node")
 SHOTS = os.path.join(ROOT, "build", "test-output", "screenshots")
 CHROMIUM = "/usr/bin/chromium"
-FILES = ("package.json", "browser_test.mjs")
+FILES = ("package.json", "browser_test.mjs", "attack_test.mjs")
 NPM_TIMEOUT_S = 600
 BROWSER_TIMEOUT_S = 150
 # 1x1 transparent GIF served for every request to the "remote" server
