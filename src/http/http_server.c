@@ -32,6 +32,7 @@
 #include <event2/event.h>
 #include <openssl/evp.h>
 
+#include "app/authguard.h"
 #include "app/sasl.h"
 #include "core/log.h"
 #include "core/xalloc.h"
@@ -58,6 +59,7 @@ struct http_conn {
     bool orphaned;      /* closed while BUSY: freed by http_complete */
     char *auth_header;  /* last Authorization accepted, and its account */
     char *auth_account;
+    int auth_refusal;   /* 401 or 429, answered when the DELAY timer fires */
     struct event *timer; /* WAIT timeout, DELAY, WS ping */
     struct http_conn *prev, *next; /* srv->waiters or srv->sockets */
 };
@@ -99,6 +101,7 @@ static const char *status_text(int status) {
     case 414: return "URI Too Long";
     case 415: return "Unsupported Media Type";
     case 421: return "Misdirected Request";
+    case 429: return "Too Many Requests";
     case 426: return "Upgrade Required";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
@@ -351,39 +354,66 @@ static bool auth_enabled(const struct http_server *srv) {
     return srv->has_passdb || srv->app->has_passdb;
 }
 
-/* Check "Basic base64(user:password)"; the account opened, or NULL. */
-static char *auth_check(struct http_server *srv, const char *hdr) {
+/* Check "Basic base64(user:password)" behind the authguard, like IMAP,
+ * POP3 and SMTP logins: the account opened, or NULL with the ms to wait
+ * before answering and whether the login was refused unchecked. */
+static char *auth_check(struct http_server *srv, const char *hdr, const char *peer, int64_t *delay_ms,
+                        bool *locked) {
+    struct app *app = srv->app;
+    *delay_ms = app->cfg->auth_failure_delay_ms;
+    *locked = false;
     if (!hdr || strncasecmp(hdr, "Basic ", 6) != 0) return NULL;
     const char *b64 = hdr + 6;
     while (*b64 == ' ') b64++;
     buf_t dec = BUF_INIT;
     char *account = NULL;
+    char *user = NULL;
+    const char *pw = NULL;
+    size_t pl = 0;
     if (sasl_b64_decode(b64, strlen(b64), &dec) == 0 && dec.len) {
         const char *colon = memchr(dec.data, ':', dec.len);
         if (colon) {
-            char *user = xstrndup(dec.data, (size_t)(colon - dec.data));
-            const char *pw = colon + 1;
-            size_t pl = dec.len - (size_t)(colon - dec.data) - 1;
-            if (srv->has_passdb) {
-                if (strlen(user) <= PASSDB_MAX_USER && pl <= PASSDB_MAX_PASSWORD &&
-                    passdb_verify(&srv->passdb, user, pw, pl)) {
-                    account = xstrdup(user);
-                    for (char *c = account; *c; c++)
-                        if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
-                }
-            } else if (!app_login(srv->app, user, pw, pl, &account)) {
-                account = NULL;
-            }
-            free(user);
+            user = xstrndup(dec.data, (size_t)(colon - dec.data));
+            pw = colon + 1;
+            pl = dec.len - (size_t)(colon - dec.data) - 1;
         }
     }
+    int64_t now = authguard_now_ms();
+    if (app->authguard && authguard_locked(app->authguard, peer, user ? user : "", now)) {
+        *locked = true;
+    } else if (user && srv->has_passdb) {
+        if (strlen(user) <= PASSDB_MAX_USER && pl <= PASSDB_MAX_PASSWORD && passdb_verify(&srv->passdb, user, pw, pl)) {
+            account = xstrdup(user);
+            for (char *c = account; *c; c++)
+                if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
+        }
+    } else if (user && !app_login(app, user, pw, pl, &account)) {
+        account = NULL;
+    }
+    if (!account && !*locked && app->authguard)
+        *delay_ms = authguard_failed(app->authguard, peer, user ? user : "", now);
+    free(user);
     buf_free(&dec);
     return account;
 }
 
-static void set_unauthorized(struct http_conn *h) {
-    http_reply_text(&h->x, 401, "authentication required");
-    http_add_header(&h->x, "WWW-Authenticate: Basic realm=\"devmail\", charset=\"UTF-8\"");
+/* Answer a request that did not log in. Its body, if any, is never read:
+ * the connection closes after the answer. */
+static void refuse_login(struct http_conn *h, int status) {
+    const char *text = "authentication required";
+    if (status == 429) {
+        text = "too many failed logins from this address or for this user; try again later";
+        int64_t wait = h->srv->app->cfg->auth_failure_max_delay;
+        http_add_header(&h->x, "Retry-After: %lld", (long long)(wait > 0 ? wait : 1));
+    } else {
+        http_add_header(&h->x, "WWW-Authenticate: Basic realm=\"devmail\", charset=\"UTF-8\"");
+    }
+    if (h->req.content_length > 0) {
+        send_error_close(h, status, text);
+    } else {
+        http_reply_text(&h->x, status, text);
+        send_response(h);
+    }
 }
 
 static void auth_delay_cb(evutil_socket_t fd, short what, void *arg) {
@@ -394,10 +424,52 @@ static void auth_delay_cb(evutil_socket_t fd, short what, void *arg) {
     conn_ref(c);
     timer_stop(h);
     h->state = HC_READ;
-    set_unauthorized(h);
-    send_response(h);
+    refuse_login(h, h->auth_refusal);
     process_input(h);
     conn_unref(c);
+}
+
+static bool is_preflight(const struct http_request *req) {
+    return !strcmp(req->method, "OPTIONS") && http_request_header(req, "Origin") &&
+           http_request_header(req, "Access-Control-Request-Method");
+}
+
+/* Authentication, judged on the head, so that a request body is read only
+ * for a logged-in client. true: go on (x->account is set); false: the
+ * answer is sent, or waits out the failure delay. */
+static bool authenticate(struct http_conn *h) {
+    struct http_server *srv = h->srv;
+    struct http_ctx *x = &h->x;
+    struct http_request *req = &h->req;
+    x->account = NULL;
+    if (!auth_enabled(srv) || http_api_public_path(req->path) || is_preflight(req)) return true;
+    const char *hdr = http_request_header(req, "Authorization");
+    if (hdr && h->auth_header && !strcmp(hdr, h->auth_header)) {
+        x->account = h->auth_account;
+        return true;
+    }
+    if (!hdr) {
+        refuse_login(h, 401);
+        return false;
+    }
+    int64_t delay;
+    bool locked;
+    char *account = auth_check(srv, hdr, conn_peer(h->conn), &delay, &locked);
+    if (!account) {
+        srv->app->stats.auth_failures++;
+        log_warn("http[%llu] %s: %s", (unsigned long long)conn_id(h->conn), conn_peer(h->conn),
+                 locked ? "login refused unchecked: too many recent failures" : "authentication failed");
+        h->auth_refusal = locked ? 429 : 401;
+        h->state = HC_DELAY;
+        timer_start(h, delay, false, auth_delay_cb);
+        return false;
+    }
+    free(h->auth_header);
+    free(h->auth_account);
+    h->auth_header = xstrdup(hdr);
+    h->auth_account = account;
+    x->account = account;
+    return true;
 }
 
 /* ---- static page ------------------------------------------------------------ */
@@ -665,10 +737,9 @@ static void route(struct http_conn *h) {
     struct http_ctx *x = &h->x;
     struct http_request *req = &h->req;
     x->req = req;
-    x->account = NULL;
     x->waited = false;
-    if (!strcmp(req->method, "OPTIONS") && http_request_header(req, "Origin") &&
-        http_request_header(req, "Access-Control-Request-Method")) {
+    /* x->account: set by authenticate() when the head arrived */
+    if (is_preflight(req)) {
         /* a CORS preflight: answered before authentication (browsers send
          * none with it); granted only to http_cors_origins */
         struct http_guard g;
@@ -683,31 +754,6 @@ static void route(struct http_conn *h) {
         }
         send_response(h);
         return;
-    }
-    if (auth_enabled(srv) && !http_api_public_path(req->path)) {
-        const char *hdr = http_request_header(req, "Authorization");
-        if (hdr && h->auth_header && !strcmp(hdr, h->auth_header)) {
-            x->account = h->auth_account;
-        } else if (!hdr) {
-            set_unauthorized(h);
-            send_response(h);
-            return;
-        } else {
-            char *account = auth_check(srv, hdr);
-            if (!account) {
-                srv->app->stats.auth_failures++;
-                log_warn("http[%llu] %s: authentication failed", (unsigned long long)conn_id(h->conn),
-                         conn_peer(h->conn));
-                h->state = HC_DELAY;
-                timer_start(h, srv->app->cfg->auth_failure_delay_ms, false, auth_delay_cb);
-                return;
-            }
-            free(h->auth_header);
-            free(h->auth_account);
-            h->auth_header = xstrdup(hdr);
-            h->auth_account = account;
-            x->account = account;
-        }
     }
     if (!strcmp(req->path, "/api/events")) {
         ws_upgrade(h);
@@ -765,6 +811,7 @@ static void process_input(struct http_conn *h) {
                 return;
             }
             evbuffer_drain(in, h->req.head_len);
+            if (!authenticate(h)) continue;
             const char *expect = http_request_header(&h->req, "Expect");
             if (expect && !strcasecmp(expect, "100-continue") && h->req.content_length > 0 &&
                 evbuffer_get_length(in) == 0)

@@ -1,7 +1,9 @@
 """Failed logins are slowed per client address and per user, not only per
 connection: parallel connections guessing passwords get no more checks
 than one, beyond a burst they are refused unchecked, and a connection is
-closed after auth_max_failures failures (IMAP, POP3, SMTP AUTH).
+closed after auth_max_failures failures (IMAP, POP3, SMTP AUTH). HTTP
+basic auth shares the same guard (429 when refused unchecked), and an
+unauthenticated HTTP request's body is never read.
 """
 import base64
 import threading
@@ -16,7 +18,7 @@ ARGS = ["--auth-failure-delay-ms", "200", "--auth-failure-max-delay", "1s", "--a
 
 class TestAuthGuard(unittest.TestCase):
     def setUp(self):
-        self.dm = recipe_devmail(listen=("smtp", "imap", "pop3"), args=ARGS).start()
+        self.dm = recipe_devmail(listen=("smtp", "imap", "pop3", "http"), args=ARGS).start()
         self.addCleanup(self.dm.__exit__, None, None, None)
 
     def test_parallel_imap_guesses_are_bounded(self):
@@ -51,6 +53,55 @@ class TestAuthGuard(unittest.TestCase):
         u, t = c.cmd("LOGIN all@example.com password")
         c.close()
         self.assertIn(" OK", t)
+
+    def http_once(self, head, body=b"", timeout=20):
+        s = LineSocket(self.dm.ports["http"], timeout=timeout)
+        try:
+            s.send(head + body)
+            line = s.read_line()
+            return int(line.split()[1])
+        finally:
+            s.close()
+
+    def test_parallel_http_guesses_are_bounded(self):
+        results = []
+        lock = threading.Lock()
+
+        def guess(i):
+            cred = base64.b64encode(b"all@example.com:wrong%d" % i).decode()
+            st = self.http_once(("GET /api/v1/messages HTTP/1.1\r\nHost: localhost\r\nAuthorization: Basic %s\r\n"
+                                 "\r\n" % cred).encode())
+            with lock:
+                results.append(st)
+
+        threads = [threading.Thread(target=guess, args=(i,)) for i in range(40)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(len(results), 40)
+        self.assertEqual(set(results) - {401, 429}, set(), results)
+        # the IMAP test's bound: a burst of about 5 checks, then refusals
+        self.assertLessEqual(results.count(401), 8, results)
+        time.sleep(2.5)
+        cred = base64.b64encode(b"all@example.com:password").decode()
+        st = self.http_once(("GET /api/v1/messages HTTP/1.1\r\nHost: localhost\r\nAuthorization: Basic %s\r\n\r\n"
+                             % cred).encode())
+        self.assertEqual(st, 200)
+
+    def test_http_body_is_not_read_before_login(self):
+        # a 30 MB body announced without credentials: answered on the head
+        t0 = time.monotonic()
+        st = self.http_once(b"POST /api/v1/send HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                            b"Content-Length: 30000000\r\n\r\n", b"{", timeout=5)
+        self.assertEqual(st, 401)
+        self.assertLess(time.monotonic() - t0, 3)
+        # with a wrong password: after the failure delay, still without the body
+        cred = base64.b64encode(b"all@example.com:nope").decode()
+        st = self.http_once(("POST /api/v1/send HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                             "Authorization: Basic %s\r\nContent-Length: 30000000\r\n\r\n" % cred).encode(),
+                            b"{", timeout=5)
+        self.assertIn(st, (401, 429))
 
     def test_imap_closes_after_max_failures(self):
         c = ImapRaw(self.dm.ports["imap"], timeout=20)
