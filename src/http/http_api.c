@@ -1354,10 +1354,24 @@ static void api_send(struct http_ctx *x) {
         if (!seen) accounts[na++] = account;
     }
     struct api_send *s = NULL;
+    int status = 400;
+    GMimeStream *ms = NULL;
+    GByteArray *ba = NULL;
     if (!err.len && m) {
-        GMimeStream *ms = g_mime_stream_mem_new();
+        ms = g_mime_stream_mem_new();
         g_mime_object_write_to_stream(GMIME_OBJECT(m), NULL, ms);
-        GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(ms));
+        ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(ms));
+        /* the limits SMTP applies (552 5.3.4, 452 4.3.1), here in HTTP terms */
+        if (cfg->message_size_limit > 0 && (int64_t)ba->len > cfg->message_size_limit) {
+            buf_printf(&err, "message of %u bytes exceeds message_size_limit (%lld bytes)", ba->len,
+                       (long long)cfg->message_size_limit);
+            status = 413;
+        } else if (app_disk_full(x->app)) {
+            buf_append_str(&err, "not enough free disk space (min_free_disk)");
+            status = 507;
+        }
+    }
+    if (!err.len && m) {
         buf_t all = BUF_INIT;
         for (guint i = 0; i < rcpts->len; i++)
             buf_printf(&all, "%s%s", i ? ", " : "", (const char *)g_ptr_array_index(rcpts, i));
@@ -1394,8 +1408,8 @@ static void api_send(struct http_ctx *x) {
             store_delivery_write(&s->d, ba->data, ba->len);
         }
         buf_free(&all);
-        g_object_unref(ms);
     }
+    if (ms) g_object_unref(ms);
     if (m) g_object_unref(m);
     for (guint i = 0; i < rcpts->len; i++) free(rcpt_account[i]);
     free(rcpt_account);
@@ -1404,7 +1418,7 @@ static void api_send(struct http_ctx *x) {
     free(tags);
     cJSON_Delete(j);
     if (err.len || !s) {
-        http_reply_text(x, 400, err.len ? buf_cstr(&err) : "cannot send");
+        http_reply_text(x, status, err.len ? buf_cstr(&err) : "cannot send");
         buf_free(&err);
         return;
     }
