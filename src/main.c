@@ -172,6 +172,7 @@ static void set_protocol_limits(const struct config *cfg) {
     net_set_protocol_limit(app.net, "imap", cfg->imap_max_connections);
     net_set_protocol_limit(app.net, "pop3", cfg->pop3_max_connections);
     net_set_protocol_limit(app.net, "http", cfg->http_max_connections);
+    net_set_slow_limits(app.net, cfg->slow_client_timeout, cfg->min_data_rate);
 }
 
 static void shutdown_force(evutil_socket_t fd, short what, void *arg) {

@@ -48,6 +48,8 @@ const struct config_entry config_table[] = {
     {"imap_max_connections", CONF_INT, OFF(imap_max_connections), "256", "concurrent IMAP connections (* BYE beyond)", NULL},
     {"pop3_max_connections", CONF_INT, OFF(pop3_max_connections), "128", "concurrent POP3 connections (-ERR beyond)", NULL},
     {"http_max_connections", CONF_INT, OFF(http_max_connections), "256", "concurrent HTTP connections (503 beyond)", NULL},
+    {"slow_client_timeout", CONF_DURATION, OFF(slow_client_timeout), "30s", "a command line, request head or message body must arrive within this time from its first byte, plus one second per min_data_rate bytes received; slower clients are disconnected with the protocol's timeout reply", NULL},
+    {"min_data_rate", CONF_SIZE, OFF(min_data_rate), "1024", "bytes per second a client must keep up while sending a command or body (see slow_client_timeout); 0 disables the check", NULL},
     {"auth_failure_delay_ms", CONF_INT, OFF(auth_failure_delay_ms), "1000", "delay before answering a failed login, in milliseconds; each failure also adds it to the backlog of the client address and of the user name", NULL},
     {"auth_failure_max_delay", CONF_DURATION, OFF(auth_failure_max_delay), "15s", "longest wait for a failed login's answer; while an address's or user's backlog is longer, logins are refused unchecked", NULL},
     {"auth_max_failures", CONF_INT, OFF(auth_max_failures), "3", "failed logins on one IMAP, POP3 or SMTP connection before it is closed", NULL},

@@ -61,6 +61,8 @@ struct config {
     int64_t imap_max_connections;
     int64_t pop3_max_connections;
     int64_t http_max_connections;
+    int64_t slow_client_timeout;
+    int64_t min_data_rate;
     int64_t auth_failure_delay_ms;
     int64_t auth_failure_max_delay;
     int64_t auth_max_failures;

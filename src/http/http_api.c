@@ -1645,6 +1645,9 @@ static void api_metrics(struct http_ctx *x) {
     buf_printf(&b, "devmail_connections_total{proto=\"smtp\"} %llu\n", (unsigned long long)s->smtp_connections);
     buf_printf(&b, "devmail_connections_total{proto=\"imap\"} %llu\n", (unsigned long long)s->imap_connections);
     buf_printf(&b, "devmail_connections_total{proto=\"pop3\"} %llu\n", (unsigned long long)s->pop3_connections);
+    buf_printf(&b, "# HELP devmail_slow_clients_closed_total Connections closed for sending a command or body too slowly.\n"
+                   "# TYPE devmail_slow_clients_closed_total counter\ndevmail_slow_clients_closed_total %llu\n",
+               (unsigned long long)net_slow_closed(x->app->net));
     buf_append_str(&b, "# HELP devmail_connections_open Connections open now (all protocols).\n"
                        "# TYPE devmail_connections_open gauge\n");
     buf_printf(&b, "devmail_connections_open %zu\n", net_connection_count(x->app->net));

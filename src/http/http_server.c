@@ -193,6 +193,7 @@ static void send_response(struct http_conn *h) {
     http_request_free(&h->req);
     h->have_head = false;
     h->state = HC_READ;
+    conn_set_input_held(h->conn, false);
     if (!h->keep_alive) conn_close(h->conn);
 }
 
@@ -855,6 +856,12 @@ static void http_on_input(struct conn *c, void *proto) {
     }
     if (h->state == HC_READ) {
         process_input(h);
+        /* a body is left in the buffer until complete; before its first
+         * byte the buffer is empty, so say that one is expected */
+        if (!conn_is_closing(c)) {
+            conn_set_receiving(c, h->state == HC_READ && h->have_head && h->req.content_length > 0);
+            conn_set_input_held(c, h->state != HC_READ);
+        }
         return;
     }
     if (h->state == HC_LINGER) {
@@ -862,6 +869,7 @@ static void http_on_input(struct conn *c, void *proto) {
         return;
     }
     /* held: keep the next request buffered, but not without bound */
+    conn_set_input_held(c, true);
     if (evbuffer_get_length(conn_input(c)) > HTTP_MAX_HEAD_BYTES + (size_t)HTTP_MAX_BODY_BYTES) conn_close(c);
 }
 
@@ -874,6 +882,17 @@ static void http_on_timeout(struct conn *c, void *proto) {
         break;
     case HC_BUSY: break; /* the answer comes with the commit */
     case HC_WS: ws_close(h, HTTP_WS_CLOSE_GOING_AWAY); break;
+    case HC_READ:
+        if (h->have_head || evbuffer_get_length(conn_input(c)) > 0) {
+            /* a request that did not arrive in time (RFC 9110 15.5.9) */
+            h->keep_alive = false;
+            http_reply_text(&h->x, 408, "request not received in time");
+            http_add_header(&h->x, "Connection: close");
+            send_response(h);
+            break;
+        }
+        conn_close(c);
+        break;
     default: conn_close(c); break;
     }
 }

@@ -16,6 +16,8 @@
 #include <glib.h>
 #include <openssl/err.h>
 
+#include <time.h>
+
 #include "core/log.h"
 #include "core/xalloc.h"
 
@@ -42,6 +44,9 @@ struct net {
     struct conn *conns; /* doubly linked, all open connections */
     size_t nconns;
     uint64_t next_id;
+    int64_t slow_timeout_ms; /* a unit must arrive within this ... */
+    int64_t min_data_rate;   /* ... plus 1 s per this many bytes (0: off) */
+    uint64_t slow_closed;    /* connections closed for sending too slowly */
 };
 
 /* Each protocol has its own share, so a flood of one cannot lock out the
@@ -73,6 +78,14 @@ struct conn {
     int64_t idle_timeout;
     struct event *deadline;
     struct conn_timer *timers; /* pending conn_after calls */
+    /* a unit (command line, request head, message body) under way */
+    bool receiving;           /* the protocol waits for the rest of a body */
+    bool held;                /* the protocol holds input back (busy) */
+    bool in_unit;
+    int64_t unit_start_ms;
+    uint64_t unit_bytes;
+    size_t in_seen;           /* input length after the last on_input */
+    struct event *rate_timer;
     struct conn *prev, *next;
 };
 
@@ -150,6 +163,7 @@ void net_free(struct net *n) {
 
 static void conn_free_now(struct conn *c) {
     if (c->close_timer) event_free(c->close_timer);
+    if (c->rate_timer) event_free(c->rate_timer);
     if (c->deadline) event_free(c->deadline);
     if (c->bev) bufferevent_free(c->bev);
     free(c);
@@ -192,6 +206,10 @@ static void conn_finish(struct conn *c) {
         event_free(c->close_timer);
         c->close_timer = NULL;
     }
+    if (c->rate_timer) {
+        event_free(c->rate_timer);
+        c->rate_timer = NULL;
+    }
     /* a delayed reply for a connection that is gone is never sent: its
      * timer goes now, so nothing of this connection outlives the loop */
     conn_ref(c);
@@ -208,11 +226,103 @@ static void conn_finish(struct conn *c) {
     conn_unref(c);
 }
 
+static size_t conn_unsent(struct conn *c);
+
+static int64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* When the unit under way must be complete: slow_timeout after its first
+ * byte, one second later per min_data_rate bytes received since. */
+static int64_t unit_deadline(const struct conn *c) {
+    const struct net *n = c->net;
+    return c->unit_start_ms + n->slow_timeout_ms + (int64_t)(c->unit_bytes * 1000 / (uint64_t)n->min_data_rate);
+}
+
+static void rate_arm(struct conn *c, int64_t at_ms);
+
+static void rate_timer_cb(evutil_socket_t fd, short what, void *arg) {
+    struct conn *c = arg;
+    if (c->closing || !c->in_unit) return;
+    int64_t now = now_ms(), due = unit_deadline(c);
+    if (c->paused || c->held || conn_unsent(c) > 0) {
+        /* we are busy with the client's data (a commit), or it is reading
+         * our answer: not a delay in what it sends */
+        c->unit_start_ms += 1000;
+        rate_arm(c, now + 1000);
+        return;
+    }
+    if (now < due) {
+        rate_arm(c, due);
+        return;
+    }
+    c->net->slow_closed++;
+    log_info("%s[%llu] %s: too slow: %llu bytes in %lld ms of an unfinished command or body", c->h->proto,
+             (unsigned long long)c->id, c->peer, (unsigned long long)c->unit_bytes,
+             (long long)(now - c->unit_start_ms));
+    conn_ref(c);
+    if (c->h->on_timeout) c->h->on_timeout(c, c->proto);
+    else conn_close(c);
+    conn_unref(c);
+}
+
+static void rate_arm(struct conn *c, int64_t at_ms) {
+    if (!c->rate_timer) c->rate_timer = evtimer_new(c->net->base, rate_timer_cb, c);
+    int64_t d = at_ms - now_ms();
+    if (d < 0) d = 0;
+    struct timeval tv = {d / 1000, (d % 1000) * 1000};
+    evtimer_add(c->rate_timer, &tv);
+}
+
+/* After the protocol took what it could: is a unit left unfinished (part
+ * of a line in the buffer, or a body the protocol waits for)? */
+static void unit_track(struct conn *c, size_t arrived) {
+    if (c->closing || c->net->min_data_rate <= 0) return;
+    size_t left = c->bev ? evbuffer_get_length(bufferevent_get_input(c->bev)) : 0;
+    c->in_seen = left;
+    bool open = left > 0 || c->receiving;
+    if (!open) {
+        if (c->in_unit && c->rate_timer) evtimer_del(c->rate_timer);
+        c->in_unit = false;
+        return;
+    }
+    if (!c->in_unit) {
+        c->in_unit = true;
+        c->unit_start_ms = now_ms();
+        c->unit_bytes = left;
+        rate_arm(c, unit_deadline(c));
+        return;
+    }
+    c->unit_bytes += arrived;
+}
+
+void conn_set_receiving(struct conn *c, bool receiving) {
+    c->receiving = receiving;
+}
+
+void conn_set_input_held(struct conn *c, bool held) {
+    c->held = held;
+}
+
+void net_set_slow_limits(struct net *n, int64_t timeout_s, int64_t min_data_rate) {
+    n->slow_timeout_ms = timeout_s * 1000;
+    n->min_data_rate = min_data_rate;
+}
+
+uint64_t net_slow_closed(const struct net *n) {
+    return n->slow_closed;
+}
+
 static void conn_read_cb(struct bufferevent *bev, void *arg) {
     struct conn *c = arg;
     if (c->closing || c->paused) return;
+    size_t len = evbuffer_get_length(bufferevent_get_input(bev));
+    size_t arrived = len > c->in_seen ? len - c->in_seen : 0;
     conn_ref(c);
     c->h->on_input(c, c->proto);
+    unit_track(c, arrived);
     conn_unref(c);
 }
 

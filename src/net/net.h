@@ -96,6 +96,19 @@ int conn_starttls(struct conn *c);
 void conn_close(struct conn *c);
 /* Idle timeout for reads, in seconds (0: none). */
 void conn_set_idle_timeout(struct conn *c, int64_t seconds);
+/* Slow clients: a unit (command line, request head, message body) must
+ * arrive within timeout_s of its first byte, plus one second per
+ * min_data_rate bytes received since (Apache mod_reqtimeout's rule);
+ * beyond, on_timeout is called. min_data_rate 0 turns it off. A unit is
+ * under way while input is left unconsumed after on_input, or while the
+ * protocol says it is receiving a body it consumes as it comes. */
+void net_set_slow_limits(struct net *n, int64_t timeout_s, int64_t min_data_rate);
+void conn_set_receiving(struct conn *c, bool receiving);
+/* The protocol leaves buffered input alone for now (busy with an earlier
+ * request): its wait does not count against the client. */
+void conn_set_input_held(struct conn *c, bool held);
+/* Connections closed for sending too slowly, since start. */
+uint64_t net_slow_closed(const struct net *n);
 /* Absolute limit on the connection's life from now (0: none). */
 void conn_set_deadline(struct conn *c, int64_t seconds);
 /* Stop/start delivering input (while waiting for a commit, a delay...). */

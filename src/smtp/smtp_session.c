@@ -975,7 +975,10 @@ static void *smtp_on_open(struct conn *c, void *arg) {
 }
 
 static void smtp_on_input(struct conn *c, void *proto) {
-    smtp_process(proto);
+    struct smtp_session *s = proto;
+    smtp_process(s);
+    /* a message body is taken as it comes: say when one is under way */
+    if (!conn_is_closing(c)) conn_set_receiving(c, s->state == SS_DATA || (s->state == SS_BDAT && s->bdat_remaining > 0));
 }
 
 static void smtp_on_timeout(struct conn *c, void *proto) {
