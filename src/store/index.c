@@ -22,6 +22,8 @@
 struct index {
     sqlite3 *db;
     int tx_depth;
+    bool freed;       /* rows deleted since the last index_maintain */
+    int64_t fts_dead; /* rows deleted from the full-text index since its last merge */
     sqlite3_stmt *ins_msg, *ins_fts, *get_mbox, *ins_mbox, *bump_uid, *bump_modseq;
 };
 
@@ -61,7 +63,11 @@ struct index {
     "  UNIQUE(account, name))"
 
 static const char *const index_schema =
+    /* before the first table, so a new index can give pages back */
+    "PRAGMA auto_vacuum=INCREMENTAL;"
     "PRAGMA journal_mode=WAL;"
+    /* the WAL file shrinks back to this after a checkpoint */
+    "PRAGMA journal_size_limit=4194304;"
     "PRAGMA synchronous=NORMAL;"
     "PRAGMA foreign_keys=ON;"
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
@@ -71,6 +77,52 @@ static const char *const index_schema =
     "CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(subject, addresses, body);"
     /* text waiting to enter messages_fts (see index_fts_flush) */
     "CREATE TABLE IF NOT EXISTS fts_queue(rowid INTEGER PRIMARY KEY, subject TEXT, addresses TEXT, body TEXT);";
+
+/* Free space (bytes) above which an index without auto_vacuum is vacuumed
+ * once when opened. */
+#define INDEX_VACUUM_AT_OPEN (4 * 1024 * 1024)
+/* Deleted rows after which the full-text index is merged (and its space
+ * freed) at the next index_maintain. */
+#define INDEX_FTS_MERGE_AFTER 100
+
+static int64_t pragma_int(struct index *idx, const char *sql) {
+    sqlite3_stmt *st;
+    int64_t v = -1;
+    if (sqlite3_prepare_v2(idx->db, sql, -1, &st, NULL) != SQLITE_OK) return -1;
+    if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+int index_maintain(struct index *idx, int64_t max_pages) {
+    if (idx->tx_depth) return 0;
+    if (idx->fts_dead >= INDEX_FTS_MERGE_AFTER) {
+        /* FTS5 keeps deleted rows as tombstones until its segments are
+         * merged: only then are their pages free */
+        idx->fts_dead = 0;
+        if (sqlite3_exec(idx->db, "INSERT INTO messages_fts(messages_fts) VALUES('optimize')", NULL, NULL, NULL) !=
+            SQLITE_OK)
+            log_warn("index: full-text merge: %s", sqlite3_errmsg(idx->db));
+    }
+    int64_t freelist = pragma_int(idx, "PRAGMA freelist_count");
+    int64_t done = 0;
+    if (freelist > 0 && pragma_int(idx, "PRAGMA auto_vacuum") == 2) {
+        char sql[64];
+        done = freelist < max_pages ? freelist : max_pages;
+        snprintf(sql, sizeof sql, "PRAGMA incremental_vacuum(%lld)", (long long)done);
+        if (sqlite3_exec(idx->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+            log_warn("index: incremental vacuum: %s", sqlite3_errmsg(idx->db));
+            return -1;
+        }
+    }
+    if ((idx->freed || done) && freelist <= max_pages) {
+        idx->freed = false;
+        /* without waiting for the commit thread: the WAL is reset (and cut
+         * to journal_size_limit) once every frame is in the database */
+        sqlite3_wal_checkpoint_v2(idx->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    }
+    return (int)done;
+}
 
 static int prepare(struct index *idx, sqlite3_stmt **st, const char *sql) {
     if (sqlite3_prepare_v3(idx->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
@@ -205,6 +257,13 @@ int index_open(struct index **out, const char *path, buf_t *err) {
         sqlite3_free(msg);
         index_close(idx);
         return -1;
+    }
+    /* an index from before auto_vacuum, holding much free space: one
+     * VACUUM gives it back and turns incremental vacuuming on */
+    if (pragma_int(idx, "PRAGMA auto_vacuum") != 2 &&
+        pragma_int(idx, "PRAGMA freelist_count") * pragma_int(idx, "PRAGMA page_size") >= INDEX_VACUUM_AT_OPEN) {
+        log_info("index: giving back %lld free pages (one-time VACUUM)", (long long)pragma_int(idx, "PRAGMA freelist_count"));
+        sqlite3_exec(idx->db, "PRAGMA auto_vacuum=INCREMENTAL; VACUUM;", NULL, NULL, NULL);
     }
     /* columns added after the first release of the schema */
     static const char *const migrations[] = {
@@ -468,6 +527,8 @@ int index_copy_message(struct index *idx, int64_t src, int64_t mailbox_id, const
 }
 
 int index_delete_message(struct index *idx, int64_t row) {
+    idx->freed = true;
+    idx->fts_dead++;
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(idx->db, "DELETE FROM messages WHERE id=?", -1, &st, NULL) != SQLITE_OK) return -1;
     sqlite3_bind_int64(st, 1, row);

@@ -69,6 +69,10 @@ void index_commit(struct index *idx);
 /* A nested change that can be undone: index_savepoint_end(idx, false)
  * rolls back everything since index_savepoint(). 0 or -1. */
 void index_savepoint(struct index *idx);
+/* After deletions: give up to max_pages free pages back to the file
+ * system (incremental vacuum) and checkpoint the WAL without blocking.
+ * Cheap when nothing was deleted. Returns pages given back, or -1. */
+int index_maintain(struct index *idx, int64_t max_pages);
 int index_savepoint_end(struct index *idx, bool keep);
 
 /* Look up (and with create, make) a mailbox. 0 found/created, -1 missing. */

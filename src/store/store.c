@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <glib.h>
 
 #include "core/log.h"
@@ -207,6 +208,16 @@ static void commit_batch_begin(void *arg);
 static void commit_batch_end(void *arg);
 static bool commit_idle(void *arg);
 
+/* Every few seconds: space freed by deletions goes back to the file system
+ * (at most STORE_MAINTAIN_PAGES pages a turn, so the loop is not held). */
+#define STORE_MAINTAIN_SECONDS 2
+#define STORE_MAINTAIN_PAGES 2048
+
+static void maintain_cb(evutil_socket_t fd, short what, void *arg) {
+    struct store *s = arg;
+    index_maintain(s->idx, STORE_MAINTAIN_PAGES);
+}
+
 struct store *store_open(struct event_base *base, const char *data_dir, const char *hostname, buf_t *err) {
     int rc = mkdir_all(data_dir);
     if (rc < 0) {
@@ -250,12 +261,16 @@ struct store *store_open(struct event_base *base, const char *data_dir, const ch
         s->committer = maildir_committer_new(base);
         maildir_committer_set_batch_hooks(s->committer, commit_batch_begin, commit_batch_end, s);
         maildir_committer_set_idle_hook(s->committer, commit_idle, s);
+        s->maintain = event_new(base, -1, EV_PERSIST, maintain_cb, s);
+        struct timeval tv = {STORE_MAINTAIN_SECONDS, 0};
+        event_add(s->maintain, &tv);
     }
     return s;
 }
 
 void store_close(struct store *s) {
     if (!s) return;
+    if (s->maintain) event_free(s->maintain);
     maildir_committer_free(s->committer);
     index_close(s->commit_idx);
     index_close(s->idx);

@@ -40,6 +40,7 @@ struct store {
     struct maildir_committer *committer;
     struct store_observer *observers;
     struct store_dircache *dircache; /* Maildir mtimes as last synced */
+    struct event *maintain;   /* gives freed index pages back, now and then */
     uint64_t delivered;       /* messages stored since start */
     uint64_t delivered_bytes;
 };
