@@ -8,6 +8,7 @@
 #include <gmime/gmime.h>
 
 #include "core/buf.h"
+#include "core/mime_words.h"
 #include "core/xalloc.h"
 
 void summary_init(void) {
@@ -137,13 +138,30 @@ static void make_snippet(const char *text, struct msg_summary *s) {
     s->snippet = buf_steal(&b);
 }
 
+/* The decoded Subject; runs of encoded-words are repaired first (a
+ * character split across two words, see core/mime_words.h). */
+static char *subject_of(GMimeMessage *m) {
+    GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(m));
+    GMimeHeader *h = g_mime_header_list_get_header(hl, "Subject");
+    const char *raw = h ? g_mime_header_get_raw_value(h) : NULL;
+    char *merged = raw ? mime_words_merge(raw, strlen(raw)) : NULL;
+    if (!merged) return dup_or_empty(g_mime_message_get_subject(m));
+    char *unfolded = g_mime_utils_header_unfold(merged);
+    char *dec = g_mime_utils_header_decode_text(NULL, unfolded);
+    char *out = dup_or_empty(dec ? g_strstrip(dec) : NULL);
+    g_free(dec);
+    g_free(unfolded);
+    free(merged);
+    return out;
+}
+
 static void summarize(GMimeMessage *m, struct msg_summary *s) {
     s->hdr_from = addresses(m, GMIME_ADDRESS_TYPE_FROM);
     s->hdr_to = addresses(m, GMIME_ADDRESS_TYPE_TO);
     s->hdr_cc = addresses(m, GMIME_ADDRESS_TYPE_CC);
     s->hdr_bcc = addresses(m, GMIME_ADDRESS_TYPE_BCC);
     s->hdr_reply_to = addresses(m, GMIME_ADDRESS_TYPE_REPLY_TO);
-    s->subject = dup_or_empty(g_mime_message_get_subject(m));
+    s->subject = subject_of(m);
     s->message_id = dup_or_empty(g_mime_message_get_message_id(m));
     GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(m));
     GMimeHeader *rph = g_mime_header_list_get_header(hl, "Return-Path");
