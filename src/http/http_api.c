@@ -1792,6 +1792,15 @@ static void api_message_routes(struct http_ctx *x, char **seg, size_t n) {
 bool http_api_handle(struct http_ctx *x) {
     const char *path = x->req->path;
     if (!api_started) api_started = time(NULL);
+    if (!strcmp(path, "/readyz")) {
+        /* ready = mail is taken: the disk has room and the index writes */
+        struct store *st = x->app->store;
+        if (app_disk_full(x->app)) http_reply_text(x, 503, "not ready: free disk space below min_free_disk");
+        else if (index_write_failed(st->idx) || (st->commit_idx && index_write_failed(st->commit_idx)))
+            http_reply_text(x, 503, "not ready: the index cannot take writes");
+        else http_reply_text(x, 200, "ok");
+        return true;
+    }
     if (http_api_public_path(path)) {
         http_reply_text(x, 200, "ok");
         return true;

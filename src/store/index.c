@@ -23,6 +23,7 @@ struct index {
     sqlite3 *db;
     int tx_depth;
     bool freed;       /* rows deleted since the last index_maintain */
+    atomic_bool write_failed; /* the last commit failed (read by other threads) */
     int64_t fts_dead; /* rows deleted from the full-text index since its last merge */
     sqlite3_stmt *ins_msg, *ins_fts, *get_mbox, *ins_mbox, *bump_uid, *bump_modseq;
 };
@@ -331,9 +332,14 @@ void index_begin(struct index *idx) {
 
 void index_commit(struct index *idx) {
     if (--idx->tx_depth == 0) {
-        if (sqlite3_exec(idx->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-            log_error("index: commit failed: %s", sqlite3_errmsg(idx->db));
+        bool failed = sqlite3_exec(idx->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK;
+        atomic_store(&idx->write_failed, failed);
+        if (failed) log_error("index: commit failed: %s", sqlite3_errmsg(idx->db));
     }
+}
+
+bool index_write_failed(const struct index *idx) {
+    return atomic_load(&idx->write_failed);
 }
 
 /* A savepoint inside the (possibly outer) transaction, so that a change

@@ -66,6 +66,8 @@ sqlite3 *index_db(struct index *idx);
 /* Transactions (nest-safe counter: only the outermost commits). */
 void index_begin(struct index *idx);
 void index_commit(struct index *idx);
+/* Did the last commit fail (disk full, I/O error)? */
+bool index_write_failed(const struct index *idx);
 /* A nested change that can be undone: index_savepoint_end(idx, false)
  * rolls back everything since index_savepoint(). 0 or -1. */
 void index_savepoint(struct index *idx);

@@ -22,6 +22,7 @@ class SendLimits(unittest.TestCase):
             self.assertEqual(st, 413, text)
             self.assertIn("message_size_limit", text)
             self.assertEqual(api.get("/api/v1/messages")[2]["messages_count"], 0)
+            self.assertEqual(api.get("/readyz")[0], 200)
             st, _, j = api.request("POST", "/api/v1/send", mail(10000))
             self.assertEqual(st, 200, j)
             self.assertEqual(api.get("/api/v1/messages")[2]["messages_count"], 1)
@@ -31,6 +32,11 @@ class SendLimits(unittest.TestCase):
             api = Api(dm.ports["http"])
             st, _, text = api.request("POST", "/api/v1/send", mail(10))
             self.assertEqual(st, 507, text)
+            # not ready while mail is refused; alive all the same
+            st, _, text = api.get("/readyz")
+            self.assertEqual(st, 503, text)
+            self.assertIn("min_free_disk", text)
+            self.assertEqual(api.get("/livez")[0], 200)
             self.assertEqual(api.get("/api/v1/messages")[2]["messages_count"], 0)
 
 
