@@ -63,6 +63,7 @@ const struct config_entry config_table[] = {
     {"http_allowed_hosts", CONF_LIST, OFF(http_allowed_hosts), "", "Host names the web page and API answer to besides localhost, *.localhost, hostname and IP addresses (a DNS-rebound name gets 421); `*.example.com` for subdomains, `*` for any", NULL},
     {"http_cors_origins", CONF_LIST, OFF(http_cors_origins), "", "other web origins (scheme://host[:port]) that may use the API from their pages: CORS headers and state-changing requests; `*` for any; empty: the server's own pages only", NULL},
     {"http_admin_users", CONF_LIST, OFF(http_admin_users), "", "HTTP logins that see server-wide figures (/metrics, the SMTP counters and database of /api/v1/info) when HTTP auth is on; other logins see their own account's only, and /metrics answers them 403", NULL},
+    {"http_max_waiters", CONF_INT, OFF(http_max_waiters), "1000", "requests held by ?wait= at once (503 with Retry-After beyond); each is matched against every new message", NULL},
     {"http_passdb", CONF_STR, OFF(http_passdb), "", "passwd-file for HTTP basic auth; empty: same as passdb when set, else no auth", NULL},
     {"retention", CONF_DURATION, OFF(retention), "7d", "messages older than this (by arrival) are expunged automatically; 0 disables", NULL},
     {"retention_count", CONF_INT, OFF(retention_count), "0", "keep at most this many messages per mailbox (oldest go first); 0 disables", NULL},

@@ -79,6 +79,7 @@ struct config {
     struct strlist http_allowed_hosts;
     struct strlist http_cors_origins;
     struct strlist http_admin_users;
+    int64_t http_max_waiters;
     char *http_passdb;
     /* operation */
     int64_t retention;

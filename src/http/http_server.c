@@ -281,6 +281,14 @@ static void wait_timeout_cb(evutil_socket_t fd, short what, void *arg) {
 void http_defer_wait(struct http_ctx *x, int64_t ms) {
     struct http_conn *h = (struct http_conn *)x;
     if (ms > (int64_t)HTTP_MAX_WAIT_SECONDS * 1000) ms = (int64_t)HTTP_MAX_WAIT_SECONDS * 1000;
+    int64_t cap = h->srv->app->cfg->http_max_waiters;
+    if (cap > 0 && h->srv->nwaiters >= (uint64_t)cap) {
+        /* each waiter is matched against every new message: bounded */
+        ctx_reset(x);
+        http_reply_text(x, 503, "too many waiting requests (http_max_waiters); retry without wait= or later");
+        http_add_header(x, "Retry-After: 1");
+        return;
+    }
     ctx_reset(x);
     h->state = HC_WAIT;
     list_add(&h->srv->waiters, h);

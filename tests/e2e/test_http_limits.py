@@ -2,9 +2,10 @@
 message_size_limit gets 413 and a disk below min_free_disk 507, and
 nothing is stored either way."""
 import base64
+import socket
 import unittest
 
-from harness import Devmail
+from harness import Devmail, wait_for
 from test_http_api import Api
 
 
@@ -38,6 +39,35 @@ class SendLimits(unittest.TestCase):
             self.assertIn("min_free_disk", text)
             self.assertEqual(api.get("/livez")[0], 200)
             self.assertEqual(api.get("/api/v1/messages")[2]["messages_count"], 0)
+
+
+class WaiterCap(unittest.TestCase):
+    def test_waiters_beyond_the_cap_get_503(self):
+        with Devmail(listen=("smtp", "http"), args=["--http-max-waiters", "5"]) as dm:
+            socks = []
+            for _ in range(5):
+                s = socket.create_connection(("127.0.0.1", dm.ports["http"]), timeout=10)
+                s.sendall(b"GET /api/v1/message/latest?wait=30s HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                socks.append(s)
+            api = Api(dm.ports["http"])
+            self.assertTrue(wait_for(lambda: "devmail_http_waiting 5" in api.get("/metrics")[2], timeout=10))
+            st, h, text = api.get("/api/v1/message/latest?wait=30s")
+            self.assertEqual(st, 503, text)
+            self.assertEqual(h["Retry-After"], "1")
+            self.assertIn("http_max_waiters", text)
+            # without wait= the API answers as always
+            self.assertEqual(api.get("/api/v1/messages")[0], 200)
+            # the five held ones are still answered by a delivery
+            api.request("POST", "/api/v1/send", mail(10))
+            for s in socks:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    c = s.recv(65536)
+                    if not c:
+                        break
+                    data += c
+                self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:100])
+                s.close()
 
 
 if __name__ == "__main__":
