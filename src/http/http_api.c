@@ -1842,7 +1842,7 @@ bool http_api_handle(struct http_ctx *x) {
 
 /* ---- waits and events -------------------------------------------------------------- */
 
-bool http_api_wait_match(struct http_ctx *x, int64_t row) {
+bool http_api_wait_match(struct http_ctx *x, int64_t after, int64_t upto) {
     if (!strcmp(x->req->path, "/api/v1/search")) {
         buf_t q = BUF_INIT, err = BUF_INIT;
         http_query_get(x->req->query, "query", &q);
@@ -1852,8 +1852,8 @@ bool http_api_wait_match(struct http_ctx *x, int64_t row) {
             struct search_query_sql sql;
             search_query_to_sql(&sq, &sql);
             buf_t extra = BUF_INIT;
-            /* the row id is a literal, so the search parameters still start at ?2 */
-            buf_printf(&extra, "messages.id = %lld", (long long)row);
+            /* the row ids are literals, so the search parameters still start at ?2 */
+            buf_printf(&extra, "messages.id > %lld AND messages.id <= %lld", (long long)after, (long long)upto);
             sqlite3_stmt *st = prepare_scoped(x, x->account, "SELECT 1", &sql, buf_cstr(&extra), NULL);
             hit = st && sqlite3_step(st) == SQLITE_ROW;
             sqlite3_finalize(st);
@@ -1867,7 +1867,7 @@ bool http_api_wait_match(struct http_ctx *x, int64_t row) {
     }
     /* message/latest: any new message in scope */
     buf_t extra = BUF_INIT;
-    buf_printf(&extra, "messages.id = %lld", (long long)row);
+    buf_printf(&extra, "messages.id > %lld AND messages.id <= %lld", (long long)after, (long long)upto);
     sqlite3_stmt *st = prepare_scoped(x, x->account, "SELECT 1", NULL, buf_cstr(&extra), NULL);
     buf_free(&extra);
     bool hit = st && sqlite3_step(st) == SQLITE_ROW;

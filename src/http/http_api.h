@@ -35,8 +35,9 @@
 bool http_api_handle(struct http_ctx *x);
 /* Paths served without login (health checks). */
 bool http_api_public_path(const char *path);
-/* For a request held by ?wait=: does the new message row satisfy it? */
-bool http_api_wait_match(struct http_ctx *x, int64_t row);
+/* For a request held by ?wait=: does a new message with a row id in
+ * (after, upto] satisfy it? (One query for many new messages.) */
+bool http_api_wait_match(struct http_ctx *x, int64_t after, int64_t upto);
 /* WebSocket frame for a store change ({"Type":"new","Data":summary},
  * "update"), or NULL when the change is not shown by the API. */
 cJSON *http_api_event_frame(struct app *app, const struct store_event *ev);

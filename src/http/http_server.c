@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <openssl/evp.h>
@@ -75,6 +76,11 @@ struct http_server {
     bool reload_pending;
     struct event *stats_timer;
     bool stats_pending;
+    /* new rows (after, upto] not yet matched against the waiters */
+    int64_t wake_after, wake_upto;
+    int64_t wake_next_ms; /* no matching round before this */
+    bool wake_scheduled;
+    struct event *wake_timer;
 };
 
 static struct http_server *http_server_instance;
@@ -297,14 +303,32 @@ void http_defer_wait(struct http_ctx *x, int64_t ms) {
     timer_start(h, ms, false, wait_timeout_cb);
 }
 
-/* A new message: answer every waiting request it satisfies. */
-static void wake_waiters(struct http_server *srv, const struct store_event *ev) {
-    if (!srv->waiters) return;
+/* New messages: answer every waiting request they satisfy. Deliveries are
+ * gathered into a row range and matched together, one query per waiter
+ * however many messages arrived; the pause between two matching rounds
+ * grows with the time a round takes (WAKE_COST_FACTOR times it, at most
+ * WAKE_MAX_DELAY_MS), so waiters never take more than about a tenth of
+ * the event loop from intake. */
+#define WAKE_COST_FACTOR 9
+#define WAKE_MAX_DELAY_MS 1000
+
+static int64_t mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void wake_round(evutil_socket_t fd, short what, void *arg) {
+    struct http_server *srv = arg;
+    int64_t after = srv->wake_after, upto = srv->wake_upto;
+    srv->wake_after = upto;
+    srv->wake_scheduled = false;
+    if (!srv->waiters || upto <= after) return;
+    int64_t t0 = mono_ms();
     size_t n = 0, cap = 0;
     struct http_conn **hit = NULL;
     for (struct http_conn *h = srv->waiters; h; h = h->next) {
-        if (h->x.account && strcmp(h->x.account, ev->account) != 0) continue;
-        if (!http_api_wait_match(&h->x, ev->row)) continue;
+        if (!http_api_wait_match(&h->x, after, upto)) continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 8;
             hit = xrealloc(hit, cap * sizeof *hit);
@@ -318,6 +342,25 @@ static void wake_waiters(struct http_server *srv, const struct store_event *ev) 
         conn_unref(c);
     }
     free(hit);
+    srv->wake_next_ms = mono_ms() + (mono_ms() - t0) * WAKE_COST_FACTOR;
+}
+
+static void wake_waiters(struct http_server *srv, const struct store_event *ev) {
+    if (srv->wake_upto == 0) srv->wake_after = ev->row - 1; /* the first since start */
+    if (!srv->waiters) {
+        srv->wake_after = srv->wake_upto = ev->row > srv->wake_upto ? ev->row : srv->wake_upto;
+        return;
+    }
+    if (ev->row > srv->wake_upto) srv->wake_upto = ev->row;
+    if (srv->wake_after > ev->row - 1) srv->wake_after = ev->row - 1;
+    if (srv->wake_scheduled) return;
+    int64_t delay = srv->wake_next_ms - mono_ms();
+    if (delay < 0) delay = 0;
+    if (delay > WAKE_MAX_DELAY_MS) delay = WAKE_MAX_DELAY_MS;
+    if (!srv->wake_timer) srv->wake_timer = evtimer_new(net_base(srv->app->net), wake_round, srv);
+    struct timeval tv = {delay / 1000, (delay % 1000) * 1000};
+    evtimer_add(srv->wake_timer, &tv);
+    srv->wake_scheduled = true;
 }
 
 /* ---- asynchronous answers -------------------------------------------------- */
@@ -941,6 +984,7 @@ void http_server_stop(void) {
     if (!srv) return;
     http_server_instance = NULL;
     if (srv->stats_timer) event_free(srv->stats_timer);
+    if (srv->wake_timer) event_free(srv->wake_timer);
     store_unsubscribe(srv->app->store, on_store_event, srv);
     if (srv->has_passdb) passdb_free(&srv->passdb);
     free(srv);
