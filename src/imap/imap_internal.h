@@ -13,6 +13,7 @@
 #include "imap/imap_parser.h"
 #include "imap/imap_seqset.h"
 #include "net/net.h"
+#include "store/view.h"
 
 /* Output queued before a long FETCH yields to the network. */
 #define IMAP_OUTPUT_HIGH_WATER (1024 * 1024)

@@ -32,11 +32,11 @@ const char *imap_special_use(const char *name) {
 }
 
 void imap_ensure_special_folders(struct imap_session *s) {
-    struct index_mailbox mb;
-    if (index_mailbox_get(s->app->store->idx, s->account, "INBOX", false, &mb) < 0)
+    struct store_mailbox_info mb;
+    if (store_mailbox_info(s->app->store, s->account, "INBOX", false, &mb) < 0)
         store_mailbox_create(s->app->store, s->account, "INBOX");
     for (int i = 0; i < IMAP_SPECIAL_USE_COUNT; i++) {
-        if (index_mailbox_get(s->app->store->idx, s->account, special_folders[i].name, false, &mb) == 0) continue;
+        if (store_mailbox_info(s->app->store, s->account, special_folders[i].name, false, &mb) == 0) continue;
         buf_t p = BUF_INIT;
         store_mailbox_path(s->app->store, s->account, special_folders[i].name, &p);
         store_mailbox_create(s->app->store, s->account, special_folders[i].name);
@@ -45,8 +45,8 @@ void imap_ensure_special_folders(struct imap_session *s) {
 }
 
 static bool mailbox_exists(struct imap_session *s, const char *name) {
-    struct index_mailbox mb;
-    if (index_mailbox_get(s->app->store->idx, s->account, name, false, &mb) == 0) return true;
+    struct store_mailbox_info mb;
+    if (store_mailbox_info(s->app->store, s->account, name, false, &mb) == 0) return true;
     /* a folder made by another program: adopt it */
     char **folders = store_folders(s->app->store, s->account);
     bool found = !strcmp(name, "INBOX");
@@ -136,8 +136,8 @@ static void select_common(struct imap_session *s, const char *tag, const struct 
         if (m->recent) recent++;
         if (!unseen && !(m->flags & MSG_SEEN)) unseen = i + 1;
     }
-    struct index_mailbox mb;
-    index_mailbox_get(s->app->store->idx, s->account, s->mailbox, false, &mb);
+    struct store_mailbox_info mb;
+    store_mailbox_info(s->app->store, s->account, s->mailbox, false, &mb);
     imap_send(s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)");
     if (readonly) imap_send(s, "* OK [PERMANENTFLAGS ()] Read-only mailbox.");
     else imap_send(s, "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted.");
@@ -313,14 +313,11 @@ static void set_subscribed(struct imap_session *s, const char *tag, const struct
         buf_free(&name);
         return;
     }
-    sqlite3_stmt *st;
-    sqlite3_prepare_v2(index_db(s->app->store->idx), "UPDATE mailboxes SET subscribed=? WHERE account=? AND name=?",
-                       -1, &st, NULL);
-    sqlite3_bind_int(st, 1, on);
-    sqlite3_bind_text(st, 2, s->account, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, buf_cstr(&name), -1, SQLITE_STATIC);
-    sqlite3_step(st);
-    sqlite3_finalize(st);
+    if (store_mailbox_set_subscribed(s->app->store, s->account, buf_cstr(&name), on) < 0) {
+        imap_tagged(s, tag, "NO [SERVERBUG] Cannot change the subscription.");
+        buf_free(&name);
+        return;
+    }
     imap_tagged(s, tag, "OK %s completed.", on ? "Subscribe" : "Unsubscribe");
     buf_free(&name);
 }
@@ -371,17 +368,10 @@ struct list_opts {
     const struct imap_arg *status_items;
 };
 
-static void status_line(struct imap_session *s, const char *name, const struct imap_arg *items, buf_t *out);
+static int status_line(struct imap_session *s, const char *name, const struct imap_arg *items, buf_t *out);
 
 static bool is_subscribed(struct imap_session *s, const char *name) {
-    sqlite3_stmt *st;
-    sqlite3_prepare_v2(index_db(s->app->store->idx), "SELECT subscribed FROM mailboxes WHERE account=? AND name=?", -1,
-                       &st, NULL);
-    sqlite3_bind_text(st, 1, s->account, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-    bool on = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    return on;
+    return store_mailbox_is_subscribed(s->app->store, s->account, name) > 0;
 }
 
 static int cmp_names(const void *a, const void *b) {
@@ -519,24 +509,13 @@ void imap_cmd_lsub(struct imap_session *s, const char *tag, const struct imap_ar
     list_common(s, tag, args, nargs, true);
 }
 
-/* "* STATUS name (MESSAGES n ...)" into out; empty out on bad items. */
-static void status_line(struct imap_session *s, const char *name, const struct imap_arg *items, buf_t *out) {
-    struct index_mailbox mb;
-    if (index_mailbox_get(s->app->store->idx, s->account, name, false, &mb) < 0) return;
-    sqlite3_stmt *st;
-    sqlite3_prepare_v2(index_db(s->app->store->idx),
-                       "SELECT count(*), coalesce(sum((flags & 1) = 0), 0), coalesce(sum(recent), 0),"
-                       " coalesce(sum(size), 0) FROM messages WHERE mailbox_id=?",
-                       -1, &st, NULL);
-    sqlite3_bind_int64(st, 1, mb.id);
-    int64_t count = 0, unseen = 0, recent = 0, size = 0;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        count = sqlite3_column_int64(st, 0);
-        unseen = sqlite3_column_int64(st, 1);
-        recent = sqlite3_column_int64(st, 2);
-        size = sqlite3_column_int64(st, 3);
-    }
-    sqlite3_finalize(st);
+/* "* STATUS name (MESSAGES n ...)" into out. 0, -EINVAL on bad items,
+ * -ENOENT, -EIO; out is empty unless 0. */
+static int status_line(struct imap_session *s, const char *name, const struct imap_arg *items, buf_t *out) {
+    struct store_mailbox_status st;
+    int rc = store_mailbox_status(s->app->store, s->account, name, &st);
+    if (rc < 0) return rc;
+    const struct store_mailbox_info *mb = &st.info;
     buf_append_str(out, "* STATUS ");
     append_mailbox_name(out, name);
     buf_append_str(out, " (");
@@ -544,20 +523,21 @@ static void status_line(struct imap_session *s, const char *name, const struct i
     for (size_t i = 0; i < items->nlist; i++) {
         const struct imap_arg *a = &items->list[i];
         if (out->len > start) buf_append_char(out, ' ');
-        if (imap_arg_atom_is(a, "MESSAGES")) buf_printf(out, "MESSAGES %lld", (long long)count);
-        else if (imap_arg_atom_is(a, "RECENT")) buf_printf(out, "RECENT %lld", (long long)recent);
-        else if (imap_arg_atom_is(a, "UIDNEXT")) buf_printf(out, "UIDNEXT %u", mb.uidnext);
-        else if (imap_arg_atom_is(a, "UIDVALIDITY")) buf_printf(out, "UIDVALIDITY %u", mb.uidvalidity);
-        else if (imap_arg_atom_is(a, "UNSEEN")) buf_printf(out, "UNSEEN %lld", (long long)unseen);
+        if (imap_arg_atom_is(a, "MESSAGES")) buf_printf(out, "MESSAGES %llu", (unsigned long long)st.messages);
+        else if (imap_arg_atom_is(a, "RECENT")) buf_printf(out, "RECENT %llu", (unsigned long long)st.recent);
+        else if (imap_arg_atom_is(a, "UIDNEXT")) buf_printf(out, "UIDNEXT %u", mb->uidnext);
+        else if (imap_arg_atom_is(a, "UIDVALIDITY")) buf_printf(out, "UIDVALIDITY %u", mb->uidvalidity);
+        else if (imap_arg_atom_is(a, "UNSEEN")) buf_printf(out, "UNSEEN %llu", (unsigned long long)st.unseen);
         else if (imap_arg_atom_is(a, "HIGHESTMODSEQ"))
-            buf_printf(out, "HIGHESTMODSEQ %llu", (unsigned long long)mb.highestmodseq);
-        else if (imap_arg_atom_is(a, "SIZE")) buf_printf(out, "SIZE %lld", (long long)size);
+            buf_printf(out, "HIGHESTMODSEQ %llu", (unsigned long long)mb->highestmodseq);
+        else if (imap_arg_atom_is(a, "SIZE")) buf_printf(out, "SIZE %llu", (unsigned long long)st.size);
         else {
             buf_reset(out);
-            return;
+            return -EINVAL;
         }
     }
     buf_append_char(out, ')');
+    return 0;
 }
 
 void imap_cmd_status(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
@@ -578,8 +558,10 @@ void imap_cmd_status(struct imap_session *s, const char *tag, const struct imap_
     /* a mailbox changed by other programs: bring the index up to date */
     store_sync_mailbox(s->app->store, s->account, buf_cstr(&name));
     buf_t line = BUF_INIT;
-    status_line(s, buf_cstr(&name), &args[1], &line);
-    if (!line.len) imap_tagged(s, tag, "BAD Invalid STATUS item.");
+    int rc = status_line(s, buf_cstr(&name), &args[1], &line);
+    if (rc == -EINVAL) imap_tagged(s, tag, "BAD Invalid STATUS item.");
+    else if (rc == -ENOENT) imap_tagged(s, tag, "NO [NONEXISTENT] Mailbox doesn't exist: %s", buf_cstr(&name));
+    else if (rc < 0) imap_tagged(s, tag, "NO [SERVERBUG] Cannot read the mailbox status.");
     else {
         imap_send(s, "%s", buf_cstr(&line));
         imap_tagged(s, tag, "OK Status completed.");
@@ -674,8 +656,8 @@ void imap_cmd_append(struct imap_session *s, const char *tag, const struct imap_
         imap_tagged(s, tag, "NO [SERVERBUG] Cannot save the message: %s", strerror(-rc));
         goto out;
     }
-    struct index_mailbox mb;
-    index_mailbox_get(s->app->store->idx, s->account, buf_cstr(&name), false, &mb);
+    struct store_mailbox_info mb;
+    store_mailbox_info(s->app->store, s->account, buf_cstr(&name), false, &mb);
     imap_sync(s, true);
     imap_tagged(s, tag, "OK [APPENDUID %u %u] Append completed.", mb.uidvalidity, new_uid);
 out:

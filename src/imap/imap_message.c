@@ -23,6 +23,8 @@
 #include "imap/imap_internal.h"
 #include "imap/imap_mutf7.h"
 #include "imap/imap_search.h"
+#include "store/fetch_data.h"
+#include "store/search_rows.h"
 
 /* ---- loading a message as the client sees it (CRLF) ------------------- */
 
@@ -92,10 +94,9 @@ struct fetch_state {
     bool uid;
     bool needs_file, needs_row, sets_seen;
     bool needs_struct; /* ENVELOPE / BODY / BODYSTRUCTURE: cached in the index */
-    sqlite3_stmt *cache_st;
     uint64_t changedsince;
     bool has_changedsince;
-    sqlite3_stmt *row_st;
+    struct store_fetch_cursor *data; /* when needs_row or needs_struct */
     bool expunged;   /* a message had been expunged meanwhile */
     bool unreadable; /* a message's file could not be read */
 };
@@ -107,8 +108,7 @@ static void fetch_state_free(void *p) {
         if (f->items[i].kind == FI_SECTION) imap_fetch_att_free(&f->items[i].att);
     free(f->items);
     if (f->idx) g_array_free(f->idx, TRUE);
-    if (f->row_st) sqlite3_finalize(f->row_st);
-    if (f->cache_st) sqlite3_finalize(f->cache_st);
+    store_fetch_cursor_free(&f->data);
     free(f->tag);
     free(f);
 }
@@ -193,16 +193,19 @@ static void fetch_one(struct imap_session *s, struct fetch_state *f, size_t inde
      * header listings do not reopen and reparse files. */
     char *cache[3] = {NULL, NULL, NULL}; /* envelope, body, bodystructure */
     if (f->needs_row || f->needs_struct) {
-        sqlite3_bind_int64(f->row_st, 1, m->row);
-        if (sqlite3_step(f->row_st) == SQLITE_ROW) {
-            internaldate = sqlite3_column_int64(f->row_st, 0);
-            size = sqlite3_column_int64(f->row_st, 1);
-            for (int k = 0; k < 3; k++) {
-                const char *c = (const char *)sqlite3_column_text(f->row_st, 2 + k);
-                if (c) cache[k] = xstrdup(c);
-            }
+        struct store_fetch_data d;
+        int rc = store_fetch_data_get(f->data, m->row, &d);
+        if (rc == -EIO) {
+            f->unreadable = true;
+            return;
         }
-        sqlite3_reset(f->row_st);
+        /* -ENOENT: expunged meanwhile, found out below when the file is
+         * needed (zeros otherwise, as the row cannot say more) */
+        internaldate = d.internaldate;
+        size = d.size;
+        cache[0] = d.envelope;
+        cache[1] = d.body;
+        cache[2] = d.bodystructure;
     }
     bool cached = cache[0] && cache[1] && cache[2];
     buf_t msg = BUF_INIT;
@@ -225,18 +228,12 @@ static void fetch_one(struct imap_session *s, struct fetch_state *f, size_t inde
             imap_bodystructure_envelope(bs, &out[0]);
             imap_bodystructure_write(bs, false, &out[1]);
             imap_bodystructure_write(bs, true, &out[2]);
-            if (!f->cache_st)
-                sqlite3_prepare_v2(index_db(s->app->store->idx),
-                                   "UPDATE messages SET env_cache=?, body_cache=?, bs_cache=? WHERE id=?", -1,
-                                   &f->cache_st, NULL);
             for (int k = 0; k < 3; k++) {
                 free(cache[k]);
                 cache[k] = buf_steal(&out[k]);
-                sqlite3_bind_text(f->cache_st, k + 1, cache[k], -1, SQLITE_STATIC);
             }
-            sqlite3_bind_int64(f->cache_st, 4, m->row);
-            sqlite3_step(f->cache_st);
-            sqlite3_reset(f->cache_st);
+            /* a failed write only costs a reparse next time (logged) */
+            store_fetch_cache_set(f->data, m->row, cache[0], cache[1], cache[2]);
         }
     }
     bool flags_changed = false;
@@ -478,8 +475,8 @@ void imap_cmd_fetch(struct imap_session *s, const char *tag, const struct imap_a
     }
     if (vanished) {
         /* UIDs in the set that are no longer here */
-        struct index_mailbox mb;
-        index_mailbox_get(s->app->store->idx, s->account, s->mailbox, false, &mb);
+        struct store_mailbox_info mb;
+        store_mailbox_info(s->app->store, s->account, s->mailbox, false, &mb);
         uint32_t maxuid = mb.uidnext > 1 ? mb.uidnext - 1 : 0;
         struct imap_seqset r, gone;
         imap_seqset_init(&r);
@@ -501,10 +498,11 @@ void imap_cmd_fetch(struct imap_session *s, const char *tag, const struct imap_a
     }
     f->idx = imap_resolve_set(s, &set, uid);
     imap_seqset_free(&set);
-    if (f->needs_row || f->needs_struct)
-        sqlite3_prepare_v2(index_db(s->app->store->idx),
-                           "SELECT internaldate, size, env_cache, body_cache, bs_cache FROM messages WHERE id=?", -1,
-                           &f->row_st, NULL);
+    if ((f->needs_row || f->needs_struct) && !(f->data = store_fetch_cursor_new(s->app->store))) {
+        imap_tagged(s, tag, "NO [SERVERBUG] Cannot read the mailbox.");
+        fetch_state_free(f);
+        return;
+    }
     s->cont_state = f;
     s->cont_free = fetch_state_free;
     fetch_continue(s);
@@ -588,29 +586,32 @@ void imap_cmd_store(struct imap_session *s, const char *tag, const struct imap_a
     struct imap_seqset modified;
     imap_seqset_init(&modified);
     enum store_flags_op fop = op > 0 ? STORE_FLAGS_ADD : op < 0 ? STORE_FLAGS_REMOVE : STORE_FLAGS_REPLACE;
-    index_begin(s->app->store->idx);
-    for (guint k = 0; k < idx->len; k++) {
+    size_t n = idx->len;
+    int64_t *rows = xcalloc(n ? n : 1, sizeof *rows);
+    int *rcs = xcalloc(n ? n : 1, sizeof *rcs);
+    struct store_flags *now = xcalloc(n ? n : 1, sizeof *now);
+    for (size_t k = 0; k < n; k++) rows[k] = imap_msg_at(s, g_array_index(idx, size_t, k))->row;
+    /* read-modify-write of what is stored, not of this session's view:
+     * other sessions' changes it has not seen yet are kept */
+    s->self_change = true;
+    store_update_flags_set(s->app->store, rows, n, fop, flags, buf_cstr(&kw), has_unchanged ? &unchangedsince : NULL,
+                           rcs, now);
+    s->self_change = false;
+    for (size_t k = 0; k < n; k++) {
         size_t i = g_array_index(idx, size_t, k);
         struct imap_msg *m = imap_msg_at(s, i);
-        /* read-modify-write of what is stored, not of this session's view:
-         * other sessions' changes it has not seen yet are kept */
-        struct store_flags now;
-        s->self_change = true;
-        int rc = store_update_flags(s->app->store, m->row, fop, flags, buf_cstr(&kw),
-                                    has_unchanged ? &unchangedsince : NULL, &now);
-        s->self_change = false;
-        if (rc == STORE_FLAGS_MODIFIED) {
+        if (rcs[k] == STORE_FLAGS_MODIFIED) {
             /* the session learns of the other change in its next update */
             imap_seqset_add(&modified, uid ? m->uid : (uint32_t)i + 1, uid ? m->uid : (uint32_t)i + 1);
-            store_flags_free(&now);
+            store_flags_free(&now[k]);
             continue;
         }
-        if (rc < 0) continue; /* expunged meanwhile: reported later */
-        m->flags = now.flags;
-        m->modseq = now.modseq;
+        if (rcs[k] < 0) continue; /* expunged meanwhile: reported later */
+        m->flags = now[k].flags;
+        m->modseq = now[k].modseq;
         free(m->keywords);
-        m->keywords = *now.keywords ? xstrdup(now.keywords) : NULL;
-        store_flags_free(&now);
+        m->keywords = *now[k].keywords ? xstrdup(now[k].keywords) : NULL;
+        store_flags_free(&now[k]);
         if (!silent || (s->condstore && has_unchanged)) {
             buf_t b = BUF_INIT;
             buf_printf(&b, "* %zu FETCH (", i + 1);
@@ -625,7 +626,9 @@ void imap_cmd_store(struct imap_session *s, const char *tag, const struct imap_a
             buf_free(&b);
         }
     }
-    index_commit(s->app->store->idx);
+    free(rows);
+    free(rcs);
+    free(now);
     g_array_free(idx, TRUE);
     buf_free(&kw);
     imap_sync(s, false);
@@ -686,9 +689,7 @@ static void copy_synced(int result, void *arg) {
         if (w->rows->len)
             imap_send(s, "* OK [COPYUID %u %s %s] Moved UIDs.", w->uidvalidity, buf_cstr(&w->src_uids),
                       buf_cstr(&w->dst_uids));
-        index_begin(s->app->store->idx);
-        for (guint k = 0; k < w->rows->len; k++) store_expunge(s->app->store, g_array_index(w->rows, int64_t, k));
-        index_commit(s->app->store->idx);
+        store_expunge_set(s->app->store, (const int64_t *)(void *)w->rows->data, w->rows->len);
         imap_sync(s, true);
         imap_tagged(s, w->tag, "OK Move completed.");
     } else {
@@ -718,8 +719,8 @@ static void copy_move(struct imap_session *s, const char *tag, const struct imap
         buf_free(&dest);
         return;
     }
-    struct index_mailbox mb;
-    if (index_mailbox_get(s->app->store->idx, s->account, buf_cstr(&dest), false, &mb) < 0) {
+    struct store_mailbox_info mb;
+    if (store_mailbox_info(s->app->store, s->account, buf_cstr(&dest), false, &mb) < 0) {
         imap_tagged(s, tag, "NO [TRYCREATE] Mailbox doesn't exist: %s", buf_cstr(&dest));
         buf_free(&dest);
         return;
@@ -927,31 +928,33 @@ void imap_cmd_search(struct imap_session *s, const char *tag, const struct imap_
     if (prog.uses_modseq) s->condstore = true;
     uint32_t n = imap_exists(s);
     uint32_t uid_star = n ? imap_msg_at(s, n - 1)->uid : 0;
-    sqlite3_stmt *st;
-    sqlite3_prepare_v2(index_db(s->app->store->idx),
-                       "SELECT uid, internaldate, sent_date, size, subject, hdr_from, hdr_to, hdr_cc, hdr_bcc "
-                       "FROM messages WHERE mailbox_id=? ORDER BY uid",
-                       -1, &st, NULL);
-    sqlite3_bind_int64(st, 1, s->mailbox_id);
+    struct store_search_rows *rows = store_search_rows_open(s->app->store, s->mailbox_id);
+    if (!rows) {
+        imap_search_program_free(&prog);
+        imap_tagged(s, tag, "NO [SERVERBUG] Cannot read the mailbox.");
+        return;
+    }
     struct search_ctx ctx = {0};
     ctx.s = s;
     GArray *hits = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     uint64_t max_modseq = 0;
     uint32_t i = 0;
-    while (i < n && sqlite3_step(st) == SQLITE_ROW) {
-        uint32_t ruid = (uint32_t)sqlite3_column_int64(st, 0);
+    struct store_search_row r;
+    int more = 0;
+    while (i < n && (more = store_search_rows_next(rows, &r)) > 0) {
+        uint32_t ruid = r.uid;
         while (i < n && imap_msg_at(s, i)->uid < ruid) i++; /* row gone from the index: skip */
         if (i >= n || imap_msg_at(s, i)->uid != ruid) continue;
         struct imap_msg *m = imap_msg_at(s, i);
         size_t nkw;
         char **kws = split_keywords(m->keywords, &nkw);
         ctx.row = m->row;
-        ctx.subject = (const char *)sqlite3_column_text(st, 4);
-        ctx.from = (const char *)sqlite3_column_text(st, 5);
-        ctx.to = (const char *)sqlite3_column_text(st, 6);
-        ctx.cc = (const char *)sqlite3_column_text(st, 7);
-        ctx.bcc = (const char *)sqlite3_column_text(st, 8);
-        int64_t sent = sqlite3_column_int64(st, 2);
+        ctx.subject = r.subject;
+        ctx.from = r.from;
+        ctx.to = r.to;
+        ctx.cc = r.cc;
+        ctx.bcc = r.bcc;
+        int64_t sent = r.sent_date;
         struct imap_search_msg sm = {
             .seq = i + 1,
             .uid = m->uid,
@@ -960,10 +963,10 @@ void imap_cmd_search(struct imap_session *s, const char *tag, const struct imap_
             .flags = (unsigned)(m->flags & 0x1f) | (m->recent ? IMAP_SEARCH_F_RECENT : 0),
             .keywords = (const char *const *)kws,
             .nkeywords = nkw,
-            .internal_date = sqlite3_column_int64(st, 1),
+            .internal_date = r.internaldate,
             .has_sent_date = sent != 0,
             .sent_date = sent,
-            .size = (uint64_t)sqlite3_column_int64(st, 3),
+            .size = (uint64_t)r.size,
             .modseq = m->modseq,
             .ctx = &ctx,
             .get_header = search_get_header,
@@ -980,10 +983,17 @@ void imap_cmd_search(struct imap_session *s, const char *tag, const struct imap_
         free(kws);
         i++;
     }
-    sqlite3_finalize(st);
+    store_search_rows_close(&rows);
     buf_free(&ctx.raw);
     buf_free(&ctx.headers);
     buf_free(&ctx.scratch);
+    if (more < 0) {
+        /* no partial answer: a SEARCH result is all or nothing */
+        g_array_free(hits, TRUE);
+        imap_search_program_free(&prog);
+        imap_tagged(s, tag, "NO [SERVERBUG] Cannot read the mailbox.");
+        return;
+    }
     buf_t b = BUF_INIT;
     if (prog.esearch) {
         buf_printf(&b, "* ESEARCH (TAG \"%s\")%s", tag, uid ? " UID" : "");

@@ -246,52 +246,37 @@ static void msg_clear(struct imap_msg *m) {
     m->keywords = NULL;
 }
 
-static void load_row(struct imap_msg *m, sqlite3_stmt *st) {
-    m->uid = (uint32_t)sqlite3_column_int64(st, 0);
-    m->row = sqlite3_column_int64(st, 1);
-    m->flags = sqlite3_column_int(st, 2);
-    m->modseq = (uint64_t)sqlite3_column_int64(st, 3);
-    const char *kw = (const char *)sqlite3_column_text(st, 4);
-    m->keywords = kw && *kw ? xstrdup(kw) : NULL;
-    /* \Recent: not yet claimed by a read-write SELECT (RFC 3501 2.3.2) */
-    m->recent = sqlite3_column_int(st, 5) != 0;
-}
-
 /* Load rows with uid > after into the snapshot; returns how many. */
 static uint32_t load_new_rows(struct imap_session *s, uint32_t after) {
-    sqlite3 *db = index_db(s->app->store->idx);
-    sqlite3_stmt *st;
-    sqlite3_prepare_v2(db,
-                       "SELECT uid, id, flags, modseq, keywords, recent FROM messages WHERE mailbox_id=? AND uid>? "
-                       "ORDER BY uid",
-                       -1, &st, NULL);
-    sqlite3_bind_int64(st, 1, s->mailbox_id);
-    sqlite3_bind_int64(st, 2, after);
-    uint32_t n = 0;
+    struct store_view_msg *v;
+    size_t n;
+    if (store_view_load(s->app->store, s->mailbox_id, after, &v, &n) < 0) return 0;
     bool any_recent = false;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        struct imap_msg m;
-        load_row(&m, st);
+    for (size_t k = 0; k < n; k++) {
+        /* \Recent: not yet claimed by a read-write SELECT (RFC 3501 2.3.2) */
+        struct imap_msg m = {
+            .uid = v[k].uid,
+            .row = v[k].row,
+            .flags = v[k].flags,
+            .recent = v[k].recent,
+            .modseq = v[k].modseq,
+            .keywords = v[k].keywords, /* taken over */
+        };
+        v[k].keywords = NULL;
         any_recent |= m.recent;
         g_array_append_val(s->msgs, m);
-        n++;
     }
-    sqlite3_finalize(st);
     if (any_recent && !s->readonly) {
         /* this session has them as \Recent; no other session will */
-        sqlite3_prepare_v2(db, "UPDATE messages SET recent=0 WHERE mailbox_id=? AND uid>? AND recent=1", -1, &st,
-                           NULL);
-        sqlite3_bind_int64(st, 1, s->mailbox_id);
-        sqlite3_bind_int64(st, 2, after);
-        sqlite3_step(st);
-        sqlite3_finalize(st);
+        store_view_claim_recent(s->app->store, s->mailbox_id, after, v[n - 1].uid);
     }
-    return n;
+    store_view_free(&v, n);
+    return (uint32_t)n;
 }
 
 static void refresh_mailbox_meta(struct imap_session *s) {
-    struct index_mailbox mb;
-    if (index_mailbox_get(s->app->store->idx, s->account, s->mailbox, false, &mb) == 0)
+    struct store_mailbox_info mb;
+    if (store_mailbox_info(s->app->store, s->account, s->mailbox, false, &mb) == 0)
         s->highestmodseq = mb.highestmodseq;
 }
 
@@ -314,7 +299,6 @@ void imap_sync(struct imap_session *s, bool allow_expunge) {
         s->pending_rescan = false;
         imap_rescan(s);
     }
-    sqlite3 *db = index_db(s->app->store->idx);
     if (allow_expunge && s->pending_expunge->len) {
         if (s->qresync) {
             struct imap_seqset gone;
@@ -361,32 +345,27 @@ void imap_sync(struct imap_session *s, bool allow_expunge) {
         }
     }
     if (s->pending_update->len) {
-        sqlite3_stmt *st;
-        sqlite3_prepare_v2(db, "SELECT flags, modseq, keywords FROM messages WHERE mailbox_id=? AND uid=?", -1, &st,
-                           NULL);
-        for (guint k = 0; k < s->pending_update->len; k++) {
-            uint32_t uid = g_array_index(s->pending_update, uint32_t, k);
-            bool found;
-            size_t i = uid_index(s, uid, &found);
-            if (!found) continue;
-            sqlite3_bind_int64(st, 1, s->mailbox_id);
-            sqlite3_bind_int64(st, 2, uid);
-            if (sqlite3_step(st) == SQLITE_ROW) {
+        size_t nu = s->pending_update->len;
+        const uint32_t *uids = (const uint32_t *)(void *)s->pending_update->data;
+        struct store_view_msg *now = xcalloc(nu, sizeof *now);
+        if (store_view_lookup(s->app->store, s->mailbox_id, uids, nu, now) == 0) {
+            for (size_t k = 0; k < nu; k++) {
+                bool found;
+                size_t i = uid_index(s, uids[k], &found);
+                if (!found || !now[k].row) continue;
                 struct imap_msg *m = imap_msg_at(s, i);
-                int flags = sqlite3_column_int(st, 0);
-                uint64_t modseq = (uint64_t)sqlite3_column_int64(st, 1);
-                const char *kw = (const char *)sqlite3_column_text(st, 2);
-                if (modseq != m->modseq || flags != m->flags) {
-                    m->flags = flags;
-                    m->modseq = modseq;
+                if (now[k].modseq != m->modseq || now[k].flags != m->flags) {
+                    m->flags = now[k].flags;
+                    m->modseq = now[k].modseq;
                     free(m->keywords);
-                    m->keywords = kw && *kw ? xstrdup(kw) : NULL;
+                    m->keywords = now[k].keywords; /* taken over */
+                    now[k].keywords = NULL;
                     send_flags_update(s, i);
                 }
             }
-            sqlite3_reset(st);
+            for (size_t k = 0; k < nu; k++) store_view_msg_clear(&now[k]);
         }
-        sqlite3_finalize(st);
+        free(now);
         g_array_set_size(s->pending_update, 0);
     }
     refresh_mailbox_meta(s);
@@ -395,16 +374,13 @@ void imap_sync(struct imap_session *s, bool allow_expunge) {
 void imap_rescan(struct imap_session *s) {
     /* Diff the snapshot with the index: gone UIDs become pending expunges,
      * changed flags pending updates, new UIDs pending new. */
-    sqlite3 *db = index_db(s->app->store->idx);
-    sqlite3_stmt *st;
-    sqlite3_prepare_v2(db, "SELECT uid, flags, modseq FROM messages WHERE mailbox_id=? ORDER BY uid", -1, &st, NULL);
-    sqlite3_bind_int64(st, 1, s->mailbox_id);
+    struct store_view_msg *v;
+    size_t nv;
+    if (store_view_load(s->app->store, s->mailbox_id, 0, &v, &nv) < 0) return; /* logged; nothing is concluded */
     size_t i = 0;
     uint32_t last = s->msgs->len ? imap_msg_at(s, s->msgs->len - 1)->uid : 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        uint32_t uid = (uint32_t)sqlite3_column_int64(st, 0);
-        int flags = sqlite3_column_int(st, 1);
-        uint64_t modseq = (uint64_t)sqlite3_column_int64(st, 2);
+    for (size_t k = 0; k < nv; k++) {
+        uint32_t uid = v[k].uid;
         while (i < s->msgs->len && imap_msg_at(s, i)->uid < uid) {
             uint32_t gone = imap_msg_at(s, i)->uid;
             g_array_append_val(s->pending_expunge, gone);
@@ -412,7 +388,7 @@ void imap_rescan(struct imap_session *s) {
         }
         if (i < s->msgs->len && imap_msg_at(s, i)->uid == uid) {
             struct imap_msg *m = imap_msg_at(s, i);
-            if (m->flags != flags || m->modseq != modseq) g_array_append_val(s->pending_update, uid);
+            if (m->flags != v[k].flags || m->modseq != v[k].modseq) g_array_append_val(s->pending_update, uid);
             i++;
         } else if (uid > last) {
             s->pending_new = true;
@@ -422,7 +398,7 @@ void imap_rescan(struct imap_session *s) {
         uint32_t gone = imap_msg_at(s, i)->uid;
         g_array_append_val(s->pending_expunge, gone);
     }
-    sqlite3_finalize(st);
+    store_view_free(&v, nv);
 }
 
 void imap_check_maildir(struct imap_session *s) {
@@ -448,7 +424,7 @@ void imap_close_mailbox(struct imap_session *s) {
 
 bool imap_open_mailbox(struct imap_session *s, const char *name, bool readonly) {
     imap_close_mailbox(s);
-    struct index_mailbox mb;
+    struct store_mailbox_info mb;
     buf_t p = BUF_INIT;
     store_mailbox_path(s->app->store, s->account, name, &p);
     struct stat st;
@@ -464,7 +440,7 @@ bool imap_open_mailbox(struct imap_session *s, const char *name, bool readonly) 
     /* pick up outside changes before building the snapshot */
     buf_free(&p);
     store_sync_mailbox(s->app->store, s->account, name);
-    if (index_mailbox_get(s->app->store->idx, s->account, name, true, &mb) < 0) return false;
+    if (store_mailbox_info(s->app->store, s->account, name, true, &mb) < 0) return false;
     s->mailbox = xstrdup(name);
     s->mailbox_id = mb.id;
     s->uidvalidity = mb.uidvalidity;

@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "pop3/pop3_parser.h"
+#include "store/view.h"
 
 /* Bad commands in one session before it is closed. */
 #define POP3_MAX_BAD_COMMANDS 20
@@ -142,45 +143,31 @@ static bool uidl_valid(const char *u) {
 
 /* The maildrop: the account's INBOX as the index lists it now. */
 static int maildrop_load(struct pop3_session *s) {
-    sqlite3 *db = index_db(s->app->store->idx);
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT m.id, m.size, m.api_id, m.uid, b.uidvalidity FROM messages m"
-                           " JOIN mailboxes b ON b.id = m.mailbox_id"
-                           " WHERE b.account = ? AND b.name = 'INBOX' ORDER BY m.uid",
-                           -1, &st, NULL) != SQLITE_OK) {
-        log_error("pop3[%llu] %s: cannot list %s: %s", (unsigned long long)conn_id(s->conn), conn_peer(s->conn),
-                  s->account, sqlite3_errmsg(db));
+    struct store_inbox_msg *v;
+    size_t n;
+    if (store_inbox_list(s->app->store, s->account, &v, &n) < 0) {
+        log_error("pop3[%llu] %s: cannot list %s", (unsigned long long)conn_id(s->conn), conn_peer(s->conn),
+                  s->account);
         return -1;
     }
-    sqlite3_bind_text(st, 1, s->account, -1, SQLITE_STATIC);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (s->nmsgs == cap) {
-            cap = cap ? cap * 2 : 64;
-            s->msgs = xrealloc(s->msgs, cap * sizeof *s->msgs);
-        }
-        struct pop3_msg *m = &s->msgs[s->nmsgs++];
-        memset(m, 0, sizeof *m);
-        m->row = sqlite3_column_int64(st, 0);
-        m->size = sqlite3_column_int64(st, 1);
-        const char *api = (const char *)sqlite3_column_text(st, 2);
+    s->msgs = n ? xcalloc(n, sizeof *s->msgs) : NULL;
+    s->nmsgs = n;
+    for (size_t i = 0; i < n; i++) {
+        struct pop3_msg *m = &s->msgs[i];
+        m->row = v[i].row;
+        m->size = v[i].size;
         /* The Maildir unique name is stable across sessions and restarts;
          * a name unfit for UIDL falls back to UIDVALIDITY.UID. */
-        if (api && uidl_valid(api)) {
-            m->uidl = xstrdup(api);
+        if (uidl_valid(v[i].api_id)) {
+            m->uidl = v[i].api_id; /* taken over */
+            v[i].api_id = NULL;
         } else {
             buf_t b = BUF_INIT;
-            buf_printf(&b, "%lld.%lld", (long long)sqlite3_column_int64(st, 4), (long long)sqlite3_column_int64(st, 3));
+            buf_printf(&b, "%lld.%lld", (long long)v[i].uidvalidity, (long long)v[i].uid);
             m->uidl = buf_steal(&b);
         }
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        maildrop_free(s);
-        return -1;
-    }
+    store_inbox_free(&v, n);
     return 0;
 }
 

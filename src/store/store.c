@@ -520,6 +520,14 @@ int store_update_flags(struct store *s, int64_t row, enum store_flags_op op, int
     return rc;
 }
 
+void store_update_flags_set(struct store *s, const int64_t *rows, size_t n, enum store_flags_op op, int flags,
+                            const char *keywords, const uint64_t *unchangedsince, int *rcs, struct store_flags *out) {
+    index_begin(s->idx);
+    for (size_t i = 0; i < n; i++)
+        rcs[i] = store_update_flags(s, rows[i], op, flags, keywords, unchangedsince, out ? &out[i] : NULL);
+    index_commit(s->idx);
+}
+
 void store_flags_free(struct store_flags *f) {
     free(f->keywords);
     memset(f, 0, sizeof *f);
@@ -596,6 +604,15 @@ size_t store_expunge_deleted(struct store *s, const int64_t *rows, size_t n) {
         store_msg_free(&m);
         if (deleted && store_expunge(s, rows[i]) == 0) done++;
     }
+    index_commit(s->idx);
+    return done;
+}
+
+size_t store_expunge_set(struct store *s, const int64_t *rows, size_t n) {
+    size_t done = 0;
+    index_begin(s->idx);
+    for (size_t i = 0; i < n; i++)
+        if (store_expunge(s, rows[i]) == 0) done++;
     index_commit(s->idx);
     return done;
 }

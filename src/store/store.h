@@ -118,12 +118,24 @@ struct store_flags {
 int store_update_flags(struct store *s, int64_t row, enum store_flags_op op, int flags, const char *keywords,
                        const uint64_t *unchangedsince, struct store_flags *out);
 void store_flags_free(struct store_flags *f);
+/* store_update_flags for n messages (IMAP STORE of a set), grouped in one
+ * index transaction. Each message is still its own change, as RFC 3501
+ * STORE is per message: one that cannot be changed (expunged meanwhile,
+ * its file not renamable) is left as it was and the others change.
+ * rcs[i] gets store_update_flags' result for rows[i], and out[i] (n
+ * entries, may be NULL; free each with store_flags_free) its values. */
+void store_update_flags_set(struct store *s, const int64_t *rows, size_t n, enum store_flags_op op, int flags,
+                            const char *keywords, const uint64_t *unchangedsince, int *rcs, struct store_flags *out);
 /* Remove a message for good: unlink, drop the row, STORE_EV_EXPUNGE. */
 int store_expunge(struct store *s, int64_t row);
 /* IMAP EXPUNGE: remove those of rows whose stored flags have \Deleted
  * (another session may have cleared it since the caller looked), in one
  * index transaction. Returns how many were removed. */
 size_t store_expunge_deleted(struct store *s, const int64_t *rows, size_t n);
+/* Remove the given messages for good (MOVE's sources once copied), in one
+ * index transaction; those gone already are skipped. Returns how many
+ * were removed. */
+size_t store_expunge_set(struct store *s, const int64_t *rows, size_t n);
 /* Copy a message into another mailbox of the same account (hard link
  * when possible); returns 0 with the new row and UID. */
 int store_copy(struct store *s, int64_t row, const char *dest_mailbox, int64_t *new_row, uint32_t *new_uid);
