@@ -330,12 +330,16 @@ void index_begin(struct index *idx) {
     if (idx->tx_depth++ == 0) sqlite3_exec(idx->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 }
 
-void index_commit(struct index *idx) {
+int index_commit(struct index *idx) {
     if (--idx->tx_depth == 0) {
         bool failed = sqlite3_exec(idx->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK;
         atomic_store(&idx->write_failed, failed);
-        if (failed) log_error("index: commit failed: %s", sqlite3_errmsg(idx->db));
+        if (failed) {
+            log_error("index: commit failed: %s", sqlite3_errmsg(idx->db));
+            return -1;
+        }
     }
+    return 0;
 }
 
 bool index_write_failed(const struct index *idx) {

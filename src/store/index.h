@@ -63,9 +63,10 @@ void index_close(struct index *idx);
 int index_open_checked(struct index **out, const char *path, bool *rebuilt, buf_t *err);
 sqlite3 *index_db(struct index *idx);
 
-/* Transactions (nest-safe counter: only the outermost commits). */
+/* Transactions (nest-safe counter: only the outermost commits).
+ * index_commit: 0, or -1 when the outermost COMMIT failed (logged). */
 void index_begin(struct index *idx);
-void index_commit(struct index *idx);
+int index_commit(struct index *idx);
 /* Did the last commit fail (disk full, I/O error)? */
 bool index_write_failed(const struct index *idx);
 /* A nested change that can be undone: index_savepoint_end(idx, false)
