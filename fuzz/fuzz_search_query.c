@@ -1,6 +1,6 @@
 /*
  * fuzz_search_query - libFuzzer target for the Mailpit search-language
- * parser and its SQL builder. Checks the builder's invariants: one
+ * parser and the store's compiler of its terms into SQL. Checks the builder's invariants: one
  * parameter per '?' placeholder, no user byte outside parameters beyond
  * the fixed SQL vocabulary, every value non-empty and NUL-free.
  */
@@ -10,7 +10,8 @@
 #include <string.h>
 
 #include "core/buf.h"
-#include "http/search_query.h"
+#include "core/search_query.h"
+#include "store/search_compile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     struct search_query q;
@@ -26,8 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         const struct search_query_term *t = &q.terms[i];
         if (t->value && (t->value_len == 0 || strlen(t->value) != t->value_len)) abort();
     }
-    struct search_query_sql s;
-    search_query_to_sql(&q, &s);
+    struct search_sql s;
+    search_compile(&q, &s);
     size_t marks = 0;
     for (size_t i = 0; i < s.where.len; i++) {
         if (s.where.data[i] == '?') marks++;
@@ -36,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (s.where.data[i] == '"' || s.where.data[i] == ';') abort();
     }
     if (marks != s.nparams) abort();
-    search_query_sql_free(&s);
+    search_sql_free(&s);
     search_query_free(&q);
     buf_free(&err);
     return 0;

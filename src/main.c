@@ -38,6 +38,7 @@
 #include "http/http_server.h"
 #include "imap/imap_session.h"
 #include "smtp/smtp_session.h"
+#include "store/api_query.h"
 #include "store/retention.h"
 
 static int cmd_check_config(int argc, char **argv) {
@@ -143,11 +144,15 @@ static int cmd_reindex(int argc, char **argv) {
         fprintf(stderr, "devmail: %s\n", buf_cstr(&err));
         return 1;
     }
-    sqlite3_stmt *q;
-    sqlite3_prepare_v2(index_db(st->idx), "SELECT count(*) FROM messages", -1, &q, NULL);
-    long long n = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
-    sqlite3_finalize(q);
-    printf("reindexed %lld messages in %s\n", n, cfg.data_dir);
+    int64_t n = 0;
+    if (api_query_store_totals(st, &n, NULL) < 0) {
+        fprintf(stderr, "devmail: cannot count the reindexed messages\n");
+        store_close(st);
+        buf_free(&err);
+        config_free(&cfg);
+        return 1;
+    }
+    printf("reindexed %lld messages in %s\n", (long long)n, cfg.data_dir);
     store_close(st);
     buf_free(&err);
     config_free(&cfg);

@@ -1,19 +1,18 @@
 /*
- * search_query - Mailpit's search language: tokenizer, term classifier
- * and SQL builder. See search_query.h for the language and the contract.
+ * search_query - Mailpit's search language: tokenizer and term
+ * classifier. See search_query.h for the language and the contract.
  *
  * Parsing is one left-to-right pass over the bytes, no recursion: split
  * on unquoted whitespace, drop the quotes, then classify each token by
- * its (case-insensitive) prefix. Everything the user typed reaches SQLite
- * only as a bound parameter.
+ * its (case-insensitive) prefix. Pure: no database, no I/O; the store
+ * turns the terms into SQL (store/search_compile.c).
  */
-#include "http/search_query.h"
+#include "core/search_query.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/xalloc.h"
-#include "store/index.h"
 
 /* Prefixes whose value is matched as text. */
 static const struct {
@@ -330,163 +329,4 @@ void search_query_free(struct search_query *q) {
     free(q->terms);
     q->terms = NULL;
     q->count = 0;
-}
-
-/* ---- SQL ------------------------------------------------------------------ */
-
-static void param_text(struct search_query_sql *s, buf_t *text) {
-    s->params = xrealloc(s->params, (s->nparams + 1) * sizeof *s->params);
-    struct search_query_param *p = &s->params[s->nparams++];
-    p->type = SEARCH_QUERY_PARAM_TEXT;
-    p->text_len = text->len;
-    p->text = buf_steal(text);
-    p->num = 0;
-}
-
-static void param_int(struct search_query_sql *s, int64_t v) {
-    s->params = xrealloc(s->params, (s->nparams + 1) * sizeof *s->params);
-    struct search_query_param *p = &s->params[s->nparams++];
-    p->type = SEARCH_QUERY_PARAM_INT;
-    p->text = NULL;
-    p->text_len = 0;
-    p->num = v;
-}
-
-/* "%value%" with LIKE's wildcards and the escape character escaped. */
-static void like_pattern(buf_t *b, const char *v, size_t n, const char *around) {
-    buf_append_str(b, "%");
-    buf_append_str(b, around);
-    for (size_t i = 0; i < n; i++) {
-        if (v[i] == '%' || v[i] == '_' || v[i] == '\\') buf_append_char(b, '\\');
-        buf_append_char(b, v[i]);
-    }
-    buf_append_str(b, around);
-    buf_append_str(b, "%");
-}
-
-/* One clause with `?` placeholders that all take the same LIKE pattern. */
-static void like_clause(struct search_query_sql *s, const char *sql, const struct search_query_term *t,
-                        const char *around) {
-    buf_append_str(&s->where, sql);
-    for (const char *p = sql; *p; p++) {
-        if (*p != '?') continue;
-        buf_t pat = BUF_INIT;
-        like_pattern(&pat, t->value, t->value_len, around);
-        param_text(s, &pat);
-    }
-}
-
-#define LIKE " LIKE ? ESCAPE '\\'"
-#define NOT_LIKE " NOT LIKE ? ESCAPE '\\'"
-
-static void term_clause(struct search_query_sql *s, const struct search_query_term *t) {
-    buf_t *w = &s->where;
-    switch (t->kind) {
-    case SEARCH_QUERY_FROM: like_clause(s, "messages.hdr_from" LIKE, t, ""); break;
-    case SEARCH_QUERY_TO: like_clause(s, "messages.hdr_to" LIKE, t, ""); break;
-    case SEARCH_QUERY_CC: like_clause(s, "messages.hdr_cc" LIKE, t, ""); break;
-    case SEARCH_QUERY_REPLY_TO: like_clause(s, "messages.hdr_reply_to" LIKE, t, ""); break;
-    case SEARCH_QUERY_SUBJECT: like_clause(s, "messages.subject" LIKE, t, ""); break;
-    case SEARCH_QUERY_MESSAGE_ID: like_clause(s, "messages.message_id" LIKE, t, ""); break;
-    case SEARCH_QUERY_BCC:
-        /* Mailpit's Bcc: the Bcc header, or envelope recipients not in To/Cc. */
-        like_clause(s,
-                    "(messages.hdr_bcc" LIKE " OR (messages.rcpts" LIKE " AND messages.hdr_to" NOT_LIKE
-                    " AND messages.hdr_cc" NOT_LIKE "))",
-                    t, "");
-        break;
-    case SEARCH_QUERY_ADDRESSED:
-        like_clause(s,
-                    "(messages.hdr_to" LIKE " OR messages.hdr_from" LIKE " OR messages.hdr_cc" LIKE
-                    " OR messages.hdr_bcc" LIKE " OR messages.hdr_reply_to" LIKE " OR messages.rcpts" LIKE ")",
-                    t, "");
-        break;
-    case SEARCH_QUERY_TAG:
-        /* keywords is space separated: match a whole word, ASCII-case-insensitively. */
-        like_clause(s, "(' ' || messages.keywords || ' ')" LIKE, t, " ");
-        break;
-    case SEARCH_QUERY_IS_READ: buf_printf(w, "(messages.flags & %d) != 0", MSG_SEEN); break;
-    case SEARCH_QUERY_IS_UNREAD: buf_printf(w, "(messages.flags & %d) = 0", MSG_SEEN); break;
-    case SEARCH_QUERY_IS_TAGGED: buf_append_str(w, "messages.keywords != ''"); break;
-    case SEARCH_QUERY_HAS_ATTACHMENT: buf_append_str(w, "messages.attachments > 0"); break;
-    case SEARCH_QUERY_HAS_INLINE: buf_append_str(w, "messages.inlines > 0"); break;
-    case SEARCH_QUERY_LARGER:
-        buf_append_str(w, "messages.size > ?");
-        param_int(s, t->number);
-        break;
-    case SEARCH_QUERY_SMALLER:
-        buf_append_str(w, "messages.size < ?");
-        param_int(s, t->number);
-        break;
-    case SEARCH_QUERY_BEFORE:
-        buf_append_str(w, "messages.internaldate < ?");
-        param_int(s, t->number);
-        break;
-    case SEARCH_QUERY_AFTER:
-        buf_append_str(w, "messages.internaldate >= ?");
-        param_int(s, t->number);
-        break;
-    case SEARCH_QUERY_TEXT: break; /* handled by fts_clause */
-    }
-}
-
-/* All text terms of one polarity as a single FTS5 expression: each value
- * a quoted phrase (inner quotes doubled, so FTS5 syntax in it is inert)
- * with a prefix star, close to Mailpit's substring match. */
-static void fts_clause(struct search_query_sql *s, const struct search_query *q, bool negated) {
-    buf_t expr = BUF_INIT;
-    for (size_t i = 0; i < q->count; i++) {
-        const struct search_query_term *t = &q->terms[i];
-        if (t->kind != SEARCH_QUERY_TEXT || t->negated != negated) continue;
-        if (expr.len) buf_append_str(&expr, negated ? " OR " : " AND ");
-        buf_append_char(&expr, '"');
-        for (size_t k = 0; k < t->value_len; k++) {
-            if (t->value[k] == '"') buf_append_char(&expr, '"');
-            buf_append_char(&expr, t->value[k]);
-        }
-        buf_append_str(&expr, "\"*");
-    }
-    if (expr.len == 0) return;
-    if (s->where.len) buf_append_str(&s->where, " AND ");
-    buf_append_str(&s->where, negated ? "messages.id NOT IN" : "messages.id IN");
-    buf_append_str(&s->where, " (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)");
-    param_text(s, &expr);
-    buf_free(&expr);
-}
-
-void search_query_to_sql(const struct search_query *q, struct search_query_sql *out) {
-    buf_init(&out->where);
-    out->params = NULL;
-    out->nparams = 0;
-    fts_clause(out, q, false);
-    fts_clause(out, q, true);
-    for (size_t i = 0; i < q->count; i++) {
-        const struct search_query_term *t = &q->terms[i];
-        if (t->kind == SEARCH_QUERY_TEXT) continue;
-        if (out->where.len) buf_append_str(&out->where, " AND ");
-        if (t->negated) buf_append_str(&out->where, "NOT (");
-        term_clause(out, t);
-        if (t->negated) buf_append_str(&out->where, ")");
-    }
-    if (out->where.len == 0) buf_append_str(&out->where, "1");
-}
-
-void search_query_sql_free(struct search_query_sql *s) {
-    buf_free(&s->where);
-    for (size_t i = 0; i < s->nparams; i++) free(s->params[i].text);
-    free(s->params);
-    s->params = NULL;
-    s->nparams = 0;
-}
-
-int search_query_sql_bind(const struct search_query_sql *s, sqlite3_stmt *st, int first) {
-    int idx = first;
-    for (size_t i = 0; i < s->nparams; i++, idx++) {
-        const struct search_query_param *p = &s->params[i];
-        int rc = p->type == SEARCH_QUERY_PARAM_INT
-                     ? sqlite3_bind_int64(st, idx, p->num)
-                     : sqlite3_bind_text(st, idx, p->text, (int)p->text_len, SQLITE_TRANSIENT);
-        if (rc != SQLITE_OK) return -1;
-    }
-    return idx;
 }

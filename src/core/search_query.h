@@ -1,9 +1,11 @@
 /*
- * search_query - Mailpit's search language, parsed and turned into SQL.
+ * search_query - Mailpit's search language, parsed into a list of terms.
  *
- * Pure: bytes in, a list of terms out; terms in, an SQLite WHERE fragment
- * plus bound parameters out. No sockets, no database handle (except the
- * optional binding helper). Used by GET/DELETE /api/v1/search.
+ * Pure: bytes in, terms out (each a field, a value, a negation); the
+ * terms of a query are ANDed, as in Mailpit, whose language has no OR.
+ * No sockets, no database: the store compiles the terms into its own
+ * query (store/search_compile.h). Used by GET/DELETE /api/v1/search and
+ * PUT /api/v1/messages.
  *
  * Language (all terms ANDed, prefixes case-insensitive):
  *   word  "quoted phrase"         full text (subject, addresses, body)
@@ -28,20 +30,13 @@
  * SEARCH_QUERY_MAX_BYTES, more than SEARCH_QUERY_MAX_TERMS terms, a NUL
  * byte, a bad date. An empty query parses to zero terms; Mailpit's API
  * answers 400 for that, which is the caller's decision.
- *
- * SQL: columns of the index table `messages` and the FTS5 table
- * `messages_fts` (see store/index.c). User text only ever travels as a
- * bound parameter; FTS5 text is wrapped as a quoted phrase so FTS5
- * operators in user input are inert; LIKE patterns escape % _ and \.
  */
-#ifndef DEVMAIL_SEARCH_QUERY_H
-#define DEVMAIL_SEARCH_QUERY_H
+#ifndef DEVMAIL_CORE_SEARCH_QUERY_H
+#define DEVMAIL_CORE_SEARCH_QUERY_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include <sqlite3.h>
 
 #include "core/buf.h"
 
@@ -94,28 +89,5 @@ int search_query_parse(const char *q, size_t len, long tz_offset, struct search_
 void search_query_free(struct search_query *q);
 /* "text", "from", ..., "after": for logs and tests. */
 const char *search_query_kind_name(enum search_query_kind kind);
-
-enum search_query_param_type { SEARCH_QUERY_PARAM_TEXT, SEARCH_QUERY_PARAM_INT };
-
-struct search_query_param {
-    enum search_query_param_type type;
-    char *text;       /* PARAM_TEXT: NUL-terminated */
-    size_t text_len;
-    int64_t num;      /* PARAM_INT */
-};
-
-struct search_query_sql {
-    buf_t where;      /* boolean SQL expression; "1" for no terms */
-    struct search_query_param *params; /* one per '?' in where, in order */
-    size_t nparams;
-};
-
-/* Build the WHERE fragment for q; use as `... WHERE <other> AND (<where>)`.
- * Positive full-text terms share one FTS5 MATCH, negative ones another. */
-void search_query_to_sql(const struct search_query *q, struct search_query_sql *out);
-void search_query_sql_free(struct search_query_sql *s);
-/* Bind the parameters to st starting at index first (1-based). Returns
- * the next free index, or -1 if SQLite refused a bind. */
-int search_query_sql_bind(const struct search_query_sql *s, sqlite3_stmt *st, int first);
 
 #endif

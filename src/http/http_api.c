@@ -2,9 +2,9 @@
  * http_api - the Mailpit v1 API, /view, /metrics and health checks.
  *
  * Every list and lookup goes through one scope: the INBOX mailboxes of
- * the visible account(s) (SQL parameter ?1: the account, or NULL for
- * all). Search terms from search_query.c are ANDed to it with their own
- * bound parameters (?2 onwards). Message bodies are read from the Maildir
+ * the visible account(s) (x->account, or NULL for all), asked of the store
+ * through store/api_query.h; a search is parsed here (core/search_query.h)
+ * and compiled into the store's query there. Message bodies are read from the Maildir
  * file and parsed with GMime per request; parts are numbered like IMAP
  * sections ("1", "2.1"), walked without recursion to a bounded depth.
  */
@@ -26,19 +26,8 @@
 #include "app/sasl.h"
 #include "core/log.h"
 #include "core/xalloc.h"
-#include "http/search_query.h"
-
-#define SCOPE_SQL                                                                                                  \
-    " FROM messages JOIN mailboxes ON mailboxes.id = messages.mailbox_id"                                         \
-    " WHERE mailboxes.name = 'INBOX' AND (?1 IS NULL OR mailboxes.account = ?1)"
-
-#define SUMMARY_COLS                                                                                               \
-    "SELECT messages.id, messages.api_id, messages.flags, messages.keywords, messages.internaldate,"              \
-    " messages.size, messages.rcpts, messages.hdr_from, messages.hdr_to, messages.hdr_cc, messages.hdr_bcc,"      \
-    " messages.hdr_reply_to, messages.subject, messages.message_id, messages.attachments, messages.snippet,"      \
-    " messages.mail_from, messages.sent_date, mailboxes.account"
-
-#define ORDER_NEWEST " ORDER BY messages.internaldate DESC, messages.id DESC"
+#include "core/search_query.h"
+#include "store/api_query.h"
 
 /* Features of Mailpit that devmail does not have; they answer 400. */
 #define NOT_ENABLED_RELEASE "message release not enabled"
@@ -50,15 +39,6 @@
 static time_t api_started;
 
 /* ---- small helpers ------------------------------------------------------- */
-
-static sqlite3 *db(struct http_ctx *x) {
-    return index_db(x->app->store->idx);
-}
-
-static const char *col_text(sqlite3_stmt *st, int i) {
-    const char *s = (const char *)sqlite3_column_text(st, i);
-    return s ? s : "";
-}
 
 static void rfc3339(int64_t t, buf_t *out) {
     time_t tt = (time_t)t;
@@ -76,88 +56,19 @@ static void add_time(cJSON *o, const char *name, int64_t t) {
     buf_free(&b);
 }
 
-/* Prepare "<select> SCOPE [AND (<where>)] <tail>" with ?1 = account. */
-static sqlite3_stmt *prepare_scoped(struct http_ctx *x, const char *account, const char *select,
-                                    const struct search_query_sql *where, const char *extra, const char *tail) {
-    /* deliveries queue their search text; it must be in FTS5 before a text search */
-    if (where && where->where.len && memmem(where->where.data, where->where.len, "messages_fts", 12))
-        index_fts_flush(x->app->store->idx, 0);
-    buf_t q = BUF_INIT;
-    buf_printf(&q, "%s%s", select, SCOPE_SQL);
-    if (extra) buf_printf(&q, " AND (%s)", extra);
-    if (where) {
-        buf_t *w = (buf_t *)&where->where;
-        buf_printf(&q, " AND (%s)", buf_cstr(w));
-    }
-    if (tail) buf_append_str(&q, tail);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db(x), buf_cstr(&q), -1, &st, NULL) != SQLITE_OK) {
-        log_error("http api: cannot prepare query: %s", sqlite3_errmsg(db(x)));
-        buf_free(&q);
-        return NULL;
-    }
-    buf_free(&q);
-    if (account) sqlite3_bind_text(st, 1, account, -1, SQLITE_TRANSIENT);
-    else sqlite3_bind_null(st, 1);
-    if (where && search_query_sql_bind(where, st, 2) < 0) {
-        sqlite3_finalize(st);
-        return NULL;
-    }
-    return st;
+/* The index could not answer: 500 (the store logged why). */
+static void index_failed(struct http_ctx *x) {
+    http_reply_text(x, 500, "index query failed");
 }
 
-static void count_scoped(struct http_ctx *x, const char *account, const struct search_query_sql *where,
-                         int64_t *total, int64_t *unread) {
-    *total = *unread = 0;
-    sqlite3_stmt *st = prepare_scoped(x, account, "SELECT count(*), coalesce(sum((messages.flags & 1) = 0), 0)",
-                                      where, NULL, NULL);
-    if (!st) return;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        *total = sqlite3_column_int64(st, 0);
-        *unread = sqlite3_column_int64(st, 1);
-    }
-    sqlite3_finalize(st);
-}
-
-static int cmp_str(const void *a, const void *b) {
-    return strcasecmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Every distinct tag (keyword) in scope, sorted. */
+/* Every distinct tag (keyword) in scope, sorted; NULL if the index failed. */
 static cJSON *all_tags(struct http_ctx *x) {
+    char **v;
+    size_t n;
+    if (api_query_tags(x->app->store, x->account, &v, &n) < 0) return NULL;
     cJSON *arr = cJSON_CreateArray();
-    sqlite3_stmt *st = prepare_scoped(x, x->account, "SELECT DISTINCT messages.keywords", NULL,
-                                      "messages.keywords != ''", NULL);
-    if (!st) return arr;
-    char **v = NULL;
-    size_t n = 0, cap = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *k = col_text(st, 0);
-        while (*k) {
-            size_t l = strcspn(k, " ");
-            if (l) {
-                bool dup = false;
-                for (size_t i = 0; i < n && !dup; i++)
-                    if (strlen(v[i]) == l && !strncmp(v[i], k, l)) dup = true;
-                if (!dup) {
-                    if (n == cap) {
-                        cap = cap ? cap * 2 : 16;
-                        v = xrealloc(v, cap * sizeof *v);
-                    }
-                    v[n++] = xstrndup(k, l);
-                }
-            }
-            k += l;
-            while (*k == ' ') k++;
-        }
-    }
-    sqlite3_finalize(st);
-    if (n) qsort(v, n, sizeof *v, cmp_str);
-    for (size_t i = 0; i < n; i++) {
-        cJSON_AddItemToArray(arr, cJSON_CreateString(v[i]));
-        free(v[i]);
-    }
-    free(v);
+    for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(arr, cJSON_CreateString(v[i]));
+    api_query_tags_free(v, n);
     return arr;
 }
 
@@ -220,25 +131,25 @@ static bool addr_in(cJSON *arr, const char *addr, size_t len) {
     return false;
 }
 
-/* One message summary from a SUMMARY_COLS row. */
-static cJSON *summary_json(sqlite3_stmt *st) {
+/* One message summary as Mailpit lists it. */
+static cJSON *summary_json(const struct api_query_summary *m) {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "ID", col_text(st, 1));
-    cJSON_AddStringToObject(o, "MessageID", col_text(st, 13));
-    cJSON_AddBoolToObject(o, "Read", (sqlite3_column_int(st, 2) & MSG_SEEN) != 0);
+    cJSON_AddStringToObject(o, "ID", m->api_id);
+    cJSON_AddStringToObject(o, "MessageID", m->message_id);
+    cJSON_AddBoolToObject(o, "Read", (m->flags & MSG_SEEN) != 0);
     cJSON *from = cJSON_CreateArray();
-    add_addresses(from, col_text(st, 7));
+    add_addresses(from, m->hdr_from);
     cJSON *first = cJSON_DetachItemFromArray(from, 0);
     cJSON_AddItemToObject(o, "From", first ? first : address_json("", ""));
     cJSON_Delete(from);
     cJSON *to = cJSON_AddArrayToObject(o, "To");
-    add_addresses(to, col_text(st, 8));
+    add_addresses(to, m->hdr_to);
     cJSON *cc = cJSON_AddArrayToObject(o, "Cc");
-    add_addresses(cc, col_text(st, 9));
+    add_addresses(cc, m->hdr_cc);
     cJSON *bcc = cJSON_AddArrayToObject(o, "Bcc");
-    add_addresses(bcc, col_text(st, 10));
+    add_addresses(bcc, m->hdr_bcc);
     /* envelope recipients named in no header were Bcc'd */
-    const char *r = col_text(st, 6);
+    const char *r = m->rcpts;
     while (*r) {
         while (*r == ' ' || *r == ',') r++;
         size_t l = strcspn(r, ",");
@@ -257,14 +168,14 @@ static cJSON *summary_json(sqlite3_stmt *st) {
         r += l;
     }
     cJSON *reply = cJSON_AddArrayToObject(o, "ReplyTo");
-    add_addresses(reply, col_text(st, 11));
-    cJSON_AddStringToObject(o, "Subject", col_text(st, 12));
-    add_time(o, "Created", sqlite3_column_int64(st, 4));
+    add_addresses(reply, m->hdr_reply_to);
+    cJSON_AddStringToObject(o, "Subject", m->subject);
+    add_time(o, "Created", m->internaldate);
     cJSON_AddStringToObject(o, "Username", "");
-    cJSON_AddItemToObject(o, "Tags", tags_array(col_text(st, 3)));
-    cJSON_AddNumberToObject(o, "Size", (double)sqlite3_column_int64(st, 5));
-    cJSON_AddNumberToObject(o, "Attachments", sqlite3_column_int(st, 14));
-    cJSON_AddStringToObject(o, "Snippet", col_text(st, 15));
+    cJSON_AddItemToObject(o, "Tags", tags_array(m->keywords));
+    cJSON_AddNumberToObject(o, "Size", (double)m->size);
+    cJSON_AddNumberToObject(o, "Attachments", m->attachments);
+    cJSON_AddStringToObject(o, "Snippet", m->snippet);
     return o;
 }
 
@@ -327,19 +238,10 @@ static cJSON *json_body(struct http_ctx *x) {
     return j;
 }
 
-/* Row of an API ID ("latest" allowed) in scope; 0 if unknown. */
-static int64_t find_row(struct http_ctx *x, const char *id) {
-    sqlite3_stmt *st;
-    if (!strcmp(id, "latest")) {
-        st = prepare_scoped(x, x->account, "SELECT messages.id", NULL, NULL, ORDER_NEWEST " LIMIT 1");
-    } else {
-        st = prepare_scoped(x, x->account, "SELECT messages.id", NULL, "messages.api_id = ?2", " LIMIT 1");
-        if (st) sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
-    }
-    if (!st) return 0;
-    int64_t row = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_finalize(st);
-    return row;
+/* Row of an API ID ("latest" allowed) in scope: 1 (*row set), 0 unknown, -1. */
+static int find_row(struct http_ctx *x, const char *id, int64_t *row) {
+    if (!strcmp(id, "latest")) return api_query_latest(x->app->store, x->account, row);
+    return api_query_find(x->app->store, x->account, id, row);
 }
 
 /* ---- MIME walking ----------------------------------------------------------- */
@@ -535,8 +437,12 @@ struct loaded {
 
 static bool load_message(struct http_ctx *x, const char *id, bool parse, struct loaded *l) {
     memset(l, 0, sizeof *l);
-    l->row = find_row(x, id);
-    if (!l->row || store_msg_get(x->app->store, l->row, &l->msg) < 0) {
+    int found = find_row(x, id, &l->row);
+    if (found < 0) {
+        index_failed(x);
+        return false;
+    }
+    if (!found || store_msg_get(x->app->store, l->row, &l->msg) < 0) {
         http_reply_text(x, 404, "message not found");
         return false;
     }
@@ -556,19 +462,19 @@ static void loaded_free(struct loaded *l) {
     store_msg_free(&l->msg);
 }
 
-static cJSON *summary_for_row(struct http_ctx *x, const char *account, int64_t row) {
-    sqlite3_stmt *st = prepare_scoped(x, account, SUMMARY_COLS, NULL, "messages.id = ?2", NULL);
-    if (!st) return NULL;
-    sqlite3_bind_int64(st, 2, row);
-    cJSON *o = sqlite3_step(st) == SQLITE_ROW ? summary_json(st) : NULL;
-    sqlite3_finalize(st);
-    return o;
+/* The summary of row in scope: 1 (*o set), 0 not in scope, -1. */
+static int summary_for_row(struct app *app, const char *account, int64_t row, cJSON **o) {
+    struct api_query_summary m;
+    int rc = api_query_summary(app->store, account, row, &m);
+    if (rc == 1) *o = summary_json(&m);
+    api_query_summary_free(&m);
+    return rc;
 }
 
 /* ---- list and search ------------------------------------------------------------ */
 
-/* Answer a page of messages (optionally filtered by where). */
-static void list_messages(struct http_ctx *x, const struct search_query_sql *where) {
+/* Answer a page of messages (optionally filtered by the search q). */
+static void list_messages(struct http_ctx *x, const struct search_query *q) {
     int64_t start, limit;
     if (!param_int(x, "start", 0, &start) || !param_int(x, "limit", HTTP_API_DEFAULT_LIMIT, &limit)) {
         http_reply_text(x, 400, "start and limit must be non-negative integers");
@@ -576,84 +482,57 @@ static void list_messages(struct http_ctx *x, const struct search_query_sql *whe
     }
     if (limit == 0) limit = HTTP_API_DEFAULT_LIMIT;
     if (limit > HTTP_API_MAX_LIMIT) limit = HTTP_API_MAX_LIMIT;
+    struct store *st = x->app->store;
     int64_t total, unread, mtotal, munread;
-    count_scoped(x, x->account, NULL, &total, &unread);
-    if (where) count_scoped(x, x->account, where, &mtotal, &munread);
-    else mtotal = total, munread = unread;
-    buf_t tail = BUF_INIT;
-    buf_printf(&tail, ORDER_NEWEST " LIMIT %lld OFFSET %lld", (long long)limit, (long long)start);
-    sqlite3_stmt *st = prepare_scoped(x, x->account, SUMMARY_COLS, where, NULL, buf_cstr(&tail));
-    buf_free(&tail);
-    if (!st) {
-        http_reply_text(x, 500, "index query failed");
+    if (api_query_count(st, x->account, NULL, &total, &unread) < 0 ||
+        (q && api_query_count(st, x->account, q, &mtotal, &munread) < 0)) {
+        index_failed(x);
+        return;
+    }
+    if (!q) mtotal = total, munread = unread;
+    struct api_query_summary *page;
+    size_t count;
+    if (api_query_list(st, x->account, q, start, limit, &page, &count) < 0) {
+        index_failed(x);
+        return;
+    }
+    cJSON *tags = all_tags(x);
+    if (!tags) {
+        api_query_list_free(page, count);
+        index_failed(x);
         return;
     }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "total", (double)total);
     cJSON_AddNumberToObject(o, "unread", (double)unread);
     cJSON *msgs = cJSON_CreateArray();
-    int count = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        cJSON_AddItemToArray(msgs, summary_json(st));
-        count++;
-    }
-    sqlite3_finalize(st);
-    cJSON_AddNumberToObject(o, "count", count);
+    for (size_t i = 0; i < count; i++) cJSON_AddItemToArray(msgs, summary_json(&page[i]));
+    api_query_list_free(page, count);
+    cJSON_AddNumberToObject(o, "count", (double)count);
     cJSON_AddNumberToObject(o, "messages_count", (double)mtotal);
     cJSON_AddNumberToObject(o, "messages_unread", (double)munread);
     cJSON_AddNumberToObject(o, "start", (double)start);
-    cJSON_AddItemToObject(o, "tags", all_tags(x));
+    cJSON_AddItemToObject(o, "tags", tags);
     cJSON_AddItemToObject(o, "messages", msgs);
     http_reply_json(x, 200, o);
 }
 
-/* Parse ?query= into SQL; false with a 400 answered. */
-static bool search_sql(struct http_ctx *x, struct search_query_sql *sql) {
+/* Parse ?query= into sq (free with search_query_free); false with a 400 answered. */
+static bool search_param(struct http_ctx *x, struct search_query *sq) {
     buf_t q = BUF_INIT, err = BUF_INIT;
     http_query_get(x->req->query, "query", &q);
-    struct search_query sq;
     bool ok = false;
-    if (search_query_parse(q.data ? q.data : "", q.len, 0, &sq, &err) < 0) {
+    if (search_query_parse(q.data ? q.data : "", q.len, 0, sq, &err) < 0) {
         http_reply_text(x, 400, buf_cstr(&err));
+    } else if (sq->count == 0) {
+        search_query_free(sq);
+        http_reply_text(x, 400, "no search query");
     } else {
-        if (sq.count == 0) {
-            http_reply_text(x, 400, "no search query");
-        } else {
-            search_query_to_sql(&sq, sql);
-            ok = true;
-        }
-        search_query_free(&sq);
+        ok = true;
     }
     buf_free(&q);
     buf_free(&err);
     return ok;
-}
-
-/* Rows in scope matching where (NULL: all); malloc'd array. */
-static int64_t *rows_matching(struct http_ctx *x, const struct search_query_sql *where, size_t *n) {
-    *n = 0;
-    sqlite3_stmt *st = prepare_scoped(x, x->account, "SELECT messages.id", where, NULL, NULL);
-    int64_t *v = NULL;
-    size_t cap = 0;
-    while (st && sqlite3_step(st) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 64;
-            v = xrealloc(v, cap * sizeof *v);
-        }
-        v[(*n)++] = sqlite3_column_int64(st, 0);
-    }
-    sqlite3_finalize(st);
-    return v;
-}
-
-static char *api_id_of(struct http_ctx *x, int64_t row) {
-    sqlite3_stmt *st;
-    char *id = NULL;
-    if (sqlite3_prepare_v2(db(x), "SELECT api_id FROM messages WHERE id = ?", -1, &st, NULL) != SQLITE_OK) return NULL;
-    sqlite3_bind_int64(st, 1, row);
-    if (sqlite3_step(st) == SQLITE_ROW) id = xstrdup(col_text(st, 0));
-    sqlite3_finalize(st);
-    return id;
 }
 
 /* One event frame for a bulk change ("update" with Read, or "delete"). */
@@ -669,9 +548,10 @@ static void bulk_event(struct http_ctx *x, const char *type, const int64_t *rows
         for (size_t i = 0; i < n; i++) {
             if (ids && ids[i]) cJSON_AddItemToArray(arr, cJSON_CreateString(ids[i]));
             else if (rows) {
-                char *id = api_id_of(x, rows[i]);
-                if (id) cJSON_AddItemToArray(arr, cJSON_CreateString(id));
-                free(id);
+                struct store_msg m;
+                if (store_msg_get(x->app->store, rows[i], &m) < 0) continue;
+                cJSON_AddItemToArray(arr, cJSON_CreateString(m.api_id));
+                store_msg_free(&m);
             }
         }
         if (read >= 0) cJSON_AddBoolToObject(d, "Read", read);
@@ -679,37 +559,44 @@ static void bulk_event(struct http_ctx *x, const char *type, const int64_t *rows
     http_events_send(x->srv, x->account, f);
 }
 
-static void set_read_rows(struct http_ctx *x, const int64_t *rows, size_t n, bool read) {
-    struct index *idx = x->app->store->idx;
+/* Mark rows read or unread; false (500 answered) if the store failed. */
+static bool set_read_rows(struct http_ctx *x, const int64_t *rows, size_t n, bool read) {
     http_events_quiet(x->srv, true);
-    index_begin(idx);
-    for (size_t i = 0; i < n; i++) {
-        struct store_msg m;
-        if (store_msg_get(x->app->store, rows[i], &m) < 0) continue;
-        int flags = read ? (m.flags | MSG_SEEN) : (m.flags & ~MSG_SEEN);
-        if (flags != m.flags) store_set_flags(x->app->store, rows[i], flags, NULL);
-        store_msg_free(&m);
-    }
-    index_commit(idx);
+    int rc = api_query_mark_read(x->app->store, rows, n, read);
     http_events_quiet(x->srv, false);
+    if (rc < 0) {
+        http_reply_text(x, 500, "could not change the messages");
+        return false;
+    }
     if (n) bulk_event(x, "update", rows, NULL, n, read);
+    return true;
 }
 
-static void delete_rows(struct http_ctx *x, const int64_t *rows, size_t n) {
-    struct index *idx = x->app->store->idx;
+/* Delete rows; false (500 answered) if the store failed. */
+static bool delete_rows(struct http_ctx *x, const int64_t *rows, size_t n) {
     char **ids = n <= HTTP_API_MAX_EVENT_IDS ? xcalloc(n ? n : 1, sizeof *ids) : NULL;
-    for (size_t i = 0; ids && i < n; i++) ids[i] = api_id_of(x, rows[i]);
+    for (size_t i = 0; ids && i < n; i++) {
+        struct store_msg m;
+        if (store_msg_get(x->app->store, rows[i], &m) < 0) continue;
+        ids[i] = m.api_id;
+        m.api_id = NULL;
+        store_msg_free(&m);
+    }
     http_events_quiet(x->srv, true);
-    index_begin(idx);
-    for (size_t i = 0; i < n; i++) store_expunge(x->app->store, rows[i]);
-    index_commit(idx);
+    int rc = api_query_delete(x->app->store, rows, n);
     http_events_quiet(x->srv, false);
+    /* what was removed before an error is gone: say so either way */
     if (n) bulk_event(x, "delete", NULL, ids, n, -1);
     for (size_t i = 0; ids && i < n; i++) free(ids[i]);
     free(ids);
+    if (rc < 0) {
+        http_reply_text(x, 500, "could not delete the messages");
+        return false;
+    }
+    return true;
 }
 
-/* Rows named by body "IDs" (all in scope when absent or empty); false with 404/400 answered. */
+/* Rows named by body "IDs" (all in scope when absent or empty); false with 404/400/500 answered. */
 static bool rows_from_ids(struct http_ctx *x, cJSON *body, int64_t **rows, size_t *n) {
     cJSON *ids = cJSON_GetObjectItemCaseSensitive(body, "IDs");
     *rows = NULL;
@@ -719,7 +606,10 @@ static bool rows_from_ids(struct http_ctx *x, cJSON *body, int64_t **rows, size_
         return false;
     }
     if (!ids || cJSON_GetArraySize(ids) == 0) {
-        *rows = rows_matching(x, NULL, n);
+        if (api_query_rows(x->app->store, x->account, NULL, rows, n) < 0) {
+            index_failed(x);
+            return false;
+        }
         return true;
     }
     size_t k = (size_t)cJSON_GetArraySize(ids);
@@ -732,12 +622,16 @@ static bool rows_from_ids(struct http_ctx *x, cJSON *body, int64_t **rows, size_
             http_reply_text(x, 400, "IDs must be an array of strings");
             return false;
         }
-        v[i] = find_row(x, it->valuestring);
-        if (!v[i]) {
-            buf_t b = BUF_INIT;
-            buf_printf(&b, "message %s not found", it->valuestring);
-            http_reply_text(x, 404, buf_cstr(&b));
-            buf_free(&b);
+        int found = find_row(x, it->valuestring, &v[i]);
+        if (found <= 0) {
+            if (found < 0) {
+                index_failed(x);
+            } else {
+                buf_t b = BUF_INIT;
+                buf_printf(&b, "message %s not found", it->valuestring);
+                http_reply_text(x, 404, buf_cstr(&b));
+                buf_free(&b);
+            }
             free(v);
             return false;
         }
@@ -772,26 +666,23 @@ static void api_messages(struct http_ctx *x) {
             cJSON_Delete(body);
             return;
         }
-        struct search_query_sql sql;
-        search_query_to_sql(&sq, &sql);
-        rows = rows_matching(x, &sql, &n);
-        search_query_sql_free(&sql);
+        int rc = api_query_rows(x->app->store, x->account, &sq, &rows, &n);
         search_query_free(&sq);
         buf_free(&err);
+        if (rc < 0) {
+            index_failed(x);
+            cJSON_Delete(body);
+            return;
+        }
     } else if (!rows_from_ids(x, body, &rows, &n)) {
         cJSON_Delete(body);
         return;
     }
     if (put) {
         cJSON *read = cJSON_GetObjectItemCaseSensitive(body, "Read");
-        if (read && !cJSON_IsBool(read)) {
-            http_reply_text(x, 400, "Read must be true or false");
-        } else {
-            set_read_rows(x, rows, n, read ? cJSON_IsTrue(read) : false);
-            http_reply_text(x, 200, "ok");
-        }
-    } else {
-        delete_rows(x, rows, n);
+        if (read && !cJSON_IsBool(read)) http_reply_text(x, 400, "Read must be true or false");
+        else if (set_read_rows(x, rows, n, read ? cJSON_IsTrue(read) : false)) http_reply_text(x, 200, "ok");
+    } else if (delete_rows(x, rows, n)) {
         http_reply_text(x, 200, "ok");
     }
     free(rows);
@@ -804,34 +695,41 @@ static void api_search(struct http_ctx *x) {
         not_allowed(x, "GET, DELETE");
         return;
     }
-    struct search_query_sql sql;
-    if (!search_sql(x, &sql)) return;
+    struct search_query sq;
+    if (!search_param(x, &sq)) return;
     if (del) {
         size_t n;
-        int64_t *rows = rows_matching(x, &sql, &n);
-        delete_rows(x, rows, n);
-        free(rows);
-        http_reply_text(x, 200, "ok");
-        search_query_sql_free(&sql);
+        int64_t *rows;
+        if (api_query_rows(x->app->store, x->account, &sq, &rows, &n) < 0) {
+            index_failed(x);
+        } else {
+            if (delete_rows(x, rows, n)) http_reply_text(x, 200, "ok");
+            free(rows);
+        }
+        search_query_free(&sq);
         return;
     }
     int64_t wait = param_wait(x);
     if (wait < 0) {
         http_reply_text(x, 400, "bad wait duration (use e.g. 30s, 500ms, 2m)");
-        search_query_sql_free(&sql);
+        search_query_free(&sq);
         return;
     }
     if (wait > 0 && !x->waited) {
         int64_t total, unread;
-        count_scoped(x, x->account, &sql, &total, &unread);
+        if (api_query_count(x->app->store, x->account, &sq, &total, &unread) < 0) {
+            index_failed(x);
+            search_query_free(&sq);
+            return;
+        }
         if (total == 0) {
-            search_query_sql_free(&sql);
+            search_query_free(&sq);
             http_defer_wait(x, wait);
             return;
         }
     }
-    list_messages(x, &sql);
-    search_query_sql_free(&sql);
+    list_messages(x, &sq);
+    search_query_free(&sq);
 }
 
 /* ---- one message ---------------------------------------------------------------- */
@@ -861,24 +759,19 @@ static void list_unsubscribe(GMimeMessage *m, cJSON *o) {
 static void api_message_get(struct http_ctx *x, const char *id) {
     struct loaded l;
     if (!load_message(x, id, true, &l)) return;
-    cJSON *o = summary_for_row(x, x->account, l.row);
-    if (!o) {
+    struct api_query_summary m;
+    int found = api_query_summary(x->app->store, x->account, l.row, &m);
+    if (found <= 0) {
         loaded_free(&l);
-        http_reply_text(x, 404, "message not found");
+        if (found < 0) index_failed(x);
+        else http_reply_text(x, 404, "message not found");
         return;
     }
+    cJSON *o = summary_json(&m);
     cJSON_DeleteItemFromObjectCaseSensitive(o, "Snippet");
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db(x), "SELECT mail_from, sent_date, internaldate FROM messages WHERE id = ?", -1, &st,
-                           NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, l.row);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            cJSON_AddStringToObject(o, "ReturnPath", col_text(st, 0));
-            int64_t sent = sqlite3_column_int64(st, 1);
-            add_time(o, "Date", sent ? sent : sqlite3_column_int64(st, 2));
-        }
-        sqlite3_finalize(st);
-    }
+    cJSON_AddStringToObject(o, "ReturnPath", m.mail_from);
+    add_time(o, "Date", m.sent_date ? m.sent_date : m.internaldate);
+    api_query_summary_free(&m);
     list_unsubscribe(l.mime, o);
     struct detail_walk w = {0};
     w.inline_parts = cJSON_CreateArray();
@@ -1092,22 +985,22 @@ static bool valid_tag(const char *t) {
 static void send_done(struct store_delivery *d, int result, void *arg) {
     struct api_send *s = arg;
     struct http_ctx *x = http_token_ctx(s->token);
-    if (result == 0 && d->n && d->files[0].new_path) {
+    bool tagged = true;
+    if (result == 0 && d->n && d->files[0].new_path && s->tags) {
+        /* each copy the delivery indexed (uid 0: indexing failed) */
+        int64_t rows[d->n];
+        size_t n = 0;
+        for (size_t i = 0; i < d->n; i++)
+            if (d->uids[i]) rows[n++] = d->rows[i];
+        tagged = api_query_set_tags(s->app->store, rows, n, s->tags) == 0;
+    }
+    if (!tagged) {
+        log_error("http: a message sent via the API was stored, but its tags could not be set");
+        http_reply_text(x, 500, "message stored, but its tags could not be set");
+    } else if (result == 0 && d->n && d->files[0].new_path) {
         const char *base = strrchr(d->files[0].new_path, '/') + 1;
         buf_t id = BUF_INIT;
         index_api_id(base, &id);
-        if (s->tags) {
-            for (size_t i = 0; i < d->n; i++) {
-                const char *b = strrchr(d->files[i].new_path, '/') + 1;
-                sqlite3_stmt *st;
-                if (sqlite3_prepare_v2(index_db(s->app->store->idx), "SELECT id FROM messages WHERE base = ?", -1,
-                                       &st, NULL) != SQLITE_OK)
-                    continue;
-                sqlite3_bind_text(st, 1, b, -1, SQLITE_STATIC);
-                if (sqlite3_step(st) == SQLITE_ROW) store_set_flags(s->app->store, sqlite3_column_int64(st, 0), 0, s->tags);
-                sqlite3_finalize(st);
-            }
-        }
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "ID", buf_cstr(&id));
         http_reply_json(x, 200, o);
@@ -1429,62 +1322,11 @@ static void api_send(struct http_ctx *x) {
 
 /* ---- tags ----------------------------------------------------------------------- */
 
-/* New keyword string: kw without tag (remove) or with it replaced/added. */
-static char *keywords_edit(const char *kw, const char *remove, const char *add) {
-    buf_t b = BUF_INIT;
-    const char *k = kw;
-    bool have_add = false;
-    while (*k) {
-        size_t l = strcspn(k, " ");
-        bool drop = remove && strlen(remove) == l && !strncmp(k, remove, l);
-        if (add && strlen(add) == l && !strncmp(k, add, l)) {
-            if (have_add) drop = true;
-            have_add = true;
-        }
-        if (l && !drop) {
-            if (b.len) buf_append_char(&b, ' ');
-            buf_append(&b, k, l);
-        }
-        k += l;
-        while (*k == ' ') k++;
-    }
-    if (add && !have_add) {
-        if (b.len) buf_append_char(&b, ' ');
-        buf_append_str(&b, add);
-    }
-    return buf_steal(&b);
-}
-
-/* Apply keywords_edit to every message in scope carrying tag. */
-static void retag(struct http_ctx *x, const char *tag, const char *rename_to) {
-    sqlite3_stmt *st = prepare_scoped(x, x->account, "SELECT messages.id, messages.flags, messages.keywords", NULL,
-                                      "(' ' || messages.keywords || ' ') LIKE ('% ' || ?2 || ' %')", NULL);
-    if (!st) return;
-    sqlite3_bind_text(st, 2, tag, -1, SQLITE_TRANSIENT);
-    GArray *rows = g_array_new(FALSE, FALSE, sizeof(int64_t));
-    GArray *flags = g_array_new(FALSE, FALSE, sizeof(int));
-    GPtrArray *kws = g_ptr_array_new_with_free_func(free);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        int64_t r = sqlite3_column_int64(st, 0);
-        int f = sqlite3_column_int(st, 1);
-        g_array_append_val(rows, r);
-        g_array_append_val(flags, f);
-        g_ptr_array_add(kws, keywords_edit(col_text(st, 2), tag, rename_to));
-    }
-    sqlite3_finalize(st);
-    index_begin(x->app->store->idx);
-    for (guint i = 0; i < rows->len; i++)
-        store_set_flags(x->app->store, g_array_index(rows, int64_t, i), g_array_index(flags, int, i),
-                        g_ptr_array_index(kws, i));
-    index_commit(x->app->store->idx);
-    g_array_free(rows, TRUE);
-    g_array_free(flags, TRUE);
-    g_ptr_array_free(kws, TRUE);
-}
-
 static void api_tags(struct http_ctx *x) {
     if (method_is(x, "GET")) {
-        http_reply_json(x, 200, all_tags(x));
+        cJSON *tags = all_tags(x);
+        if (tags) http_reply_json(x, 200, tags);
+        else index_failed(x);
         return;
     }
     if (!method_is(x, "PUT")) {
@@ -1509,7 +1351,7 @@ static void api_tags(struct http_ctx *x) {
             cJSON_Delete(body);
             return;
         }
-        char *e = keywords_edit(buf_cstr(&kw), NULL, it->valuestring);
+        char *e = api_query_keywords_edit(buf_cstr(&kw), NULL, it->valuestring);
         buf_reset(&kw);
         buf_append_str(&kw, e);
         free(e);
@@ -1517,16 +1359,11 @@ static void api_tags(struct http_ctx *x) {
     int64_t *rows;
     size_t n;
     if (rows_from_ids(x, body, &rows, &n)) {
-        index_begin(x->app->store->idx);
-        for (size_t i = 0; i < n; i++) {
-            struct store_msg m;
-            if (store_msg_get(x->app->store, rows[i], &m) < 0) continue;
-            store_set_flags(x->app->store, rows[i], m.flags, buf_cstr(&kw));
-            store_msg_free(&m);
-        }
-        index_commit(x->app->store->idx);
+        if (api_query_set_tags(x->app->store, rows, n, buf_cstr(&kw)) < 0)
+            http_reply_text(x, 500, "could not change the messages");
+        else
+            http_reply_text(x, 200, "ok");
         free(rows);
-        http_reply_text(x, 200, "ok");
     }
     buf_free(&kw);
     cJSON_Delete(body);
@@ -1538,8 +1375,10 @@ static void api_tag(struct http_ctx *x, const char *tag) {
         return;
     }
     if (method_is(x, "DELETE")) {
-        retag(x, tag, NULL);
-        http_reply_text(x, 200, "ok");
+        if (api_query_retag(x->app->store, x->account, tag, NULL) < 0)
+            http_reply_text(x, 500, "could not change the messages");
+        else
+            http_reply_text(x, 200, "ok");
         return;
     }
     if (!method_is(x, "PUT")) {
@@ -1549,12 +1388,12 @@ static void api_tag(struct http_ctx *x, const char *tag) {
     cJSON *body = json_body(x);
     if (!body) return;
     cJSON *name = cJSON_GetObjectItemCaseSensitive(body, "Name");
-    if (!cJSON_IsString(name) || !valid_tag(name->valuestring)) {
+    if (!cJSON_IsString(name) || !valid_tag(name->valuestring))
         http_reply_text(x, 400, "Name must be a valid tag");
-    } else {
-        retag(x, tag, name->valuestring);
+    else if (api_query_retag(x->app->store, x->account, tag, name->valuestring) < 0)
+        http_reply_text(x, 500, "could not change the messages");
+    else
         http_reply_text(x, 200, "ok");
-    }
     cJSON_Delete(body);
 }
 
@@ -1573,7 +1412,11 @@ static bool sees_server(const struct http_ctx *x) {
 static void api_info(struct http_ctx *x) {
     bool server = sees_server(x);
     int64_t total, unread;
-    count_scoped(x, x->account, NULL, &total, &unread);
+    cJSON *names = NULL;
+    if (api_query_count(x->app->store, x->account, NULL, &total, &unread) < 0 || !(names = all_tags(x))) {
+        index_failed(x);
+        return;
+    }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "Version", HTTP_API_VERSION);
     cJSON_AddStringToObject(o, "LatestVersion", "");
@@ -1586,15 +1429,16 @@ static void api_info(struct http_ctx *x) {
     cJSON_AddNumberToObject(o, "Messages", (double)total);
     cJSON_AddNumberToObject(o, "Unread", (double)unread);
     cJSON *tags = cJSON_AddObjectToObject(o, "Tags");
-    cJSON *names = all_tags(x);
     cJSON *it;
     cJSON_ArrayForEach(it, names) {
-        sqlite3_stmt *st = prepare_scoped(x, x->account, "SELECT count(*)", NULL,
-                                          "(' ' || messages.keywords || ' ') LIKE ('% ' || ?2 || ' %')", NULL);
-        if (!st) continue;
-        sqlite3_bind_text(st, 2, it->valuestring, -1, SQLITE_TRANSIENT);
-        cJSON_AddNumberToObject(tags, it->valuestring, sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0);
-        sqlite3_finalize(st);
+        int64_t count;
+        if (api_query_tag_count(x->app->store, x->account, it->valuestring, &count) < 0) {
+            cJSON_Delete(names);
+            cJSON_Delete(o);
+            index_failed(x);
+            return;
+        }
+        cJSON_AddNumberToObject(tags, it->valuestring, (double)count);
     }
     cJSON_Delete(names);
     cJSON *rs = cJSON_AddObjectToObject(o, "RuntimeStats");
@@ -1635,8 +1479,11 @@ static void api_metrics(struct http_ctx *x) {
     }
     const struct app_stats *s = &x->app->stats;
     struct store *st = x->app->store;
-    int64_t total, unread;
-    count_scoped(x, NULL, NULL, &total, &unread);
+    int64_t total, unread, bytes;
+    if (api_query_count(st, NULL, NULL, &total, &unread) < 0 || api_query_store_totals(st, NULL, &bytes) < 0) {
+        index_failed(x);
+        return;
+    }
     uint64_t waiting, sockets;
     http_server_counts(x->srv, &waiting, &sockets);
     buf_t b = BUF_INIT;
@@ -1693,13 +1540,6 @@ static void api_metrics(struct http_ctx *x) {
         buf_printf(&b, "devmail_smtp_commit_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
         buf_printf(&b, "devmail_smtp_commit_seconds_sum %.6f\ndevmail_smtp_commit_seconds_count %llu\n",
                    as->commit_latency_sum, (unsigned long long)as->commit_latency_count);
-        sqlite3_stmt *q;
-        int64_t bytes = 0;
-        if (sqlite3_prepare_v2(index_db(st->idx), "SELECT coalesce(sum(size), 0) FROM messages", -1, &q, NULL) ==
-            SQLITE_OK) {
-            if (sqlite3_step(q) == SQLITE_ROW) bytes = sqlite3_column_int64(q, 0);
-            sqlite3_finalize(q);
-        }
         buf_printf(&b, "# HELP devmail_store_bytes Size of all stored messages.\n# TYPE devmail_store_bytes gauge\n"
                        "devmail_store_bytes %lld\n",
                    (long long)bytes);
@@ -1753,7 +1593,13 @@ static void api_message_routes(struct http_ctx *x, char **seg, size_t n) {
                 http_reply_text(x, 400, "bad wait duration (use e.g. 30s, 500ms, 2m)");
                 return;
             }
-            if (wait > 0 && !find_row(x, "latest")) {
+            int64_t row;
+            int found = wait > 0 ? find_row(x, "latest", &row) : 1;
+            if (found < 0) {
+                index_failed(x);
+                return;
+            }
+            if (!found) {
                 http_defer_wait(x, wait);
                 return;
             }
@@ -1849,16 +1695,7 @@ bool http_api_wait_match(struct http_ctx *x, int64_t after, int64_t upto) {
         struct search_query sq;
         bool hit = false;
         if (search_query_parse(q.data ? q.data : "", q.len, 0, &sq, &err) == 0) {
-            struct search_query_sql sql;
-            search_query_to_sql(&sq, &sql);
-            buf_t extra = BUF_INIT;
-            /* the row ids are literals, so the search parameters still start at ?2 */
-            buf_printf(&extra, "messages.id > %lld AND messages.id <= %lld", (long long)after, (long long)upto);
-            sqlite3_stmt *st = prepare_scoped(x, x->account, "SELECT 1", &sql, buf_cstr(&extra), NULL);
-            hit = st && sqlite3_step(st) == SQLITE_ROW;
-            sqlite3_finalize(st);
-            buf_free(&extra);
-            search_query_sql_free(&sql);
+            hit = api_query_matches(x->app->store, x->account, &sq, after, upto) == 1;
             search_query_free(&sq);
         }
         buf_free(&q);
@@ -1866,40 +1703,30 @@ bool http_api_wait_match(struct http_ctx *x, int64_t after, int64_t upto) {
         return hit;
     }
     /* message/latest: any new message in scope */
-    buf_t extra = BUF_INIT;
-    buf_printf(&extra, "messages.id > %lld AND messages.id <= %lld", (long long)after, (long long)upto);
-    sqlite3_stmt *st = prepare_scoped(x, x->account, "SELECT 1", NULL, buf_cstr(&extra), NULL);
-    buf_free(&extra);
-    bool hit = st && sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
-    return hit;
+    return api_query_matches(x->app->store, x->account, NULL, after, upto) == 1;
 }
 
 cJSON *http_api_event_frame(struct app *app, const struct store_event *ev) {
-    struct http_ctx x = {.app = app};
     if (ev->type == STORE_EV_NEW) {
-        cJSON *s = summary_for_row(&x, ev->account, ev->row);
-        if (!s) return NULL;
+        cJSON *s = NULL;
+        if (summary_for_row(app, ev->account, ev->row, &s) != 1) return NULL;
         cJSON *f = cJSON_CreateObject();
         cJSON_AddStringToObject(f, "Type", "new");
         cJSON_AddItemToObject(f, "Data", s);
         return f;
     }
     if (ev->type == STORE_EV_UPDATE) {
-        sqlite3_stmt *st = prepare_scoped(&x, ev->account, "SELECT messages.api_id, messages.flags, messages.keywords",
-                                          NULL, "messages.id = ?2", NULL);
-        if (!st) return NULL;
-        sqlite3_bind_int64(st, 2, ev->row);
+        struct api_query_summary m;
         cJSON *f = NULL;
-        if (sqlite3_step(st) == SQLITE_ROW) {
+        if (api_query_summary(app->store, ev->account, ev->row, &m) == 1) {
             f = cJSON_CreateObject();
             cJSON_AddStringToObject(f, "Type", "update");
             cJSON *d = cJSON_AddObjectToObject(f, "Data");
-            cJSON_AddStringToObject(d, "ID", col_text(st, 0));
-            cJSON_AddBoolToObject(d, "Read", (sqlite3_column_int(st, 1) & MSG_SEEN) != 0);
-            cJSON_AddItemToObject(d, "Tags", tags_array(col_text(st, 2)));
+            cJSON_AddStringToObject(d, "ID", m.api_id);
+            cJSON_AddBoolToObject(d, "Read", (m.flags & MSG_SEEN) != 0);
+            cJSON_AddItemToObject(d, "Tags", tags_array(m.keywords));
         }
-        sqlite3_finalize(st);
+        api_query_summary_free(&m);
         return f;
     }
     if (ev->type == STORE_EV_EXPUNGE && ev->api_id) {
@@ -1914,9 +1741,9 @@ cJSON *http_api_event_frame(struct app *app, const struct store_event *ev) {
 }
 
 cJSON *http_api_stats_frame(struct app *app, const char *account) {
-    struct http_ctx x = {.app = app};
     int64_t total, unread;
-    count_scoped(&x, account, NULL, &total, &unread);
+    /* an index error (logged by the store) shows as zeros until the next frame */
+    if (api_query_count(app->store, account, NULL, &total, &unread) < 0) total = unread = 0;
     cJSON *f = cJSON_CreateObject();
     cJSON_AddStringToObject(f, "Type", "stats");
     cJSON *d = cJSON_AddObjectToObject(f, "Data");
