@@ -57,7 +57,7 @@ static void add_time(cJSON *o, const char *name, int64_t t) {
 }
 
 /* The index could not answer: 500 (the store logged why). */
-static void index_failed(struct http_ctx *x) {
+static void query_failed(struct http_ctx *x) {
     http_reply_text(x, 500, "index query failed");
 }
 
@@ -439,7 +439,7 @@ static bool load_message(struct http_ctx *x, const char *id, bool parse, struct 
     memset(l, 0, sizeof *l);
     int found = find_row(x, id, &l->row);
     if (found < 0) {
-        index_failed(x);
+        query_failed(x);
         return false;
     }
     if (!found || store_msg_get(x->app->store, l->row, &l->msg) < 0) {
@@ -486,20 +486,20 @@ static void list_messages(struct http_ctx *x, const struct search_query *q) {
     int64_t total, unread, mtotal, munread;
     if (api_query_count(st, x->account, NULL, &total, &unread) < 0 ||
         (q && api_query_count(st, x->account, q, &mtotal, &munread) < 0)) {
-        index_failed(x);
+        query_failed(x);
         return;
     }
     if (!q) mtotal = total, munread = unread;
     struct api_query_summary *page;
     size_t count;
     if (api_query_list(st, x->account, q, start, limit, &page, &count) < 0) {
-        index_failed(x);
+        query_failed(x);
         return;
     }
     cJSON *tags = all_tags(x);
     if (!tags) {
         api_query_list_free(page, count);
-        index_failed(x);
+        query_failed(x);
         return;
     }
     cJSON *o = cJSON_CreateObject();
@@ -607,7 +607,7 @@ static bool rows_from_ids(struct http_ctx *x, cJSON *body, int64_t **rows, size_
     }
     if (!ids || cJSON_GetArraySize(ids) == 0) {
         if (api_query_rows(x->app->store, x->account, NULL, rows, n) < 0) {
-            index_failed(x);
+            query_failed(x);
             return false;
         }
         return true;
@@ -625,7 +625,7 @@ static bool rows_from_ids(struct http_ctx *x, cJSON *body, int64_t **rows, size_
         int found = find_row(x, it->valuestring, &v[i]);
         if (found <= 0) {
             if (found < 0) {
-                index_failed(x);
+                query_failed(x);
             } else {
                 buf_t b = BUF_INIT;
                 buf_printf(&b, "message %s not found", it->valuestring);
@@ -670,7 +670,7 @@ static void api_messages(struct http_ctx *x) {
         search_query_free(&sq);
         buf_free(&err);
         if (rc < 0) {
-            index_failed(x);
+            query_failed(x);
             cJSON_Delete(body);
             return;
         }
@@ -701,7 +701,7 @@ static void api_search(struct http_ctx *x) {
         size_t n;
         int64_t *rows;
         if (api_query_rows(x->app->store, x->account, &sq, &rows, &n) < 0) {
-            index_failed(x);
+            query_failed(x);
         } else {
             if (delete_rows(x, rows, n)) http_reply_text(x, 200, "ok");
             free(rows);
@@ -718,7 +718,7 @@ static void api_search(struct http_ctx *x) {
     if (wait > 0 && !x->waited) {
         int64_t total, unread;
         if (api_query_count(x->app->store, x->account, &sq, &total, &unread) < 0) {
-            index_failed(x);
+            query_failed(x);
             search_query_free(&sq);
             return;
         }
@@ -763,7 +763,7 @@ static void api_message_get(struct http_ctx *x, const char *id) {
     int found = api_query_summary(x->app->store, x->account, l.row, &m);
     if (found <= 0) {
         loaded_free(&l);
-        if (found < 0) index_failed(x);
+        if (found < 0) query_failed(x);
         else http_reply_text(x, 404, "message not found");
         return;
     }
@@ -1326,7 +1326,7 @@ static void api_tags(struct http_ctx *x) {
     if (method_is(x, "GET")) {
         cJSON *tags = all_tags(x);
         if (tags) http_reply_json(x, 200, tags);
-        else index_failed(x);
+        else query_failed(x);
         return;
     }
     if (!method_is(x, "PUT")) {
@@ -1414,7 +1414,7 @@ static void api_info(struct http_ctx *x) {
     int64_t total, unread;
     cJSON *names = NULL;
     if (api_query_count(x->app->store, x->account, NULL, &total, &unread) < 0 || !(names = all_tags(x))) {
-        index_failed(x);
+        query_failed(x);
         return;
     }
     cJSON *o = cJSON_CreateObject();
@@ -1435,7 +1435,7 @@ static void api_info(struct http_ctx *x) {
         if (api_query_tag_count(x->app->store, x->account, it->valuestring, &count) < 0) {
             cJSON_Delete(names);
             cJSON_Delete(o);
-            index_failed(x);
+            query_failed(x);
             return;
         }
         cJSON_AddNumberToObject(tags, it->valuestring, (double)count);
@@ -1481,7 +1481,7 @@ static void api_metrics(struct http_ctx *x) {
     struct store *st = x->app->store;
     int64_t total, unread, bytes;
     if (api_query_count(st, NULL, NULL, &total, &unread) < 0 || api_query_store_totals(st, NULL, &bytes) < 0) {
-        index_failed(x);
+        query_failed(x);
         return;
     }
     uint64_t waiting, sockets;
@@ -1596,7 +1596,7 @@ static void api_message_routes(struct http_ctx *x, char **seg, size_t n) {
             int64_t row;
             int found = wait > 0 ? find_row(x, "latest", &row) : 1;
             if (found < 0) {
-                index_failed(x);
+                query_failed(x);
                 return;
             }
             if (!found) {
@@ -1642,7 +1642,7 @@ bool http_api_handle(struct http_ctx *x) {
         /* ready = mail is taken: the disk has room and the index writes */
         struct store *st = x->app->store;
         if (app_disk_full(x->app)) http_reply_text(x, 503, "not ready: free disk space below min_free_disk");
-        else if (index_write_failed(st->idx) || (st->commit_idx && index_write_failed(st->commit_idx)))
+        else if (!store_index_writable(st))
             http_reply_text(x, 503, "not ready: the index cannot take writes");
         else http_reply_text(x, 200, "ok");
         return true;

@@ -268,6 +268,10 @@ struct store *store_open(struct event_base *base, const char *data_dir, const ch
     return s;
 }
 
+bool store_index_writable(const struct store *s) {
+    return !index_write_failed(s->idx) && !(s->commit_idx && index_write_failed(s->commit_idx));
+}
+
 void store_close(struct store *s) {
     if (!s) return;
     if (s->maintain) event_free(s->maintain);

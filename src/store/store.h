@@ -49,6 +49,8 @@ struct store {
  * Maildir folders with the index and sweep stale tmp/ files. */
 struct store *store_open(struct event_base *base, const char *data_dir, const char *hostname, buf_t *err);
 void store_close(struct store *s);
+/* Did the index's last commits succeed (false: disk full, I/O error)? */
+bool store_index_writable(const struct store *s);
 
 /* Maildir path of an account's mailbox. */
 void store_mailbox_path(struct store *s, const char *account, const char *mailbox, buf_t *out);
