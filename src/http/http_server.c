@@ -312,19 +312,13 @@ void http_defer_wait(struct http_ctx *x, int64_t ms) {
 #define WAKE_COST_FACTOR 9
 #define WAKE_MAX_DELAY_MS 1000
 
-static int64_t mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void wake_round(evutil_socket_t fd, short what, void *arg) {
     struct http_server *srv = arg;
     int64_t after = srv->wake_after, upto = srv->wake_upto;
     srv->wake_after = upto;
     srv->wake_scheduled = false;
     if (!srv->waiters || upto <= after) return;
-    int64_t t0 = mono_ms();
+    int64_t t0 = authguard_now_ms();
     size_t n = 0, cap = 0;
     struct http_conn **hit = NULL;
     for (struct http_conn *h = srv->waiters; h; h = h->next) {
@@ -342,7 +336,8 @@ static void wake_round(evutil_socket_t fd, short what, void *arg) {
         conn_unref(c);
     }
     free(hit);
-    srv->wake_next_ms = mono_ms() + (mono_ms() - t0) * WAKE_COST_FACTOR;
+    int64_t t1 = authguard_now_ms();
+    srv->wake_next_ms = t1 + (t1 - t0) * WAKE_COST_FACTOR;
 }
 
 static void wake_waiters(struct http_server *srv, const struct store_event *ev) {
@@ -354,7 +349,7 @@ static void wake_waiters(struct http_server *srv, const struct store_event *ev) 
     if (ev->row > srv->wake_upto) srv->wake_upto = ev->row;
     if (srv->wake_after > ev->row - 1) srv->wake_after = ev->row - 1;
     if (srv->wake_scheduled) return;
-    int64_t delay = srv->wake_next_ms - mono_ms();
+    int64_t delay = srv->wake_next_ms - authguard_now_ms();
     if (delay < 0) delay = 0;
     if (delay > WAKE_MAX_DELAY_MS) delay = WAKE_MAX_DELAY_MS;
     if (!srv->wake_timer) srv->wake_timer = evtimer_new(net_base(srv->app->net), wake_round, srv);
