@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "app/deliver.h"
 #include "app/sasl.h"
 #include "core/log.h"
 #include "core/xalloc.h"
@@ -144,15 +145,6 @@ static bool bad_command(struct smtp_session *s) {
     return false;
 }
 
-static void make_queue_id(struct smtp_session *s) {
-    static unsigned counter;
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    /* Postfix-like: hex of time and a sequence, unique within the process */
-    snprintf(s->queue_id, sizeof s->queue_id, "%05lX%05lX%02X", (unsigned long)(tv.tv_sec & 0xFFFFF),
-             (unsigned long)(tv.tv_usec & 0xFFFFF), (++counter) & 0xFF);
-}
-
 /* ---- verbs ----------------------------------------------------------- */
 
 static void cmd_ehlo(struct smtp_session *s, const struct smtp_cmd *cmd, bool esmtp) {
@@ -225,7 +217,7 @@ static void cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd) {
                 reply(s, "501 5.5.4 Bad message size syntax");
                 goto fail;
             }
-            if (v > (unsigned long long)cfg->message_size_limit) {
+            if (deliver_check(s->app, v > INT64_MAX ? INT64_MAX : (int64_t)v) == DELIVER_TOO_BIG) {
                 reply(s, "552 5.3.4 Message size exceeds fixed limit");
                 goto fail;
             }
@@ -271,7 +263,7 @@ static void cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd) {
         reply(s, "553 5.6.7 Must declare SMTPUTF8 to send unicode address");
         goto fail;
     }
-    if (app_disk_full(s->app)) {
+    if (deliver_check(s->app, -1) == DELIVER_DISK_FULL) {
         log_warn("smtp[%llu] %s: refusing mail: less than %lld bytes free in %s", (unsigned long long)conn_id(s->conn),
                  conn_peer(s->conn), (long long)cfg->min_free_disk, cfg->data_dir);
         reply(s, "452 4.3.1 Insufficient system storage");
@@ -354,8 +346,7 @@ static void cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd) {
     }
     char *account = NULL;
     buf_t why = BUF_INIT;
-    if (rcptmap_route(&s->app->rcptmap, cfg->domains.v, cfg->domains.n, cfg->default_account, p.addr, &account,
-                      &why) < 0) {
+    if (deliver_route(s->app, p.addr, &account, &why) < 0) {
         log_info("smtp[%llu] %s: reject RCPT from=<%s> to=<%s>: %s", (unsigned long long)conn_id(s->conn),
                  conn_peer(s->conn), s->mail_from, p.addr, buf_cstr(&why));
         reply(s, "%s", buf_cstr(&why));
@@ -377,26 +368,16 @@ static void cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd) {
     reply(s, "250 2.1.5 Ok");
 }
 
-/* The trace headers Postfix's virtual(8) delivery adds, per account. */
-static void write_trace_headers(struct smtp_session *s, size_t idx, const char *account) {
-    buf_t h = BUF_INIT;
-    buf_printf(&h, "Return-Path: <%s>\n", s->mail_from);
-    const char *first = NULL;
-    for (size_t i = 0; i < s->nrcpts; i++) {
-        if (strcmp(s->rcpts[i].account, account) != 0) continue;
-        bool dup = false;
-        for (size_t k = 0; k < i; k++)
-            if (!strcmp(s->rcpts[k].account, account) && !strcasecmp(s->rcpts[k].addr, s->rcpts[i].addr)) dup = true;
-        if (dup) continue;
-        buf_printf(&h, "X-Original-To: %s\n", s->rcpts[i].addr);
-        if (!first) first = s->rcpts[i].addr;
+/* Open the files of a delivery (one per distinct account), through the
+ * one delivery service: it writes the trace headers. */
+static bool delivery_open(struct smtp_session *s) {
+    /* never two at once: a second open would lose the first's files */
+    if (s->delivery_open) {
+        store_delivery_abort(&s->delivery);
+        s->delivery_open = false;
     }
-    buf_printf(&h, "Delivered-To: %s\n", first ? first : account);
-    char date[64];
-    time_t now = time(NULL);
-    struct tm tm;
-    localtime_r(&now, &tm);
-    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z (%Z)", &tm);
+    struct deliver_rcpt *r = xcalloc(s->nrcpts ? s->nrcpts : 1, sizeof *r);
+    for (size_t i = 0; i < s->nrcpts; i++) r[i] = (struct deliver_rcpt){s->rcpts[i].addr, s->rcpts[i].account};
     /* RFC 3848 protocol names; RFC 6531 3.7.3 for SMTPUTF8 transactions */
     const char *with = s->esmtp ? (conn_is_tls(s->conn) ? (s->auth_user ? "ESMTPSA" : "ESMTPS")
                                                         : (s->auth_user ? "ESMTPA" : "ESMTP"))
@@ -406,51 +387,12 @@ static void write_trace_headers(struct smtp_session *s, size_t idx, const char *
         snprintf(utf8_with, sizeof utf8_with, "UTF8%s", with + 1); /* ESMTPS -> UTF8SMTPS */
         with = utf8_with;
     }
-    /* the HELO name is client text: keep it printable and bounded */
-    buf_t helo = BUF_INIT;
-    const char *hn = s->helo ? s->helo : "unknown";
-    for (size_t i = 0; hn[i] && i < 255; i++) {
-        unsigned char c = (unsigned char)hn[i];
-        buf_append_char(&helo, (c < 0x21 || c > 0x7e || c == '(' || c == ')') ? '?' : (char)c);
-    }
-    const char *peer = conn_peer(s->conn);
-    bool local = !strncmp(peer, "127.", 4) || !strcmp(peer, "::1");
-    buf_printf(&h, "Received: from %s (%s [%s])\n\tby %s (devmail) with %s id %s", buf_cstr(&helo),
-               local ? "localhost" : "unknown", peer, hostname(s), with, s->queue_id);
-    if (s->nrcpts == 1) buf_printf(&h, "\n\tfor <%s>", s->rcpts[0].addr);
-    buf_printf(&h, "; %s\n", date);
-    buf_free(&helo);
-    store_delivery_write_one(&s->delivery, idx, h.data, h.len);
-    buf_free(&h);
-}
-
-/* Open the files of a delivery: one per distinct account. */
-static bool delivery_open(struct smtp_session *s) {
-    /* never two at once: a second open would lose the first's files */
-    if (s->delivery_open) {
-        store_delivery_abort(&s->delivery);
-        s->delivery_open = false;
-    }
-    char **accounts = xcalloc(s->nrcpts, sizeof *accounts);
-    size_t n = 0;
-    for (size_t i = 0; i < s->nrcpts; i++) {
-        bool seen = false;
-        for (size_t k = 0; k < n; k++)
-            if (!strcmp(accounts[k], s->rcpts[i].account)) seen = true;
-        if (!seen) accounts[n++] = s->rcpts[i].account;
-    }
-    buf_t rcpts = BUF_INIT;
-    for (size_t i = 0; i < s->nrcpts; i++) buf_printf(&rcpts, "%s%s", i ? ", " : "", s->rcpts[i].addr);
-    make_queue_id(s);
-    int rc = store_delivery_begin(s->app->store, &s->delivery, accounts, n, s->mail_from, buf_cstr(&rcpts));
-    buf_free(&rcpts);
-    if (rc < 0) {
-        free(accounts);
-        return false;
-    }
+    deliver_queue_id(s->queue_id, sizeof s->queue_id);
+    struct deliver_trace t = {s->helo, conn_peer(s->conn), with, s->queue_id, time(NULL)};
+    int rc = deliver_begin(s->app, &s->delivery, s->mail_from, r, s->nrcpts, &t);
+    free(r);
+    if (rc < 0) return false;
     s->delivery_open = true;
-    for (size_t i = 0; i < n; i++) write_trace_headers(s, i, accounts[i]);
-    free(accounts);
     return true;
 }
 
