@@ -22,7 +22,7 @@ LIB_OBJS := $(patsubst src/%.c,$(OBJ_DIR)/%.o,$(LIB_SRCS)) $(OBJ_DIR)/gen/web_as
 UNIT_BINS := $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRCS))
 
 ASAN_DIR := build/asan
-ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+ASAN_FLAGS := -DDEVMAIL_DEBUG -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 ASAN_OBJS := $(patsubst src/%.c,$(ASAN_DIR)/obj/%.o,$(LIB_SRCS)) $(ASAN_DIR)/obj/gen/web_assets.o
 ASAN_UNIT_BINS := $(patsubst tests/unit/%.c,$(ASAN_DIR)/tests/%,$(UNIT_SRCS))
 
@@ -88,7 +88,7 @@ $(ASAN_DIR)/tests/%: tests/unit/%.c $(ASAN_DIR)/libdevmail.a
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -O1 -o $@ $< $(ASAN_DIR)/libdevmail.a $(LDLIBS) -lcmocka
 
 # --- fuzz targets: clang + libFuzzer -------------------------------------
-FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -O1 -g
+FUZZ_FLAGS := -DDEVMAIL_DEBUG -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -O1 -g
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -Isrc -Ibuild/gen $(PKG_CFLAGS)
 
 $(FUZZ_DIR)/obj/%.o: src/%.c

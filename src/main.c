@@ -208,15 +208,6 @@ static void on_sigterm(evutil_socket_t sig, short what, void *arg) {
     event_add(shutdown_poller, &ptv);
 }
 
-/* Settings used only at start-up: the listeners are bound, the store and
- * TLS are open, privileges are dropped. A reload keeps their running
- * values and says so. */
-static const char *const startup_only_keys[] = {
-    "data_dir", "smtp_listen", "smtps_listen", "imap_listen", "imaps_listen", "pop3_listen", "pop3s_listen",
-    "http_listen", "tls_cert", "tls_key", "user", "group", "pidfile", "max_connections", "max_connections_per_ip",
-    NULL,
-};
-
 static bool config_field_equal(const struct config_entry *e, const struct config *a, const struct config *b) {
     const void *fa = (const char *)a + e->offset, *fb = (const char *)b + e->offset;
     switch (e->type) {
@@ -247,9 +238,83 @@ static void config_field_swap(const struct config_entry *e, struct config *a, st
     memcpy(fb, tmp, size);
 }
 
+/* SIGHUP reload parts owned here: the passwd-file and the recipient map
+ * (read in prepare, so an error keeps the old ones), and the settings
+ * whose running objects are here (log, retention, login delays,
+ * connection shares). */
+static struct passdb pending_passdb;
+static bool pending_has_passdb;
+static struct rcptmap pending_rcptmap;
+
+static int accounts_prepare(void *arg, const struct config *fresh, buf_t *err) {
+    pending_has_passdb = false;
+    memset(&pending_passdb, 0, sizeof pending_passdb);
+    if (fresh->passdb[0]) {
+        if (passdb_load(&pending_passdb, fresh->passdb, err) < 0) return -1;
+        pending_has_passdb = true;
+    }
+    return 0;
+}
+
+static void accounts_commit(void *arg) {
+    if (app.has_passdb) passdb_free(&app.passdb);
+    app.passdb = pending_passdb;
+    app.has_passdb = pending_has_passdb;
+    pending_has_passdb = false;
+}
+
+static void accounts_discard(void *arg) {
+    if (pending_has_passdb) passdb_free(&pending_passdb);
+    pending_has_passdb = false;
+}
+
+static int rcptmap_prepare(void *arg, const struct config *fresh, buf_t *err) {
+    memset(&pending_rcptmap, 0, sizeof pending_rcptmap);
+    if (fresh->recipient_map[0] && rcptmap_load(&pending_rcptmap, fresh->recipient_map, err) < 0) return -1;
+    return 0;
+}
+
+static void rcptmap_commit(void *arg) {
+    rcptmap_free(&app.rcptmap);
+    app.rcptmap = pending_rcptmap;
+    memset(&pending_rcptmap, 0, sizeof pending_rcptmap);
+}
+
+static void rcptmap_discard(void *arg) {
+    rcptmap_free(&pending_rcptmap);
+}
+
+static void settings_commit(void *arg) {
+    log_set_level(app.cfg->verbose ? LOG_DEBUG : (enum log_level)app.cfg->log_level);
+    retention_timer_set(retention, app.cfg->retention, app.cfg->retention_count);
+    authguard_set(app.authguard, app.cfg->auth_failure_delay_ms, app.cfg->auth_failure_max_delay * 1000);
+    set_protocol_limits(app.cfg);
+}
+
+static struct config *installing;
+
+/* The fresh configuration becomes app.cfg; sessions may hold pointers
+ * into the old strings: retire it, do not free it. */
+static void install_config(void *arg) {
+    struct config *old = xmalloc(sizeof *old);
+    *old = *app.cfg;
+    *app.cfg = *installing;
+    retired = xrealloc(retired, (nretired + 1) * sizeof *retired);
+    retired[nretired++] = old;
+}
+
+static void add_main_reloaders(void) {
+    app_add_reloader(&app, &(struct app_reloader){"passdb", accounts_prepare, accounts_commit, accounts_discard, NULL});
+    app_add_reloader(&app,
+                     &(struct app_reloader){"recipient_map", rcptmap_prepare, rcptmap_commit, rcptmap_discard, NULL});
+    app_add_reloader(&app, &(struct app_reloader){"settings", NULL, settings_commit, NULL, NULL});
+}
+
 /* SIGHUP: re-read the whole configuration (file, environment, the same
- * command line), the passwd-file and the recipient map. Any error keeps
- * everything as it was. Connections stay open. */
+ * command line) and every file it names (passwd-files, the recipient
+ * map), through each module's reloader. Any error keeps everything as it
+ * was. Restart-only keys (the table says which) keep their running value
+ * and are logged. Connections stay open. */
 static void on_sighup(evutil_socket_t sig, short what, void *arg) {
     log_reopen();
     struct config fresh;
@@ -257,48 +322,26 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg) {
         log_error("reload: the configuration has an error (see above); keeping the old one");
         return;
     }
-    buf_t err = BUF_INIT;
-    struct passdb db = {0};
-    struct rcptmap map = {0};
-    if (fresh.passdb[0] && passdb_load(&db, fresh.passdb, &err) < 0) {
-        log_error("reload: %s; keeping the old configuration and accounts", buf_cstr(&err));
-        goto fail;
-    }
-    if (fresh.recipient_map[0] && rcptmap_load(&map, fresh.recipient_map, &err) < 0) {
-        log_error("reload: %s; keeping the old configuration and recipient map", buf_cstr(&err));
-        if (fresh.passdb[0]) passdb_free(&db);
-        goto fail;
-    }
-    for (const char *const *k = startup_only_keys; *k; k++) {
-        const struct config_entry *e = config_find(*k);
-        if (!e || config_field_equal(e, &fresh, app.cfg)) continue;
-        log_warn("reload: %s changed; it takes effect at restart (listeners are not re-bound)", *k);
+    size_t kept = 0;
+    for (const struct config_entry *e = config_table; e->key; e++) {
+        if (e->reload != CONF_RESTART || config_field_equal(e, &fresh, app.cfg)) continue;
+        log_warn("reload: %s changed; it takes effect at restart (listeners are not re-bound)", e->key);
         config_field_swap(e, &fresh, app.cfg); /* fresh keeps the running value */
+        kept++;
     }
     if (strcmp(fresh.log_file, app.cfg->log_file) != 0 && log_open(fresh.log_file) < 0)
         log_error("reload: cannot open log file %s: %s", fresh.log_file, strerror(errno));
-    log_set_level(fresh.verbose ? LOG_DEBUG : (enum log_level)fresh.log_level);
-    if (app.has_passdb) passdb_free(&app.passdb);
-    app.passdb = db;
-    app.has_passdb = fresh.passdb[0] != '\0';
-    rcptmap_free(&app.rcptmap);
-    app.rcptmap = map;
-    /* sessions may hold pointers into the old strings: retire, not free */
-    struct config *old = xmalloc(sizeof *old);
-    *old = *app.cfg;
-    *app.cfg = fresh;
-    retired = xrealloc(retired, (nretired + 1) * sizeof *retired);
-    retired[nretired++] = old;
-    retention_timer_set(retention, app.cfg->retention, app.cfg->retention_count);
-    authguard_set(app.authguard, app.cfg->auth_failure_delay_ms, app.cfg->auth_failure_max_delay * 1000);
-    set_protocol_limits(app.cfg);
+    buf_t err = BUF_INIT;
+    installing = &fresh;
+    if (app_reload(&app, &fresh, install_config, NULL, &err) < 0) {
+        log_error("reload: %s; keeping the old configuration, accounts and recipient map", buf_cstr(&err));
+        buf_free(&err);
+        config_free(&fresh);
+        return;
+    }
     buf_free(&err);
-    log_info("reloaded the configuration, accounts (%s) and recipient map; listeners are not re-bound",
-             app.has_passdb ? app.cfg->passdb : "none: any login");
-    return;
-fail:
-    buf_free(&err);
-    config_free(&fresh);
+    log_info("reloaded the configuration, accounts (%s) and recipient map%s", app.has_passdb ? app.cfg->passdb : "none: any login",
+             kept ? "; restart-only settings kept their running values" : "");
 }
 
 static void on_sigusr1(evutil_socket_t sig, short what, void *arg) {
@@ -360,6 +403,7 @@ static int cmd_serve(int argc, char **argv) {
     struct net_limits limits = {cfg.max_connections, cfg.max_connections_per_ip};
     app.net = net_new(app.base, app.tls, &limits);
     set_protocol_limits(&cfg);
+    add_main_reloaders();
     if (smtp_server_start(&app, &err) < 0) goto fail;
     if (imap_server_start(&app, &err) < 0) goto fail;
     if (pop3_server_start(&app, &err) < 0) goto fail;
@@ -432,6 +476,7 @@ static int cmd_serve(int argc, char **argv) {
     }
     free(retired);
     authguard_free(app.authguard);
+    free(app.reloaders);
     event_base_free(app.base);
     return 0;
 fail:

@@ -76,3 +76,29 @@ int app_login_guarded(struct app *app, const char *peer, const char *user, const
     if (app->authguard) *delay_ms = authguard_failed(app->authguard, peer, user, now);
     return 0;
 }
+
+void app_add_reloader(struct app *app, const struct app_reloader *r) {
+    app->reloaders = xrealloc(app->reloaders, (app->nreloaders + 1) * sizeof *app->reloaders);
+    app->reloaders[app->nreloaders++] = *r;
+}
+
+int app_reload(struct app *app, const struct config *fresh, void (*install)(void *arg), void *install_arg,
+               buf_t *err) {
+    size_t prepared = 0;
+    for (; prepared < app->nreloaders; prepared++) {
+        struct app_reloader *r = &app->reloaders[prepared];
+        buf_t why = BUF_INIT;
+        if (r->prepare && r->prepare(r->arg, fresh, &why) < 0) {
+            buf_printf(err, "%s: %s", r->name, buf_cstr(&why));
+            buf_free(&why);
+            for (size_t i = 0; i < prepared; i++)
+                if (app->reloaders[i].discard) app->reloaders[i].discard(app->reloaders[i].arg);
+            return -1;
+        }
+        buf_free(&why);
+    }
+    install(install_arg);
+    for (size_t i = 0; i < app->nreloaders; i++)
+        if (app->reloaders[i].commit) app->reloaders[i].commit(app->reloaders[i].arg);
+    return 0;
+}

@@ -32,6 +32,19 @@ struct app_stats {
     uint64_t auth_failures;
 };
 
+/* A module's part in SIGHUP: prepare() reads what the fresh configuration
+ * names (files) without changing anything visible, 0 or -1 with err;
+ * when every module prepared, app->cfg becomes the fresh configuration
+ * and commit() makes the prepared state current; after any failure every
+ * prepared module gets discard() and nothing changes. */
+struct app_reloader {
+    const char *name;
+    int (*prepare)(void *arg, const struct config *fresh, buf_t *err);
+    void (*commit)(void *arg);
+    void (*discard)(void *arg);
+    void *arg;
+};
+
 struct app {
     struct config *cfg;
     struct passdb passdb;
@@ -44,7 +57,17 @@ struct app {
     struct app_stats stats;
     bool draining; /* SIGTERM received: finish, accept nothing new */
     struct authguard *authguard; /* failed logins per address and account */
+    struct app_reloader *reloaders;
+    size_t nreloaders;
 };
+
+/* Take part in SIGHUP reloads (r is copied). */
+void app_add_reloader(struct app *app, const struct app_reloader *r);
+/* Prepare every module for fresh; on success call install(fresh) (which
+ * makes it app->cfg) and commit them all, 0; else discard, -1 with err
+ * naming the module. */
+int app_reload(struct app *app, const struct config *fresh, void (*install)(void *arg), void *install_arg,
+               buf_t *err);
 
 /* Check a login against the passwd-file (or accept any when none is
  * configured) and name the account it opens. true on success. */

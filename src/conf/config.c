@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "core/invariant.h"
 #include "core/xalloc.h"
 
 #define OFF(field) offsetof(struct config, field)
@@ -18,68 +19,71 @@ static const char *const log_level_names[] = {"error", "warning", "info", "debug
 /* The one list of settings. Keep README's reference in step with
  * `devmail check-config --reference`, which prints this table. */
 const struct config_entry config_table[] = {
-    {"hostname", CONF_STR, OFF(hostname), "localhost", "name in the SMTP greeting, Received: lines and the TLS certificate", NULL},
-    {"data_dir", CONF_STR, OFF(data_dir), "./devmail-data", "where Maildirs, the index and the generated certificate live (<data_dir>/<domain>/<user>/Maildir)", NULL},
-    {"domain", CONF_LIST, OFF(domains), "", "domains served; mail for any other domain gets 554 5.7.1 Relay access denied. Empty: accept every recipient", NULL},
-    {"recipient_map", CONF_STR, OFF(recipient_map), "", "Postfix virtual_mailbox_maps-style file: `@domain account` catch-alls and `user@domain account` entries (account as user@domain or domain/user/Maildir/)", NULL},
-    {"default_account", CONF_STR, OFF(default_account), "catchall@localhost", "account that receives every recipient when no domain is configured (zero-config catch-all)", NULL},
-    {"passdb", CONF_STR, OFF(passdb), "", "Dovecot passwd-file (user@domain:{SCHEME}secret); empty: any login is accepted into the catch-all account", NULL},
-    {"smtp_listen", CONF_LIST, OFF(smtp_listen), "127.0.0.1:1025", "SMTP listen addresses (ADDR:PORT, [v6]:PORT); empty disables", NULL},
-    {"smtps_listen", CONF_LIST, OFF(smtps_listen), "", "SMTP with implicit TLS (submissions) listen addresses", NULL},
-    {"imap_listen", CONF_LIST, OFF(imap_listen), "127.0.0.1:1143", "IMAP (STARTTLS available) listen addresses", NULL},
-    {"imaps_listen", CONF_LIST, OFF(imaps_listen), "127.0.0.1:1993", "IMAP with implicit TLS listen addresses", NULL},
-    {"pop3_listen", CONF_LIST, OFF(pop3_listen), "127.0.0.1:1110", "POP3 (STLS available) listen addresses", NULL},
-    {"pop3s_listen", CONF_LIST, OFF(pop3s_listen), "", "POP3 with implicit TLS listen addresses", NULL},
-    {"http_listen", CONF_LIST, OFF(http_listen), "127.0.0.1:8025", "web page and JSON API listen addresses", NULL},
-    {"https_listen", CONF_LIST, OFF(https_listen), "", "web page and JSON API over TLS (tls_cert or the generated certificate)", NULL},
-    {"tls_cert", CONF_STR, OFF(tls_cert), "", "PEM certificate (chain); empty: a self-signed one is generated in data_dir on first start", NULL},
-    {"tls_key", CONF_STR, OFF(tls_key), "", "PEM private key for tls_cert", NULL},
-    {"smtp_auth", CONF_ENUM, OFF(smtp_auth), "off", "SMTP AUTH: off, optional (advertised, checked against passdb), required (no mail without login), any (every credential accepted)", smtp_auth_names},
-    {"smtp_require_tls_for_auth", CONF_BOOL, OFF(smtp_require_tls_for_auth), "no", "offer SMTP AUTH only after STARTTLS or on the implicit-TLS listener", NULL},
-    {"message_size_limit", CONF_SIZE, OFF(message_size_limit), "10240000", "largest message accepted, in bytes (SIZE in EHLO; 552 5.3.4 beyond)", NULL},
-    {"smtp_max_line_length", CONF_SIZE, OFF(smtp_max_line_length), "4096", "longest SMTP command line (500 5.5.2 beyond); message lines are not limited", NULL},
-    {"smtp_max_recipients", CONF_INT, OFF(smtp_max_recipients), "1000", "recipients per message (452 4.5.3 beyond)", NULL},
-    {"smtp_max_bad_commands", CONF_INT, OFF(smtp_max_bad_commands), "20", "bad commands in one SMTP session before 421 and disconnect", NULL},
-    {"smtp_idle_timeout", CONF_DURATION, OFF(smtp_idle_timeout), "5m", "SMTP client silence before 421 4.4.2", NULL},
-    {"smtp_transaction_timeout", CONF_DURATION, OFF(smtp_transaction_timeout), "30m", "longest one SMTP session may last before 421 4.4.2", NULL},
-    {"max_connections", CONF_INT, OFF(max_connections), "1024", "concurrent connections over all protocols (421 4.7.0 / BYE / -ERR beyond)", NULL},
-    {"max_connections_per_ip", CONF_INT, OFF(max_connections_per_ip), "256", "concurrent connections of one protocol from one client address", NULL},
-    {"smtp_max_connections", CONF_INT, OFF(smtp_max_connections), "256", "concurrent SMTP connections (421 4.7.0 beyond); each protocol has its own share of max_connections, so one cannot lock out the others; 0: only max_connections", NULL},
-    {"imap_max_connections", CONF_INT, OFF(imap_max_connections), "256", "concurrent IMAP connections (* BYE beyond)", NULL},
-    {"pop3_max_connections", CONF_INT, OFF(pop3_max_connections), "128", "concurrent POP3 connections (-ERR beyond)", NULL},
-    {"http_max_connections", CONF_INT, OFF(http_max_connections), "256", "concurrent HTTP connections (503 beyond)", NULL},
-    {"slow_client_timeout", CONF_DURATION, OFF(slow_client_timeout), "30s", "a command line, request head or message body must arrive within this time from its first byte, plus one second per min_data_rate bytes received; slower clients are disconnected with the protocol's timeout reply", NULL},
-    {"min_data_rate", CONF_SIZE, OFF(min_data_rate), "1024", "bytes per second a client must keep up while sending a command or body (see slow_client_timeout); 0 disables the check", NULL},
-    {"auth_failure_delay_ms", CONF_INT, OFF(auth_failure_delay_ms), "1000", "delay before answering a failed login, in milliseconds; each failure also adds it to the backlog of the client address and of the user name", NULL},
-    {"auth_failure_max_delay", CONF_DURATION, OFF(auth_failure_max_delay), "15s", "longest wait for a failed login's answer; while an address's or user's backlog is longer, logins are refused unchecked", NULL},
-    {"auth_max_failures", CONF_INT, OFF(auth_max_failures), "3", "failed logins on one IMAP, POP3 or SMTP connection before it is closed", NULL},
-    {"imap_plaintext_login", CONF_BOOL, OFF(imap_plaintext_login), "yes", "allow LOGIN/AUTHENTICATE PLAIN without TLS (Dovecot's disable_plaintext_auth = no)", NULL},
-    {"imap_max_line_length", CONF_SIZE, OFF(imap_max_line_length), "65536", "longest IMAP command line, literals excluded", NULL},
-    {"imap_max_literal_size", CONF_SIZE, OFF(imap_max_literal_size), "0", "literal bytes in one IMAP command after login, all its literals together (NO [TOOBIG] beyond, BYE for a {n+} literal); 0: message_size_limit", NULL},
-    {"imap_preauth_max_literal_size", CONF_SIZE, OFF(imap_preauth_max_literal_size), "8192", "literal bytes in one IMAP command before login, all together (NO [TOOBIG] beyond, BYE for a {n+} literal)", NULL},
-    {"imap_idle_timeout", CONF_DURATION, OFF(imap_idle_timeout), "30m", "IMAP autologout (RFC 3501: at least 30 minutes)", NULL},
-    {"imap_max_sessions_per_user", CONF_INT, OFF(imap_max_sessions_per_user), "50", "concurrent IMAP sessions of one account", NULL},
-    {"pop3_idle_timeout", CONF_DURATION, OFF(pop3_idle_timeout), "10m", "POP3 autologout (RFC 1939: at least 10 minutes)", NULL},
-    {"http_allowed_hosts", CONF_LIST, OFF(http_allowed_hosts), "", "Host names the web page and API answer to besides localhost, *.localhost, hostname and IP addresses (a DNS-rebound name gets 421); `*.example.com` for subdomains, `*` for any", NULL},
-    {"http_cors_origins", CONF_LIST, OFF(http_cors_origins), "", "other web origins (scheme://host[:port]) that may use the API from their pages: CORS headers and state-changing requests; `*` for any; empty: the server's own pages only", NULL},
-    {"http_admin_users", CONF_LIST, OFF(http_admin_users), "", "HTTP logins that see server-wide figures (/metrics, the SMTP counters and database of /api/v1/info) when HTTP auth is on; other logins see their own account's only, and /metrics answers them 403", NULL},
-    {"http_max_waiters", CONF_INT, OFF(http_max_waiters), "1000", "requests held by ?wait= at once (503 with Retry-After beyond); each is matched against every new message", NULL},
-    {"http_passdb", CONF_STR, OFF(http_passdb), "", "passwd-file for HTTP basic auth; empty: same as passdb when set, else no auth", NULL},
-    {"retention", CONF_DURATION, OFF(retention), "7d", "messages older than this (by arrival) are expunged automatically; 0 disables", NULL},
-    {"retention_count", CONF_INT, OFF(retention_count), "0", "keep at most this many messages per mailbox (oldest go first); 0 disables", NULL},
-    {"min_free_disk", CONF_SIZE, OFF(min_free_disk), "64M", "refuse mail with 452 4.3.1 when the data filesystem has less free space", NULL},
-    {"shutdown_timeout", CONF_DURATION, OFF(shutdown_timeout), "10s", "on SIGTERM, how long running transactions may take to finish", NULL},
-    {"log_file", CONF_STR, OFF(log_file), "", "log file; empty logs to stderr, `syslog` to the system log (facility mail); a file is reopened on SIGHUP/SIGUSR1", NULL},
-    {"log_level", CONF_ENUM, OFF(log_level), "info", "least important records logged: error, warning, info or debug (verbose implies debug)", log_level_names},
-    {"verbose", CONF_BOOL, OFF(verbose), "no", "log every protocol line (-v)", NULL},
-    {"pidfile", CONF_STR, OFF(pidfile), "", "write the server's pid here", NULL},
-    {"user", CONF_STR, OFF(user), "", "when started as root, switch to this user after binding", NULL},
-    {"group", CONF_STR, OFF(group), "", "group for `user` (default: the user's primary group)", NULL},
-    {NULL, 0, 0, NULL, NULL, NULL},
+    {"hostname", CONF_STR, OFF(hostname), "localhost", "name in the SMTP greeting, Received: lines and the TLS certificate", NULL, 0, 0, CONF_RELOAD},
+    {"data_dir", CONF_STR, OFF(data_dir), "./devmail-data", "where Maildirs, the index and the generated certificate live (<data_dir>/<domain>/<user>/Maildir)", NULL, 0, 0, CONF_RESTART},
+    {"domain", CONF_LIST, OFF(domains), "", "domains served; mail for any other domain gets 554 5.7.1 Relay access denied. Empty: accept every recipient", NULL, 0, 0, CONF_RELOAD},
+    {"recipient_map", CONF_STR, OFF(recipient_map), "", "Postfix virtual_mailbox_maps-style file: `@domain account` catch-alls and `user@domain account` entries (account as user@domain or domain/user/Maildir/)", NULL, 0, 0, CONF_RELOAD},
+    {"default_account", CONF_STR, OFF(default_account), "catchall@localhost", "account that receives every recipient when no domain is configured (zero-config catch-all)", NULL, 0, 0, CONF_RELOAD},
+    {"passdb", CONF_STR, OFF(passdb), "", "Dovecot passwd-file (user@domain:{SCHEME}secret); empty: any login is accepted into the catch-all account", NULL, 0, 0, CONF_RELOAD},
+    {"smtp_listen", CONF_LIST, OFF(smtp_listen), "127.0.0.1:1025", "SMTP listen addresses (ADDR:PORT, [v6]:PORT); empty disables", NULL, 0, 0, CONF_RESTART},
+    {"smtps_listen", CONF_LIST, OFF(smtps_listen), "", "SMTP with implicit TLS (submissions) listen addresses", NULL, 0, 0, CONF_RESTART},
+    {"imap_listen", CONF_LIST, OFF(imap_listen), "127.0.0.1:1143", "IMAP (STARTTLS available) listen addresses", NULL, 0, 0, CONF_RESTART},
+    {"imaps_listen", CONF_LIST, OFF(imaps_listen), "127.0.0.1:1993", "IMAP with implicit TLS listen addresses", NULL, 0, 0, CONF_RESTART},
+    {"pop3_listen", CONF_LIST, OFF(pop3_listen), "127.0.0.1:1110", "POP3 (STLS available) listen addresses", NULL, 0, 0, CONF_RESTART},
+    {"pop3s_listen", CONF_LIST, OFF(pop3s_listen), "", "POP3 with implicit TLS listen addresses", NULL, 0, 0, CONF_RESTART},
+    {"http_listen", CONF_LIST, OFF(http_listen), "127.0.0.1:8025", "web page and JSON API listen addresses", NULL, 0, 0, CONF_RESTART},
+    {"https_listen", CONF_LIST, OFF(https_listen), "", "web page and JSON API over TLS (tls_cert or the generated certificate)", NULL, 0, 0, CONF_RESTART},
+    {"tls_cert", CONF_STR, OFF(tls_cert), "", "PEM certificate (chain); empty: a self-signed one is generated in data_dir on first start", NULL, 0, 0, CONF_RESTART},
+    {"tls_key", CONF_STR, OFF(tls_key), "", "PEM private key for tls_cert", NULL, 0, 0, CONF_RESTART},
+    {"smtp_auth", CONF_ENUM, OFF(smtp_auth), "off", "SMTP AUTH: off, optional (advertised, checked against passdb), required (no mail without login), any (every credential accepted)", smtp_auth_names, 0, 0, CONF_RELOAD},
+    {"smtp_require_tls_for_auth", CONF_BOOL, OFF(smtp_require_tls_for_auth), "no", "offer SMTP AUTH only after STARTTLS or on the implicit-TLS listener", NULL, 0, 0, CONF_RELOAD},
+    {"message_size_limit", CONF_SIZE, OFF(message_size_limit), "10240000", "largest message accepted, in bytes (SIZE in EHLO; 552 5.3.4 beyond)", NULL, 1024, 0, CONF_RELOAD},
+    {"smtp_max_line_length", CONF_SIZE, OFF(smtp_max_line_length), "4096", "longest SMTP command line (500 5.5.2 beyond); message lines are not limited", NULL, 512, 0, CONF_RELOAD},
+    {"smtp_max_recipients", CONF_INT, OFF(smtp_max_recipients), "1000", "recipients per message (452 4.5.3 beyond)", NULL, 1, 0, CONF_RELOAD},
+    {"smtp_max_bad_commands", CONF_INT, OFF(smtp_max_bad_commands), "20", "bad commands in one SMTP session before 421 and disconnect", NULL, 1, 0, CONF_RELOAD},
+    {"smtp_idle_timeout", CONF_DURATION, OFF(smtp_idle_timeout), "5m", "SMTP client silence before 421 4.4.2", NULL, 0, 0, CONF_RELOAD},
+    {"smtp_transaction_timeout", CONF_DURATION, OFF(smtp_transaction_timeout), "30m", "longest one SMTP session may last before 421 4.4.2", NULL, 0, 0, CONF_RELOAD},
+    {"max_connections", CONF_INT, OFF(max_connections), "1024", "concurrent connections over all protocols (421 4.7.0 / BYE / -ERR beyond)", NULL, 1, 0, CONF_RESTART},
+    {"max_connections_per_ip", CONF_INT, OFF(max_connections_per_ip), "256", "concurrent connections of one protocol from one client address", NULL, 1, 0, CONF_RESTART},
+    {"smtp_max_connections", CONF_INT, OFF(smtp_max_connections), "256", "concurrent SMTP connections (421 4.7.0 beyond); each protocol has its own share of max_connections, so one cannot lock out the others; 0: only max_connections", NULL, 0, 0, CONF_RELOAD},
+    {"imap_max_connections", CONF_INT, OFF(imap_max_connections), "256", "concurrent IMAP connections (* BYE beyond)", NULL, 0, 0, CONF_RELOAD},
+    {"pop3_max_connections", CONF_INT, OFF(pop3_max_connections), "128", "concurrent POP3 connections (-ERR beyond)", NULL, 0, 0, CONF_RELOAD},
+    {"http_max_connections", CONF_INT, OFF(http_max_connections), "256", "concurrent HTTP connections (503 beyond)", NULL, 0, 0, CONF_RELOAD},
+    {"slow_client_timeout", CONF_DURATION, OFF(slow_client_timeout), "30s", "a command line, request head or message body must arrive within this time from its first byte, plus one second per min_data_rate bytes received; slower clients are disconnected with the protocol's timeout reply", NULL, 0, 0, CONF_RELOAD},
+    {"min_data_rate", CONF_SIZE, OFF(min_data_rate), "1024", "bytes per second a client must keep up while sending a command or body (see slow_client_timeout); 0 disables the check", NULL, 0, 0, CONF_RELOAD},
+    {"auth_failure_delay_ms", CONF_INT, OFF(auth_failure_delay_ms), "1000", "delay before answering a failed login, in milliseconds; each failure also adds it to the backlog of the client address and of the user name", NULL, 0, 0, CONF_RELOAD},
+    {"auth_failure_max_delay", CONF_DURATION, OFF(auth_failure_max_delay), "15s", "longest wait for a failed login's answer; while an address's or user's backlog is longer, logins are refused unchecked", NULL, 0, 0, CONF_RELOAD},
+    {"auth_max_failures", CONF_INT, OFF(auth_max_failures), "3", "failed logins on one IMAP, POP3 or SMTP connection before it is closed", NULL, 1, 0, CONF_RELOAD},
+    {"imap_max_bad_commands", CONF_INT, OFF(imap_max_bad_commands), "20", "bad commands in one IMAP session before * BYE and disconnect", NULL, 1, 0, CONF_RELOAD},
+    {"imap_plaintext_login", CONF_BOOL, OFF(imap_plaintext_login), "yes", "allow LOGIN/AUTHENTICATE PLAIN without TLS (Dovecot's disable_plaintext_auth = no)", NULL, 0, 0, CONF_RELOAD},
+    {"imap_max_line_length", CONF_SIZE, OFF(imap_max_line_length), "65536", "longest IMAP command line, literals excluded", NULL, 1024, 0, CONF_RELOAD},
+    {"imap_max_literal_size", CONF_SIZE, OFF(imap_max_literal_size), "0", "literal bytes in one IMAP command after login, all its literals together (NO [TOOBIG] beyond, BYE for a {n+} literal); 0: message_size_limit", NULL, 0, 0, CONF_RELOAD},
+    {"imap_preauth_max_literal_size", CONF_SIZE, OFF(imap_preauth_max_literal_size), "8192", "literal bytes in one IMAP command before login, all together (NO [TOOBIG] beyond, BYE for a {n+} literal)", NULL, 0, 0, CONF_RELOAD},
+    {"imap_idle_timeout", CONF_DURATION, OFF(imap_idle_timeout), "30m", "IMAP autologout (RFC 3501: at least 30 minutes)", NULL, 0, 0, CONF_RELOAD},
+    {"imap_max_sessions_per_user", CONF_INT, OFF(imap_max_sessions_per_user), "50", "concurrent IMAP sessions of one account", NULL, 1, 0, CONF_RELOAD},
+    {"pop3_max_bad_commands", CONF_INT, OFF(pop3_max_bad_commands), "20", "bad commands in one POP3 session before -ERR and disconnect", NULL, 1, 0, CONF_RELOAD},
+    {"pop3_plaintext_login", CONF_BOOL, OFF(pop3_plaintext_login), "yes", "allow USER/PASS and AUTH PLAIN without TLS (Dovecot's disable_plaintext_auth = no, for POP3)", NULL, 0, 0, CONF_RELOAD},
+    {"pop3_idle_timeout", CONF_DURATION, OFF(pop3_idle_timeout), "10m", "POP3 autologout (RFC 1939: at least 10 minutes)", NULL, 0, 0, CONF_RELOAD},
+    {"http_allowed_hosts", CONF_LIST, OFF(http_allowed_hosts), "", "Host names the web page and API answer to besides localhost, *.localhost, hostname and IP addresses (a DNS-rebound name gets 421); `*.example.com` for subdomains, `*` for any", NULL, 0, 0, CONF_RELOAD},
+    {"http_cors_origins", CONF_LIST, OFF(http_cors_origins), "", "other web origins (scheme://host[:port]) that may use the API from their pages: CORS headers and state-changing requests; `*` for any; empty: the server's own pages only", NULL, 0, 0, CONF_RELOAD},
+    {"http_admin_users", CONF_LIST, OFF(http_admin_users), "", "HTTP logins that see server-wide figures (/metrics, the SMTP counters and database of /api/v1/info) when HTTP auth is on; other logins see their own account's only, and /metrics answers them 403", NULL, 0, 0, CONF_RELOAD},
+    {"http_max_waiters", CONF_INT, OFF(http_max_waiters), "1000", "requests held by ?wait= at once (503 with Retry-After beyond); each is matched against every new message", NULL, 0, 0, CONF_RELOAD},
+    {"http_passdb", CONF_STR, OFF(http_passdb), "", "passwd-file for HTTP basic auth; empty: same as passdb when set, else no auth", NULL, 0, 0, CONF_RELOAD},
+    {"retention", CONF_DURATION, OFF(retention), "7d", "messages older than this (by arrival) are expunged automatically; 0 disables", NULL, 0, 0, CONF_RELOAD},
+    {"retention_count", CONF_INT, OFF(retention_count), "0", "keep at most this many messages per mailbox (oldest go first); 0 disables", NULL, 0, 0, CONF_RELOAD},
+    {"min_free_disk", CONF_SIZE, OFF(min_free_disk), "64M", "refuse mail with 452 4.3.1 when the data filesystem has less free space", NULL, 0, 0, CONF_RELOAD},
+    {"shutdown_timeout", CONF_DURATION, OFF(shutdown_timeout), "10s", "on SIGTERM, how long running transactions may take to finish", NULL, 0, 0, CONF_RELOAD},
+    {"log_file", CONF_STR, OFF(log_file), "", "log file; empty logs to stderr, `syslog` to the system log (facility mail); a file is reopened on SIGHUP/SIGUSR1", NULL, 0, 0, CONF_RELOAD},
+    {"log_level", CONF_ENUM, OFF(log_level), "info", "least important records logged: error, warning, info or debug (verbose implies debug)", log_level_names, 0, 0, CONF_RELOAD},
+    {"verbose", CONF_BOOL, OFF(verbose), "no", "log every protocol line (-v)", NULL, 0, 0, CONF_RELOAD},
+    {"pidfile", CONF_STR, OFF(pidfile), "", "write the server's pid here", NULL, 0, 0, CONF_RESTART},
+    {"user", CONF_STR, OFF(user), "", "when started as root, switch to this user after binding", NULL, 0, 0, CONF_RESTART},
+    {"group", CONF_STR, OFF(group), "", "group for `user` (default: the user's primary group)", NULL, 0, 0, CONF_RESTART},
+    {NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0},
 };
 
 /* Which source last assigned each list key; decides replace vs append. */
-#define CONFIG_MAX_KEYS 64
+#define CONFIG_MAX_KEYS 128
 static int list_source[CONFIG_MAX_KEYS];
 
 void strlist_add(struct strlist *l, const char *s) {
@@ -233,6 +237,8 @@ int config_set(struct config *cfg, const char *key, const char *value, int sourc
     case CONF_LIST: {
         size_t idx = (size_t)(e - config_table);
         struct strlist *l = field;
+        INVARIANT(idx < CONFIG_MAX_KEYS); /* raise CONFIG_MAX_KEYS with the table */
+        if (idx >= CONFIG_MAX_KEYS) idx = CONFIG_MAX_KEYS - 1;
         if (list_source[idx] != source) {
             strlist_clear(l);
             list_source[idx] = source;
@@ -367,21 +373,18 @@ int config_validate(const struct config *cfg, buf_t *err) {
         buf_printf(err, "tls_cert and tls_key must be set together");
         return -1;
     }
-    if (cfg->message_size_limit < 1024) {
-        buf_printf(err, "message_size_limit must be at least 1024");
-        return -1;
-    }
-    if (cfg->smtp_max_line_length < 512) {
-        buf_printf(err, "smtp_max_line_length must be at least 512 (RFC 5321)");
-        return -1;
-    }
-    if (cfg->imap_max_line_length < 1024) {
-        buf_printf(err, "imap_max_line_length must be at least 1024");
-        return -1;
-    }
-    if (cfg->smtp_max_recipients < 1 || cfg->max_connections < 1 || cfg->max_connections_per_ip < 1) {
-        buf_printf(err, "smtp_max_recipients, max_connections and max_connections_per_ip must be at least 1");
-        return -1;
+    /* each number within its key's bounds (the table says which) */
+    for (const struct config_entry *e = config_table; e->key; e++) {
+        if (e->type != CONF_INT && e->type != CONF_SIZE && e->type != CONF_DURATION) continue;
+        int64_t v = *(const int64_t *)((const char *)cfg + e->offset);
+        if (v < e->min) {
+            buf_printf(err, "%s must be at least %lld", e->key, (long long)e->min);
+            return -1;
+        }
+        if (e->max && v > e->max) {
+            buf_printf(err, "%s must be at most %lld", e->key, (long long)e->max);
+            return -1;
+        }
     }
     if (cfg->smtp_auth == SMTP_AUTH_REQUIRED || cfg->smtp_auth == SMTP_AUTH_OPTIONAL) {
         if (!cfg->passdb[0]) {
@@ -426,11 +429,17 @@ void config_dump(const struct config *cfg, buf_t *out) {
 
 void config_reference(buf_t *out) {
     char env[96];
-    buf_append_str(out, "| key | flag | environment | default | meaning |\n| --- | --- | --- | --- | --- |\n");
+    buf_append_str(out, "| key | flag | environment | default | SIGHUP | meaning |\n"
+                        "| --- | --- | --- | --- | --- | --- |\n");
     for (const struct config_entry *e = config_table; e->key; e++) {
         env_name(e->key, env, sizeof env);
         buf_printf(out, "| `%s` | `--", e->key);
         for (const char *c = e->key; *c; c++) buf_append_char(out, *c == '_' ? '-' : *c);
-        buf_printf(out, "` | `%s` | `%s` | %s |\n", env, e->def[0] ? e->def : "\"\"", e->help);
+        buf_printf(out, "` | `%s` | `%s` | %s | %s", env, e->def[0] ? e->def : "\"\"",
+                   e->reload == CONF_RESTART ? "restart" : "applied", e->help);
+        if (e->min > 0 && e->max > 0) buf_printf(out, " (%lld to %lld)", (long long)e->min, (long long)e->max);
+        else if (e->min > 0) buf_printf(out, " (at least %lld)", (long long)e->min);
+        else if (e->max > 0) buf_printf(out, " (at most %lld)", (long long)e->max);
+        buf_append_str(out, " |\n");
     }
 }

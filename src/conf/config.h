@@ -53,6 +53,8 @@ struct config {
     int64_t smtp_max_line_length;
     int64_t smtp_max_recipients;
     int64_t smtp_max_bad_commands;
+    int64_t imap_max_bad_commands;
+    int64_t pop3_max_bad_commands;
     int64_t smtp_idle_timeout;
     int64_t smtp_transaction_timeout;
     int64_t max_connections;
@@ -68,6 +70,7 @@ struct config {
     int64_t auth_max_failures;
     /* IMAP */
     bool imap_plaintext_login;
+    bool pop3_plaintext_login;
     int64_t imap_max_line_length;
     int64_t imap_max_literal_size;
     int64_t imap_preauth_max_literal_size;
@@ -95,6 +98,10 @@ struct config {
 };
 
 enum config_type { CONF_STR, CONF_INT, CONF_SIZE, CONF_DURATION, CONF_BOOL, CONF_LIST, CONF_ENUM };
+/* CONF_RELOAD: SIGHUP applies a new value; CONF_RESTART: read at start
+ * only (listeners, data directory, certificate, privileges), a reload
+ * keeps the running value and logs that it did. */
+enum config_reload { CONF_RELOAD, CONF_RESTART };
 
 struct config_entry {
     const char *key;         /* file key, e.g. "smtp_listen" */
@@ -103,6 +110,8 @@ struct config_entry {
     const char *def;         /* default, as text */
     const char *help;        /* one line */
     const char *const *enum_names; /* CONF_ENUM: names in value order, NULL-terminated */
+    int64_t min, max;        /* CONF_INT, CONF_SIZE, CONF_DURATION: bounds (max 0: none) */
+    enum config_reload reload; /* does SIGHUP apply it? */
 };
 
 extern const struct config_entry config_table[];

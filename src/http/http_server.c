@@ -60,6 +60,7 @@ struct http_conn {
     bool orphaned;      /* closed while BUSY: freed by http_complete */
     char *auth_header;  /* last Authorization accepted, and its account */
     char *auth_account;
+    uint64_t auth_generation; /* srv->auth_generation when it was accepted */
     int auth_refusal;   /* 401 or 429, answered when the DELAY timer fires */
     struct event *timer; /* WAIT timeout, DELAY, WS ping */
     struct http_conn *prev, *next; /* srv->waiters or srv->sockets */
@@ -69,6 +70,9 @@ struct http_server {
     struct app *app;
     struct passdb passdb; /* cfg->http_passdb */
     bool has_passdb;
+    struct passdb pending_passdb; /* read by a SIGHUP reload, not yet current */
+    bool pending_has_passdb;
+    uint64_t auth_generation;     /* counts reloads: cached logins are checked again */
     struct http_conn *waiters;
     struct http_conn *sockets;
     uint64_t nwaiters, nsockets;
@@ -492,7 +496,7 @@ static bool authenticate(struct http_conn *h) {
     x->account = NULL;
     if (!auth_enabled(srv) || http_api_public_path(req->path) || is_preflight(req)) return true;
     const char *hdr = http_request_header(req, "Authorization");
-    if (hdr && h->auth_header && !strcmp(hdr, h->auth_header)) {
+    if (hdr && h->auth_header && h->auth_generation == srv->auth_generation && !strcmp(hdr, h->auth_header)) {
         x->account = h->auth_account;
         return true;
     }
@@ -516,6 +520,7 @@ static bool authenticate(struct http_conn *h) {
     free(h->auth_account);
     h->auth_header = xstrdup(hdr);
     h->auth_account = account;
+    h->auth_generation = srv->auth_generation;
     x->account = account;
     return true;
 }
@@ -985,6 +990,35 @@ void http_server_stop(void) {
     free(srv);
 }
 
+/* SIGHUP: http_passdb is read again (prepare), and takes over with the
+ * rest of the configuration (commit); logins cached on open connections
+ * are checked again, against the accounts as they are now. */
+static int reload_prepare(void *arg, const struct config *fresh, buf_t *err) {
+    struct http_server *srv = arg;
+    srv->pending_has_passdb = false;
+    if (fresh->http_passdb && fresh->http_passdb[0]) {
+        if (passdb_load(&srv->pending_passdb, fresh->http_passdb, err) < 0) return -1;
+        srv->pending_has_passdb = true;
+    }
+    return 0;
+}
+
+static void reload_commit(void *arg) {
+    struct http_server *srv = arg;
+    if (srv->has_passdb) passdb_free(&srv->passdb);
+    srv->passdb = srv->pending_passdb;
+    srv->has_passdb = srv->pending_has_passdb;
+    srv->pending_has_passdb = false;
+    memset(&srv->pending_passdb, 0, sizeof srv->pending_passdb);
+    srv->auth_generation++;
+}
+
+static void reload_discard(void *arg) {
+    struct http_server *srv = arg;
+    if (srv->pending_has_passdb) passdb_free(&srv->pending_passdb);
+    srv->pending_has_passdb = false;
+}
+
 int http_server_start(struct app *app, buf_t *err) {
     if (app->cfg->http_listen.n == 0 && app->cfg->https_listen.n == 0) return 0;
     struct http_server *srv = xcalloc(1, sizeof *srv);
@@ -1012,6 +1046,7 @@ int http_server_start(struct app *app, buf_t *err) {
     }
     srv->stats_timer = evtimer_new(app->base, stats_timer_cb, srv);
     store_subscribe(app->store, on_store_event, srv);
+    app_add_reloader(app, &(struct app_reloader){"http_passdb", reload_prepare, reload_commit, reload_discard, srv});
     http_server_instance = srv;
     return 0;
 }

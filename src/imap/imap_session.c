@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 
 #include "app/sasl.h"
+#include "core/invariant.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "imap/imap_internal.h"
@@ -191,6 +192,8 @@ bool imap_parse_flags(const struct imap_arg *a, int *flags, buf_t *keywords) {
 /* ---- snapshot of the selected mailbox --------------------------------- */
 
 struct imap_msg *imap_msg_at(struct imap_session *s, size_t index) {
+    /* callers map sequence numbers through imap_exists() first */
+    INVARIANT(s->msgs && index < s->msgs->len);
     return &g_array_index(s->msgs, struct imap_msg, index);
 }
 
@@ -761,7 +764,7 @@ static const struct imap_command_def {
 };
 
 static bool bad_command(struct imap_session *s) {
-    if (++s->bad_commands >= 20) {
+    if (++s->bad_commands >= s->app->cfg->imap_max_bad_commands) {
         imap_send(s, "* BYE Too many invalid commands.");
         conn_close(s->conn);
         return true;

@@ -17,7 +17,6 @@
 #include "store/view.h"
 
 /* Bad commands in one session before it is closed. */
-#define POP3_MAX_BAD_COMMANDS 20
 /* Streaming RETR/TOP: file bytes read per step, and how much encoded
  * output may wait in the connection before we stop and wait for drain. */
 #define POP3_READ_CHUNK (64 * 1024)
@@ -119,7 +118,7 @@ static void session_free(struct pop3_session *s) {
 
 /* Count a bad command; past the limit the session ends. true if closed. */
 static bool bad_command(struct pop3_session *s) {
-    if (++s->bad_commands >= POP3_MAX_BAD_COMMANDS) {
+    if (++s->bad_commands >= s->app->cfg->pop3_max_bad_commands) {
         reply(s, "-ERR Too many bad commands, closing connection");
         s->state = P3_QUIT;
         conn_close(s->conn);
@@ -129,8 +128,8 @@ static bool bad_command(struct pop3_session *s) {
 }
 
 static bool plaintext_allowed(struct pop3_session *s) {
-    /* the same switch as IMAP's (Dovecot's disable_plaintext_auth) */
-    return s->app->cfg->imap_plaintext_login || conn_is_tls(s->conn);
+    /* Dovecot's disable_plaintext_auth, for POP3 */
+    return s->app->cfg->pop3_plaintext_login || conn_is_tls(s->conn);
 }
 
 static bool uidl_valid(const char *u) {

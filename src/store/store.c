@@ -14,6 +14,7 @@
 #include <event2/event.h>
 #include <glib.h>
 
+#include "core/invariant.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "conf/rcptmap.h"
@@ -1009,6 +1010,8 @@ int store_delivery_begin(struct store *s, struct store_delivery *d, char *const 
 }
 
 void store_delivery_write_one(struct store_delivery *d, size_t i, const void *p, size_t len) {
+    INVARIANT(i < d->n); /* one file per account of store_delivery_begin */
+    if (i >= d->n) return;
     maildir_file_write(&d->files[i], p, len);
 }
 
