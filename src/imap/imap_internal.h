@@ -58,7 +58,6 @@ struct imap_session {
     bool pending_rescan;     /* the Maildir changed outside devmail */
     GArray *pending_expunge; /* uint32_t uids */
     GArray *pending_update;  /* uint32_t uids */
-    bool self_change;        /* our own store_* call: don't echo */
     /* IDLE */
     bool idling;
     char *idle_tag;

@@ -238,7 +238,7 @@ static void fetch_one(struct imap_session *s, struct fetch_state *f, size_t inde
     }
     bool flags_changed = false;
     if (f->sets_seen && !s->readonly && !(m->flags & MSG_SEEN)) {
-        s->self_change = true;
+        const void *prev = store_origin_begin(s->app->store, s);
         /* added to what is stored: other sessions' changes are kept */
         struct store_flags now;
         if (store_update_flags(s->app->store, m->row, STORE_FLAGS_ADD, MSG_SEEN, NULL, NULL, &now) == 0) {
@@ -249,7 +249,7 @@ static void fetch_one(struct imap_session *s, struct fetch_state *f, size_t inde
             flags_changed = true;
             store_flags_free(&now);
         }
-        s->self_change = false;
+        store_origin_end(s->app->store, prev);
     }
     buf_t b = BUF_INIT;
     buf_printf(&b, "* %zu FETCH (", index + 1);
@@ -593,10 +593,10 @@ void imap_cmd_store(struct imap_session *s, const char *tag, const struct imap_a
     for (size_t k = 0; k < n; k++) rows[k] = imap_msg_at(s, g_array_index(idx, size_t, k))->row;
     /* read-modify-write of what is stored, not of this session's view:
      * other sessions' changes it has not seen yet are kept */
-    s->self_change = true;
+    const void *prev = store_origin_begin(s->app->store, s);
     store_update_flags_set(s->app->store, rows, n, fop, flags, buf_cstr(&kw), has_unchanged ? &unchangedsince : NULL,
                            rcs, now);
-    s->self_change = false;
+    store_origin_end(s->app->store, prev);
     for (size_t k = 0; k < n; k++) {
         size_t i = g_array_index(idx, size_t, k);
         struct imap_msg *m = imap_msg_at(s, i);

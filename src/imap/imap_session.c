@@ -463,7 +463,8 @@ static void imap_store_event(const struct store_event *ev, void *arg) {
     case STORE_EV_NEW: s->pending_new = true; break;
     case STORE_EV_EXPUNGE: g_array_append_val(s->pending_expunge, ev->uid); break;
     case STORE_EV_UPDATE:
-        if (s->self_change) return;
+        /* this session's own STORE answered with the stored result */
+        if (ev->origin == s) return;
         g_array_append_val(s->pending_update, ev->uid);
         break;
     case STORE_EV_CHANGED: s->pending_rescan = true; break;

@@ -182,7 +182,7 @@ int store_sync_mailbox(struct store *s, const char *account, const char *mailbox
     if (changes > 0 && index_mailbox_get(s->idx, account, mailbox, false, &mb) == 0) {
         /* every session showing this mailbox must learn of it, not only
          * the one whose command happened to look first */
-        struct store_event ev = {STORE_EV_CHANGED, account, mb.id, 0, 0, NULL};
+        struct store_event ev = {STORE_EV_CHANGED, account, mb.id, 0, 0, NULL, NULL};
         store_notify(s, &ev);
     }
     return changes;
@@ -312,12 +312,24 @@ void store_unsubscribe(struct store *s, store_observer_fn fn, void *arg) {
     }
 }
 
+const void *store_origin_begin(struct store *s, const void *origin) {
+    const void *prev = s->origin;
+    s->origin = origin;
+    return prev;
+}
+
+void store_origin_end(struct store *s, const void *prev) {
+    s->origin = prev;
+}
+
 void store_notify(struct store *s, const struct store_event *ev) {
+    struct store_event e = *ev;
+    if (!e.origin) e.origin = s->origin;
     struct store_observer *o = s->observers;
     while (o) {
         /* an observer may unsubscribe itself while being called */
         struct store_observer *next = o->next;
-        o->fn(ev, o->arg);
+        o->fn(&e, o->arg);
         o = next;
     }
 }
@@ -571,7 +583,7 @@ static int set_flags_in_files(struct store *s, struct store_msg *mp, int64_t row
     sqlite3_finalize(st);
     if (rc == 0 && modseq_out) *modseq_out = modseq;
     if (rc == 0) {
-        struct store_event ev = {STORE_EV_UPDATE, m.account, m.mailbox_id, row, m.uid, m.api_id};
+        struct store_event ev = {STORE_EV_UPDATE, m.account, m.mailbox_id, row, m.uid, m.api_id, NULL};
         store_notify(s, &ev);
     }
     return rc;
@@ -593,7 +605,7 @@ int store_expunge(struct store *s, int64_t row) {
     free(cur);
     index_delete_message(s->idx, row);
     own_change_end(s, in_sync, &own);
-    struct store_event ev = {STORE_EV_EXPUNGE, m.account, m.mailbox_id, row, m.uid, m.api_id};
+    struct store_event ev = {STORE_EV_EXPUNGE, m.account, m.mailbox_id, row, m.uid, m.api_id, NULL};
     store_notify(s, &ev);
     store_msg_free(&m);
     return 0;
@@ -636,7 +648,7 @@ int store_mailbox_create(struct store *s, const char *account, const char *mailb
     struct index_mailbox mb;
     if (rc == 0 && index_mailbox_get(s->idx, account, mailbox, true, &mb) < 0) rc = -EIO;
     if (rc == 0) {
-        struct store_event ev = {STORE_EV_MAILBOX, account, mb.id, 0, 0, NULL};
+        struct store_event ev = {STORE_EV_MAILBOX, account, mb.id, 0, 0, NULL, NULL};
         store_notify(s, &ev);
     }
     return rc;
@@ -688,7 +700,7 @@ int store_mailbox_delete(struct store *s, const char *account, const char *mailb
     sqlite3_step(st);
     sqlite3_finalize(st);
     index_commit(s->idx);
-    struct store_event ev = {STORE_EV_MAILBOX, account, mb.id, 0, 0, NULL};
+    struct store_event ev = {STORE_EV_MAILBOX, account, mb.id, 0, 0, NULL, NULL};
     store_notify(s, &ev);
     return rc;
 }
@@ -729,7 +741,7 @@ int store_mailbox_rename(struct store *s, const char *account, const char *from,
         sqlite3_bind_int64(st, 2, mb.id);
         sqlite3_step(st);
         sqlite3_finalize(st);
-        struct store_event ev = {STORE_EV_MAILBOX, account, mb.id, 0, 0, NULL};
+        struct store_event ev = {STORE_EV_MAILBOX, account, mb.id, 0, 0, NULL, NULL};
         store_notify(s, &ev);
     }
     buf_free(&a);
@@ -874,7 +886,7 @@ int store_copy_set(struct store *s, const int64_t *rows, size_t n, const char *d
             if (rows_out) rows_out[i] = it[i].new_row;
             buf_t api = BUF_INIT;
             index_api_id(buf_cstr(&it[i].base), &api);
-            struct store_event ev = {STORE_EV_NEW, it[i].m.account, mb.id, it[i].new_row, it[i].new_uid, buf_cstr(&api)};
+            struct store_event ev = {STORE_EV_NEW, it[i].m.account, mb.id, it[i].new_row, it[i].new_uid, buf_cstr(&api), NULL};
             store_notify(s, &ev);
             buf_free(&api);
         }
@@ -966,7 +978,7 @@ int store_append(struct store *s, const char *account, const char *mailbox, cons
     }
     /* flags live in the file name, in cur/ */
     if (flags) store_set_flags(s, row, flags, NULL);
-    struct store_event ev = {STORE_EV_NEW, account, mb.id, row, uid, buf_cstr(&api)};
+    struct store_event ev = {STORE_EV_NEW, account, mb.id, row, uid, buf_cstr(&api), NULL};
     store_notify(s, &ev);
     buf_free(&api);
     if (new_row) *new_row = row;
@@ -1076,7 +1088,7 @@ static void delivery_committed(int result, void *arg) {
             buf_t api = BUF_INIT;
             index_api_id(strrchr(d->files[i].new_path, '/') + 1, &api);
             struct store_event ev = {STORE_EV_NEW, d->accounts[i], d->mailbox_ids[i], d->rows[i], d->uids[i],
-                                     buf_cstr(&api)};
+                                     buf_cstr(&api), NULL};
             store_notify(s, &ev);
             buf_free(&api);
         }

@@ -28,6 +28,10 @@ struct store_event {
     int64_t row;  /* messages.id (0 for mailbox-level events) */
     uint32_t uid;
     const char *api_id; /* the message's API id (NULL for mailbox-level events) */
+    /* who made the change: what the caller named in store_origin_begin
+     * (a session, the HTTP server), NULL for the store's own (deliveries,
+     * retention, Maildir resyncs). Observers skip their own changes by it. */
+    const void *origin;
 };
 
 typedef void (*store_observer_fn)(const struct store_event *ev, void *arg);
@@ -41,6 +45,7 @@ struct store {
     struct store_observer *observers;
     struct store_dircache *dircache; /* Maildir mtimes as last synced */
     struct event *maintain;   /* gives freed index pages back, now and then */
+    const void *origin;       /* of the changes being made (store_origin_begin) */
     uint64_t delivered;       /* messages stored since start */
     uint64_t delivered_bytes;
 };
@@ -69,7 +74,13 @@ int store_sync_account(struct store *s, const char *account);
 
 void store_subscribe(struct store *s, store_observer_fn fn, void *arg);
 void store_unsubscribe(struct store *s, store_observer_fn fn, void *arg);
+/* Announce a change; ev->origin NULL: the current origin. */
 void store_notify(struct store *s, const struct store_event *ev);
+/* Changes made from here to store_origin_end carry origin in their
+ * events (a session or server passes itself), so each observer can tell
+ * its own changes from others'. Nests: end restores what begin returned. */
+const void *store_origin_begin(struct store *s, const void *origin);
+void store_origin_end(struct store *s, const void *prev);
 
 /* --- messages -------------------------------------------------------- */
 

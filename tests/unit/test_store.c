@@ -1084,6 +1084,52 @@ static void test_copy_set_all_or_nothing(void **state) {
     store_close(s);
 }
 
+struct origin_probe {
+    int n;
+    const void *origins[4];
+};
+
+static void observe_origin(const struct store_event *ev, void *arg) {
+    struct origin_probe *p = arg;
+    if (ev->type == STORE_EV_UPDATE && p->n < 4) p->origins[p->n++] = ev->origin;
+}
+
+/* Events carry who made the change; begin/end nest. */
+static void test_event_origin(void **state) {
+    const char *dir = *state;
+    struct store *s = open_store(dir);
+    char *accounts[] = {"all@example.com"};
+    struct store_delivery d;
+    assert_int_equal(store_delivery_begin(s, &d, accounts, 1, "a@b", "all@example.com"), 0);
+    store_delivery_write(&d, "Subject: o\n\n", 12);
+    struct done_probe done = {0, -1, NULL};
+    store_delivery_commit(&d, delivery_done, &done);
+    assert_int_equal(done.result, 0);
+    store_delivery_free(&d);
+    struct row r[2];
+    assert_int_equal(rows_of(s, "all@example.com", "INBOX", r, 2), 1);
+    struct origin_probe p = {0};
+    store_subscribe(s, observe_origin, &p);
+    int a, b;
+    assert_int_equal(store_update_flags(s, r[0].id, STORE_FLAGS_ADD, MSG_SEEN, NULL, NULL, NULL), 0);
+    const void *prev = store_origin_begin(s, &a);
+    assert_null(prev);
+    assert_int_equal(store_update_flags(s, r[0].id, STORE_FLAGS_ADD, MSG_FLAGGED, NULL, NULL, NULL), 0);
+    const void *inner = store_origin_begin(s, &b);
+    assert_ptr_equal(inner, &a);
+    assert_int_equal(store_update_flags(s, r[0].id, STORE_FLAGS_ADD, MSG_ANSWERED, NULL, NULL, NULL), 0);
+    store_origin_end(s, inner);
+    assert_int_equal(store_update_flags(s, r[0].id, STORE_FLAGS_REMOVE, MSG_SEEN, NULL, NULL, NULL), 0);
+    store_origin_end(s, prev);
+    assert_int_equal(p.n, 4);
+    assert_null(p.origins[0]);
+    assert_ptr_equal(p.origins[1], &a);
+    assert_ptr_equal(p.origins[2], &b);
+    assert_ptr_equal(p.origins[3], &a);
+    store_unsubscribe(s, observe_origin, &p);
+    store_close(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_paths),
@@ -1103,6 +1149,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_update_flags, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_expunge_deleted, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_copy_set_all_or_nothing, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_event_origin, setup_dir, teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
