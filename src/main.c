@@ -31,6 +31,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "cli/cli_config.h"
+#include "cli/check.h"
 #include "cli/purge.h"
 #include "cli/sendmail.h"
 #include "net/tls.h"
@@ -496,6 +497,7 @@ int main(int argc, char **argv) {
     if (argc > 1 && !strcmp(argv[1], "serve")) return cmd_serve(argc - 2, argv + 2);
     if (argc > 1 && !strcmp(argv[1], "sendmail")) return cli_sendmail(argc - 2, argv + 2);
     if (argc > 1 && !strcmp(argv[1], "purge")) return cli_purge(argc - 2, argv + 2);
+    if (argc > 1 && !strcmp(argv[1], "check")) return cli_check(argc - 2, argv + 2);
     if (argc > 1 && argv[1][0] != '-') {
         fprintf(stderr, "devmail: unknown command '%s'\n", argv[1]);
         cli_usage(stderr);

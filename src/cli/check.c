@@ -1,0 +1,136 @@
+/*
+ * check - the `devmail check` command; see check.h. The lint itself is
+ * check/mail_lint.c, the same the API's /lint route answers with.
+ */
+#include "cli/check.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
+#include "check/mail_lint.h"
+#include "cli/cli_config.h"
+#include "core/buf.h"
+#include "core/xalloc.h"
+#include "store/api_query.h"
+#include "store/retention.h"
+#include "store/store.h"
+
+#define CHECK_MAX_FILE (256u * 1024 * 1024)
+
+static int read_stream(FILE *fp, buf_t *out) {
+    char b[65536];
+    size_t n;
+    while ((n = fread(b, 1, sizeof b, fp)) > 0) {
+        if (out->len + n > CHECK_MAX_FILE) return -1;
+        buf_append(out, b, n);
+    }
+    return ferror(fp) ? -1 : 0;
+}
+
+static int read_path(const char *path, buf_t *out) {
+    FILE *fp = !strcmp(path, "-") ? stdin : fopen(path, "rb");
+    if (!fp) return -1;
+    int rc = read_stream(fp, out);
+    if (fp != stdin) fclose(fp);
+    return rc;
+}
+
+/* The message named by an API ID or "latest" from the data directory. */
+static int read_caught(const struct config *cfg, const char *account, const char *what, buf_t *out, buf_t *err) {
+    struct store *st = retention_store_open(cfg->data_dir, cfg->hostname, err);
+    if (!st) return -1;
+    int64_t row = 0;
+    int rc = !strcmp(what, "latest") ? api_query_latest(st, account, &row) : api_query_find(st, account, what, &row);
+    if (rc != 1) {
+        buf_printf(err, rc == 0 ? "no message %s in %s" : "the index query for %s failed in %s", what, cfg->data_dir);
+        store_close(st);
+        return -1;
+    }
+    struct store_msg m;
+    if (store_msg_get(st, row, &m) < 0) {
+        buf_printf(err, "message %s is gone", what);
+        store_close(st);
+        return -1;
+    }
+    rc = read_path(m.path, out);
+    if (rc < 0) buf_printf(err, "cannot read %s: %s", m.path, strerror(errno));
+    store_msg_free(&m);
+    store_close(st);
+    return rc;
+}
+
+int cli_check(int argc, char **argv) {
+    bool json = false;
+    const char *account = NULL, *what = NULL;
+    char **rest = xcalloc((size_t)argc + 1, sizeof *rest);
+    int nrest = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--lint")) continue; /* the one check there is today */
+        else if (!strcmp(argv[i], "--json")) json = true;
+        else if (!strcmp(argv[i], "--account") && i + 1 < argc) account = argv[++i];
+        else if (!strncmp(argv[i], "--account=", 10)) account = argv[i] + 10;
+        else if ((argv[i][0] != '-' || !strcmp(argv[i], "-")) && !what) what = argv[i];
+        else {
+            rest[nrest++] = argv[i];
+            /* a config flag's value */
+            if (argv[i][0] == '-' && !strchr(argv[i], '=') && i + 1 < argc && strcmp(argv[i], "-v") != 0)
+                rest[nrest++] = argv[++i];
+        }
+    }
+    if (!what) {
+        fprintf(stderr, "devmail check: name a message: an API ID, latest, a file or - for stdin\n");
+        free(rest);
+        return 3;
+    }
+    buf_t msg = BUF_INIT, err = BUF_INIT;
+    int status = 3;
+    struct stat sb;
+    bool is_file = !strcmp(what, "-") || strchr(what, '/') || stat(what, &sb) == 0;
+    if (is_file) {
+        if (read_path(what, &msg) < 0) buf_printf(&err, "cannot read %s: %s", what, strerror(errno));
+    } else {
+        struct config cfg;
+        if (cli_load_config(&cfg, nrest, rest, NULL) < 0) {
+            free(rest);
+            return 3;
+        }
+        if (read_caught(&cfg, account, what, &msg, &err) < 0 && !err.len) buf_append_str(&err, "cannot read it");
+        config_free(&cfg);
+    }
+    free(rest);
+    if (err.len) {
+        fprintf(stderr, "devmail check: %s\n", buf_cstr(&err));
+        goto out;
+    }
+    struct lint_report r;
+    mail_lint(msg.data ? msg.data : "", msg.len, &r);
+    if (json) {
+        cJSON *j = lint_report_json(&r);
+        char *s = cJSON_Print(j);
+        printf("%s\n", s);
+        free(s);
+        cJSON_Delete(j);
+    } else {
+        size_t counts[3] = {0, 0, 0};
+        for (size_t i = 0; i < r.n; i++) {
+            counts[r.v[i].severity]++;
+            printf("%-7s %-28s %-32s %s\n", lint_severity_name(r.v[i].severity), r.v[i].code, r.v[i].where,
+                   r.v[i].message);
+        }
+        printf("%zu error%s, %zu warning%s, %zu note%s\n", counts[2], counts[2] == 1 ? "" : "s", counts[1],
+               counts[1] == 1 ? "" : "s", counts[0], counts[0] == 1 ? "" : "s");
+    }
+    int worst = lint_report_worst(&r);
+    status = worst == LINT_ERROR ? 2 : worst == LINT_WARNING ? 1 : 0;
+    lint_report_free(&r);
+out:
+    buf_free(&msg);
+    buf_free(&err);
+    return status;
+}

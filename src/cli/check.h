@@ -1,0 +1,16 @@
+/*
+ * check - `devmail check`: lint a caught message (by API ID, or the
+ * newest) or a message file, so a CI job can fail on a bad email without
+ * writing HTTP code. Exit status: 0 nothing above info, 1 warnings,
+ * 2 errors, 3 could not check (no such message, unreadable file, usage).
+ *
+ *   devmail check [--lint] [--json] [--account ADDR] ID|latest|FILE|-
+ *                 [-c FILE] [--data-dir DIR] [--KEY VALUE ...]
+ */
+#ifndef DEVMAIL_CHECK_H
+#define DEVMAIL_CHECK_H
+
+/* argv without the "check" word. Returns the exit status. */
+int cli_check(int argc, char **argv);
+
+#endif
