@@ -290,6 +290,7 @@ static void settings_commit(void *arg) {
     retention_timer_set(retention, app.cfg->retention, app.cfg->retention_count);
     authguard_set(app.authguard, app.cfg->auth_failure_delay_ms, app.cfg->auth_failure_max_delay * 1000);
     set_protocol_limits(app.cfg);
+    app_chaos_from_config(&app);
 }
 
 static struct config *installing;
@@ -404,6 +405,7 @@ static int cmd_serve(int argc, char **argv) {
     struct net_limits limits = {cfg.max_connections, cfg.max_connections_per_ip};
     app.net = net_new(app.base, app.tls, &limits);
     set_protocol_limits(&cfg);
+    app_chaos_from_config(&app);
     add_main_reloaders();
     if (smtp_server_start(&app, &err) < 0) goto fail;
     if (imap_server_start(&app, &err) < 0) goto fail;

@@ -102,3 +102,19 @@ int app_reload(struct app *app, const struct config *fresh, void (*install)(void
         if (app->reloaders[i].commit) app->reloaders[i].commit(app->reloaders[i].arg);
     return 0;
 }
+
+void app_chaos_from_config(struct app *app) {
+    buf_t err = BUF_INIT;
+    /* config_validate parsed it already */
+    if (chaos_parse(app->cfg->chaos_triggers, &app->chaos, &err) < 0) chaos_defaults(&app->chaos);
+    buf_free(&err);
+    app->chaos_enabled = app->cfg->chaos || app->cfg->chaos_triggers[0];
+}
+
+bool app_chaos_fires(struct app *app, enum chaos_point point, int *code) {
+    if (!app->chaos_enabled) return false;
+    const struct chaos_trigger *t = &app->chaos.t[point];
+    if (!chaos_fires(t, (int)arc4random_uniform(100))) return false;
+    *code = t->error_code;
+    return true;
+}

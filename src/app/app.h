@@ -11,6 +11,7 @@
 
 #include <openssl/ssl.h>
 
+#include "conf/chaos.h"
 #include "conf/config.h"
 #include "conf/passdb.h"
 #include "conf/rcptmap.h"
@@ -57,9 +58,18 @@ struct app {
     struct app_stats stats;
     bool draining; /* SIGTERM received: finish, accept nothing new */
     struct authguard *authguard; /* failed logins per address and account */
+    /* SMTP failure injection: from chaos/chaos_triggers at start and on
+     * reload, changed at run time by PUT /api/v1/chaos */
+    bool chaos_enabled;
+    struct chaos chaos;
     struct app_reloader *reloaders;
     size_t nreloaders;
 };
+
+/* (Re)set the chaos triggers from the configuration. */
+void app_chaos_from_config(struct app *app);
+/* Does the chaos trigger of point fire now? Then *code is its reply code. */
+bool app_chaos_fires(struct app *app, enum chaos_point point, int *code);
 
 /* Take part in SIGHUP reloads (r is copied). */
 void app_add_reloader(struct app *app, const struct app_reloader *r);

@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "conf/chaos.h"
 #include "core/invariant.h"
 #include "core/xalloc.h"
 
@@ -69,6 +70,8 @@ const struct config_entry config_table[] = {
     {"http_admin_users", CONF_LIST, OFF(http_admin_users), "", "HTTP logins that see server-wide figures (/metrics, the SMTP counters and database of /api/v1/info) when HTTP auth is on; other logins see their own account's only, and /metrics answers them 403", NULL, 0, 0, CONF_RELOAD},
     {"http_max_waiters", CONF_INT, OFF(http_max_waiters), "1000", "requests held by ?wait= at once (503 with Retry-After beyond); each is matched against every new message", NULL, 0, 0, CONF_RELOAD},
     {"http_passdb", CONF_STR, OFF(http_passdb), "", "passwd-file for HTTP basic auth; empty: same as passdb when set, else no auth", NULL, 0, 0, CONF_RELOAD},
+    {"chaos", CONF_BOOL, OFF(chaos), "no", "SMTP failure injection for testing retry paths: enables GET/PUT /api/v1/chaos (Mailpit's --enable-chaos)", NULL, 0, 0, CONF_RELOAD},
+    {"chaos_triggers", CONF_STR, OFF(chaos_triggers), "", "failures to inject (implies chaos), Mailpit's syntax: `sender:451:5,recipient:550:10,authentication:535:100` (point:code:percent; MAIL FROM, RCPT TO, AUTH)", NULL, 0, 0, CONF_RELOAD},
     {"retention", CONF_DURATION, OFF(retention), "7d", "messages older than this (by arrival) are expunged automatically; 0 disables", NULL, 0, 0, CONF_RELOAD},
     {"retention_count", CONF_INT, OFF(retention_count), "0", "keep at most this many messages per mailbox (oldest go first); 0 disables", NULL, 0, 0, CONF_RELOAD},
     {"min_free_disk", CONF_SIZE, OFF(min_free_disk), "64M", "refuse mail with 452 4.3.1 when the data filesystem has less free space", NULL, 0, 0, CONF_RELOAD},
@@ -386,6 +389,8 @@ int config_validate(const struct config *cfg, buf_t *err) {
             return -1;
         }
     }
+    struct chaos chaos;
+    if (chaos_parse(cfg->chaos_triggers, &chaos, err) < 0) return -1;
     if (cfg->smtp_auth == SMTP_AUTH_REQUIRED || cfg->smtp_auth == SMTP_AUTH_OPTIONAL) {
         if (!cfg->passdb[0]) {
             buf_printf(err, "smtp_auth = %s needs a passdb", cfg->smtp_auth == SMTP_AUTH_REQUIRED ? "required" : "optional");

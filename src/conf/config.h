@@ -84,6 +84,8 @@ struct config {
     struct strlist http_admin_users;
     int64_t http_max_waiters;
     char *http_passdb;
+    bool chaos;
+    char *chaos_triggers;
     /* operation */
     int64_t retention;
     int64_t retention_count;

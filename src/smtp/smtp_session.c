@@ -263,6 +263,13 @@ static void cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd) {
         reply(s, "553 5.6.7 Must declare SMTPUTF8 to send unicode address");
         goto fail;
     }
+    int chaos_code;
+    if (app_chaos_fires(s->app, CHAOS_SENDER, &chaos_code)) {
+        log_info("smtp[%llu] %s: chaos: MAIL FROM:<%s> answered %d", (unsigned long long)conn_id(s->conn),
+                 conn_peer(s->conn), p.addr, chaos_code);
+        reply(s, "%d %d.0.0 Chaos sender error", chaos_code, chaos_code / 100);
+        goto fail_nocount;
+    }
     if (deliver_check(s->app, -1) == DELIVER_DISK_FULL) {
         log_warn("smtp[%llu] %s: refusing mail: less than %lld bytes free in %s", (unsigned long long)conn_id(s->conn),
                  conn_peer(s->conn), (long long)cfg->min_free_disk, cfg->data_dir);
@@ -343,6 +350,16 @@ static void cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd) {
             bad_command(s);
             return;
         }
+    }
+    int chaos_code;
+    if (app_chaos_fires(s->app, CHAOS_RECIPIENT, &chaos_code)) {
+        log_info("smtp[%llu] %s: chaos: RCPT TO:<%s> answered %d", (unsigned long long)conn_id(s->conn),
+                 conn_peer(s->conn), p.addr, chaos_code);
+        reply(s, "%d %d.0.0 Chaos recipient error", chaos_code, chaos_code / 100);
+        free(notify);
+        free(orcpt);
+        smtp_path_free(&p);
+        return;
     }
     char *account = NULL;
     buf_t why = BUF_INIT;
@@ -635,6 +652,14 @@ static void cmd_auth(struct smtp_session *s, const struct smtp_cmd *cmd) {
     size_t ml = sp ? (size_t)(sp - cmd->arg) : cmd->arg_len;
     const char *ir = sp ? sp + 1 : NULL;
     size_t irl = sp ? cmd->arg_len - ml - 1 : 0;
+    int chaos_code;
+    if ((mem_ieq(cmd->arg, ml, "PLAIN") || mem_ieq(cmd->arg, ml, "LOGIN")) &&
+        app_chaos_fires(s->app, CHAOS_AUTHENTICATION, &chaos_code)) {
+        log_info("smtp[%llu] %s: chaos: AUTH answered %d", (unsigned long long)conn_id(s->conn), conn_peer(s->conn),
+                 chaos_code);
+        reply(s, "%d %d.0.0 Chaos authentication error", chaos_code, chaos_code / 100);
+        return;
+    }
     if (mem_ieq(cmd->arg, ml, "PLAIN")) {
         if (ir && irl == 1 && ir[0] == '=') irl = 0; /* empty initial response */
         if (ir && irl) {
