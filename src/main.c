@@ -37,6 +37,7 @@
 #include "net/tls.h"
 #include "pop3/pop3_session.h"
 #include "http/http_server.h"
+#include "http/webhook.h"
 #include "imap/imap_session.h"
 #include "smtp/smtp_session.h"
 #include "store/api_query.h"
@@ -411,6 +412,7 @@ static int cmd_serve(int argc, char **argv) {
     if (imap_server_start(&app, &err) < 0) goto fail;
     if (pop3_server_start(&app, &err) < 0) goto fail;
     if (http_server_start(&app, &err) < 0) goto fail;
+    webhook_start(&app);
     if (drop_privileges(&cfg) < 0) return 1;
     if (cfg.pidfile[0]) {
         FILE *fp = fopen(cfg.pidfile, "w");
@@ -461,6 +463,7 @@ static int cmd_serve(int argc, char **argv) {
      * first, while the store they point at is open; a message still being
      * committed keeps its session until the committer hands it back. */
     net_finish_all(app.net);
+    webhook_stop();
     http_server_stop();
     store_close(app.store);
     /* A freed bufferevent goes when its deferred callbacks have run: let

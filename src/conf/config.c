@@ -72,6 +72,10 @@ const struct config_entry config_table[] = {
     {"http_passdb", CONF_STR, OFF(http_passdb), "", "passwd-file for HTTP basic auth; empty: same as passdb when set, else no auth", NULL, 0, 0, CONF_RELOAD},
     {"chaos", CONF_BOOL, OFF(chaos), "no", "SMTP failure injection for testing retry paths: enables GET/PUT /api/v1/chaos (Mailpit's --enable-chaos)", NULL, 0, 0, CONF_RELOAD},
     {"chaos_triggers", CONF_STR, OFF(chaos_triggers), "", "failures to inject (implies chaos), Mailpit's syntax: `sender:451:5,recipient:550:10,authentication:535:100` (point:code:percent; MAIL FROM, RCPT TO, AUTH)", NULL, 0, 0, CONF_RELOAD},
+    {"webhook_url", CONF_STR, OFF(webhook_url), "", "POST each new message's summary (JSON, as Mailpit's webhook) to this http:// URL; empty: off", NULL, 0, 0, CONF_RELOAD},
+    {"webhook_queue_size", CONF_INT, OFF(webhook_queue_size), "1000", "notifications waiting for the webhook at most; beyond, the oldest is dropped (deliveries never wait)", NULL, 1, 0, CONF_RELOAD},
+    {"webhook_retries", CONF_INT, OFF(webhook_retries), "5", "retries of a failed webhook request (no answer, 429, 5xx) after 1, 2, 4 ... seconds", NULL, 0, 0, CONF_RELOAD},
+    {"webhook_timeout", CONF_DURATION, OFF(webhook_timeout), "5s", "longest wait for the webhook's answer", NULL, 1, 0, CONF_RELOAD},
     {"retention", CONF_DURATION, OFF(retention), "7d", "messages older than this (by arrival) are expunged automatically; 0 disables", NULL, 0, 0, CONF_RELOAD},
     {"retention_count", CONF_INT, OFF(retention_count), "0", "keep at most this many messages per mailbox (oldest go first); 0 disables", NULL, 0, 0, CONF_RELOAD},
     {"min_free_disk", CONF_SIZE, OFF(min_free_disk), "64M", "refuse mail with 452 4.3.1 when the data filesystem has less free space", NULL, 0, 0, CONF_RELOAD},
@@ -391,6 +395,10 @@ int config_validate(const struct config *cfg, buf_t *err) {
     }
     struct chaos chaos;
     if (chaos_parse(cfg->chaos_triggers, &chaos, err) < 0) return -1;
+    if (cfg->webhook_url[0] && strncasecmp(cfg->webhook_url, "http://", 7) != 0) {
+        buf_printf(err, "webhook_url must be an http:// URL");
+        return -1;
+    }
     if (cfg->smtp_auth == SMTP_AUTH_REQUIRED || cfg->smtp_auth == SMTP_AUTH_OPTIONAL) {
         if (!cfg->passdb[0]) {
             buf_printf(err, "smtp_auth = %s needs a passdb", cfg->smtp_auth == SMTP_AUTH_REQUIRED ? "required" : "optional");

@@ -85,6 +85,10 @@ struct config {
     int64_t http_max_waiters;
     char *http_passdb;
     bool chaos;
+    char *webhook_url;
+    int64_t webhook_queue_size;
+    int64_t webhook_retries;
+    int64_t webhook_timeout;
     char *chaos_triggers;
     /* operation */
     int64_t retention;
