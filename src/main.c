@@ -27,6 +27,7 @@
 #include <openssl/ssl.h>
 
 #include "app/app.h"
+#include "app/release.h"
 #include "app/authguard.h"
 #include "core/log.h"
 #include "core/xalloc.h"
@@ -463,6 +464,7 @@ static int cmd_serve(int argc, char **argv) {
      * first, while the store they point at is open; a message still being
      * committed keeps its session until the committer hands it back. */
     net_finish_all(app.net);
+    release_shutdown();
     webhook_stop();
     http_server_stop();
     store_close(app.store);

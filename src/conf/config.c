@@ -15,6 +15,8 @@
 #define OFF(field) offsetof(struct config, field)
 
 static const char *const smtp_auth_names[] = {"off", "optional", "required", "any", NULL};
+static const char *const relay_tls_names[] = {"none", "starttls", "tls", NULL};
+static const char *const relay_auth_names[] = {"none", "plain", "login", NULL};
 static const char *const log_level_names[] = {"error", "warning", "info", "debug", NULL};
 
 /* The one list of settings. Keep README's reference in step with
@@ -76,6 +78,16 @@ const struct config_entry config_table[] = {
     {"webhook_queue_size", CONF_INT, OFF(webhook_queue_size), "1000", "notifications waiting for the webhook at most; beyond, the oldest is dropped (deliveries never wait)", NULL, 1, 0, CONF_RELOAD},
     {"webhook_retries", CONF_INT, OFF(webhook_retries), "5", "retries of a failed webhook request (no answer, 429, 5xx) after 1, 2, 4 ... seconds", NULL, 0, 0, CONF_RELOAD},
     {"webhook_timeout", CONF_DURATION, OFF(webhook_timeout), "5s", "longest wait for the webhook's answer", NULL, 1, 0, CONF_RELOAD},
+    {"relay_host", CONF_STR, OFF(relay_host), "", "SMTP server (HOST:PORT) that POST /api/v1/message/{ID}/release sends a caught message on to; empty: release is off. Nothing else ever leaves devmail", NULL, 0, 0, CONF_RELOAD},
+    {"relay_tls", CONF_ENUM, OFF(relay_tls), "starttls", "TLS to the relay: none, starttls (required) or tls (implicit, port 465)", relay_tls_names, 0, 0, CONF_RELOAD},
+    {"relay_tls_verify", CONF_BOOL, OFF(relay_tls_verify), "yes", "check the relay's certificate and host name against the system's CAs", NULL, 0, 0, CONF_RELOAD},
+    {"relay_auth", CONF_ENUM, OFF(relay_auth), "none", "SMTP AUTH at the relay: none, plain or login (relay_username, relay_password)", relay_auth_names, 0, 0, CONF_RELOAD},
+    {"relay_username", CONF_STR, OFF(relay_username), "", "user name for relay_auth", NULL, 0, 0, CONF_RELOAD},
+    {"relay_password", CONF_STR, OFF(relay_password), "", "password for relay_auth (check-config does not print it)", NULL, 0, 0, CONF_RELOAD},
+    {"relay_allowed_recipients", CONF_LIST, OFF(relay_allowed_recipients), "", "addresses a message may be released to, as shell patterns (`*@example.com`, `ann@*`), case-insensitive; empty: none, so nothing can leave unasked", NULL, 0, 0, CONF_RELOAD},
+    {"relay_return_path", CONF_STR, OFF(relay_return_path), "", "envelope sender (and Return-Path) of released mail; empty: the message's Sender or From", NULL, 0, 0, CONF_RELOAD},
+    {"relay_preserve_message_ids", CONF_BOOL, OFF(relay_preserve_message_ids), "no", "keep the Message-ID of a released message (default: a new one, so the copy is not taken for a duplicate)", NULL, 0, 0, CONF_RELOAD},
+    {"relay_timeout", CONF_DURATION, OFF(relay_timeout), "60s", "longest wait for each of the relay's replies", NULL, 1, 0, CONF_RELOAD},
     {"retention", CONF_DURATION, OFF(retention), "7d", "messages older than this (by arrival) are expunged automatically; 0 disables", NULL, 0, 0, CONF_RELOAD},
     {"retention_count", CONF_INT, OFF(retention_count), "0", "keep at most this many messages per mailbox (oldest go first); 0 disables", NULL, 0, 0, CONF_RELOAD},
     {"min_free_disk", CONF_SIZE, OFF(min_free_disk), "64M", "refuse mail with 452 4.3.1 when the data filesystem has less free space", NULL, 0, 0, CONF_RELOAD},
@@ -395,6 +407,10 @@ int config_validate(const struct config *cfg, buf_t *err) {
     }
     struct chaos chaos;
     if (chaos_parse(cfg->chaos_triggers, &chaos, err) < 0) return -1;
+    if (cfg->relay_host[0] && !strrchr(cfg->relay_host, ':')) {
+        buf_printf(err, "relay_host must be HOST:PORT");
+        return -1;
+    }
     if (cfg->webhook_url[0] && strncasecmp(cfg->webhook_url, "http://", 7) != 0) {
         buf_printf(err, "webhook_url must be an http:// URL");
         return -1;
@@ -435,6 +451,13 @@ static void value_text(const struct config *cfg, const struct config_entry *e, b
 void config_dump(const struct config *cfg, buf_t *out) {
     for (const struct config_entry *e = config_table; e->key; e++) {
         buf_printf(out, "%s = ", e->key);
+        size_t kl = strlen(e->key);
+        /* secrets are not printed */
+        const char *const *sv = (const char *const *)(const void *)((const char *)cfg + e->offset);
+        if (e->type == CONF_STR && kl > 9 && !strcmp(e->key + kl - 9, "_password") && (*sv)[0]) {
+            buf_append_str(out, "(set)\n");
+            continue;
+        }
         value_text(cfg, e, out);
         buf_append_char(out, '\n');
     }

@@ -86,6 +86,16 @@ struct config {
     char *http_passdb;
     bool chaos;
     char *webhook_url;
+    char *relay_host;
+    int relay_tls;  /* enum smtp_client_tls order: none, starttls, tls */
+    bool relay_tls_verify;
+    int relay_auth; /* none, plain, login */
+    char *relay_username;
+    char *relay_password;
+    struct strlist relay_allowed_recipients;
+    char *relay_return_path;
+    bool relay_preserve_message_ids;
+    int64_t relay_timeout;
     int64_t webhook_queue_size;
     int64_t webhook_retries;
     int64_t webhook_timeout;
