@@ -3,7 +3,7 @@
 # Idempotent: only missing packages are installed. Usage: scripts/deps.sh [build|test]
 set -e
 BUILD="make gcc clang pkg-config libevent-dev libssl-dev libsqlite3-dev libgmime-3.0-dev libcjson-dev libcrypt-dev openssl"
-TEST="libcmocka-dev libclang-rt-14-dev python3 swaks libnet-ssleay-perl libio-socket-inet6-perl ca-certificates curl isync netcat-openbsd postfix dovecot-imapd dovecot-pop3d fetchmail procps chromium"
+TEST="libcmocka-dev libclang-rt-14-dev python3 swaks libnet-ssleay-perl libio-socket-inet6-perl ca-certificates curl isync netcat-openbsd postfix dovecot-imapd dovecot-pop3d fetchmail procps chromium spamassassin spamd"
 want="$BUILD"
 [ "$1" = "test" ] && want="$BUILD $TEST"
 # Node.js runs the npm clients of the browser and API tests; use the
@@ -26,6 +26,6 @@ echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends $missing
 # Debian starts the daemons it installs; devmail's tests run their own.
-for s in postfix dovecot; do
+for s in postfix dovecot spamd; do
     $SUDO service "$s" stop >/dev/null 2>&1 || true
 done

@@ -28,6 +28,7 @@
 
 #include "app/app.h"
 #include "app/release.h"
+#include "app/spamcheck.h"
 #include "app/authguard.h"
 #include "core/log.h"
 #include "core/xalloc.h"
@@ -465,6 +466,7 @@ static int cmd_serve(int argc, char **argv) {
      * committed keeps its session until the committer hands it back. */
     net_finish_all(app.net);
     release_shutdown();
+    spamcheck_shutdown();
     webhook_stop();
     http_server_stop();
     store_close(app.store);

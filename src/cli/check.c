@@ -13,6 +13,9 @@
 
 #include <cjson/cJSON.h>
 
+#include <event2/event.h>
+
+#include "app/spamcheck.h"
 #include "check/mail_lint.h"
 #include "cli/cli_config.h"
 #include "core/buf.h"
@@ -65,13 +68,57 @@ static int read_caught(const struct config *cfg, const char *account, const char
     return rc;
 }
 
+struct spam_wait {
+    bool done;
+    cJSON *json;
+    double score, threshold;
+    bool is_spam;
+    char *error;
+    buf_t rules;
+};
+
+static void spam_done(void *arg, const struct spam_result *r, const char *error) {
+    struct spam_wait *w = arg;
+    w->done = true;
+    w->json = spam_result_json(r, error);
+    if (error) {
+        w->error = xstrdup(error);
+        return;
+    }
+    w->score = r->score;
+    w->threshold = r->threshold;
+    w->is_spam = r->is_spam;
+    for (size_t i = 0; i < r->nrules; i++)
+        buf_printf(&w->rules, "%-7s %5.1f %-28s %s\n", "spam", r->rules[i].score, r->rules[i].name,
+                   r->rules[i].description);
+}
+
+/* Ask spamd (the spamassassin key) synchronously, with a loop of our own. */
+static int spam_check(const struct config *cfg, const char *msg, size_t len, struct spam_wait *w, buf_t *err) {
+    if (!cfg->spamassassin[0]) {
+        buf_append_str(err, "--spam needs the spamassassin setting (HOST:PORT of spamd)");
+        return -1;
+    }
+    struct event_base *base = event_base_new();
+    if (spamcheck_start(base, cfg->spamassassin, cfg->spamassassin_timeout, msg, len, spam_done, w, err) < 0) {
+        event_base_free(base);
+        return -1;
+    }
+    while (!w->done && event_base_loop(base, EVLOOP_ONCE) == 0) {
+    }
+    spamcheck_shutdown();
+    event_base_free(base);
+    return 0;
+}
+
 int cli_check(int argc, char **argv) {
-    bool json = false;
+    bool json = false, lint = false, spam = false;
     const char *account = NULL, *what = NULL;
     char **rest = xcalloc((size_t)argc + 1, sizeof *rest);
     int nrest = 0;
     for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--lint")) continue; /* the one check there is today */
+        if (!strcmp(argv[i], "--lint")) lint = true;
+        else if (!strcmp(argv[i], "--spam")) spam = true;
         else if (!strcmp(argv[i], "--json")) json = true;
         else if (!strcmp(argv[i], "--account") && i + 1 < argc) account = argv[++i];
         else if (!strncmp(argv[i], "--account=", 10)) account = argv[i] + 10;
@@ -91,27 +138,36 @@ int cli_check(int argc, char **argv) {
     buf_t msg = BUF_INIT, err = BUF_INIT;
     int status = 3;
     struct stat sb;
+    if (!lint && !spam) lint = true; /* the default check */
     bool is_file = !strcmp(what, "-") || strchr(what, '/') || stat(what, &sb) == 0;
-    if (is_file) {
-        if (read_path(what, &msg) < 0) buf_printf(&err, "cannot read %s: %s", what, strerror(errno));
-    } else {
-        struct config cfg;
-        if (cli_load_config(&cfg, nrest, rest, NULL) < 0) {
-            free(rest);
-            return 3;
-        }
-        if (read_caught(&cfg, account, what, &msg, &err) < 0 && !err.len) buf_append_str(&err, "cannot read it");
-        config_free(&cfg);
+    struct config cfg;
+    if (cli_load_config(&cfg, nrest, rest, NULL) < 0) {
+        free(rest);
+        return 3;
     }
     free(rest);
-    if (err.len) {
-        fprintf(stderr, "devmail check: %s\n", buf_cstr(&err));
+    struct spam_wait sw = {0};
+    buf_init(&sw.rules);
+    if (is_file) {
+        if (read_path(what, &msg) < 0) buf_printf(&err, "cannot read %s: %s", what, strerror(errno));
+    } else if (read_caught(&cfg, account, what, &msg, &err) < 0 && !err.len) {
+        buf_append_str(&err, "cannot read it");
+    }
+    if (!err.len && spam) spam_check(&cfg, msg.data ? msg.data : "", msg.len, &sw, &err);
+    config_free(&cfg);
+    if (err.len || sw.error) {
+        fprintf(stderr, "devmail check: %s\n", err.len ? buf_cstr(&err) : sw.error);
+        if (sw.json) cJSON_Delete(sw.json);
+        free(sw.error);
+        buf_free(&sw.rules);
         goto out;
     }
-    struct lint_report r;
-    mail_lint(msg.data ? msg.data : "", msg.len, &r);
+    struct lint_report r = {0};
+    if (lint) mail_lint(msg.data ? msg.data : "", msg.len, &r);
     if (json) {
-        cJSON *j = lint_report_json(&r);
+        cJSON *j = lint ? lint_report_json(&r) : cJSON_CreateObject();
+        if (sw.json) cJSON_AddItemToObject(j, "Spam", sw.json);
+        sw.json = NULL;
         char *s = cJSON_Print(j);
         printf("%s\n", s);
         free(s);
@@ -123,12 +179,19 @@ int cli_check(int argc, char **argv) {
             printf("%-7s %-28s %-32s %s\n", lint_severity_name(r.v[i].severity), r.v[i].code, r.v[i].where,
                    r.v[i].message);
         }
-        printf("%zu error%s, %zu warning%s, %zu note%s\n", counts[2], counts[2] == 1 ? "" : "s", counts[1],
-               counts[1] == 1 ? "" : "s", counts[0], counts[0] == 1 ? "" : "s");
+        if (lint)
+            printf("%zu error%s, %zu warning%s, %zu note%s\n", counts[2], counts[2] == 1 ? "" : "s", counts[1],
+                   counts[1] == 1 ? "" : "s", counts[0], counts[0] == 1 ? "" : "s");
+        if (spam) {
+            fputs(buf_cstr(&sw.rules), stdout);
+            printf("spam score %.1f of %.1f: %s\n", sw.score, sw.threshold, sw.is_spam ? "spam" : "not spam");
+        }
     }
     int worst = lint_report_worst(&r);
     status = worst == LINT_ERROR ? 2 : worst == LINT_WARNING ? 1 : 0;
+    if (spam && sw.is_spam) status = 2; /* an error: receivers junk it */
     lint_report_free(&r);
+    buf_free(&sw.rules);
 out:
     buf_free(&msg);
     buf_free(&err);

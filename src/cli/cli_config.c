@@ -16,7 +16,7 @@ void cli_usage(FILE *fp) {
             "       devmail passwd [-s SHA512-CRYPT|SHA256-CRYPT|BLF-CRYPT|PLAIN] [USER]\n"
             "       devmail reindex [-c FILE] [--data-dir DIR]\n"
             "       devmail purge --older-than 7d [--keep N] [--mailbox NAME] [-c FILE] [--data-dir DIR]\n"
-            "       devmail check [--lint] [--json] [--account ADDR] ID|latest|FILE|- [-c FILE] [--data-dir DIR]\n"
+            "       devmail check [--lint] [--spam] [--json] [--account ADDR] ID|latest|FILE|- [-c FILE] [--data-dir DIR]\n"
             "       devmail sendmail [-t] [-i] [-f FROM] [-F NAME] [-c FILE] [--smtp-listen ADDR:PORT] [RCPT ...]\n"
             "\n"
             "Every setting is a config file key, a --flag (underscores as dashes)\n"

@@ -86,6 +86,8 @@ struct config {
     char *http_passdb;
     bool chaos;
     char *webhook_url;
+    char *spamassassin;
+    int64_t spamassassin_timeout;
     char *relay_host;
     int relay_tls;  /* enum smtp_client_tls order: none, starttls, tls */
     bool relay_tls_verify;
