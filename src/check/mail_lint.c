@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 #include <gmime/gmime.h>
 
+#include "check/html_text.h"
 #include "core/xalloc.h"
 
 /* ---- the report ------------------------------------------------------------ */
@@ -532,6 +533,7 @@ struct parts {
     int text_plain, text_html;
     size_t html_max;
     bool eightbit_unlabelled;
+    size_t images, html_text_chars; /* of the largest HTML part */
 };
 
 static size_t decoded_size(GMimePart *p) {
@@ -552,7 +554,21 @@ static void each_part(GMimeObject *parent, GMimeObject *part, gpointer arg) {
     if (ct && g_mime_content_type_is_type(ct, "text", "html")) {
         ps->text_html++;
         size_t n = decoded_size(GMIME_PART(part));
-        if (n > ps->html_max) ps->html_max = n;
+        if (n > ps->html_max) {
+            ps->html_max = n;
+            /* what it shows: images against visible text */
+            GMimeDataWrapper *w = g_mime_part_get_content(GMIME_PART(part));
+            GMimeStream *mem = g_mime_stream_mem_new();
+            if (w) g_mime_data_wrapper_write_to_stream(w, mem);
+            GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+            buf_t t = BUF_INIT;
+            struct html_facts f;
+            html_to_text((const char *)ba->data, ba->len, 64 * 1024, &t, &f);
+            ps->images = f.images;
+            ps->html_text_chars = f.text_chars;
+            buf_free(&t);
+            g_object_unref(mem);
+        }
     }
     GMimeContentEncoding enc = g_mime_part_get_content_encoding(GMIME_PART(part));
     if (enc == GMIME_CONTENT_ENCODING_DEFAULT || enc == GMIME_CONTENT_ENCODING_7BIT) {
@@ -577,13 +593,18 @@ static void check_mime(struct lint *l, struct lint_report *r) {
     GMimeParser *p = g_mime_parser_new_with_stream(st);
     GMimeMessage *m = g_mime_parser_construct_message(p, opts);
     if (m) {
-        struct parts ps = {l, 0, 0, 0, false};
+        struct parts ps = {l, 0, 0, 0, false, 0, 0};
         g_mime_message_foreach(m, each_part, &ps);
         r->html_bytes = ps.html_max;
         if (ps.text_html && !ps.text_plain)
             add(l, LINT_WARNING, "no-text-alternative", "body",
                 "HTML without a text/plain alternative (multipart/alternative): spam filters score it and text-only "
                 "clients show nothing useful");
+        if (ps.text_html && ps.images > 0 && ps.html_text_chars < LINT_IMAGE_ONLY_TEXT)
+            add(l, LINT_WARNING, "image-only", "body",
+                "the HTML shows %zu image%s and only %zu characters of text: spam filters score image-only mail, "
+                "and most clients block images until asked",
+                ps.images, ps.images == 1 ? "" : "s", ps.html_text_chars);
         if (ps.html_max > LINT_GMAIL_CLIP_BYTES)
             add(l, LINT_WARNING, "gmail-clip", "body",
                 "the HTML is %zu bytes; Gmail clips messages above 102 KB and hides the rest behind a link",

@@ -30,6 +30,8 @@ struct lint_report {
 
 /* Gmail clips a message whose HTML is larger than this. */
 #define LINT_GMAIL_CLIP_BYTES (102 * 1024)
+/* HTML with images and less visible text than this is "image-only". */
+#define LINT_IMAGE_ONLY_TEXT 100
 /* At most this many findings of one code are listed (a message with
  * 10,000 long lines gets a few, plus a count). */
 #define LINT_MAX_PER_CODE 5

@@ -7,6 +7,7 @@
 
 #include <gmime/gmime.h>
 
+#include "check/html_text.h"
 #include "core/buf.h"
 #include "core/mime_words.h"
 #include "core/xalloc.h"
@@ -30,42 +31,6 @@ static char *addresses(GMimeMessage *m, GMimeAddressType type) {
     char *r = dup_or_empty(s);
     g_free(s);
     return r;
-}
-
-/* Crude but bounded HTML-to-text for snippets and search: drop tags,
- * <style>/<script> contents and collapse entities we commonly see. */
-static void html_to_text(const char *html, buf_t *out, size_t max) {
-    const char *p = html;
-    while (*p && out->len < max) {
-        if (*p == '<') {
-            if (!strncasecmp(p, "<style", 6) || !strncasecmp(p, "<script", 7)) {
-                const char *endtag = !strncasecmp(p, "<style", 6) ? "</style" : "</script";
-                const char *e = strcasestr(p, endtag);
-                p = e ? e : p + strlen(p);
-            }
-            const char *gt = strchr(p, '>');
-            if (!gt) break;
-            p = gt + 1;
-            buf_append_char(out, ' ');
-            continue;
-        }
-        if (*p == '&') {
-            static const struct { const char *ent; char c; } ents[] = {
-                {"&nbsp;", ' '}, {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&#39;", '\''}};
-            bool hit = false;
-            for (size_t i = 0; i < sizeof ents / sizeof ents[0]; i++) {
-                size_t l = strlen(ents[i].ent);
-                if (!strncasecmp(p, ents[i].ent, l)) {
-                    buf_append_char(out, ents[i].c);
-                    p += l;
-                    hit = true;
-                    break;
-                }
-            }
-            if (hit) continue;
-        }
-        buf_append_char(out, *p++);
-    }
 }
 
 struct walk {
@@ -196,7 +161,7 @@ static void summarize(GMimeMessage *m, struct msg_summary *s) {
         free(w.html);
     } else if (w.html) {
         buf_t t = BUF_INIT;
-        html_to_text(w.html, &t, SUMMARY_MAX_TEXT);
+        html_to_text(w.html, strlen(w.html), SUMMARY_MAX_TEXT, &t, NULL);
         s->text = buf_steal(&t);
         free(w.html);
     } else {

@@ -131,6 +131,26 @@ static void test_mime_structure(void **state) {
     lint_report_free(&r);
 }
 
+static void test_image_only(void **state) {
+    (void)state;
+    struct lint_report r;
+    lint("From: a@x.example\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=b\n\n"
+         "--b\nContent-Type: text/plain\n\nSale\n"
+         "--b\nContent-Type: text/html\n\n<a href=\"https://x.example\"><img src=\"cid:a\"></a>"
+         "<img src=\"cid:b\"><p>Sale!</p>\n--b--\n",
+         &r);
+    const struct lint_finding *f = find(&r, "image-only");
+    assert_non_null(f);
+    assert_non_null(strstr(f->message, "2 images and only 5 characters"));
+    lint_report_free(&r);
+    lint("From: a@x.example\nMIME-Version: 1.0\nContent-Type: text/html\n\n<img src=\"cid:a\"><p>"
+         "A long enough paragraph of real words that people can read even when the images are blocked by "
+         "their mail client, and then some more words to be sure.</p>\n",
+         &r);
+    assert_null(find(&r, "image-only"));
+    lint_report_free(&r);
+}
+
 static void test_sizes_and_lines(void **state) {
     (void)state;
     buf_t m = BUF_INIT;
@@ -162,6 +182,7 @@ int main(void) {
         cmocka_unit_test(test_clean_message),  cmocka_unit_test(test_missing_headers),
         cmocka_unit_test(test_header_values),  cmocka_unit_test(test_dkim_syntax),
         cmocka_unit_test(test_mime_structure), cmocka_unit_test(test_sizes_and_lines),
+        cmocka_unit_test(test_image_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
