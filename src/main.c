@@ -27,6 +27,7 @@
 #include <openssl/ssl.h>
 
 #include "app/app.h"
+#include "app/linkcheck.h"
 #include "app/release.h"
 #include "app/spamcheck.h"
 #include "app/authguard.h"
@@ -467,6 +468,7 @@ static int cmd_serve(int argc, char **argv) {
     net_finish_all(app.net);
     release_shutdown();
     spamcheck_shutdown();
+    linkcheck_shutdown();
     webhook_stop();
     http_server_stop();
     store_close(app.store);

@@ -87,6 +87,8 @@ struct config {
     bool chaos;
     char *webhook_url;
     char *spamassassin;
+    struct strlist link_check_allowed;
+    int64_t link_check_timeout;
     int64_t spamassassin_timeout;
     char *relay_host;
     int relay_tls;  /* enum smtp_client_tls order: none, starttls, tls */
