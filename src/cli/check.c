@@ -191,6 +191,7 @@ int cli_check(int argc, char **argv) {
     status = worst == LINT_ERROR ? 2 : worst == LINT_WARNING ? 1 : 0;
     if (spam && sw.is_spam) status = 2; /* an error: receivers junk it */
     lint_report_free(&r);
+    if (sw.json) cJSON_Delete(sw.json); /* not printed (text output) */
     buf_free(&sw.rules);
 out:
     buf_free(&msg);
