@@ -29,13 +29,17 @@ char *text_fold(const char *s, size_t len, size_t *out_len) {
     }
     /* GLib's functions stop at a NUL and need valid UTF-8 */
     char *valid = g_utf8_make_valid(s, (gssize)len);
-    char *folded = g_utf8_casefold(valid, -1);
+    /* NFKC before and after the folding (Unicode's NFKC_Casefold closure),
+     * so that folding folded text changes nothing: "ℌ" is "h", not "H" */
+    char *pre = g_utf8_normalize(valid, -1, G_NORMALIZE_NFKC);
+    char *folded = g_utf8_casefold(pre ? pre : valid, -1);
     char *norm = g_utf8_normalize(folded, -1, G_NORMALIZE_NFKC);
     const char *res = norm ? norm : folded;
     size_t n = strlen(res);
     char *out = xmemdup(res, n + 1);
     g_free(norm);
     g_free(folded);
+    g_free(pre);
     g_free(valid);
     if (out_len) *out_len = n;
     return out;

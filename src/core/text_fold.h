@@ -1,7 +1,7 @@
 /*
  * text_fold - the one case folding of every text search (IMAP SEARCH and
- * the JSON API's search alike): Unicode full case folding followed by
- * NFKC normalisation, so "ÉQUIPE" and "équipe", "STRASSE" and "straße",
+ * the JSON API's search alike): Unicode full case folding between two
+ * NFKC normalisations (so folding twice changes nothing), so "ÉQUIPE" and "équipe", "STRASSE" and "straße",
  * a precomposed "é" and "e" + combining accent all fold to the same text.
  * Accents are kept: "equipe" does not find "équipe" (as in Dovecot and
  * Mailpit).
