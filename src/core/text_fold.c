@@ -9,9 +9,10 @@
 
 #include "core/xalloc.h"
 
+/* ASCII without NUL (a NUL goes the Unicode way: replaced, as invalid) */
 static bool is_ascii(const char *s, size_t len) {
     for (size_t i = 0; i < len; i++)
-        if ((unsigned char)s[i] >= 0x80) return false;
+        if ((unsigned char)s[i] >= 0x80 || s[i] == '\0') return false;
     return true;
 }
 
@@ -32,7 +33,11 @@ char *text_fold(const char *s, size_t len, size_t *out_len) {
     /* NFKC before and after the folding (Unicode's NFKC_Casefold closure),
      * so that folding folded text changes nothing: "ℌ" is "h", not "H" */
     char *pre = g_utf8_normalize(valid, -1, G_NORMALIZE_NFKC);
-    char *folded = g_utf8_casefold(pre ? pre : valid, -1);
+    char *cf = g_utf8_casefold(pre ? pre : valid, -1);
+    /* GLib folds Cherokee to lower case and lower case back to upper:
+     * lower case after folding gives one stable form */
+    char *folded = g_utf8_strdown(cf, -1);
+    g_free(cf);
     char *norm = g_utf8_normalize(folded, -1, G_NORMALIZE_NFKC);
     const char *res = norm ? norm : folded;
     size_t n = strlen(res);

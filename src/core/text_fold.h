@@ -6,7 +6,7 @@
  * Accents are kept: "equipe" does not find "équipe" (as in Dovecot and
  * Mailpit).
  *
- * Pure: bytes in, bytes out. Invalid UTF-8 is replaced (U+FFFD) first.
+ * Pure: bytes in, bytes out. Invalid UTF-8 (and NUL) is replaced (U+FFFD) first.
  * ASCII-only text takes a fast path (a lower-cased copy) and gives what
  * the Unicode path would.
  */

@@ -66,10 +66,42 @@ static void test_contains(void **state) {
     assert_true(contains("ASCII hay", "hay"));
 }
 
+/* folding folded text changes nothing, for every code point */
+static void test_idempotent(void **state) {
+    (void)state;
+    int bad = 0;
+    for (unsigned cp = 0x80; cp <= 0x10FFFF; cp++) {
+        if (cp >= 0xD800 && cp <= 0xDFFF) continue;
+        char in[8];
+        int n = 0;
+        if (cp < 0x800) {
+            in[n++] = (char)(0xC0 | (cp >> 6));
+        } else if (cp < 0x10000) {
+            in[n++] = (char)(0xE0 | (cp >> 12));
+            in[n++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        } else {
+            in[n++] = (char)(0xF0 | (cp >> 18));
+            in[n++] = (char)(0x80 | ((cp >> 12) & 0x3F));
+            in[n++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        }
+        in[n++] = (char)(0x80 | (cp & 0x3F));
+        size_t l1, l2;
+        char *f1 = text_fold(in, (size_t)n, &l1);
+        char *f2 = text_fold(f1, l1, &l2);
+        if (l1 != l2 || memcmp(f1, f2, l1) != 0) {
+            if (bad++ < 10) print_message("U+%04X folds to a text that folds again\n", cp);
+        }
+        free(f1);
+        free(f2);
+    }
+    assert_int_equal(bad, 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fold),
         cmocka_unit_test(test_contains),
+        cmocka_unit_test(test_idempotent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
