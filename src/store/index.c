@@ -294,7 +294,18 @@ static int migrate_fts_fold(struct index *idx, buf_t *err) {
 /* Subscriptions used to be a flag of a mailbox (mailboxes.subscribed,
  * set for every mailbox): an index from then keeps the names it had
  * subscribed, once. */
+static bool subscriptions_migrated(struct index *idx) {
+    sqlite3_stmt *st;
+    bool done = false;
+    if (sqlite3_prepare_v2(idx->db, "SELECT 1 FROM meta WHERE key='subscriptions'", -1, &st, NULL) != SQLITE_OK)
+        return false;
+    done = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return done;
+}
+
 static int migrate_subscriptions(struct index *idx, buf_t *err) {
+    if (subscriptions_migrated(idx)) return 0; /* no write lock at every open */
     if (exec_sql(idx, "BEGIN IMMEDIATE", err) < 0) return -1;
     int rc = exec_sql(idx,
                       "INSERT OR IGNORE INTO subscriptions(account, name)"

@@ -253,5 +253,30 @@ class ImapConformance(unittest.TestCase):
             self.assertRegex(out, r'\* LSUB \([^)]*\) "\." %s\r\n' % name)
 
 
+class SubscriptionMigration(unittest.TestCase):
+    def test_an_index_from_before_keeps_its_subscriptions(self):
+        dm = recipe_devmail(listen=("imap",)).start()
+        self.addCleanup(dm.__exit__, None, None, None)
+        c = ImapRaw.logged_in(self, dm.ports["imap"])
+        for name in ("kept", "dropped"):
+            u, t = c.cmd("CREATE " + name)
+            self.assertIn(" OK", t)
+        c.close()
+        dm.stop()
+        # as an index from before kept them: a flag of each mailbox (every
+        # one subscribed unless unsubscribed), no list of names
+        db = sqlite3.connect(os.path.join(dm.data_dir, "index.sqlite"))
+        with db:
+            db.execute("DROP TABLE subscriptions")
+            db.execute("DELETE FROM meta WHERE key='subscriptions'")
+            db.execute("UPDATE mailboxes SET subscribed=0 WHERE name='dropped'")
+        db.close()
+        dm.start()
+        c = ImapRaw.logged_in(self, dm.ports["imap"])
+        u, t = c.cmd('LSUB "" *')
+        names = sorted(l.decode().rstrip("\r\n").split(" ")[-1] for l in u if l.startswith(b"* LSUB"))
+        self.assertEqual(names, ["Drafts", "INBOX", "Junk", "Sent", "Trash", "kept"])
+
+
 if __name__ == "__main__":
     unittest.main()
