@@ -53,6 +53,9 @@ struct imap_session {
     uint32_t uidvalidity;
     uint64_t highestmodseq;
     GArray *msgs; /* struct imap_msg, ordered by uid: seq = index + 1 */
+    /* keywords announced in * FLAGS: lower-cased -> as first seen */
+    GHashTable *kw_known;
+    GPtrArray *kw_order; /* the same, in the order announced */
     /* changes waiting for a point where they may be reported */
     bool pending_new;
     bool pending_rescan;     /* the Maildir changed outside devmail */
@@ -84,6 +87,19 @@ void imap_append_nstring(buf_t *out, const char *s);
 void imap_append_flags(buf_t *out, int flags, const char *keywords, bool recent);
 /* Parse a flag list or single flag into bits and keywords; false if bad. */
 bool imap_parse_flags(const struct imap_arg *a, int *flags, buf_t *keywords);
+
+/* A CONDSTORE-enabling command (RFC 7162 3.1: FETCH/SEARCH MODSEQ,
+ * CHANGEDSINCE, UNCHANGEDSINCE, STATUS HIGHESTMODSEQ, ENABLE): from now
+ * on FETCH replies carry MODSEQ; the first one in a selected mailbox
+ * announces OK [HIGHESTMODSEQ n]. */
+void imap_enable_condstore(struct imap_session *s);
+
+/* * FLAGS and * OK [PERMANENTFLAGS] with every keyword in use in the
+ * selected mailbox (as this session has seen it). */
+void imap_send_flags(struct imap_session *s);
+/* Before a response shows keywords (space separated, may be NULL): a new
+ * * FLAGS when one of them has not been announced yet. */
+void imap_announce_keywords(struct imap_session *s, const char *keywords);
 
 /* Report pending changes; expunges only when allowed (RFC 3501 7.4.1). */
 void imap_sync(struct imap_session *s, bool allow_expunge);

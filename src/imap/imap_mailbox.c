@@ -33,15 +33,22 @@ const char *imap_special_use(const char *name) {
 
 void imap_ensure_special_folders(struct imap_session *s) {
     struct store_mailbox_info mb;
+    /* the folders made at first login start subscribed; CREATE does not
+     * subscribe (RFC 3501 6.3.3) */
     if (store_mailbox_info(s->app->store, s->account, "INBOX", false, &mb) < 0)
         store_mailbox_create(s->app->store, s->account, "INBOX");
+    bool first = false;
     for (int i = 0; i < IMAP_SPECIAL_USE_COUNT; i++) {
         if (store_mailbox_info(s->app->store, s->account, special_folders[i].name, false, &mb) == 0) continue;
         buf_t p = BUF_INIT;
         store_mailbox_path(s->app->store, s->account, special_folders[i].name, &p);
-        store_mailbox_create(s->app->store, s->account, special_folders[i].name);
+        if (store_mailbox_create(s->app->store, s->account, special_folders[i].name) == 0) {
+            store_mailbox_set_subscribed(s->app->store, s->account, special_folders[i].name, true);
+            first = true;
+        }
         buf_free(&p);
     }
+    if (first) store_mailbox_set_subscribed(s->app->store, s->account, "INBOX", true);
 }
 
 static bool mailbox_exists(struct imap_session *s, const char *name) {
@@ -138,9 +145,7 @@ static void select_common(struct imap_session *s, const char *tag, const struct 
     }
     struct store_mailbox_info mb;
     store_mailbox_info(s->app->store, s->account, s->mailbox, false, &mb);
-    imap_send(s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)");
-    if (readonly) imap_send(s, "* OK [PERMANENTFLAGS ()] Read-only mailbox.");
-    else imap_send(s, "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted.");
+    imap_send_flags(s);
     imap_send(s, "* %u EXISTS", exists);
     imap_send(s, "* %u RECENT", recent);
     if (unseen) imap_send(s, "* OK [UNSEEN %u] First unseen.", unseen);
@@ -308,11 +313,9 @@ static void set_subscribed(struct imap_session *s, const char *tag, const struct
         buf_free(&name);
         return;
     }
-    if (on && !mailbox_exists(s, buf_cstr(&name))) {
-        imap_tagged(s, tag, "NO [NONEXISTENT] Mailbox doesn't exist: %s", buf_cstr(&name));
-        buf_free(&name);
-        return;
-    }
+    /* a name is subscribed whether or not a mailbox has it (RFC 3501
+     * 6.3.6); a folder made by another program is adopted on the way */
+    if (on) mailbox_exists(s, buf_cstr(&name));
     if (store_mailbox_set_subscribed(s->app->store, s->account, buf_cstr(&name), on) < 0) {
         imap_tagged(s, tag, "NO [SERVERBUG] Cannot change the subscription.");
         buf_free(&name);
@@ -364,73 +367,137 @@ static bool list_match(const char *pat, const char *name) {
 
 struct list_opts {
     bool subscribed_only, return_subscribed, return_children, return_special, special_only;
+    bool recursive; /* RECURSIVEMATCH (RFC 5258 3.5) */
     bool lsub;
     const struct imap_arg *status_items;
 };
 
 static int status_line(struct imap_session *s, const char *name, const struct imap_arg *items, buf_t *out);
 
-static bool is_subscribed(struct imap_session *s, const char *name) {
-    return store_mailbox_is_subscribed(s->app->store, s->account, name) > 0;
+static int cmp_names(const void *a, const void *b) {
+    const char *x = *(char *const *)a, *y = *(char *const *)b;
+    /* INBOX first */
+    if (!strcmp(x, "INBOX")) return strcmp(y, "INBOX") ? -1 : 0;
+    if (!strcmp(y, "INBOX")) return 1;
+    return strcmp(x, y);
 }
 
-static int cmp_names(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+/* Does name match one of the patterns (after the reference)? */
+static bool list_matches(const char *ref, const char *const *patterns, size_t npat, const char *name) {
+    bool match = false;
+    for (size_t p = 0; p < npat && !match; p++) {
+        buf_t full = BUF_INIT;
+        buf_printf(&full, "%s%s", ref, patterns[p]);
+        const char *pat = buf_cstr(&full);
+        if (!strcasecmp(name, "INBOX") && !strncasecmp(pat, "INBOX", 5)) {
+            /* INBOX is case-insensitive */
+            buf_t fixed = BUF_INIT;
+            buf_printf(&fixed, "INBOX%s", pat + 5);
+            match = list_match(buf_cstr(&fixed), name);
+            buf_free(&fixed);
+        } else {
+            match = list_match(pat, name);
+        }
+        buf_free(&full);
+    }
+    return match;
+}
+
+/* The names LIST/LSUB may show: mailboxes that exist, and with the
+ * subscription list, subscribed names and their parents (which LSUB's
+ * "%" and RECURSIVEMATCH report for subscribed children). */
+static void add_name(GHashTable *set, GPtrArray *order, const char *name) {
+    if (g_hash_table_contains(set, name)) return;
+    char *c = xstrdup(name);
+    g_hash_table_add(set, c);
+    g_ptr_array_add(order, c);
 }
 
 static void list_reply(struct imap_session *s, const char *ref, const char *const *patterns, size_t npat,
                        const struct list_opts *o) {
     char **folders = store_folders(s->app->store, s->account);
-    size_t nf = 0;
-    while (folders[nf]) nf++;
-    /* INBOX first, then folders sorted */
-    char **names = xcalloc(nf + 2, sizeof *names);
-    names[0] = "INBOX";
-    for (size_t i = 0; i < nf; i++) names[i + 1] = folders[i];
-    qsort(names + 1, nf, sizeof *names, cmp_names);
-    for (size_t i = 0; i < nf + 1; i++) {
-        const char *name = names[i];
-        bool match = false;
-        for (size_t p = 0; p < npat && !match; p++) {
-            buf_t full = BUF_INIT;
-            buf_printf(&full, "%s%s", ref, patterns[p]);
-            const char *pat = buf_cstr(&full);
-            if (!strcasecmp(name, "INBOX") && !strncasecmp(pat, "INBOX", 5)) {
-                /* INBOX is case-insensitive */
-                buf_t fixed = BUF_INIT;
-                buf_printf(&fixed, "INBOX%s", pat + 5);
-                match = list_match(buf_cstr(&fixed), name);
-                buf_free(&fixed);
-            } else {
-                match = list_match(pat, name);
+    bool by_subscription = o->subscribed_only || o->lsub;
+    char **subs = NULL;
+    if (by_subscription || o->return_subscribed) subs = store_subscriptions(s->app->store, s->account);
+    if (!subs) subs = xcalloc(1, sizeof *subs); /* none, or not readable (logged) */
+    GHashTable *existing = g_hash_table_new(g_str_hash, g_str_equal);
+    g_hash_table_add(existing, (gpointer) "INBOX");
+    for (char **f = folders; *f; f++) g_hash_table_add(existing, *f);
+    GHashTable *subscribed = g_hash_table_new(g_str_hash, g_str_equal);
+    for (char **n = subs; *n; n++) g_hash_table_add(subscribed, *n);
+
+    GHashTable *set = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
+    GPtrArray *names = g_ptr_array_new();
+    if (by_subscription) {
+        for (char **n = subs; *n; n++) {
+            add_name(set, names, *n);
+            for (const char *dot = strchr(*n, '.'); dot; dot = strchr(dot + 1, '.')) {
+                char *parent = xstrndup(*n, (size_t)(dot - *n));
+                add_name(set, names, parent);
+                free(parent);
             }
-            buf_free(&full);
         }
-        if (!match) continue;
-        bool sub = (o->subscribed_only || o->return_subscribed || o->lsub) ? is_subscribed(s, name) : false;
-        if ((o->subscribed_only || o->lsub) && !sub) continue;
-        const char *special = imap_special_use(name);
-        if (o->special_only && !special) continue;
-        bool children = false;
+    } else {
+        add_name(set, names, "INBOX");
+        for (char **f = folders; *f; f++) add_name(set, names, *f);
+    }
+    qsort(names->pdata, names->len, sizeof(gpointer), cmp_names);
+
+    for (guint i = 0; i < names->len; i++) {
+        const char *name = g_ptr_array_index(names, i);
+        if (!list_matches(ref, patterns, npat, name)) continue;
+        bool exists = g_hash_table_contains(existing, name);
+        bool sub = g_hash_table_contains(subscribed, name);
         size_t nl = strlen(name);
-        for (size_t k = 0; k < nf; k++)
-            if (!strncmp(folders[k], name, nl) && folders[k][nl] == '.') children = true;
+        /* a subscribed descendant that the patterns do not show itself:
+         * LSUB shows this parent as \Noselect, RECURSIVEMATCH adds
+         * CHILDINFO ("SUBSCRIBED") */
+        bool sub_child = false;
+        if (by_subscription)
+            for (char **n = subs; *n && !sub_child; n++)
+                if (!strncmp(*n, name, nl) && (*n)[nl] == '.' && !list_matches(ref, patterns, npat, *n))
+                    sub_child = true;
+        bool childinfo = o->recursive && o->subscribed_only && sub_child;
+        bool noselect_parent = o->lsub && !sub && sub_child;
+        if (by_subscription && !sub && !childinfo && !noselect_parent) continue;
+        if (!by_subscription && !exists) continue;
+        const char *special = exists ? imap_special_use(name) : NULL;
+        if (o->special_only && !special) continue;
         buf_t b = BUF_INIT;
-        buf_printf(&b, "* %s (%s", o->lsub ? "LSUB" : "LIST", children ? "\\HasChildren" : "\\HasNoChildren");
-        if (sub && !o->lsub) buf_append_str(&b, " \\Subscribed");
-        if (special) buf_printf(&b, " %s", special);
+        buf_printf(&b, "* %s (", o->lsub ? "LSUB" : "LIST");
+        size_t start = b.len;
+        if (noselect_parent) {
+            buf_append_str(&b, "\\Noselect");
+        } else if (exists) {
+            bool children = false;
+            for (char **f = folders; *f && !children; f++)
+                if (!strncmp(*f, name, nl) && (*f)[nl] == '.') children = true;
+            buf_append_str(&b, children ? "\\HasChildren" : "\\HasNoChildren");
+        } else if (!o->lsub) {
+            buf_append_str(&b, "\\NonExistent");
+        }
+        if (sub && !o->lsub && (o->subscribed_only || o->return_subscribed)) {
+            if (b.len > start) buf_append_char(&b, ' ');
+            buf_append_str(&b, "\\Subscribed");
+        }
+        if (special) buf_printf(&b, "%s%s", b.len > start ? " " : "", special);
         buf_append_str(&b, ") \".\" ");
         append_mailbox_name(&b, name);
+        if (childinfo) buf_append_str(&b, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
         imap_send(s, "%s", buf_cstr(&b));
         buf_free(&b);
-        if (o->status_items) {
+        if (o->status_items && exists) {
             buf_t st = BUF_INIT;
             status_line(s, name, o->status_items, &st);
             if (st.len) imap_send(s, "%s", buf_cstr(&st));
             buf_free(&st);
         }
     }
-    free(names);
+    g_ptr_array_free(names, TRUE);
+    g_hash_table_destroy(set);
+    g_hash_table_destroy(subscribed);
+    g_hash_table_destroy(existing);
+    store_strv_free(subs);
     store_strv_free(folders);
 }
 
@@ -444,11 +511,17 @@ static void list_common(struct imap_session *s, const char *tag, const struct im
             const struct imap_arg *a = &args[0].list[k];
             if (imap_arg_atom_is(a, "SUBSCRIBED")) o.subscribed_only = o.return_subscribed = true;
             else if (imap_arg_atom_is(a, "SPECIAL-USE")) o.special_only = true;
-            else if (imap_arg_atom_is(a, "REMOTE") || imap_arg_atom_is(a, "RECURSIVEMATCH")) continue;
+            else if (imap_arg_atom_is(a, "RECURSIVEMATCH")) o.recursive = true;
+            else if (imap_arg_atom_is(a, "REMOTE")) continue;
             else {
                 imap_tagged(s, tag, "BAD Unknown LIST selection option.");
                 return;
             }
+        }
+        /* RFC 5258 3: RECURSIVEMATCH alone (or with REMOTE only) is BAD */
+        if (o.recursive && !o.subscribed_only && !o.special_only) {
+            imap_tagged(s, tag, "BAD RECURSIVEMATCH needs another selection option.");
+            return;
         }
         i = 1;
     }
@@ -555,6 +628,8 @@ void imap_cmd_status(struct imap_session *s, const char *tag, const struct imap_
         buf_free(&name);
         return;
     }
+    for (size_t i = 0; i < args[1].nlist; i++)
+        if (imap_arg_atom_is(&args[1].list[i], "HIGHESTMODSEQ")) imap_enable_condstore(s);
     /* a mailbox changed by other programs: bring the index up to date */
     store_sync_mailbox(s->app->store, s->account, buf_cstr(&name));
     buf_t line = BUF_INIT;

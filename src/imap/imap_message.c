@@ -251,6 +251,8 @@ static void fetch_one(struct imap_session *s, struct fetch_state *f, size_t inde
         }
         store_origin_end(s->app->store, prev);
     }
+    /* the stored keywords may include one another session just set */
+    if (flags_changed) imap_announce_keywords(s, m->keywords);
     buf_t b = BUF_INIT;
     buf_printf(&b, "* %zu FETCH (", index + 1);
     size_t start = b.len;
@@ -420,7 +422,6 @@ void imap_cmd_fetch(struct imap_session *s, const char *tag, const struct imap_a
             if (imap_arg_atom_is(a, "CHANGEDSINCE") && i + 1 < args[2].nlist &&
                 imap_arg_number64(&args[2].list[i + 1], &f->changedsince)) {
                 f->has_changedsince = true;
-                s->condstore = true;
                 i++;
             } else if (imap_arg_atom_is(a, "VANISHED") && uid && s->qresync) {
                 vanished = true;
@@ -463,6 +464,10 @@ void imap_cmd_fetch(struct imap_session *s, const char *tag, const struct imap_a
         fetch_state_free(f);
         return;
     }
+    bool modseq_item = false;
+    for (size_t i = 0; i < f->nitems; i++)
+        if (f->items[i].kind == FI_MODSEQ) modseq_item = true;
+    if (modseq_item || f->has_changedsince) imap_enable_condstore(s);
     if (s->condstore) {
         bool have = false;
         for (size_t i = 0; i < f->nitems; i++)
@@ -530,7 +535,7 @@ void imap_cmd_store(struct imap_session *s, const char *tag, const struct imap_a
             return;
         }
         has_unchanged = true;
-        s->condstore = true;
+        imap_enable_condstore(s);
         a++;
     }
     if (nargs < a + 2 || args[a].type != IMAP_ARG_ATOM) {
@@ -612,6 +617,7 @@ void imap_cmd_store(struct imap_session *s, const char *tag, const struct imap_a
         free(m->keywords);
         m->keywords = *now[k].keywords ? xstrdup(now[k].keywords) : NULL;
         store_flags_free(&now[k]);
+        imap_announce_keywords(s, m->keywords);
         if (!silent || (s->condstore && has_unchanged)) {
             buf_t b = BUF_INIT;
             buf_printf(&b, "* %zu FETCH (", i + 1);
@@ -864,6 +870,35 @@ static const char *search_get_header(void *ctx, const char *name, size_t *len) {
     return c->scratch.data ? c->scratch.data : "";
 }
 
+/* HEADER name "": the index keeps "" for an absent field, so only an
+ * empty indexed value needs the file. */
+static bool search_has_header(void *ctx, const char *name) {
+    struct search_ctx *c = ctx;
+    const char *fast = !strcmp(name, "subject") ? c->subject
+                       : !strcmp(name, "from")  ? c->from
+                       : !strcmp(name, "to")    ? c->to
+                       : !strcmp(name, "cc")    ? c->cc
+                       : !strcmp(name, "bcc")   ? c->bcc
+                                                : NULL;
+    if (fast && *fast) return true;
+    search_load(c);
+    if (!c->msg) return false;
+    GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(c->msg));
+    int n = g_mime_header_list_get_count(hl);
+    for (int i = 0; i < n; i++)
+        if (!strcasecmp(g_mime_header_get_name(g_mime_header_list_get_header_at(hl, i)), name)) return true;
+    return false;
+}
+
+/* The Date header's zone as written, for a row indexed before the index
+ * kept it: read from the message file. */
+static int32_t search_sent_tz(struct search_ctx *c) {
+    search_load(c);
+    if (!c->msg) return 0;
+    GDateTime *dt = g_mime_message_get_date(c->msg);
+    return dt ? (int32_t)(g_date_time_get_utc_offset(dt) / G_TIME_SPAN_SECOND) : 0;
+}
+
 static const char *search_get_headers(void *ctx, size_t *len) {
     struct search_ctx *c = ctx;
     search_load(c);
@@ -925,7 +960,7 @@ void imap_cmd_search(struct imap_session *s, const char *tag, const struct imap_
         imap_tagged(s, tag, "BAD %s", reason ? reason : "Invalid search program.");
         return;
     }
-    if (prog.uses_modseq) s->condstore = true;
+    if (prog.uses_modseq) imap_enable_condstore(s);
     uint32_t n = imap_exists(s);
     uint32_t uid_star = n ? imap_msg_at(s, n - 1)->uid : 0;
     struct store_search_rows *rows = store_search_rows_open(s->app->store, s->mailbox_id);
@@ -937,6 +972,7 @@ void imap_cmd_search(struct imap_session *s, const char *tag, const struct imap_
     struct search_ctx ctx = {0};
     ctx.s = s;
     GArray *hits = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    GArray *hit_modseq = g_array_new(FALSE, FALSE, sizeof(uint64_t)); /* per hit */
     uint64_t max_modseq = 0;
     uint32_t i = 0;
     struct store_search_row r;
@@ -955,6 +991,8 @@ void imap_cmd_search(struct imap_session *s, const char *tag, const struct imap_
         ctx.cc = r.cc;
         ctx.bcc = r.bcc;
         int64_t sent = r.sent_date;
+        int32_t sent_tz = r.sent_tz;
+        if (sent && !r.sent_tz_known && prog.uses_sent_date) sent_tz = search_sent_tz(&ctx);
         struct imap_search_msg sm = {
             .seq = i + 1,
             .uid = m->uid,
@@ -966,16 +1004,19 @@ void imap_cmd_search(struct imap_session *s, const char *tag, const struct imap_
             .internal_date = r.internaldate,
             .has_sent_date = sent != 0,
             .sent_date = sent,
+            .sent_tz = sent_tz,
             .size = (uint64_t)r.size,
             .modseq = m->modseq,
             .ctx = &ctx,
             .get_header = search_get_header,
+            .has_header = search_has_header,
             .get_headers = search_get_headers,
             .get_body = search_get_body,
         };
         if (imap_search_match(&prog, &sm)) {
             uint32_t v = uid ? m->uid : i + 1;
             g_array_append_val(hits, v);
+            g_array_append_val(hit_modseq, m->modseq);
             if (m->modseq > max_modseq) max_modseq = m->modseq;
         }
         search_ctx_reset(&ctx);
@@ -990,6 +1031,7 @@ void imap_cmd_search(struct imap_session *s, const char *tag, const struct imap_
     if (more < 0) {
         /* no partial answer: a SEARCH result is all or nothing */
         g_array_free(hits, TRUE);
+        g_array_free(hit_modseq, TRUE);
         imap_search_program_free(&prog);
         imap_tagged(s, tag, "NO [SERVERBUG] Cannot read the mailbox.");
         return;
@@ -1015,7 +1057,19 @@ void imap_cmd_search(struct imap_session *s, const char *tag, const struct imap_
             }
         }
         if (prog.return_opts & IMAP_SEARCH_RET_COUNT) buf_printf(&b, " COUNT %u", hits->len);
-        if (prog.uses_modseq && hits->len) buf_printf(&b, " MODSEQ %llu", (unsigned long long)max_modseq);
+        if (prog.uses_modseq && hits->len) {
+            /* RFC 4731 3.2 / RFC 7162 3.1.5: with only MIN and/or MAX, the
+             * highest MODSEQ of the messages returned; else of all hits */
+            uint64_t ms = max_modseq;
+            if (!(prog.return_opts & (IMAP_SEARCH_RET_ALL | IMAP_SEARCH_RET_COUNT))) {
+                ms = 0;
+                uint64_t lo = g_array_index(hit_modseq, uint64_t, 0);
+                uint64_t hi = g_array_index(hit_modseq, uint64_t, hits->len - 1);
+                if (prog.return_opts & IMAP_SEARCH_RET_MIN) ms = lo;
+                if ((prog.return_opts & IMAP_SEARCH_RET_MAX) && hi > ms) ms = hi;
+            }
+            buf_printf(&b, " MODSEQ %llu", (unsigned long long)ms);
+        }
     } else {
         buf_append_str(&b, "* SEARCH");
         for (guint k = 0; k < hits->len; k++) buf_printf(&b, " %u", g_array_index(hits, uint32_t, k));
@@ -1024,6 +1078,7 @@ void imap_cmd_search(struct imap_session *s, const char *tag, const struct imap_
     imap_send(s, "%s", buf_cstr(&b));
     buf_free(&b);
     g_array_free(hits, TRUE);
+    g_array_free(hit_modseq, TRUE);
     imap_search_program_free(&prog);
     imap_sync(s, false);
     imap_tagged(s, tag, "OK Search completed.");

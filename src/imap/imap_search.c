@@ -8,12 +8,14 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/text_fold.h"
 #include "core/xalloc.h"
 
 struct parse_ctx {
     const char *reason;
     size_t nkeys;
     bool uses_modseq;
+    bool uses_sent_date;
 };
 
 static struct imap_search_node *node_new(enum imap_search_key key) {
@@ -30,6 +32,7 @@ static void node_free(struct imap_search_node *n) {
     free(n->child);
     free(n->field);
     free(n->str);
+    free(n->fold);
     imap_seqset_free(&n->set);
     free(n);
 }
@@ -172,6 +175,7 @@ static struct imap_search_node *parse_key(const struct imap_arg *args, size_t na
             n->field = xstrdup(hdrkeys[f].field);
             n->str = xmemdup(s, sl + 1);
             n->str_len = sl;
+            n->fold = text_fold(s, sl, &n->fold_len);
             return n;
         }
     }
@@ -192,6 +196,7 @@ static struct imap_search_node *parse_key(const struct imap_arg *args, size_t na
             }
             n = node_new(datekeys[f].key);
             n->number = (uint64_t)day;
+            if (datekeys[f].key >= IMAP_SK_SENTBEFORE) pc->uses_sent_date = true;
             return n;
         }
     }
@@ -208,6 +213,7 @@ static struct imap_search_node *parse_key(const struct imap_arg *args, size_t na
         n = node_new(toupper((unsigned char)k[0]) == 'B' ? IMAP_SK_BODY : IMAP_SK_TEXT);
         n->str = xmemdup(s, sl + 1);
         n->str_len = sl;
+        n->fold = text_fold(s, sl, &n->fold_len);
         return n;
     }
     if (strcasecmp(k, "HEADER") == 0) {
@@ -223,6 +229,7 @@ static struct imap_search_node *parse_key(const struct imap_arg *args, size_t na
         for (char *c = n->field; *c; c++) *c = (char)tolower((unsigned char)*c);
         n->str = xmemdup(s, sl + 1);
         n->str_len = sl;
+        n->fold = text_fold(s, sl, &n->fold_len);
         return n;
     }
     if (strcasecmp(k, "KEYWORD") == 0 || strcasecmp(k, "UNKEYWORD") == 0) {
@@ -361,20 +368,16 @@ enum imap_search_error imap_search_parse(const struct imap_arg *args, size_t nar
         return IMAP_SEARCH_ERR_SYNTAX;
     }
     prog->uses_modseq = pc.uses_modseq;
+    prog->uses_sent_date = pc.uses_sent_date;
     return IMAP_SEARCH_OK;
 }
 
 bool imap_search_contains(const char *hay, size_t hlen, const char *needle, size_t nlen) {
-    if (nlen == 0) return true;
-    if (!hay || hlen < nlen) return false;
-    unsigned char first = (unsigned char)tolower((unsigned char)needle[0]);
-    for (size_t i = 0; i + nlen <= hlen; i++) {
-        if ((unsigned char)tolower((unsigned char)hay[i]) != first) continue;
-        size_t k = 1;
-        while (k < nlen && tolower((unsigned char)hay[i + k]) == tolower((unsigned char)needle[k])) k++;
-        if (k == nlen) return true;
-    }
-    return false;
+    size_t fl;
+    char *f = text_fold(needle, nlen, &fl);
+    bool r = text_fold_contains(hay, hlen, f, fl);
+    free(f);
+    return r;
 }
 
 static int64_t day_of(int64_t t, int32_t tz) {
@@ -442,22 +445,24 @@ static bool match_node(const struct imap_search_node *n, const struct imap_searc
     case IMAP_SK_MODSEQ:
         return m->modseq >= n->number;
     case IMAP_SK_HEADER:
+        /* an empty string matches every message that has the field */
+        if (n->str_len == 0 && m->has_header) return m->has_header(m->ctx, n->field);
         if (!m->get_header) return false;
         t = m->get_header(m->ctx, n->field, &tl);
         if (!t) return false;
-        return imap_search_contains(t, tl, n->str, n->str_len);
+        return text_fold_contains(t, tl, n->fold, n->fold_len);
     case IMAP_SK_BODY:
         if (!m->get_body) return false;
         t = m->get_body(m->ctx, &tl);
-        return t && imap_search_contains(t, tl, n->str, n->str_len);
+        return t && text_fold_contains(t, tl, n->fold, n->fold_len);
     case IMAP_SK_TEXT:
         if (m->get_headers) {
             t = m->get_headers(m->ctx, &tl);
-            if (t && imap_search_contains(t, tl, n->str, n->str_len)) return true;
+            if (t && text_fold_contains(t, tl, n->fold, n->fold_len)) return true;
         }
         if (m->get_body) {
             t = m->get_body(m->ctx, &tl);
-            if (t && imap_search_contains(t, tl, n->str, n->str_len)) return true;
+            if (t && text_fold_contains(t, tl, n->fold, n->fold_len)) return true;
         }
         return false;
     }

@@ -10,9 +10,10 @@
  * error), so client input cannot exhaust the stack.
  *
  * Text keys (BCC, BODY, CC, FROM, HEADER, SUBJECT, TEXT, TO) match a
- * case-insensitive substring (ASCII case folding; other UTF-8 bytes are
- * compared exactly) of what the callbacks return: decoded (RFC 2047,
- * charset-converted to UTF-8) header values and body text.
+ * case-insensitive substring of what the callbacks return: decoded (RFC
+ * 2047, charset-converted to UTF-8) header values and body text, both
+ * sides folded for all of Unicode (core/text_fold.h, as the JSON API's
+ * search folds). HEADER name "" matches the messages that have the field.
  * Date keys compare calendar days, ignoring time of day (RFC 3501):
  * internal_date/sent_date are shifted by their *_tz offsets first.
  */
@@ -75,6 +76,8 @@ struct imap_search_node {
     char *field;       /* HEADER field name */
     char *str;         /* text / keyword */
     size_t str_len;
+    char *fold;        /* text keys: str folded (core/text_fold.h) */
+    size_t fold_len;
     uint64_t number;
     struct imap_seqset set;
     struct imap_search_node **child;
@@ -86,6 +89,7 @@ struct imap_search_program {
     unsigned return_opts;   /* IMAP_SEARCH_RET_*; 0: not an ESEARCH request */
     bool esearch;           /* RETURN was given (reply with * ESEARCH) */
     bool uses_modseq;       /* MODSEQ key present: reply needs (MODSEQ n) */
+    bool uses_sent_date;    /* SENTBEFORE/SENTON/SENTSINCE present */
 };
 
 enum imap_search_error {
@@ -118,8 +122,13 @@ struct imap_search_msg {
     uint64_t size;
     uint64_t modseq;
     void *ctx;
-    /* Decoded values of all fields named name (lower-case), joined. */
+    /* Decoded values of all fields named name (lower-case), joined; NULL
+     * when the message has no such field (an indexed copy may return ""
+     * for an absent field: has_header decides existence). */
     const char *(*get_header)(void *ctx, const char *name, size_t *len);
+    /* Whether the message has a field named name (HEADER name ""); NULL:
+     * get_header's answer is taken. */
+    bool (*has_header)(void *ctx, const char *name);
     /* The whole (decoded) header block, for TEXT. */
     const char *(*get_headers)(void *ctx, size_t *len);
     /* The decoded body text. */
@@ -130,7 +139,7 @@ bool imap_search_match(const struct imap_search_program *prog, const struct imap
 
 /* Parse an IMAP date "1-Feb-1994" / "01-Feb-1994" into days since epoch. */
 bool imap_search_parse_date(const char *s, size_t len, int64_t *day);
-/* Case-insensitive (ASCII) substring test; an empty needle matches. */
+/* Case-insensitive (Unicode folding) substring test; an empty needle matches. */
 bool imap_search_contains(const char *hay, size_t hlen, const char *needle, size_t nlen);
 
 #endif

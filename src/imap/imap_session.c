@@ -296,6 +296,67 @@ static void send_flags_update(struct imap_session *s, size_t i) {
     buf_free(&b);
 }
 
+/* Add the keywords of a space-separated list to the announced set;
+ * true if one was new. */
+static bool learn_keywords(struct imap_session *s, const char *keywords) {
+    if (!keywords || !*keywords) return false;
+    if (!s->kw_known) {
+        s->kw_known = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
+        s->kw_order = g_ptr_array_new_with_free_func(free);
+    }
+    bool added = false;
+    const char *p = keywords;
+    while (*p) {
+        size_t n = strcspn(p, " ");
+        if (n) {
+            char *low = xstrndup(p, n);
+            for (char *c = low; *c; c++)
+                if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
+            if (!g_hash_table_contains(s->kw_known, low)) {
+                g_hash_table_add(s->kw_known, low);
+                g_ptr_array_add(s->kw_order, xstrndup(p, n));
+                added = true;
+            } else {
+                free(low);
+            }
+        }
+        p += n;
+        while (*p == ' ') p++;
+    }
+    return added;
+}
+
+static void forget_keywords(struct imap_session *s) {
+    if (s->kw_known) g_hash_table_destroy(s->kw_known);
+    if (s->kw_order) g_ptr_array_free(s->kw_order, TRUE);
+    s->kw_known = NULL;
+    s->kw_order = NULL;
+}
+
+void imap_send_flags(struct imap_session *s) {
+    buf_t kw = BUF_INIT;
+    for (guint i = 0; s->kw_order && i < s->kw_order->len; i++)
+        buf_printf(&kw, " %s", (const char *)g_ptr_array_index(s->kw_order, i));
+    imap_send(s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s)", buf_cstr(&kw));
+    if (s->readonly) imap_send(s, "* OK [PERMANENTFLAGS ()] Read-only mailbox.");
+    else
+        imap_send(s, "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s \\*)] Flags permitted.",
+                  buf_cstr(&kw));
+    buf_free(&kw);
+}
+
+void imap_announce_keywords(struct imap_session *s, const char *keywords) {
+    if (s->state == IMAP_SELECTED && learn_keywords(s, keywords)) imap_send_flags(s);
+}
+
+void imap_enable_condstore(struct imap_session *s) {
+    if (s->condstore) return;
+    s->condstore = true;
+    if (s->state != IMAP_SELECTED) return;
+    refresh_mailbox_meta(s);
+    imap_send(s, "* OK [HIGHESTMODSEQ %llu] Highest", (unsigned long long)s->highestmodseq);
+}
+
 void imap_sync(struct imap_session *s, bool allow_expunge) {
     if (s->state != IMAP_SELECTED) return;
     if (s->pending_rescan) {
@@ -339,7 +400,11 @@ void imap_sync(struct imap_session *s, bool allow_expunge) {
     if (s->pending_new) {
         s->pending_new = false;
         uint32_t last = s->msgs->len ? imap_msg_at(s, s->msgs->len - 1)->uid : 0;
+        guint before = s->msgs->len;
         if (load_new_rows(s, last) > 0) {
+            bool added = false;
+            for (guint i = before; i < s->msgs->len; i++) added |= learn_keywords(s, imap_msg_at(s, i)->keywords);
+            if (added) imap_send_flags(s);
             imap_send(s, "* %u EXISTS", imap_exists(s));
             uint32_t recent = 0;
             for (guint i = 0; i < s->msgs->len; i++)
@@ -363,6 +428,7 @@ void imap_sync(struct imap_session *s, bool allow_expunge) {
                     free(m->keywords);
                     m->keywords = now[k].keywords; /* taken over */
                     now[k].keywords = NULL;
+                    imap_announce_keywords(s, m->keywords);
                     send_flags_update(s, i);
                 }
             }
@@ -415,6 +481,7 @@ void imap_close_mailbox(struct imap_session *s) {
         g_array_free(s->msgs, TRUE);
     }
     s->msgs = NULL;
+    forget_keywords(s);
     free(s->mailbox);
     s->mailbox = NULL;
     s->mailbox_id = 0;
@@ -451,6 +518,7 @@ bool imap_open_mailbox(struct imap_session *s, const char *name, bool readonly) 
     s->readonly = readonly;
     s->msgs = g_array_new(FALSE, FALSE, sizeof(struct imap_msg));
     load_new_rows(s, 0);
+    for (guint i = 0; i < s->msgs->len; i++) learn_keywords(s, imap_msg_at(s, i)->keywords);
     s->state = IMAP_SELECTED;
     return true;
 }
@@ -677,7 +745,7 @@ static void cmd_enable(struct imap_session *s, const char *tag, const struct ima
     buf_t on = BUF_INIT;
     for (size_t i = 0; i < nargs; i++) {
         if (imap_arg_atom_is(&args[i], "CONDSTORE") && !s->condstore) {
-            s->condstore = true;
+            imap_enable_condstore(s);
             buf_append_str(&on, " CONDSTORE");
         } else if (imap_arg_atom_is(&args[i], "QRESYNC") && !s->qresync) {
             s->qresync = true;

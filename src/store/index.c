@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "store/maildir.h"
+#include "store/search_compile.h"
 
 /* SQLite page cache of a reading connection, in KiB: holds a busy
  * mailbox's rows (SQLite's default is 2 MiB). */
@@ -44,6 +45,7 @@ struct index {
     "  inlines INTEGER NOT NULL DEFAULT 0, snippet TEXT NOT NULL DEFAULT ''," \
     "  recent INTEGER NOT NULL DEFAULT 1," \
     "  env_cache TEXT, body_cache TEXT, bs_cache TEXT," \
+    "  sent_tz INTEGER," \
     "  UNIQUE(mailbox_id, uid), UNIQUE(mailbox_id, base))"
 
 /* narrow covering indexes (the last two): counts of all/unread per mailbox
@@ -63,6 +65,10 @@ struct index {
     "  highestmodseq INTEGER NOT NULL DEFAULT 1, subscribed INTEGER NOT NULL DEFAULT 1," \
     "  UNIQUE(account, name))"
 
+/* The full-text index holds text folded by devmail_fold() (core/text_fold.h),
+ * as IMAP SEARCH folds: the tokenizer only splits words, and keeps accents. */
+#define MESSAGES_FTS_COLUMNS "(subject, addresses, body, tokenize=\"unicode61 remove_diacritics 0\")"
+
 static const char *const index_schema =
     /* before the first table, so a new index can give pages back */
     "PRAGMA auto_vacuum=INCREMENTAL;"
@@ -75,7 +81,12 @@ static const char *const index_schema =
     "CREATE TABLE IF NOT EXISTS mailboxes" MAILBOXES_COLUMNS ";"
     "CREATE TABLE IF NOT EXISTS messages" MESSAGES_COLUMNS ";"
     MESSAGES_INDEXES
-    "CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(subject, addresses, body);"
+    "CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5" MESSAGES_FTS_COLUMNS ";"
+    /* IMAP subscriptions: names, not mailboxes (RFC 3501 6.3.6), so a
+     * name stays subscribed when its mailbox is deleted, and a name that
+     * does not exist may be subscribed */
+    "CREATE TABLE IF NOT EXISTS subscriptions(account TEXT NOT NULL, name TEXT NOT NULL,"
+    "  PRIMARY KEY(account, name)) WITHOUT ROWID;"
     /* text waiting to enter messages_fts (see index_fts_flush) */
     "CREATE TABLE IF NOT EXISTS fts_queue(rowid INTEGER PRIMARY KEY, subject TEXT, addresses TEXT, body TEXT);";
 
@@ -241,6 +252,72 @@ static int migrate_mailboxes_autoincrement(struct index *idx, buf_t *err) {
     return rc;
 }
 
+/* A full-text index from before the text was folded (its tokenizer
+ * removed accents and folded ASCII-like case only): rebuilt once, in one
+ * transaction, from the text it holds. */
+static bool fts_needs_fold(struct index *idx) {
+    sqlite3_stmt *st;
+    bool old = false;
+    if (sqlite3_prepare_v2(idx->db, "SELECT sql FROM sqlite_master WHERE name='messages_fts'", -1, &st, NULL) !=
+        SQLITE_OK)
+        return false;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *sql = (const char *)sqlite3_column_text(st, 0);
+        old = sql && !strstr(sql, "remove_diacritics");
+    }
+    sqlite3_finalize(st);
+    return old;
+}
+
+static int migrate_fts_fold(struct index *idx, buf_t *err) {
+    if (!fts_needs_fold(idx)) return 0;
+    if (exec_sql(idx, "BEGIN IMMEDIATE", err) < 0) return -1;
+    if (!fts_needs_fold(idx)) return exec_sql(idx, "COMMIT", err);
+    int rc = exec_sql(idx,
+                      "DROP TABLE IF EXISTS messages_fts_new;"
+                      "CREATE VIRTUAL TABLE messages_fts_new USING fts5" MESSAGES_FTS_COLUMNS ";"
+                      "INSERT INTO messages_fts_new(rowid, subject, addresses, body)"
+                      " SELECT rowid, devmail_fold(subject), devmail_fold(addresses), devmail_fold(body)"
+                      " FROM messages_fts;"
+                      "DROP TABLE messages_fts;"
+                      "ALTER TABLE messages_fts_new RENAME TO messages_fts;",
+                      err);
+    if (rc == 0) rc = exec_sql(idx, "COMMIT", err);
+    if (rc < 0) {
+        sqlite3_exec(idx->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    log_info("index: full-text index rebuilt with Unicode case folding");
+    return 0;
+}
+
+/* Subscriptions used to be a flag of a mailbox (mailboxes.subscribed,
+ * set for every mailbox): an index from then keeps the names it had
+ * subscribed, once. */
+static bool subscriptions_migrated(struct index *idx) {
+    sqlite3_stmt *st;
+    bool done = false;
+    if (sqlite3_prepare_v2(idx->db, "SELECT 1 FROM meta WHERE key='subscriptions'", -1, &st, NULL) != SQLITE_OK)
+        return false;
+    done = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return done;
+}
+
+static int migrate_subscriptions(struct index *idx, buf_t *err) {
+    if (subscriptions_migrated(idx)) return 0; /* no write lock at every open */
+    if (exec_sql(idx, "BEGIN IMMEDIATE", err) < 0) return -1;
+    int rc = exec_sql(idx,
+                      "INSERT OR IGNORE INTO subscriptions(account, name)"
+                      " SELECT account, name FROM mailboxes WHERE subscribed=1"
+                      " AND NOT EXISTS (SELECT 1 FROM meta WHERE key='subscriptions');"
+                      "INSERT OR IGNORE INTO meta(key, value) VALUES('subscriptions', '1');",
+                      err);
+    if (rc == 0) rc = exec_sql(idx, "COMMIT", err);
+    if (rc < 0) sqlite3_exec(idx->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
 int index_open(struct index **out, const char *path, buf_t *err) {
     struct index *idx = xcalloc(1, sizeof *idx);
     if (sqlite3_open_v2(path, &idx->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
@@ -252,6 +329,11 @@ int index_open(struct index **out, const char *path, buf_t *err) {
     /* Other processes (purge, reindex) may hold the lock briefly. */
     sqlite3_busy_timeout(idx->db, 5000);
     index_set_cache_kb(idx, INDEX_CACHE_KB);
+    if (search_sql_functions(idx->db) < 0) {
+        buf_printf(err, "%s: cannot register SQL functions: %s", path, sqlite3_errmsg(idx->db));
+        index_close(idx);
+        return -1;
+    }
     char *msg = NULL;
     if (sqlite3_exec(idx->db, index_schema, NULL, NULL, &msg) != SQLITE_OK) {
         buf_printf(err, "%s: %s", path, msg ? msg : "schema error");
@@ -272,11 +354,14 @@ int index_open(struct index **out, const char *path, buf_t *err) {
         "ALTER TABLE messages ADD COLUMN env_cache TEXT",
         "ALTER TABLE messages ADD COLUMN body_cache TEXT",
         "ALTER TABLE messages ADD COLUMN bs_cache TEXT",
+        /* NULL in rows indexed before it: SEARCH reads their Date header */
+        "ALTER TABLE messages ADD COLUMN sent_tz INTEGER",
     };
     for (size_t i = 0; i < sizeof migrations / sizeof migrations[0]; i++)
         sqlite3_exec(idx->db, migrations[i], NULL, NULL, NULL); /* "duplicate column" when present */
     buf_t merr = BUF_INIT;
-    if (migrate_autoincrement(idx, &merr) < 0 || migrate_mailboxes_autoincrement(idx, &merr) < 0) {
+    if (migrate_autoincrement(idx, &merr) < 0 || migrate_mailboxes_autoincrement(idx, &merr) < 0 ||
+        migrate_subscriptions(idx, &merr) < 0 || migrate_fts_fold(idx, &merr) < 0) {
         buf_printf(err, "%s: %s", path, buf_cstr(&merr));
         buf_free(&merr);
         index_close(idx);
@@ -286,7 +371,7 @@ int index_open(struct index **out, const char *path, buf_t *err) {
     if (prepare(idx, &idx->ins_msg,
                 "INSERT INTO messages(mailbox_id,uid,api_id,base,subdir,flags,keywords,modseq,internaldate,"
                 "sent_date,size,mail_from,rcpts,hdr_from,hdr_to,hdr_cc,hdr_bcc,hdr_reply_to,subject,message_id,"
-                "attachments,inlines,snippet) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") ||
+                "attachments,inlines,snippet,sent_tz) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") ||
         prepare(idx, &idx->ins_fts, "INSERT INTO fts_queue(rowid,subject,addresses,body) VALUES(?,?,?,?)") ||
         prepare(idx, &idx->get_mbox,
                 "SELECT id,uidvalidity,uidnext,highestmodseq FROM mailboxes WHERE account=? AND name=?") ||
@@ -455,6 +540,7 @@ int index_add_message(struct index *idx, int64_t mailbox_id, const struct index_
     sqlite3_bind_int(st, i++, s->attachments);
     sqlite3_bind_int(st, i++, s->inlines);
     sqlite3_bind_text(st, i++, s->snippet, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, i++, s->sent_tz);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -498,10 +584,10 @@ int index_copy_message(struct index *idx, int64_t src, int64_t mailbox_id, const
     if (sqlite3_prepare_v2(idx->db,
                            "INSERT INTO messages(mailbox_id,uid,api_id,base,subdir,modseq,flags,keywords,internaldate,"
                            "sent_date,size,mail_from,rcpts,hdr_from,hdr_to,hdr_cc,hdr_bcc,hdr_reply_to,subject,"
-                           "message_id,attachments,inlines,snippet,env_cache,body_cache,bs_cache) "
+                           "message_id,attachments,inlines,snippet,env_cache,body_cache,bs_cache,sent_tz) "
                            "SELECT ?,?,?,?,?,?,flags,keywords,internaldate,sent_date,size,mail_from,rcpts,hdr_from,"
                            "hdr_to,hdr_cc,hdr_bcc,hdr_reply_to,subject,message_id,attachments,inlines,snippet,"
-                           "env_cache,body_cache,bs_cache FROM messages WHERE id=?",
+                           "env_cache,body_cache,bs_cache,sent_tz FROM messages WHERE id=?",
                            -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, mailbox_id);
         sqlite3_bind_int64(st, 2, uid);
@@ -564,8 +650,8 @@ int index_fts_flush(struct index *idx, int max_rows) {
     index_begin(idx);
     buf_t q = BUF_INIT;
     buf_printf(&q,
-               "INSERT INTO messages_fts(rowid,subject,addresses,body) SELECT rowid,subject,addresses,body "
-               "FROM fts_queue ORDER BY rowid%s",
+               "INSERT INTO messages_fts(rowid,subject,addresses,body) SELECT rowid,devmail_fold(subject),"
+               "devmail_fold(addresses),devmail_fold(body) FROM fts_queue ORDER BY rowid%s",
                max_rows > 0 ? " LIMIT ?" : "");
     if (sqlite3_prepare_v2(idx->db, buf_cstr(&q), -1, &st, NULL) == SQLITE_OK) {
         if (max_rows > 0) sqlite3_bind_int(st, 1, max_rows);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/text_fold.h"
 #include "core/xalloc.h"
 #include "store/index.h"
 
@@ -27,6 +28,50 @@ static void param_int(struct search_sql *s, int64_t v) {
     p->text = NULL;
     p->text_len = 0;
     p->num = v;
+}
+
+static void sql_fold(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+    const char *t = (const char *)sqlite3_value_text(argv[0]);
+    if (!t) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    size_t n;
+    char *f = text_fold(t, (size_t)sqlite3_value_bytes(argv[0]), &n);
+    sqlite3_result_text(ctx, f, (int)n, free);
+}
+
+static void sql_contains(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+    const char *t = (const char *)sqlite3_value_text(argv[0]);
+    const char *needle = (const char *)sqlite3_value_text(argv[1]);
+    if (!t || !needle) {
+        sqlite3_result_int(ctx, 0);
+        return;
+    }
+    sqlite3_result_int(ctx, text_fold_contains(t, (size_t)sqlite3_value_bytes(argv[0]), needle,
+                                               (size_t)sqlite3_value_bytes(argv[1])));
+}
+
+int search_sql_functions(sqlite3 *db) {
+    int fl = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS;
+    if (sqlite3_create_function_v2(db, "devmail_fold", 1, fl, NULL, sql_fold, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_create_function_v2(db, "devmail_contains", 2, fl, NULL, sql_contains, NULL, NULL, NULL) != SQLITE_OK)
+        return -1;
+    return 0;
+}
+
+/* The term's value folded, for devmail_contains() (each `?` of sql). */
+static void contains_clause(struct search_sql *s, const char *sql, const struct search_query_term *t) {
+    buf_append_str(&s->where, sql);
+    for (const char *p = sql; *p; p++) {
+        if (*p != '?') continue;
+        size_t n;
+        char *f = text_fold(t->value, t->value_len, &n);
+        buf_t v = BUF_INIT;
+        buf_append(&v, f, n);
+        free(f);
+        param_text(s, &v);
+    }
 }
 
 /* "%value%" with LIKE's wildcards and the escape character escaped. */
@@ -54,29 +99,30 @@ static void like_clause(struct search_sql *s, const char *sql, const struct sear
 }
 
 #define LIKE " LIKE ? ESCAPE '\\'"
-#define NOT_LIKE " NOT LIKE ? ESCAPE '\\'"
+#define HAS(col) "devmail_contains(" col ", ?)"
 
 static void term_clause(struct search_sql *s, const struct search_query_term *t) {
     buf_t *w = &s->where;
     switch (t->kind) {
-    case SEARCH_QUERY_FROM: like_clause(s, "messages.hdr_from" LIKE, t, ""); break;
-    case SEARCH_QUERY_TO: like_clause(s, "messages.hdr_to" LIKE, t, ""); break;
-    case SEARCH_QUERY_CC: like_clause(s, "messages.hdr_cc" LIKE, t, ""); break;
-    case SEARCH_QUERY_REPLY_TO: like_clause(s, "messages.hdr_reply_to" LIKE, t, ""); break;
-    case SEARCH_QUERY_SUBJECT: like_clause(s, "messages.subject" LIKE, t, ""); break;
-    case SEARCH_QUERY_MESSAGE_ID: like_clause(s, "messages.message_id" LIKE, t, ""); break;
+    case SEARCH_QUERY_FROM: contains_clause(s, HAS("messages.hdr_from"), t); break;
+    case SEARCH_QUERY_TO: contains_clause(s, HAS("messages.hdr_to"), t); break;
+    case SEARCH_QUERY_CC: contains_clause(s, HAS("messages.hdr_cc"), t); break;
+    case SEARCH_QUERY_REPLY_TO: contains_clause(s, HAS("messages.hdr_reply_to"), t); break;
+    case SEARCH_QUERY_SUBJECT: contains_clause(s, HAS("messages.subject"), t); break;
+    case SEARCH_QUERY_MESSAGE_ID: contains_clause(s, HAS("messages.message_id"), t); break;
     case SEARCH_QUERY_BCC:
         /* Mailpit's Bcc: the Bcc header, or envelope recipients not in To/Cc. */
-        like_clause(s,
-                    "(messages.hdr_bcc" LIKE " OR (messages.rcpts" LIKE " AND messages.hdr_to" NOT_LIKE
-                    " AND messages.hdr_cc" NOT_LIKE "))",
-                    t, "");
+        contains_clause(s,
+                        "(" HAS("messages.hdr_bcc") " OR (" HAS("messages.rcpts") " AND NOT " HAS("messages.hdr_to")
+                        " AND NOT " HAS("messages.hdr_cc") "))",
+                        t);
         break;
     case SEARCH_QUERY_ADDRESSED:
-        like_clause(s,
-                    "(messages.hdr_to" LIKE " OR messages.hdr_from" LIKE " OR messages.hdr_cc" LIKE
-                    " OR messages.hdr_bcc" LIKE " OR messages.hdr_reply_to" LIKE " OR messages.rcpts" LIKE ")",
-                    t, "");
+        contains_clause(s,
+                        "(" HAS("messages.hdr_to") " OR " HAS("messages.hdr_from") " OR " HAS("messages.hdr_cc")
+                        " OR " HAS("messages.hdr_bcc") " OR " HAS("messages.hdr_reply_to") " OR "
+                        HAS("messages.rcpts") ")",
+                        t);
         break;
     case SEARCH_QUERY_TAG:
         /* keywords is space separated: match a whole word, ASCII-case-insensitively. */
@@ -117,10 +163,13 @@ static void fts_clause(struct search_sql *s, const struct search_query *q, bool 
         if (t->kind != SEARCH_QUERY_TEXT || t->negated != negated) continue;
         if (expr.len) buf_append_str(&expr, negated ? " OR " : " AND ");
         buf_append_char(&expr, '"');
-        for (size_t k = 0; k < t->value_len; k++) {
-            if (t->value[k] == '"') buf_append_char(&expr, '"');
-            buf_append_char(&expr, t->value[k]);
+        size_t fl;
+        char *f = text_fold(t->value, t->value_len, &fl); /* as the indexed text is */
+        for (size_t k = 0; k < fl; k++) {
+            if (f[k] == '"') buf_append_char(&expr, '"');
+            buf_append_char(&expr, f[k]);
         }
+        free(f);
         buf_append_str(&expr, "\"*");
     }
     if (expr.len == 0) return;

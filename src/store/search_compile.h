@@ -7,6 +7,11 @@
  * travels as a bound parameter; full-text values are wrapped as quoted
  * FTS5 phrases so FTS5 operators in user input are inert; LIKE patterns
  * escape % _ and \.
+ *
+ * Text folds for all of Unicode, as IMAP SEARCH does (core/text_fold.h):
+ * field terms (from:, subject:, ...) are substring tests with
+ * devmail_contains(); full-text terms are folded before they meet the
+ * full-text index, which holds folded text (store/index.c).
  */
 #ifndef DEVMAIL_STORE_SEARCH_COMPILE_H
 #define DEVMAIL_STORE_SEARCH_COMPILE_H
@@ -35,6 +40,13 @@ struct search_sql {
     size_t nparams;
     bool uses_fts;    /* reads messages_fts: flush queued text first */
 };
+
+/* The SQL functions the compiled text needs, on one connection (the
+ * index registers them on each of its own):
+ *   devmail_fold(text)              text folded as core/text_fold.h does
+ *   devmail_contains(text, needle)  text, folded, contains needle (folded)
+ * 0, or -1 if SQLite refused. */
+int search_sql_functions(sqlite3 *db);
 
 /* Compile q into out (free with search_sql_free); use as
  * `... WHERE <other> AND (<where>)`. Positive full-text terms share one

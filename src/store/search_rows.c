@@ -24,7 +24,7 @@ struct store_search_rows {
 struct store_search_rows *store_search_rows_open(struct store *s, int64_t mailbox_id) {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(index_db(s->idx),
-                           "SELECT uid, id, internaldate, sent_date, size, subject, hdr_from, hdr_to, hdr_cc, hdr_bcc "
+                           "SELECT uid, id, internaldate, sent_date, size, subject, hdr_from, hdr_to, hdr_cc, hdr_bcc, sent_tz "
                            "FROM messages WHERE mailbox_id=? ORDER BY uid",
                            -1, &st, NULL) != SQLITE_OK) {
         log_error("store: cannot prepare the SEARCH read of mailbox %lld: %s", (long long)mailbox_id,
@@ -68,6 +68,8 @@ int store_search_rows_next(struct store_search_rows *c, struct store_search_row 
     out->to = text_column(c->st, 7);
     out->cc = text_column(c->st, 8);
     out->bcc = text_column(c->st, 9);
+    out->sent_tz_known = sqlite3_column_type(c->st, 10) != SQLITE_NULL;
+    out->sent_tz = (int32_t)sqlite3_column_int(c->st, 10);
     return 1;
 }
 

@@ -6,6 +6,7 @@
 #ifndef DEVMAIL_STORE_SEARCH_ROWS_H
 #define DEVMAIL_STORE_SEARCH_ROWS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct store;
@@ -16,6 +17,8 @@ struct store_search_row {
     int64_t row;
     int64_t internaldate;
     int64_t sent_date; /* 0: no Date header */
+    int32_t sent_tz;   /* the Date header's zone, seconds east of UTC */
+    bool sent_tz_known; /* false for rows indexed before it was kept */
     int64_t size;
     /* decoded header fields, "" when absent; valid until the next
      * store_search_rows_next or store_search_rows_close */

@@ -736,11 +736,21 @@ int store_mailbox_rename(struct store *s, const char *account, const char *from,
         rc = -errno;
     } else {
         sqlite3_stmt *st;
+        index_begin(s->idx);
         sqlite3_prepare_v2(index_db(s->idx), "UPDATE mailboxes SET name=? WHERE id=?", -1, &st, NULL);
         sqlite3_bind_text(st, 1, to, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(st, 2, mb.id);
         sqlite3_step(st);
         sqlite3_finalize(st);
+        /* a subscribed mailbox stays subscribed under its new name */
+        sqlite3_prepare_v2(index_db(s->idx), "UPDATE OR REPLACE subscriptions SET name=? WHERE account=? AND name=?",
+                           -1, &st, NULL);
+        sqlite3_bind_text(st, 1, to, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, account, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 3, from, -1, SQLITE_TRANSIENT);
+        sqlite3_step(st);
+        sqlite3_finalize(st);
+        index_commit(s->idx);
         struct store_event ev = {STORE_EV_MAILBOX, account, mb.id, 0, 0, NULL, NULL};
         store_notify(s, &ev);
     }

@@ -151,6 +151,8 @@ static void summarize(GMimeMessage *m, struct msg_summary *s) {
     s->original_to = buf_steal(&b);
     GDateTime *dt = g_mime_message_get_date(m);
     s->sent_date = dt ? g_date_time_to_unix(dt) : 0;
+    /* SENTON and friends compare the date as written (RFC 3501 6.4.4) */
+    s->sent_tz = dt ? (int32_t)(g_date_time_get_utc_offset(dt) / G_TIME_SPAN_SECOND) : 0;
     struct walk w = {0};
     g_mime_message_foreach(m, walk_part, &w);
     /* a single-part message whose body is not text still counts */

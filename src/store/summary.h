@@ -25,6 +25,7 @@ struct msg_summary {
     char *subject;
     char *message_id;   /* without <> */
     int64_t sent_date;  /* Date: header as unix time, 0 if absent/bad */
+    int32_t sent_tz;    /* its zone as written, seconds east of UTC */
     int attachments;
     int inlines;
     char *snippet;

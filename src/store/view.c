@@ -175,12 +175,13 @@ int store_mailbox_status(struct store *s, const char *account, const char *name,
 
 int store_mailbox_set_subscribed(struct store *s, const char *account, const char *name, bool on) {
     sqlite3_stmt *st;
-    if (view_prepare(s, "a subscription change", "UPDATE mailboxes SET subscribed=? WHERE account=? AND name=?",
+    if (view_prepare(s, "a subscription change",
+                     on ? "INSERT OR IGNORE INTO subscriptions(account, name) VALUES(?, ?)"
+                        : "DELETE FROM subscriptions WHERE account=? AND name=?",
                      &st) < 0)
         return -EIO;
-    sqlite3_bind_int(st, 1, on ? 1 : 0);
-    sqlite3_bind_text(st, 2, account, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
     if (rc < 0) log_error("store: cannot change the subscription of %s/%s: %s", account, name, sqlite3_errmsg(view_db(s)));
     sqlite3_finalize(st);
@@ -189,16 +190,39 @@ int store_mailbox_set_subscribed(struct store *s, const char *account, const cha
 
 int store_mailbox_is_subscribed(struct store *s, const char *account, const char *name) {
     sqlite3_stmt *st;
-    if (view_prepare(s, "a subscription lookup", "SELECT subscribed FROM mailboxes WHERE account=? AND name=?", &st) <
-        0)
+    if (view_prepare(s, "a subscription lookup", "SELECT 1 FROM subscriptions WHERE account=? AND name=?", &st) < 0)
         return -EIO;
     sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
-    int on = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) != 0 : rc == SQLITE_DONE ? 0 : -EIO;
+    int on = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
     if (on < 0) log_error("store: cannot read the subscription of %s/%s: %s", account, name, sqlite3_errmsg(view_db(s)));
     sqlite3_finalize(st);
     return on;
+}
+
+char **store_subscriptions(struct store *s, const char *account) {
+    sqlite3_stmt *st;
+    if (view_prepare(s, "the subscription list", "SELECT name FROM subscriptions WHERE account=? ORDER BY name", &st) <
+        0)
+        return NULL;
+    sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+    char **v = xcalloc(1, sizeof *v);
+    size_t n = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        v = xrealloc(v, (n + 2) * sizeof *v);
+        v[n++] = xstrdup(name ? name : "");
+        v[n] = NULL;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        log_error("store: cannot list the subscriptions of %s: %s", account, sqlite3_errmsg(view_db(s)));
+        store_strv_free(v);
+        return NULL;
+    }
+    return v;
 }
 
 void store_inbox_free(struct store_inbox_msg **msgs, size_t n) {

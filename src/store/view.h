@@ -69,11 +69,16 @@ struct store_mailbox_status {
 /* 0, -ENOENT (no such mailbox) or -EIO. */
 int store_mailbox_status(struct store *s, const char *account, const char *name, struct store_mailbox_status *out);
 
-/* Subscriptions (IMAP SUBSCRIBE/LSUB). Setting one of a name that has no
- * index entry changes nothing and is not an error. 0 or -EIO. */
+/* Subscriptions (IMAP SUBSCRIBE/LSUB, LIST (SUBSCRIBED)): a list of names
+ * of its own (RFC 3501 6.3.6, RFC 9051): a name may be subscribed whether
+ * or not a mailbox has it, and deleting a mailbox keeps its name
+ * subscribed. 0 or -EIO. */
 int store_mailbox_set_subscribed(struct store *s, const char *account, const char *name, bool on);
-/* 1 subscribed, 0 not (or no such mailbox), -EIO. */
+/* 1 subscribed, 0 not, -EIO. */
 int store_mailbox_is_subscribed(struct store *s, const char *account, const char *name);
+/* The subscribed names of an account, sorted, NULL-terminated (free with
+ * store_strv_free); NULL on error. */
+char **store_subscriptions(struct store *s, const char *account);
 
 /* One message of an account's INBOX (POP3's maildrop). */
 struct store_inbox_msg {

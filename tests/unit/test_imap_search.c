@@ -181,6 +181,46 @@ static void test_text_keys(void **state) {
     expect("HEADER subject \"\"", true); /* empty string: header present */
     expect("CHARSET UTF-8 SUBJECT {5+}\r\nCaf\xc3\xa9", true);
     expect("CHARSET us-ascii BODY budget", true);
+    /* Unicode case folding on both sides */
+    expect("SUBJECT CAF\xc3\x89", true);
+    expect("CHARSET UTF-8 SUBJECT {5+}\r\nCAF\xc3\x89", true);
+    expect("SUBJECT cafe", false); /* accents are kept */
+    expect("BODY budg\xc3\x89t", false);
+}
+
+/* has_header decides HEADER name "" where an indexed field reads "" when
+ * the message has no such field */
+static bool fake_has(void *ctx, const char *name) {
+    (void)ctx;
+    return strcmp(name, "x-present") == 0;
+}
+
+static void test_header_existence(void **state) {
+    (void)state;
+    struct imap_search_program sp;
+    bool m;
+    assert_int_equal(run("HEADER X-Present \"\"", &m, &sp), IMAP_SEARCH_OK);
+    struct imap_search_msg msg1 = msg();
+    assert_false(imap_search_match(&sp, &msg1)); /* get_header has no X-Present */
+    msg1.has_header = fake_has;
+    assert_true(imap_search_match(&sp, &msg1));
+    imap_search_program_free(&sp);
+    assert_int_equal(run("NOT HEADER Subject \"\"", &m, &sp), IMAP_SEARCH_OK);
+    msg1 = msg();
+    msg1.has_header = fake_has;
+    assert_true(imap_search_match(&sp, &msg1)); /* has_header says: no Subject */
+    imap_search_program_free(&sp);
+    /* a non-empty string still reads the value */
+    assert_int_equal(run("HEADER Subject notes", &m, &sp), IMAP_SEARCH_OK);
+    assert_true(imap_search_match(&sp, &msg1));
+    assert_false(sp.uses_sent_date);
+    imap_search_program_free(&sp);
+    assert_int_equal(run("OR SEEN SENTSINCE 1-Jan-2000", &m, &sp), IMAP_SEARCH_OK);
+    assert_true(sp.uses_sent_date);
+    imap_search_program_free(&sp);
+    assert_int_equal(run("SINCE 1-Jan-2000", &m, &sp), IMAP_SEARCH_OK);
+    assert_false(sp.uses_sent_date);
+    imap_search_program_free(&sp);
 }
 
 static void test_errors(void **state) {
@@ -248,6 +288,7 @@ static void test_helpers(void **state) {
     assert_true(imap_search_contains("Hello World", 11, "o w", 3));
     assert_true(imap_search_contains("x", 1, "", 0));
     assert_false(imap_search_contains("Hell", 4, "hello", 5));
+    assert_true(imap_search_contains("R\xc3\xa9union de l'\xc3\xa9quipe", 21, "\xc3\x89QUIPE", 7));
 }
 
 int main(void) {
@@ -255,6 +296,7 @@ int main(void) {
         cmocka_unit_test(test_flags_and_sets), cmocka_unit_test(test_sizes_dates_modseq),
         cmocka_unit_test(test_text_keys),      cmocka_unit_test(test_errors),
         cmocka_unit_test(test_esearch_return), cmocka_unit_test(test_helpers),
+        cmocka_unit_test(test_header_existence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -203,17 +203,35 @@ static void test_store_mailbox_status(void **state) {
 static void test_store_subscriptions(void **state) {
     struct store *s = open_store(*state);
     assert_int_equal(store_mailbox_create(s, ACCT, "Lists"), 0);
-    /* mailboxes start subscribed */
-    assert_int_equal(store_mailbox_is_subscribed(s, ACCT, "Lists"), 1);
-    assert_int_equal(store_mailbox_set_subscribed(s, ACCT, "Lists", false), 0);
+    /* a new mailbox is not subscribed (RFC 3501 6.3.3) */
     assert_int_equal(store_mailbox_is_subscribed(s, ACCT, "Lists"), 0);
     assert_int_equal(store_mailbox_set_subscribed(s, ACCT, "Lists", true), 0);
     assert_int_equal(store_mailbox_is_subscribed(s, ACCT, "Lists"), 1);
+    assert_int_equal(store_mailbox_set_subscribed(s, ACCT, "Lists", true), 0); /* twice: still one */
+    assert_int_equal(store_mailbox_set_subscribed(s, ACCT, "Lists", false), 0);
+    assert_int_equal(store_mailbox_is_subscribed(s, ACCT, "Lists"), 0);
+    assert_int_equal(store_mailbox_set_subscribed(s, ACCT, "Lists", true), 0);
     /* per account */
     assert_int_equal(store_mailbox_is_subscribed(s, "other@example.com", "Lists"), 0);
-    /* a name without a mailbox: nothing to change, not an error */
+    /* a name without a mailbox can be subscribed (RFC 3501 6.3.6) */
     assert_int_equal(store_mailbox_set_subscribed(s, ACCT, "Nowhere", true), 0);
-    assert_int_equal(store_mailbox_is_subscribed(s, ACCT, "Nowhere"), 0);
+    assert_int_equal(store_mailbox_is_subscribed(s, ACCT, "Nowhere"), 1);
+    /* renaming moves the subscription; deleting keeps it */
+    assert_int_equal(store_mailbox_rename(s, ACCT, "Lists", "Lists2"), 0);
+    assert_int_equal(store_mailbox_is_subscribed(s, ACCT, "Lists"), 0);
+    assert_int_equal(store_mailbox_is_subscribed(s, ACCT, "Lists2"), 1);
+    assert_int_equal(store_mailbox_delete(s, ACCT, "Lists2"), 0);
+    assert_int_equal(store_mailbox_is_subscribed(s, ACCT, "Lists2"), 1);
+    char **v = store_subscriptions(s, ACCT);
+    assert_non_null(v);
+    assert_string_equal(v[0], "Lists2");
+    assert_string_equal(v[1], "Nowhere");
+    assert_null(v[2]);
+    store_strv_free(v);
+    v = store_subscriptions(s, "other@example.com");
+    assert_non_null(v);
+    assert_null(v[0]);
+    store_strv_free(v);
     store_close(s);
 }
 
