@@ -43,6 +43,7 @@ struct config {
     struct strlist pop3s_listen;
     struct strlist http_listen;
     struct strlist https_listen;
+    struct strlist autoconfig_listen;
     /* TLS */
     char *tls_cert;
     char *tls_key;
