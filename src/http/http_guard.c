@@ -1,6 +1,8 @@
 /* http_guard: see http_guard.h. */
 #include "http/http_guard.h"
 
+#include "http/autoconfig.h"
+
 #include <arpa/inet.h>
 #include <string.h>
 #include <strings.h>
@@ -152,6 +154,10 @@ int http_guard_check(const struct http_guard *g, const struct http_request *req,
     /* DNS rebinding needs a browser; other clients (curl, an app's test
      * code, a container reaching "devmail:8025") may use any name */
     bool browser = origin || referer || site || (ua && !strncmp(ua, "Mozilla/", 8));
+    /* mail-client setup: asked under autoconfig.<domain> and the like by
+     * clients with a Mozilla/ User-Agent (Thunderbird), public, and
+     * without effects (autodiscover's POST only reads its body) */
+    if (autoconfig_is_route(req->path)) return 0;
     if (browser && !http_guard_host_ok(g, host)) {
         *reason = "unknown Host: this server answers to localhost, its hostname, its addresses and "
                   "http_allowed_hosts";

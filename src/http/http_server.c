@@ -37,6 +37,7 @@
 #include "app/sasl.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "http/autoconfig.h"
 #include "http/http_api.h"
 #include "http/web_assets.h"
 
@@ -58,6 +59,7 @@ struct http_conn {
     bool keep_alive;
     bool head_only;
     bool orphaned;      /* closed while BUSY: freed by http_complete */
+    bool setup_only;    /* accepted on autoconfig_listen: client-setup routes only */
     char *auth_header;  /* last Authorization accepted, and its account */
     char *auth_account;
     uint64_t auth_generation; /* srv->auth_generation when it was accepted */
@@ -494,7 +496,8 @@ static bool authenticate(struct http_conn *h) {
     struct http_ctx *x = &h->x;
     struct http_request *req = &h->req;
     x->account = NULL;
-    if (!auth_enabled(srv) || http_api_public_path(req->path) || is_preflight(req)) return true;
+    if (!auth_enabled(srv) || http_api_public_path(req->path) || autoconfig_is_route(req->path) || is_preflight(req))
+        return true;
     const char *hdr = http_request_header(req, "Authorization");
     if (hdr && h->auth_header && h->auth_generation == srv->auth_generation && !strcmp(hdr, h->auth_header)) {
         x->account = h->auth_account;
@@ -808,6 +811,15 @@ static void route(struct http_conn *h) {
         send_response(h);
         return;
     }
+    if (autoconfig_handle(x)) {
+        send_response(h);
+        return;
+    }
+    if (h->setup_only) {
+        http_reply_text(x, 404, "this listener serves only mail-client setup (autoconfig_listen)");
+        send_response(h);
+        return;
+    }
     if (!strcmp(req->path, "/api/events")) {
         ws_upgrade(h);
         return;
@@ -977,6 +989,22 @@ static const struct conn_handler http_conn_handler = {
     .on_close = http_on_close,
 };
 
+static void *http_on_open_setup(struct conn *c, void *arg) {
+    struct http_conn *h = http_on_open(c, arg);
+    h->setup_only = true;
+    return h;
+}
+
+/* autoconfig_listen: the same server, answering only autoconfig.h's routes */
+static const struct conn_handler http_setup_conn_handler = {
+    .proto = "http",
+    .busy_reply = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 21\r\nConnection: close\r\n\r\ntoo many connections\n",
+    .on_open = http_on_open_setup,
+    .on_input = http_on_input,
+    .on_timeout = http_on_timeout,
+    .on_close = http_on_close,
+};
+
 /* Process exit: the server lives as long as the process; free it so leak
  * checkers see every allocation returned (main.c has no stop hook). */
 void http_server_stop(void) {
@@ -1020,7 +1048,7 @@ static void reload_discard(void *arg) {
 }
 
 int http_server_start(struct app *app, buf_t *err) {
-    if (app->cfg->http_listen.n == 0 && app->cfg->https_listen.n == 0) return 0;
+    if (app->cfg->http_listen.n == 0 && app->cfg->https_listen.n == 0 && app->cfg->autoconfig_listen.n == 0) return 0;
     struct http_server *srv = xcalloc(1, sizeof *srv);
     srv->app = app;
     if (app->cfg->http_passdb && app->cfg->http_passdb[0]) {
@@ -1039,6 +1067,13 @@ int http_server_start(struct app *app, buf_t *err) {
     }
     for (size_t i = 0; i < app->cfg->https_listen.n; i++) {
         if (net_listen(app->net, app->cfg->https_listen.v[i], true, &http_conn_handler, srv, err) < 0) {
+            if (srv->has_passdb) passdb_free(&srv->passdb);
+            free(srv);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < app->cfg->autoconfig_listen.n; i++) {
+        if (net_listen(app->net, app->cfg->autoconfig_listen.v[i], false, &http_setup_conn_handler, srv, err) < 0) {
             if (srv->has_passdb) passdb_free(&srv->passdb);
             free(srv);
             return -1;

@@ -173,6 +173,28 @@ static void test_cors_list(void **state) {
     assert_false(http_guard_cors_allowed(&g, NULL));
 }
 
+static void test_setup_routes(void **state) {
+    (void)state;
+    /* Thunderbird (a Mozilla/ User-Agent) asks autoconfig.<domain> and
+     * <domain>, names the server does not know: the setup routes answer */
+    const char *tb = "Host: autoconfig.example.com\r\nUser-Agent: Mozilla/5.0 Thunderbird/128.0\r\n";
+    assert_int_equal(check(&plain, "GET", "/mail/config-v1.1.xml", tb, false), 0);
+    assert_int_equal(check(&plain, "GET", "/.well-known/autoconfig/mail/config-v1.1.xml",
+                           "Host: example.com\r\nUser-Agent: Mozilla/5.0\r\n", false),
+                     0);
+    assert_int_equal(check(&plain, "POST", "/Autodiscover/Autodiscover.xml",
+                           "Host: autodiscover.example.com\r\nUser-Agent: Mozilla/5.0\r\nOrigin: null\r\n"
+                           "Content-Type: text/xml\r\nContent-Length: 5\r\n",
+                           false),
+                     0);
+    assert_int_equal(check(&plain, "GET", "/client-setup/ca.crt", tb, false), 0);
+    assert_int_equal(check(&plain, "GET", "/client-setup/devmail.mobileconfig", tb, false), 0);
+    /* every other route keeps the Host rule */
+    assert_int_equal(check(&plain, "GET", "/api/v1/messages", tb, false), 421);
+    assert_int_equal(check(&plain, "GET", "/mail/config-v1.1.xml/../../api/v1/messages", tb, false), 421);
+    assert_int_equal(check(&plain, "GET", "/client-setup/other", tb, false), 421);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hosts),
@@ -180,6 +202,7 @@ int main(void) {
         cmocka_unit_test(test_reads),
         cmocka_unit_test(test_json_only),
         cmocka_unit_test(test_cors_list),
+        cmocka_unit_test(test_setup_routes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

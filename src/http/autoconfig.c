@@ -1,0 +1,154 @@
+/*
+ * autoconfig - mail-client setup routes; see autoconfig.h. Each answer
+ * is built per request from the running configuration (app->cfg, which
+ * SIGHUP may replace) and, for the CA, the certificate file in the data
+ * directory.
+ */
+#include "http/autoconfig.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "app/client_setup.h"
+#include "net/tls.h"
+
+#define ROUTE_TB "/mail/config-v1.1.xml"
+#define ROUTE_TB_WELL_KNOWN "/.well-known/autoconfig/mail/config-v1.1.xml"
+/* Outlook writes /Autodiscover/Autodiscover.xml, Thunderbird lower case */
+#define ROUTE_AUTODISCOVER "/autodiscover/autodiscover.xml"
+#define ROUTE_TEXT "/client-setup"
+#define ROUTE_MOBILECONFIG "/client-setup/devmail.mobileconfig"
+#define ROUTE_CA "/client-setup/ca.crt"
+
+bool autoconfig_is_route(const char *path) {
+    return !strcmp(path, ROUTE_TB) || !strcmp(path, ROUTE_TB_WELL_KNOWN) || !strcasecmp(path, ROUTE_AUTODISCOVER) ||
+           !strcmp(path, ROUTE_TEXT) || !strcmp(path, ROUTE_MOBILECONFIG) || !strcmp(path, ROUTE_CA);
+}
+
+static bool method_get(struct http_ctx *x) {
+    if (!strcmp(x->req->method, "GET") || !strcmp(x->req->method, "HEAD")) return true;
+    http_reply_text(x, 405, "method not allowed");
+    http_add_header(x, "Allow: GET, HEAD");
+    return false;
+}
+
+/* The local CA's PEM, or NULL (tls_cert configured, or not created yet). */
+static char *ca_pem(struct http_ctx *x) {
+    buf_t pem = BUF_INIT, err = BUF_INIT;
+    char *s = tls_local_ca_pem(x->app->cfg, &pem, &err) == 0 ? buf_steal(&pem) : NULL;
+    buf_free(&pem);
+    buf_free(&err);
+    return s;
+}
+
+/* Build the settings for ?emailaddress= (400 when it is not an address). */
+static bool setup_for_request(struct http_ctx *x, const char *address, struct client_setup *cs) {
+    buf_t q = BUF_INIT, err = BUF_INIT;
+    if (!address && http_query_get(x->req->query, "emailaddress", &q)) address = buf_cstr(&q);
+    char *ca = ca_pem(x);
+    int rc = client_setup_build(cs, x->app->cfg, address, ca, &err);
+    free(ca);
+    if (rc < 0) {
+        buf_t msg = BUF_INIT;
+        buf_printf(&msg, "emailaddress: %s", buf_cstr(&err));
+        http_reply_text(x, 400, buf_cstr(&msg));
+        buf_free(&msg);
+    }
+    buf_free(&q);
+    buf_free(&err);
+    return rc == 0;
+}
+
+static void reply_doc(struct http_ctx *x, const char *type, buf_t *doc) {
+    http_reply(x, 200, type, doc->data, doc->len);
+    /* settings follow the configuration: no stale copies after a reload */
+    http_add_header(x, "Cache-Control: no-cache");
+}
+
+static void thunderbird(struct http_ctx *x) {
+    struct client_setup cs;
+    if (!method_get(x) || !setup_for_request(x, NULL, &cs)) return;
+    buf_t doc = BUF_INIT, err = BUF_INIT;
+    if (client_setup_thunderbird(&cs, &doc, &err) == 0) reply_doc(x, "text/xml; charset=utf-8", &doc);
+    else http_reply_text(x, 404, buf_cstr(&err));
+    buf_free(&doc);
+    buf_free(&err);
+    client_setup_free(&cs);
+}
+
+static void autodiscover(struct http_ctx *x) {
+    if (strcmp(x->req->method, "POST") != 0) {
+        http_reply_text(x, 405, "autodiscover requests are POSTed");
+        http_add_header(x, "Allow: POST");
+        return;
+    }
+    buf_t addr = BUF_INIT;
+    /* an unreadable request still gets a well-formed Error answer */
+    bool have = x->req->body && client_setup_autodiscover_request(x->req->body, x->req->body_len, &addr) == 0;
+    struct client_setup cs;
+    buf_t err = BUF_INIT;
+    if (client_setup_build(&cs, x->app->cfg, have ? buf_cstr(&addr) : NULL, NULL, &err) < 0)
+        client_setup_build(&cs, x->app->cfg, NULL, NULL, &err);
+    buf_t doc = BUF_INIT;
+    client_setup_autodiscover(&cs, &doc);
+    reply_doc(x, "text/xml; charset=utf-8", &doc);
+    buf_free(&doc);
+    buf_free(&err);
+    buf_free(&addr);
+    client_setup_free(&cs);
+}
+
+static void mobileconfig(struct http_ctx *x) {
+    struct client_setup cs;
+    if (!method_get(x) || !setup_for_request(x, NULL, &cs)) return;
+    buf_t doc = BUF_INIT, err = BUF_INIT;
+    if (client_setup_mobileconfig(&cs, &doc, &err) == 0) {
+        reply_doc(x, "application/x-apple-aspen-config", &doc);
+        http_add_header(x, "Content-Disposition: attachment; filename=\"devmail.mobileconfig\"");
+    } else {
+        http_reply_text(x, 404, buf_cstr(&err));
+    }
+    buf_free(&doc);
+    buf_free(&err);
+    client_setup_free(&cs);
+}
+
+static void text(struct http_ctx *x) {
+    struct client_setup cs;
+    if (!method_get(x) || !setup_for_request(x, NULL, &cs)) return;
+    const char *host = http_request_header(x->req, "Host");
+    buf_t base = BUF_INIT, doc = BUF_INIT, path = BUF_INIT;
+    if (host && strcspn(host, "/\\ \t\"<>") == strlen(host)) buf_printf(&base, "http://%s", host);
+    tls_local_path(x->app->cfg->data_dir, TLS_CA_CERT_NAME, &path);
+    client_setup_text(&cs, base.len ? buf_cstr(&base) : NULL, buf_cstr(&path), &doc);
+    reply_doc(x, "text/plain; charset=utf-8", &doc);
+    buf_free(&base);
+    buf_free(&doc);
+    buf_free(&path);
+    client_setup_free(&cs);
+}
+
+static void ca_cert(struct http_ctx *x) {
+    if (!method_get(x)) return;
+    buf_t pem = BUF_INIT, err = BUF_INIT;
+    if (tls_local_ca_pem(x->app->cfg, &pem, &err) == 0) {
+        /* this type makes browsers offer to import it as a CA */
+        http_reply(x, 200, "application/x-x509-ca-cert", pem.data, pem.len);
+    } else {
+        http_reply_text(x, 404, buf_cstr(&err));
+    }
+    buf_free(&pem);
+    buf_free(&err);
+}
+
+bool autoconfig_handle(struct http_ctx *x) {
+    const char *path = x->req->path;
+    if (!strcmp(path, ROUTE_TB) || !strcmp(path, ROUTE_TB_WELL_KNOWN)) thunderbird(x);
+    else if (!strcasecmp(path, ROUTE_AUTODISCOVER)) autodiscover(x);
+    else if (!strcmp(path, ROUTE_MOBILECONFIG)) mobileconfig(x);
+    else if (!strcmp(path, ROUTE_CA)) ca_cert(x);
+    else if (!strcmp(path, ROUTE_TEXT)) text(x);
+    else return false;
+    return true;
+}
