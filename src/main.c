@@ -10,6 +10,8 @@
  *   devmail reindex [-c FILE]                     rebuild the index from the Maildirs
  *   devmail purge --older-than 7d [--mailbox M]   expunge old mail now (server may run)
  *   devmail sendmail [-t] [-i] [-f FROM] [RCPT..] sendmail(1)-style injector over SMTP
+ *   devmail client-setup [ADDRESS] [--format F]  mail-client settings (text, thunderbird, ...)
+ *   devmail ca-cert                               the local CA certificate to import
  */
 #include <errno.h>
 #include <grp.h>
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -37,6 +40,8 @@
 #include "cli/check.h"
 #include "cli/purge.h"
 #include "cli/sendmail.h"
+#include "cli/setup.h"
+#include "app/client_setup.h"
 #include "net/tls.h"
 #include "pop3/pop3_session.h"
 #include "http/http_server.h"
@@ -381,6 +386,65 @@ static int drop_privileges(const struct config *cfg) {
 }
 
 
+/* Does the domain resolve to loopback without DNS (RFC 6761 6.3)? */
+static bool is_localhost_domain(const char *d) {
+    size_t n = strlen(d);
+    return !strcasecmp(d, "localhost") || (n > 10 && !strcasecmp(d + n - 10, ".localhost"));
+}
+
+/* The banner's part for mail clients: where the setup is served, which
+ * hosts entry makes Thunderbird find it, and the CA to import. */
+static void log_client_setup(const struct config *cfg) {
+    for (size_t i = 0; i < cfg->autoconfig_listen.n; i++)
+        log_info("  SETUP  http://%s/ (mail-client autoconfig only)", cfg->autoconfig_listen.v[i]);
+    if (!cfg->tls_cert[0])
+        log_info("  TLS    certificate signed by the local CA %s/" TLS_DIR_NAME "/" TLS_CA_CERT_NAME
+                 ": import it once (devmail ca-cert)",
+                 cfg->data_dir);
+    /* Thunderbird asks http://autoconfig.<domain>/ on port 80 */
+    const char *port80 = NULL;
+    for (size_t i = 0; i < cfg->autoconfig_listen.n && !port80; i++) {
+        const char *a = cfg->autoconfig_listen.v[i];
+        size_t n = strlen(a);
+        if (n > 3 && !strcmp(a + n - 3, ":80")) port80 = a;
+    }
+    for (size_t i = 0; i < cfg->http_listen.n && !port80; i++) {
+        const char *a = cfg->http_listen.v[i];
+        size_t n = strlen(a);
+        if (n > 3 && !strcmp(a + n - 3, ":80")) port80 = a;
+    }
+    if (!port80) {
+        log_info("  mail clients: `devmail client-setup ADDRESS` prints the settings; for Thunderbird to find them "
+                 "by itself set autoconfig_listen = 127.0.0.1:80");
+        return;
+    }
+    /* the address a hosts entry points to: the listener's, loopback for a wildcard */
+    char ip[64];
+    snprintf(ip, sizeof ip, "%s", port80);
+    ip[strlen(ip) - 3] = '\0';
+    char *addr = ip;
+    if (addr[0] == '[') {
+        addr++;
+        addr[strlen(addr) - 1] = '\0';
+    }
+    if (!*addr || !strcmp(addr, "0.0.0.0")) addr = "127.0.0.1";
+    else if (!strcmp(addr, "::")) addr = "::1";
+    if (cfg->domains.n == 0) {
+        log_info("  mail clients: type any address under .localhost (e.g. you@devmail.localhost) and any password: "
+                 "Thunderbird finds the settings with no hosts entry (.localhost is loopback)");
+        return;
+    }
+    for (size_t i = 0; i < cfg->domains.n; i++) {
+        const char *d = cfg->domains.v[i];
+        if (is_localhost_domain(d))
+            log_info("  mail clients: addresses @%s need no hosts entry (autoconfig.%s is loopback)", d, d);
+        else
+            log_info("  mail clients: for addresses @%s add the hosts entry \"%s autoconfig.%s\" (/etc/hosts), "
+                     "then type only address and password",
+                     d, addr, d);
+    }
+}
+
 static int cmd_serve(int argc, char **argv) {
     static struct config cfg;
     if (cli_load_config(&cfg, argc, argv, NULL) < 0) return 1;
@@ -448,6 +512,7 @@ static int cmd_serve(int argc, char **argv) {
     else
         for (size_t i = 0; i < cfg.domains.n; i++) log_info("  domain %s", cfg.domains.v[i]);
     if (!app.has_passdb) log_info("  no passdb: IMAP/POP3 accept any user name and password");
+    log_client_setup(&cfg);
 
     retention = retention_timer_new(app.base, app.store, cfg.retention, cfg.retention_count);
     if (cfg.retention > 0 || cfg.retention_count > 0)
@@ -509,6 +574,8 @@ int main(int argc, char **argv) {
     if (argc > 1 && !strcmp(argv[1], "sendmail")) return cli_sendmail(argc - 2, argv + 2);
     if (argc > 1 && !strcmp(argv[1], "purge")) return cli_purge(argc - 2, argv + 2);
     if (argc > 1 && !strcmp(argv[1], "check")) return cli_check(argc - 2, argv + 2);
+    if (argc > 1 && !strcmp(argv[1], "client-setup")) return cli_client_setup(argc - 2, argv + 2);
+    if (argc > 1 && !strcmp(argv[1], "ca-cert")) return cli_ca_cert(argc - 2, argv + 2);
     if (argc > 1 && argv[1][0] != '-') {
         fprintf(stderr, "devmail: unknown command '%s'\n", argv[1]);
         cli_usage(stderr);

@@ -104,6 +104,16 @@ static bool listener_host(const char *listen, const char *hostname, char **host,
     return *port > 0;
 }
 
+bool client_setup_listen_url(const char *listen, const char *hostname, const char *scheme, buf_t *out) {
+    char *host;
+    int port;
+    if (!listener_host(listen, hostname, &host, &port)) return false;
+    bool v6 = strchr(host, ':') != NULL;
+    buf_printf(out, "%s://%s%s%s:%d", scheme, v6 ? "[" : "", host, v6 ? "]" : "", port);
+    free(host);
+    return true;
+}
+
 static void add_servers(struct client_setup *cs, const struct strlist *l, const char *hostname,
                         enum client_setup_proto proto, enum client_setup_socket sock, enum client_setup_auth auth) {
     for (size_t i = 0; i < l->n; i++) {

@@ -70,6 +70,10 @@ void client_setup_free(struct client_setup *cs);
  * between non-empty labels of at most 63 octets)? */
 bool client_setup_valid_domain(const char *s, size_t len);
 
+/* "scheme://host:port" of a listen address (the hostname for a wildcard,
+ * brackets around IPv6), appended to out; false when it does not parse. */
+bool client_setup_listen_url(const char *listen, const char *hostname, const char *scheme, buf_t *out);
+
 /* Thunderbird clientConfig 1.1 XML, appended to out. -1 with a reason in
  * err when no IMAP/POP3 or no SMTP listener is configured. */
 int client_setup_thunderbird(const struct client_setup *cs, buf_t *out, buf_t *err);

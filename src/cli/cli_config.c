@@ -18,6 +18,8 @@ void cli_usage(FILE *fp) {
             "       devmail purge --older-than 7d [--keep N] [--mailbox NAME] [-c FILE] [--data-dir DIR]\n"
             "       devmail check [--lint] [--spam] [--json] [--account ADDR] ID|latest|FILE|- [-c FILE] [--data-dir DIR]\n"
             "       devmail sendmail [-t] [-i] [-f FROM] [-F NAME] [-c FILE] [--smtp-listen ADDR:PORT] [RCPT ...]\n"
+            "       devmail client-setup [ADDRESS] [--format text|thunderbird|autodiscover|mobileconfig] [--ca] [-c FILE]\n"
+            "       devmail ca-cert [-c FILE] [--data-dir DIR]\n"
             "\n"
             "Every setting is a config file key, a --flag (underscores as dashes)\n"
             "and a DEVMAIL_* environment variable; `devmail check-config --reference`\n"

@@ -496,7 +496,9 @@ static bool authenticate(struct http_conn *h) {
     struct http_ctx *x = &h->x;
     struct http_request *req = &h->req;
     x->account = NULL;
-    if (!auth_enabled(srv) || http_api_public_path(req->path) || autoconfig_is_route(req->path) || is_preflight(req))
+    /* the setup listener answers its public routes and 404 to the rest */
+    if (!auth_enabled(srv) || h->setup_only || http_api_public_path(req->path) || autoconfig_is_route(req->path) ||
+        is_preflight(req))
         return true;
     const char *hdr = http_request_header(req, "Authorization");
     if (hdr && h->auth_header && h->auth_generation == srv->auth_generation && !strcmp(hdr, h->auth_header)) {
