@@ -22,6 +22,10 @@
  *   - An API request with a body must say Content-Type: application/json
  *     (415): an HTML form cannot send that without CORS's preflight.
  *
+ * The mail-client setup routes (autoconfig.h) pass every check: clients
+ * ask them as autoconfig.<domain> with a Mozilla/ User-Agent before they
+ * have an account, and they are public, read-only and hold no secret.
+ *
  * CORS is off unless http_cors_origins lists origins ("*": any); then
  * those origins get Access-Control-Allow-Origin and a preflight answer.
  *
