@@ -370,7 +370,8 @@ def recipe_devmail(listen=("smtp", "imap", "imaps"), **kw):
 
 
 def tls_client_context():
-    """An SSL context that accepts devmail's self-signed certificate."""
+    """An SSL context that accepts any certificate (tests that check
+    verification load <data_dir>/tls/ca.pem instead)."""
     import ssl
     ctx = ssl.create_default_context()
     ctx.check_hostname = False

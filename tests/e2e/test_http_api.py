@@ -699,14 +699,14 @@ if __name__ == "__main__":
 
 class Https(unittest.TestCase):
     """https_listen serves the page and the API over TLS with the generated
-    certificate (hostname and localhost in subjectAltName)."""
+    certificate (signed by the local CA; localhost in subjectAltName)."""
 
     def test_api_over_tls(self):
         import http.client
         import ssl
         from harness import Devmail
         with Devmail(listen=("smtp", "https")) as dm:
-            ctx = ssl.create_default_context(cafile=dm.data_dir + "/tls/cert.pem")
+            ctx = ssl.create_default_context(cafile=dm.data_dir + "/tls/ca.pem")
             c = http.client.HTTPSConnection("localhost", dm.ports["https"], context=ctx, timeout=5)
             c.request("GET", "/api/v1/messages")
             r = c.getresponse()
