@@ -145,7 +145,9 @@ int client_setup_build(struct client_setup *cs, const struct config *cfg, const 
     if (address && *address) {
         size_t len = strlen(address);
         const char *at = strrchr(address, '@');
-        if (len > CLIENT_SETUP_MAX_ADDRESS || !at || at == address || strchr(address, '@') != at ||
+        /* UTF-8 only (RFC 6531): the documents are UTF-8 XML */
+        if (len > CLIENT_SETUP_MAX_ADDRESS || !g_utf8_validate(address, (gssize)len, NULL) || !at || at == address ||
+            strchr(address, '@') != at ||
             !client_setup_valid_domain(at + 1, strlen(at + 1))) {
             buf_printf(err, "not an email address (local@domain)");
             return -1;

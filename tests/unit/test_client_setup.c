@@ -156,7 +156,7 @@ static void test_client_setup_bad_addresses(void **state) {
     config_defaults(&cfg);
     static const char *const bad[] = {"nobody", "@example.com", "a@", "a@b@c.com", "a@-x.com", "a@x..com",
                                       "a@x_y.com", "a b@x.com", "a<b@x.com", "a@x.com.", "a@x.com-",
-                                      "a\"b@x.com"};
+                                      "a\"b@x.com", "ali\xa3" "e@example.com"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct client_setup cs;
         buf_t err = BUF_INIT;
@@ -172,6 +172,9 @@ static void test_client_setup_bad_addresses(void **state) {
     buf_t err = BUF_INIT;
     assert_int_equal(client_setup_build(&cs, &cfg, longaddr, NULL, &err), -1);
     buf_free(&err);
+    /* UTF-8 local parts are fine (RFC 6531) */
+    assert_int_equal(client_setup_build(&cs, &cfg, "j\xc3\xbcrgen@example.com", NULL, &err), 0);
+    client_setup_free(&cs);
     assert_true(client_setup_valid_domain("a-b.c0", 6));
     assert_false(client_setup_valid_domain("", 0));
     char label[70];
