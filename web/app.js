@@ -28,6 +28,8 @@
  *     #attachments > #attachment-list > li > a.attachment-link[data-part-id]
  *     #inline-images > img.inline-image[data-part-id]
  *   #confirm-dialog (delete all): #confirm-yes  #confirm-no
+ *   #setup-btn opens #setup-dialog: #setup-text (the text of /client-setup),
+ *     #setup-mobileconfig  #setup-ca  #setup-autoconfig  #setup-close
  *   body.viewing while a message is open (phone layout shows only the view);
  *   body[data-loading] while the list loads.
  * Keys: j/ArrowDown, k/ArrowUp move; Enter/o open; x select; Delete/# delete;
@@ -285,6 +287,21 @@ async function deleteIds(ids) {
     await loadList();
   } catch (err) {
     setStatus(err.message);
+  }
+}
+
+// "Connect a mail client": the server's own text (GET /client-setup) and
+// the downloads, in a dialog.
+async function showSetup() {
+  const d = $('#setup-dialog');
+  const text = $('#setup-text');
+  text.textContent = 'Loading…';
+  d.showModal();
+  try {
+    const r = await fetch('/client-setup');
+    text.textContent = r.ok ? await r.text() : `Could not load the settings (${r.status})`;
+  } catch (err) {
+    text.textContent = `Could not load the settings: ${err.message}`;
   }
 }
 
@@ -602,7 +619,7 @@ function toggleSelect() {
 }
 
 function onKey(e) {
-  if (e.ctrlKey || e.metaKey || e.altKey || $('#confirm-dialog').open) return;
+  if (e.ctrlKey || e.metaKey || e.altKey || $('#confirm-dialog').open || $('#setup-dialog').open) return;
   const typing = e.target.closest('input, textarea, select, [contenteditable]');
   if (typing) {
     if (e.key === 'Escape' && e.target.id === 'search') e.target.blur();
@@ -640,6 +657,7 @@ function init() {
   $('#delete-btn').addEventListener('click', () => deleteIds(targetIds()));
   $('#view-delete-btn').addEventListener('click', () => state.open && deleteIds([state.open.ID]));
   $('#delete-all-btn').addEventListener('click', deleteAll);
+  $('#setup-btn').addEventListener('click', showSetup);
   $('#prev-page').addEventListener('click', () => gotoPage(-1));
   $('#next-page').addEventListener('click', () => gotoPage(1));
   $('#back-btn').addEventListener('click', closeView);

@@ -307,6 +307,20 @@ try {
     check('counts say 0 messages', /\b0 messages/.test(await page.textContent('#counts')), await page.textContent('#counts'));
   });
 
+  await step('connect a mail client', async () => {
+    await page.click('#setup-btn');
+    await page.waitForSelector('#setup-dialog[open]');
+    await page.waitForFunction(() => /Outgoing mail \(SMTP\)/.test(document.querySelector('#setup-text').textContent));
+    const text = await page.textContent('#setup-text');
+    check('the setup view shows the SMTP listener', text.includes(`port ${smtpPort}  STARTTLS`), text);
+    const ca = await page.getAttribute('#setup-ca', 'href');
+    const r = await fetch(BASE + ca);
+    check('the setup view links the local CA', r.ok && (await r.text()).startsWith('-----BEGIN CERTIFICATE-----'), r.status);
+    await shot(page, 'client-setup');
+    await page.click('#setup-close');
+    await page.waitForSelector('#setup-dialog', { state: 'hidden' });
+  });
+
   await step('live update', async () => {
     await page.evaluate(() => { window.__noReload = 'still here'; });
     const sent = Date.now();
