@@ -118,14 +118,13 @@ static void text(struct http_ctx *x) {
     struct client_setup cs;
     if (!method_get(x) || !setup_for_request(x, NULL, &cs)) return;
     const char *host = http_request_header(x->req, "Host");
-    buf_t base = BUF_INIT, doc = BUF_INIT, path = BUF_INIT;
+    buf_t base = BUF_INIT, doc = BUF_INIT;
     if (host && strcspn(host, "/\\ \t\"<>") == strlen(host)) buf_printf(&base, "http://%s", host);
-    tls_local_path(x->app->cfg->data_dir, TLS_CA_CERT_NAME, &path);
-    client_setup_text(&cs, base.len ? buf_cstr(&base) : NULL, buf_cstr(&path), &doc);
+    /* no file paths: this route answers any page under any name */
+    client_setup_text(&cs, base.len ? buf_cstr(&base) : NULL, NULL, &doc);
     reply_doc(x, "text/plain; charset=utf-8", &doc);
     buf_free(&base);
     buf_free(&doc);
-    buf_free(&path);
     client_setup_free(&cs);
 }
 

@@ -265,8 +265,12 @@ class ClientSetup(unittest.TestCase):
         self.assertIn("server 127.0.0.1  port %d  SSL/TLS  user alice@example.org" % self.dm.ports["imaps"], text)
         self.assertIn("server 127.0.0.1  port %d  STARTTLS" % self.dm.ports["smtp"], text)
         self.assertIn("/client-setup/devmail.mobileconfig?emailaddress=alice@example.org", text)
-        self.assertEqual(http(self.dm.ports["http"], "GET", "/client-setup?emailaddress=alice@example.org")[2].decode(),
-                         text)
+        # the same over HTTP, without the CA file's path (that page answers anyone)
+        served = http(self.dm.ports["http"], "GET", "/client-setup?emailaddress=alice@example.org")[2].decode()
+        ca_line = "  CA certificate: %s (devmail ca-cert prints it)\n" % self.ca
+        self.assertIn(ca_line, text)
+        self.assertEqual(served, text.replace(ca_line, ""))
+        self.assertNotIn(self.dm.data_dir, served)
         # the CA: CLI, HTTP and the file agree; its key is private
         for cmd in (["ca-cert"], ["client-setup", "--ca"]):
             cli = subprocess.run(args[:1] + cmd + args[1:], capture_output=True, text=True, timeout=30)
