@@ -13,8 +13,8 @@
  * Everything is derived from the configuration alone: the listeners
  * actually configured (IMAP/POP3/SMTP with STARTTLS, their implicit-TLS
  * twins with SSL), the served domains and the SMTP auth mode. Pure
- * functions over memory, no I/O; http/autoconfig.c and main.c serve and
- * print the results.
+ * functions over memory, no I/O; http/autoconfig.c serves the results
+ * and cli/setup.c prints them.
  */
 #ifndef DEVMAIL_CLIENT_SETUP_H
 #define DEVMAIL_CLIENT_SETUP_H
