@@ -26,7 +26,7 @@ struct index {
     bool freed;       /* rows deleted since the last index_maintain */
     atomic_bool write_failed; /* the last commit failed (read by other threads) */
     int64_t fts_dead; /* rows deleted from the full-text index since its last merge */
-    sqlite3_stmt *ins_msg, *ins_fts, *get_mbox, *ins_mbox, *bump_uid, *bump_modseq;
+    sqlite3_stmt *ins_msg, *ins_fts, *get_mbox, *ins_mbox, *bump_uid, *bump_modseq, *ins_sort;
 };
 
 /* messages.id is AUTOINCREMENT: a row id is never given out twice, so a
@@ -69,6 +69,22 @@ struct index {
  * as IMAP SEARCH folds: the tokenizer only splits words, and keeps accents. */
 #define MESSAGES_FTS_COLUMNS "(subject, addresses, body, tokenize=\"unicode61 remove_diacritics 0\")"
 
+/* IMAP SORT/THREAD keys of each message (summary.h), apart from the wide
+ * messages rows (whose cached ENVELOPE/BODYSTRUCTURE would otherwise be
+ * read past by every SORT): one row per message, written with it, gone
+ * with it. sent is the RFC 5256 2.2 sent date (Date:, else INTERNALDATE).
+ * Rows indexed before this table existed get theirs from
+ * store_sort_keys_fill. */
+#define SORT_KEYS_COLUMNS "id,mailbox_id,uid,sent,arrival,size,subject,reply,sfrom,sto,scc,dfrom,dto,message_id,in_reply_to,refs"
+#define SORT_KEYS_SCHEMA \
+    "CREATE TABLE IF NOT EXISTS sort_keys(id INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE," \
+    "  mailbox_id INTEGER NOT NULL, uid INTEGER NOT NULL, sent INTEGER NOT NULL, arrival INTEGER NOT NULL," \
+    "  size INTEGER NOT NULL, subject TEXT NOT NULL, reply INTEGER NOT NULL, sfrom TEXT NOT NULL," \
+    "  sto TEXT NOT NULL, scc TEXT NOT NULL, dfrom TEXT NOT NULL, dto TEXT NOT NULL, message_id TEXT NOT NULL," \
+    "  in_reply_to TEXT NOT NULL, refs TEXT NOT NULL);" \
+    "CREATE INDEX IF NOT EXISTS sort_keys_mbox ON sort_keys(mailbox_id, uid);" \
+    "CREATE INDEX IF NOT EXISTS sort_keys_sent ON sort_keys(mailbox_id, sent, uid);"
+
 static const char *const index_schema =
     /* before the first table, so a new index can give pages back */
     "PRAGMA auto_vacuum=INCREMENTAL;"
@@ -81,6 +97,7 @@ static const char *const index_schema =
     "CREATE TABLE IF NOT EXISTS mailboxes" MAILBOXES_COLUMNS ";"
     "CREATE TABLE IF NOT EXISTS messages" MESSAGES_COLUMNS ";"
     MESSAGES_INDEXES
+    SORT_KEYS_SCHEMA
     "CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5" MESSAGES_FTS_COLUMNS ";"
     /* IMAP subscriptions: names, not mailboxes (RFC 3501 6.3.6), so a
      * name stays subscribed when its mailbox is deleted, and a name that
@@ -372,6 +389,8 @@ int index_open(struct index **out, const char *path, buf_t *err) {
                 "INSERT INTO messages(mailbox_id,uid,api_id,base,subdir,flags,keywords,modseq,internaldate,"
                 "sent_date,size,mail_from,rcpts,hdr_from,hdr_to,hdr_cc,hdr_bcc,hdr_reply_to,subject,message_id,"
                 "attachments,inlines,snippet,sent_tz) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") ||
+        prepare(idx, &idx->ins_sort,
+                "INSERT OR REPLACE INTO sort_keys(" SORT_KEYS_COLUMNS ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") ||
         prepare(idx, &idx->ins_fts, "INSERT INTO fts_queue(rowid,subject,addresses,body) VALUES(?,?,?,?)") ||
         prepare(idx, &idx->get_mbox,
                 "SELECT id,uidvalidity,uidnext,highestmodseq FROM mailboxes WHERE account=? AND name=?") ||
@@ -397,6 +416,7 @@ void index_close(struct index *idx) {
     sqlite3_finalize(idx->ins_mbox);
     sqlite3_finalize(idx->bump_uid);
     sqlite3_finalize(idx->bump_modseq);
+    sqlite3_finalize(idx->ins_sort);
     sqlite3_close(idx->db);
     free(idx);
 }
@@ -500,6 +520,32 @@ void index_api_id(const char *base, buf_t *out) {
     buf_append(out, base, n);
 }
 
+int index_set_sort_keys(struct index *idx, int64_t row, int64_t mailbox_id, uint32_t uid, int64_t internaldate,
+                        int64_t size, const struct msg_summary *s) {
+    sqlite3_stmt *st = idx->ins_sort;
+    int i = 1;
+    sqlite3_bind_int64(st, i++, row);
+    sqlite3_bind_int64(st, i++, mailbox_id);
+    sqlite3_bind_int64(st, i++, uid);
+    sqlite3_bind_int64(st, i++, s->sent_date ? s->sent_date : internaldate);
+    sqlite3_bind_int64(st, i++, internaldate);
+    sqlite3_bind_int64(st, i++, size);
+    const char *text[] = {s->sort_subject, NULL, s->sort_from, s->sort_to, s->sort_cc, s->sort_display_from,
+                          s->sort_display_to, s->message_id, s->in_reply_to, s->references};
+    for (size_t k = 0; k < sizeof text / sizeof text[0]; k++) {
+        if (k == 1) sqlite3_bind_int(st, i++, s->subject_is_reply);
+        else sqlite3_bind_text(st, i++, text[k] ? text[k] : "", -1, SQLITE_STATIC);
+    }
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE) {
+        log_error("index: cannot store the sort keys of message %lld: %s", (long long)row, sqlite3_errmsg(idx->db));
+        return -1;
+    }
+    return 0;
+}
+
 int index_add_message(struct index *idx, int64_t mailbox_id, const struct index_new_msg *m, uint32_t *uid_out,
                       int64_t *row_out) {
     sqlite3_stmt *st = idx->bump_uid;
@@ -550,6 +596,8 @@ int index_add_message(struct index *idx, int64_t mailbox_id, const struct index_
         return -1;
     }
     int64_t row = sqlite3_last_insert_rowid(idx->db);
+    /* a failure is logged; store_sort_keys_fill adds the keys at the next open */
+    index_set_sort_keys(idx, row, mailbox_id, (uint32_t)uid, m->internaldate, m->size, s);
     buf_t addrs = BUF_INIT;
     buf_printf(&addrs, "%s %s %s %s %s %s %s", s->hdr_from, s->hdr_to, s->hdr_cc, s->hdr_bcc, s->hdr_reply_to,
                m->mail_from ? m->mail_from : s->return_path, m->rcpts ? m->rcpts : s->original_to);
@@ -605,6 +653,21 @@ int index_copy_message(struct index *idx, int64_t src, int64_t mailbox_id, const
         return -1;
     }
     int64_t row = sqlite3_last_insert_rowid(idx->db);
+    /* the sort keys; a source without them (not filled yet) leaves the
+     * copy without, and store_sort_keys_fill gives both theirs */
+    if (sqlite3_prepare_v2(idx->db,
+                           "INSERT INTO sort_keys(" SORT_KEYS_COLUMNS ") SELECT ?1,?2,?3,sent,arrival,size,subject,"
+                           "reply,sfrom,sto,scc,dfrom,dto,message_id,in_reply_to,refs FROM sort_keys WHERE id=?4",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, row);
+        sqlite3_bind_int64(st, 2, mailbox_id);
+        sqlite3_bind_int64(st, 3, uid);
+        sqlite3_bind_int64(st, 4, src);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE)
+            log_error("index: cannot copy the sort keys of %lld: %s", (long long)src, sqlite3_errmsg(idx->db));
+    }
     /* the search text, wherever it is now: indexed, or still queued */
     if (sqlite3_prepare_v2(idx->db,
                            "INSERT INTO fts_queue(rowid,subject,addresses,body) "

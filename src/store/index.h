@@ -93,6 +93,12 @@ int index_fts_flush(struct index *idx, int max_rows);
  * row and UID, or -1. */
 int index_copy_message(struct index *idx, int64_t src, int64_t mailbox_id, const char *base, const char *subdir,
                        uint32_t *uid_out, int64_t *row_out);
+/* Store (or replace) the IMAP SORT/THREAD keys of message row (in the
+ * sort_keys table, see store/sort.h) from its summary. index_add_message
+ * does this itself; store_sort_keys_fill calls it for rows indexed before
+ * the table existed. 0 or -1 (logged). */
+int index_set_sort_keys(struct index *idx, int64_t row, int64_t mailbox_id, uint32_t uid, int64_t internaldate,
+                        int64_t size, const struct msg_summary *s);
 /* Remove a message row (and its search text). */
 int index_delete_message(struct index *idx, int64_t row);
 /* Next MODSEQ for a mailbox (increments HIGHESTMODSEQ). */

@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "conf/rcptmap.h"
+#include "store/sort.h"
 
 /* SQLite page cache of the commit thread's connection, in KiB. */
 #define STORE_COMMIT_CACHE_KB 1024
@@ -246,6 +247,7 @@ struct store *store_open(struct event_base *base, const char *data_dir, const ch
         if (n > 0) log_info("store: %s: indexed %d changes found in the Maildir", *a, n);
     }
     store_strv_free(accounts);
+    store_sort_keys_fill(s);
     if (rebuilt) log_info("store: the index is rebuilt from the Maildir");
     if (base) {
         /* the commit thread indexes deliveries on a connection of its own */

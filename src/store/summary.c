@@ -8,6 +8,7 @@
 #include <gmime/gmime.h>
 
 #include "check/html_text.h"
+#include "core/base_subject.h"
 #include "core/buf.h"
 #include "core/mime_words.h"
 #include "core/xalloc.h"
@@ -120,6 +121,63 @@ static char *subject_of(GMimeMessage *m) {
     return out;
 }
 
+static char *casemap(const char *v) {
+    return base_subject_casemap(v ? v : "", v ? strlen(v) : 0);
+}
+
+/* RFC 5256 FROM/TO/CC: the addr-mailbox (local part) of the first address;
+ * RFC 5957 DISPLAYFROM/DISPLAYTO: its display name, or when it has none
+ * its addr-spec. A group gives its name for both, as Dovecot does. */
+static void first_address_keys(GMimeMessage *m, GMimeAddressType type, char **mbox_r, char **display_r) {
+    InternetAddressList *l = g_mime_message_get_addresses(m, type);
+    InternetAddress *ia = l && internet_address_list_length(l) > 0 ? internet_address_list_get_address(l, 0) : NULL;
+    const char *name = ia ? internet_address_get_name(ia) : NULL;
+    if (ia && INTERNET_ADDRESS_IS_MAILBOX(ia)) {
+        const char *addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
+        if (!addr) addr = "";
+        const char *at = strrchr(addr, '@');
+        char *local = xstrndup(addr, at ? (size_t)(at - addr) : strlen(addr));
+        *mbox_r = casemap(local);
+        free(local);
+        if (display_r) *display_r = casemap(name && *name ? name : addr);
+    } else {
+        *mbox_r = casemap(name);
+        if (display_r) *display_r = casemap(name);
+    }
+}
+
+/* Message-IDs of a References / In-Reply-To header, without <>, space
+ * separated; at most max of them (the last ones). */
+static char *msgid_list(GMimeMessage *m, const char *field, int max) {
+    const char *v = g_mime_object_get_header(GMIME_OBJECT(m), field);
+    buf_t b = BUF_INIT;
+    GMimeReferences *refs = v ? g_mime_references_parse(NULL, v) : NULL;
+    if (refs) {
+        int n = g_mime_references_length(refs);
+        for (int i = n > max ? n - max : 0; i < n; i++) {
+            const char *id = g_mime_references_get_message_id(refs, i);
+            if (!id || !*id || strchr(id, ' ')) continue;
+            if (b.len) buf_append_char(&b, ' ');
+            buf_append_str(&b, id);
+        }
+        g_mime_references_free(refs);
+    }
+    return buf_steal(&b);
+}
+
+static void sort_keys(GMimeMessage *m, struct msg_summary *s) {
+    bool reply = false;
+    s->sort_subject = base_subject_key(s->subject, strlen(s->subject), &reply);
+    s->subject_is_reply = reply;
+    first_address_keys(m, GMIME_ADDRESS_TYPE_FROM, &s->sort_from, &s->sort_display_from);
+    first_address_keys(m, GMIME_ADDRESS_TYPE_TO, &s->sort_to, &s->sort_display_to);
+    first_address_keys(m, GMIME_ADDRESS_TYPE_CC, &s->sort_cc, NULL);
+    s->in_reply_to = msgid_list(m, "In-Reply-To", SUMMARY_MAX_REFERENCES);
+    char *sp = strchr(s->in_reply_to, ' ');
+    if (sp) *sp = '\0';
+    s->references = msgid_list(m, "References", SUMMARY_MAX_REFERENCES);
+}
+
 static void summarize(GMimeMessage *m, struct msg_summary *s) {
     s->hdr_from = addresses(m, GMIME_ADDRESS_TYPE_FROM);
     s->hdr_to = addresses(m, GMIME_ADDRESS_TYPE_TO);
@@ -128,6 +186,7 @@ static void summarize(GMimeMessage *m, struct msg_summary *s) {
     s->hdr_reply_to = addresses(m, GMIME_ADDRESS_TYPE_REPLY_TO);
     s->subject = subject_of(m);
     s->message_id = dup_or_empty(g_mime_message_get_message_id(m));
+    sort_keys(m, s);
     GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(m));
     GMimeHeader *rph = g_mime_header_list_get_header(hl, "Return-Path");
     const char *rp = rph ? g_mime_header_get_value(rph) : NULL;
@@ -184,6 +243,14 @@ static void summary_empty(struct msg_summary *s) {
     s->text = xstrdup("");
     s->return_path = xstrdup("");
     s->original_to = xstrdup("");
+    s->sort_subject = xstrdup("");
+    s->sort_from = xstrdup("");
+    s->sort_to = xstrdup("");
+    s->sort_cc = xstrdup("");
+    s->sort_display_from = xstrdup("");
+    s->sort_display_to = xstrdup("");
+    s->in_reply_to = xstrdup("");
+    s->references = xstrdup("");
 }
 
 static int summary_from_stream(GMimeStream *stream, struct msg_summary *s) {
@@ -233,5 +300,13 @@ void summary_free(struct msg_summary *s) {
     free(s->text);
     free(s->return_path);
     free(s->original_to);
+    free(s->sort_subject);
+    free(s->sort_from);
+    free(s->sort_to);
+    free(s->sort_cc);
+    free(s->sort_display_from);
+    free(s->sort_display_to);
+    free(s->in_reply_to);
+    free(s->references);
     memset(s, 0, sizeof *s);
 }

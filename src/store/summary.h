@@ -1,8 +1,9 @@
 /*
  * summary - what the index keeps about a message, extracted with GMime:
  * decoded (RFC 2047, charset-converted) addresses and subject, the
- * Message-ID, the Date header, attachment counts, a text snippet and a
- * bounded body text for full-text search. Safe to call on any thread
+ * Message-ID, the Date header, IMAP SORT/THREAD keys (base subject,
+ * first addresses, In-Reply-To, References), attachment counts, a text
+ * snippet and a bounded body text for full-text search. Safe to call on any thread
  * once summary_init() ran.
  */
 #ifndef DEVMAIL_SUMMARY_H
@@ -15,6 +16,9 @@
 #define SUMMARY_MAX_TEXT (256 * 1024)
 /* Characters of text in a snippet (as Mailpit's ~250). */
 #define SUMMARY_SNIPPET_CHARS 250
+/* Message-IDs kept from a References header (the last ones: the nearest
+ * ancestors); threading needs no more to place a message. */
+#define SUMMARY_MAX_REFERENCES 128
 
 struct msg_summary {
     char *hdr_from;     /* "Name <a@b>" list, decoded UTF-8 */
@@ -32,6 +36,17 @@ struct msg_summary {
     char *text;         /* plain text (or text of the HTML), bounded */
     char *return_path;  /* Return-Path: address (envelope sender), no <> */
     char *original_to;  /* X-Original-To: values, comma separated (envelope recipients) */
+    /* IMAP SORT (RFC 5256, RFC 5957) and THREAD keys, i;unicode-casemap
+     * folded (core/base_subject.h): compared byte-wise, never re-parsed */
+    char *sort_subject;  /* base subject (RFC 5256 2.1) */
+    int subject_is_reply; /* base subject extraction removed Re:/Fwd: etc. */
+    char *sort_from;     /* addr-mailbox of the first From address ("" none) */
+    char *sort_to;
+    char *sort_cc;
+    char *sort_display_from; /* display name of the first From, else its addr-spec */
+    char *sort_display_to;
+    char *in_reply_to;   /* first Message-ID of In-Reply-To, without <> */
+    char *references;    /* References: Message-IDs without <>, space separated */
 };
 
 /* Process-wide GMime initialisation; call once before any thread uses it. */
