@@ -144,6 +144,16 @@ void imap_cmd_store(struct imap_session *s, const char *tag, const struct imap_a
 void imap_cmd_copy(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid);
 void imap_cmd_move(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid);
 void imap_cmd_search(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid);
+void imap_cmd_sort(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid);
+void imap_cmd_thread(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid);
+
+/* Evaluate a SEARCH program over the selected mailbox's snapshot (the
+ * index's columns, message files only for keys that need them). Returns
+ * the matching snapshot indexes (uint32_t, ascending; g_array_free) and
+ * the highest MODSEQ among them in *max_modseq_r (may be NULL), or NULL
+ * when the mailbox could not be read (logged): no partial result. */
+struct imap_search_program;
+GArray *imap_search_eval(struct imap_session *s, const struct imap_search_program *prog, uint64_t *max_modseq_r);
 
 /* The session is going away: a pending COPY/MOVE must not touch it. */
 void imap_copy_wait_detach(struct copy_wait *w);

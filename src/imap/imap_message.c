@@ -948,31 +948,14 @@ static char **split_keywords(const char *kw, size_t *n) {
     return v;
 }
 
-void imap_cmd_search(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
-    struct imap_search_program prog;
-    const char *reason = NULL;
-    enum imap_search_error e = imap_search_parse(args, nargs, &prog, &reason);
-    if (e == IMAP_SEARCH_ERR_BADCHARSET) {
-        imap_tagged(s, tag, "NO [BADCHARSET (UTF-8 US-ASCII)] %s", reason ? reason : "Unsupported charset");
-        return;
-    }
-    if (e != IMAP_SEARCH_OK) {
-        imap_tagged(s, tag, "BAD %s", reason ? reason : "Invalid search program.");
-        return;
-    }
-    if (prog.uses_modseq) imap_enable_condstore(s);
+GArray *imap_search_eval(struct imap_session *s, const struct imap_search_program *prog, uint64_t *max_modseq_r) {
     uint32_t n = imap_exists(s);
     uint32_t uid_star = n ? imap_msg_at(s, n - 1)->uid : 0;
     struct store_search_rows *rows = store_search_rows_open(s->app->store, s->mailbox_id);
-    if (!rows) {
-        imap_search_program_free(&prog);
-        imap_tagged(s, tag, "NO [SERVERBUG] Cannot read the mailbox.");
-        return;
-    }
+    if (!rows) return NULL;
     struct search_ctx ctx = {0};
     ctx.s = s;
     GArray *hits = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-    GArray *hit_modseq = g_array_new(FALSE, FALSE, sizeof(uint64_t)); /* per hit */
     uint64_t max_modseq = 0;
     uint32_t i = 0;
     struct store_search_row r;
@@ -992,7 +975,7 @@ void imap_cmd_search(struct imap_session *s, const char *tag, const struct imap_
         ctx.bcc = r.bcc;
         int64_t sent = r.sent_date;
         int32_t sent_tz = r.sent_tz;
-        if (sent && !r.sent_tz_known && prog.uses_sent_date) sent_tz = search_sent_tz(&ctx);
+        if (sent && !r.sent_tz_known && prog->uses_sent_date) sent_tz = search_sent_tz(&ctx);
         struct imap_search_msg sm = {
             .seq = i + 1,
             .uid = m->uid,
@@ -1013,10 +996,8 @@ void imap_cmd_search(struct imap_session *s, const char *tag, const struct imap_
             .get_headers = search_get_headers,
             .get_body = search_get_body,
         };
-        if (imap_search_match(&prog, &sm)) {
-            uint32_t v = uid ? m->uid : i + 1;
-            g_array_append_val(hits, v);
-            g_array_append_val(hit_modseq, m->modseq);
+        if (imap_search_match(prog, &sm)) {
+            g_array_append_val(hits, i);
             if (m->modseq > max_modseq) max_modseq = m->modseq;
         }
         search_ctx_reset(&ctx);
@@ -1031,10 +1012,39 @@ void imap_cmd_search(struct imap_session *s, const char *tag, const struct imap_
     if (more < 0) {
         /* no partial answer: a SEARCH result is all or nothing */
         g_array_free(hits, TRUE);
-        g_array_free(hit_modseq, TRUE);
+        return NULL;
+    }
+    if (max_modseq_r) *max_modseq_r = max_modseq;
+    return hits;
+}
+
+void imap_cmd_search(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
+    struct imap_search_program prog;
+    const char *reason = NULL;
+    enum imap_search_error e = imap_search_parse(args, nargs, &prog, &reason);
+    if (e == IMAP_SEARCH_ERR_BADCHARSET) {
+        imap_tagged(s, tag, "NO [BADCHARSET (UTF-8 US-ASCII)] %s", reason ? reason : "Unsupported charset");
+        return;
+    }
+    if (e != IMAP_SEARCH_OK) {
+        imap_tagged(s, tag, "BAD %s", reason ? reason : "Invalid search program.");
+        return;
+    }
+    if (prog.uses_modseq) imap_enable_condstore(s);
+    uint64_t max_modseq = 0;
+    GArray *hits = imap_search_eval(s, &prog, &max_modseq);
+    if (!hits) {
         imap_search_program_free(&prog);
         imap_tagged(s, tag, "NO [SERVERBUG] Cannot read the mailbox.");
         return;
+    }
+    /* snapshot indexes to what the client asked for, and each one's MODSEQ */
+    GArray *hit_modseq = g_array_sized_new(FALSE, FALSE, sizeof(uint64_t), hits->len);
+    for (guint k = 0; k < hits->len; k++) {
+        uint32_t *v = &g_array_index(hits, uint32_t, k);
+        const struct imap_msg *m = imap_msg_at(s, *v);
+        g_array_append_val(hit_modseq, m->modseq);
+        *v = uid ? m->uid : *v + 1;
     }
     buf_t b = BUF_INIT;
     if (prog.esearch) {
