@@ -33,7 +33,9 @@
 
 #define IMAP_CAPS_COMMON                                                                                       \
     "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED "        \
-    "LIST-STATUS SPECIAL-USE ESEARCH CONDSTORE QRESYNC"
+    "LIST-STATUS SPECIAL-USE ESEARCH CONDSTORE QRESYNC " IMAP_CAPS_SORT
+/* imap_cmd_sort.c */
+#define IMAP_CAPS_SORT "SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES"
 
 struct imap_conn_state {
     struct imap_session s;
@@ -826,6 +828,8 @@ static const struct imap_command_def {
     {"UNSELECT", imap_cmd_unselect, CMD_SELECTED},
     {"EXPUNGE", imap_cmd_expunge, CMD_SELECTED | CMD_UID},
     {"SEARCH", imap_cmd_search, CMD_SELECTED | CMD_UID},
+    {"SORT", imap_cmd_sort, CMD_SELECTED | CMD_UID},
+    {"THREAD", imap_cmd_thread, CMD_SELECTED | CMD_UID},
     {"FETCH", imap_cmd_fetch, CMD_SELECTED | CMD_UID},
     {"STORE", imap_cmd_store, CMD_SELECTED | CMD_UID},
     {"COPY", imap_cmd_copy, CMD_SELECTED | CMD_UID},

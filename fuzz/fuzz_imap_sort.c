@@ -1,0 +1,68 @@
+/*
+ * fuzz_imap_sort - libFuzzer target for the SORT / THREAD argument parser
+ * (imap/imap_sort.h): the input is framed as one IMAP command line by
+ * imap_parser_parse, then its arguments go to imap_sort_parse and
+ * imap_thread_parse, and on success the search criteria that follow go to
+ * imap_search_parse, as the session does. Checks: errors carry a reason,
+ * a successful parse leaves at least one search key, criteria stay within
+ * IMAP_SORT_MAX_CRITERIA and RETURN options within the known bits.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap/imap_parser.h"
+#include "imap/imap_search.h"
+#include "imap/imap_sort.h"
+
+#define FUZZ_MAX_LINE 4096
+#define FUZZ_MAX_LITERAL 1024
+
+static void search_rest(const struct imap_arg *args, size_t nargs, size_t first) {
+    if (first >= nargs) abort();
+    struct imap_search_program prog;
+    const char *why;
+    if (imap_search_parse(args + first, nargs - first, &prog, &why) == IMAP_SEARCH_OK)
+        imap_search_program_free(&prog);
+    else if (!why)
+        abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    struct imap_parser p;
+    imap_parser_init(&p, FUZZ_MAX_LINE, FUZZ_MAX_LITERAL);
+    struct imap_command cmd;
+    size_t used = 0;
+    /* literals count as acknowledged, as a session would after "+" */
+    enum imap_parse_result r;
+    for (int acks = 0; (r = imap_parser_parse(&p, (const char *)data, size, &cmd, &used)) == IMAP_PARSE_NEED_LITERAL;
+         acks++) {
+        imap_command_free(&cmd);
+        if (acks > 16) return 0;
+        imap_parser_literal_acked(&p);
+    }
+    if (r != IMAP_PARSE_COMPLETE) {
+        imap_command_free(&cmd);
+        return 0;
+    }
+    struct imap_sort_request req;
+    const char *why = NULL;
+    enum imap_sort_error e = imap_sort_parse(cmd.args, cmd.nargs, &req, &why);
+    if (e == IMAP_SORT_OK) {
+        if (req.ncrit == 0 || req.ncrit > IMAP_SORT_MAX_CRITERIA) abort();
+        if (req.return_opts & ~0x0fu) abort();
+        if (req.esort != (req.return_opts != 0)) abort();
+        search_rest(cmd.args, cmd.nargs, req.search_arg);
+    } else if (!why) {
+        abort();
+    }
+    enum imap_thread_alg alg;
+    size_t first = 0;
+    why = NULL;
+    e = imap_thread_parse(cmd.args, cmd.nargs, &alg, &first, &why);
+    if (e == IMAP_SORT_OK) search_rest(cmd.args, cmd.nargs, first);
+    else if (!why) abort();
+    imap_command_free(&cmd);
+    return 0;
+}
