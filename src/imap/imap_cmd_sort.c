@@ -105,7 +105,7 @@ static uint32_t *search_uids(struct imap_session *s, const char *tag, const stru
         imap_tagged(s, tag, "BAD %s", reason ? reason : "Invalid search criteria");
         return NULL;
     }
-    if (prog->uses_modseq) s->condstore = true;
+    if (prog->uses_modseq) imap_enable_condstore(s);
     GArray *hits = prog->root && snapshot_only(prog->root) ? snapshot_eval(s, prog, max_modseq)
                                                            : imap_search_eval(s, prog, max_modseq);
     if (!hits) {
