@@ -44,6 +44,7 @@
 #include "app/client_setup.h"
 #include "net/tls.h"
 #include "pop3/pop3_session.h"
+#include "http/http_api.h"
 #include "http/http_server.h"
 #include "http/webhook.h"
 #include "imap/imap_session.h"
@@ -478,7 +479,14 @@ static int cmd_serve(int argc, char **argv) {
     if (smtp_server_start(&app, &err) < 0) goto fail;
     if (imap_server_start(&app, &err) < 0) goto fail;
     if (pop3_server_start(&app, &err) < 0) goto fail;
-    if (http_server_start(&app, &err) < 0) goto fail;
+    /* the HTTP server's routes: add a module's table here */
+    static const struct http_handlers http_handlers = {
+        .tables = {http_api_routes},
+        .stats_frame = http_api_stats_frame,
+        .event_frame = http_api_event_frame,
+    };
+    app.started = time(NULL);
+    if (http_server_start(&app, &http_handlers, &err) < 0) goto fail;
     webhook_start(&app);
     if (drop_privileges(&cfg) < 0) return 1;
     if (cfg.pidfile[0]) {

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <openssl/ssl.h>
 
@@ -64,6 +65,7 @@ struct app {
     struct chaos chaos;
     struct app_reloader *reloaders;
     size_t nreloaders;
+    time_t started;              /* when the process started serving */
 };
 
 /* (Re)set the chaos triggers from the configuration. */

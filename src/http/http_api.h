@@ -31,13 +31,8 @@
 /* Version reported by /api/v1/info (the binary's version lives in main.c). */
 #define HTTP_API_VERSION "devmail-0.1.0"
 
-/* Answer a request for a non-asset path. false: no such route. */
-bool http_api_handle(struct http_ctx *x);
-/* Paths served without login (health checks). */
-bool http_api_public_path(const char *path);
-/* For a request held by ?wait=: does a new message with a row id in
- * (after, upto] satisfy it? (One query for many new messages.) */
-bool http_api_wait_match(struct http_ctx *x, int64_t after, int64_t upto);
+/* The API's routes (http_server.h), ending with a NULL pattern. */
+extern const struct http_route http_api_routes[];
 /* WebSocket frame for a store change ({"Type":"new","Data":summary},
  * "update"), or NULL when the change is not shown by the API. */
 cJSON *http_api_event_frame(struct app *app, const struct store_event *ev);

@@ -38,7 +38,6 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "http/autoconfig.h"
-#include "http/http_api.h"
 #include "http/web_assets.h"
 
 #define HTTP_WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -70,6 +69,7 @@ struct http_conn {
 
 struct http_server {
     struct app *app;
+    struct http_handlers handlers;
     struct passdb passdb; /* cfg->http_passdb */
     bool has_passdb;
     struct passdb pending_passdb; /* read by a SIGHUP reload, not yet current */
@@ -159,6 +159,18 @@ void http_add_header(struct http_ctx *x, const char *fmt, ...) {
     buf_append_str(&x->headers, "\r\n");
 }
 
+const char *http_param(const struct http_ctx *x, const char *name) {
+    return http_params_get(&x->params, name);
+}
+
+bool http_ctx_is_admin(const struct http_ctx *x) {
+    if (!x->account) return true;
+    const struct strlist *admins = &x->app->cfg->http_admin_users;
+    for (size_t i = 0; i < admins->n; i++)
+        if (!strcasecmp(admins->v[i], x->account)) return true;
+    return false;
+}
+
 static void guard_of(const struct http_server *srv, struct http_guard *g) {
     const struct config *cfg = srv->app->cfg;
     g->hostname = cfg->hostname;
@@ -203,6 +215,8 @@ static void send_response(struct http_conn *h) {
     buf_free(&out);
     ctx_reset(x);
     http_request_free(&h->req);
+    http_params_free(&x->params);
+    x->route = NULL;
     h->have_head = false;
     h->state = HC_READ;
     conn_set_input_held(h->conn, false);
@@ -274,7 +288,7 @@ static void wait_finish(struct http_conn *h) {
     conn_set_idle_timeout(h->conn, HTTP_IDLE_TIMEOUT);
     h->x.waited = true;
     ctx_reset(&h->x);
-    if (!http_api_handle(&h->x)) http_reply_text(&h->x, 404, "not found");
+    h->x.route->handle(&h->x);
     if (h->state != HC_READ) return; /* deferred again (cannot happen with waited set) */
     send_response(h);
     process_input(h);
@@ -328,7 +342,7 @@ static void wake_round(evutil_socket_t fd, short what, void *arg) {
     size_t n = 0, cap = 0;
     struct http_conn **hit = NULL;
     for (struct http_conn *h = srv->waiters; h; h = h->next) {
-        if (!http_api_wait_match(&h->x, after, upto)) continue;
+        if (!h->x.route->wait_match || !h->x.route->wait_match(&h->x, after, upto)) continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 8;
             hit = xrealloc(hit, cap * sizeof *hit);
@@ -380,6 +394,7 @@ struct http_ctx *http_token_ctx(void *token) {
 static void conn_state_free(struct http_conn *h) {
     timer_stop(h);
     http_request_free(&h->req);
+    http_params_free(&h->x.params);
     buf_free(&h->x.content_type);
     buf_free(&h->x.headers);
     buf_free(&h->x.body);
@@ -497,8 +512,8 @@ static bool authenticate(struct http_conn *h) {
     struct http_request *req = &h->req;
     x->account = NULL;
     /* the setup listener answers its public routes and 404 to the rest */
-    if (!auth_enabled(srv) || h->setup_only || http_api_public_path(req->path) || autoconfig_is_route(req->path) ||
-        is_preflight(req))
+    if (!auth_enabled(srv) || h->setup_only || (x->route && x->route->auth == HTTP_AUTH_NONE) ||
+        autoconfig_is_route(req->path) || is_preflight(req))
         return true;
     const char *hdr = http_request_header(req, "Authorization");
     if (hdr && h->auth_header && h->auth_generation == srv->auth_generation && !strcmp(hdr, h->auth_header)) {
@@ -675,9 +690,11 @@ static void ws_upgrade(struct http_conn *h) {
     h->srv->nsockets++;
     conn_set_idle_timeout(h->conn, 3 * HTTP_WS_PING_SECONDS);
     timer_start(h, HTTP_WS_PING_SECONDS * 1000, true, ws_ping_cb);
-    cJSON *stats = http_api_stats_frame(h->srv->app, h->x.account);
-    ws_send_json(h, stats);
-    cJSON_Delete(stats);
+    if (h->srv->handlers.stats_frame) {
+        cJSON *stats = h->srv->handlers.stats_frame(h->srv->app, h->x.account);
+        ws_send_json(h, stats);
+        cJSON_Delete(stats);
+    }
 }
 
 static void ws_process(struct http_conn *h) {
@@ -760,7 +777,8 @@ static void stats_timer_cb(evutil_socket_t fd, short what, void *arg) {
             ws_send_json(h, f);
             cJSON_Delete(f);
         }
-        cJSON *f = http_api_stats_frame(srv->app, h->x.account);
+        if (!srv->handlers.stats_frame) continue;
+        cJSON *f = srv->handlers.stats_frame(srv->app, h->x.account);
         ws_send_json(h, f);
         cJSON_Delete(f);
     }
@@ -779,7 +797,7 @@ static void on_store_event(const struct store_event *ev, void *arg) {
     if (ev->type == STORE_EV_NEW) wake_waiters(srv, ev);
     if (!srv->sockets) return;
     if (!srv->quiet) {
-        cJSON *frame = http_api_event_frame(srv->app, ev);
+        cJSON *frame = srv->handlers.event_frame ? srv->handlers.event_frame(srv->app, ev) : NULL;
         if (frame) http_events_send(srv, ev->account, frame);
         /* an expunge whose ID is gone with the row, or outside changes:
          * pages reload their list */
@@ -789,6 +807,83 @@ static void on_store_event(const struct store_event *ev, void *arg) {
 }
 
 /* ---- requests ----------------------------------------------------------------- */
+
+static bool method_matches(const char *route_method, const char *method) {
+    if (!strcmp(route_method, "*") || !strcmp(route_method, method)) return true;
+    return !strcmp(route_method, "GET") && !strcmp(method, "HEAD");
+}
+
+/* Find the route of req in the tables: x->route and x->params are set, or
+ * x->route is NULL and allow lists the methods the path has (empty: no
+ * route has the path). */
+static void find_route(struct http_server *srv, struct http_ctx *x, const struct http_request *req, buf_t *allow) {
+    http_params_free(&x->params);
+    x->route = NULL;
+    for (size_t t = 0; t < HTTP_MAX_ROUTE_TABLES; t++) {
+        const struct http_route *r = srv->handlers.tables[t];
+        for (; r && r->pattern; r++) {
+            struct http_params p;
+            if (!http_route_match(r->pattern, req->path, &p)) continue;
+            if (method_matches(r->method, req->method)) {
+                x->route = r;
+                x->params = p;
+                return;
+            }
+            http_params_free(&p);
+            if (allow && !strstr(buf_cstr(allow), r->method)) buf_printf(allow, "%s%s", allow->len ? ", " : "", r->method);
+        }
+    }
+}
+
+/* Go's ServeMux (Mailpit's router) answers a path that is not clean
+ * ("//view/ID.html", "/a/../b") with 301 to the cleaned path, query kept,
+ * before any login. true: answered. */
+static bool redirect_unclean(struct http_conn *h) {
+    char *clean = http_path_clean(h->req.path);
+    bool same = !strcmp(clean, h->req.path);
+    if (!same) {
+        buf_t loc = BUF_INIT;
+        http_path_escape(clean, &loc);
+        if (h->req.query && h->req.query[0]) buf_printf(&loc, "?%s", h->req.query);
+        struct http_ctx *x = &h->x;
+        if (!strcmp(h->req.method, "GET")) {
+            buf_t body = BUF_INIT, esc = BUF_INIT;
+            for (const char *c = buf_cstr(&loc); *c; c++) {
+                switch (*c) {
+                case '&': buf_append_str(&esc, "&amp;"); break;
+                case '<': buf_append_str(&esc, "&lt;"); break;
+                case '>': buf_append_str(&esc, "&gt;"); break;
+                case '"': buf_append_str(&esc, "&#34;"); break;
+                case '\'': buf_append_str(&esc, "&#39;"); break;
+                default: buf_append_char(&esc, *c);
+                }
+            }
+            buf_printf(&body, "<a href=\"%s\">Moved Permanently</a>.\n\n", buf_cstr(&esc));
+            http_reply(x, 301, "text/html; charset=utf-8", body.data, body.len);
+            buf_free(&body);
+            buf_free(&esc);
+        } else {
+            http_reply(x, 301, !strcmp(h->req.method, "HEAD") ? "text/html; charset=utf-8" : NULL, NULL, 0);
+        }
+        http_add_header(x, "Location: %s", buf_cstr(&loc));
+        buf_free(&loc);
+        if (h->req.content_length > 0) {
+            /* its body is never read */
+            h->keep_alive = true;
+            http_add_header(x, "Connection: close");
+            send_response(h);
+            h->keep_alive = false;
+            h->state = HC_LINGER;
+            struct evbuffer *in = conn_input(h->conn);
+            evbuffer_drain(in, evbuffer_get_length(in));
+            timer_start(h, HTTP_LINGER_MS, false, linger_done_cb);
+        } else {
+            send_response(h);
+        }
+    }
+    free(clean);
+    return !same;
+}
 
 static void route(struct http_conn *h) {
     struct http_server *srv = h->srv;
@@ -822,20 +917,30 @@ static void route(struct http_conn *h) {
         send_response(h);
         return;
     }
-    if (!strcmp(req->path, "/api/events")) {
+    buf_t allow = BUF_INIT;
+    find_route(srv, x, req, &allow);
+    const struct http_route *r = x->route;
+    if (r && r->events) {
+        buf_free(&allow);
         ws_upgrade(h);
         return;
     }
-    if (http_api_handle(x)) {
-        if (h->state == HC_READ) send_response(h);
-        return;
+    if (r && r->auth == HTTP_AUTH_ADMIN && !http_ctx_is_admin(x)) {
+        http_reply_text(x, 403, "server-wide figures: this login is not in http_admin_users");
+    } else if (r) {
+        r->handle(x);
+        if (h->state != HC_READ) {
+            buf_free(&allow);
+            return; /* answered later */
+        }
+    } else if (allow.len) {
+        http_reply_text(x, 405, "method not allowed");
+        http_add_header(x, "Allow: %s", buf_cstr(&allow));
+    } else {
+        bool get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
+        if (!get || !serve_asset(h)) http_reply_text(x, 404, "not found");
     }
-    bool get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
-    if (get && serve_asset(h)) {
-        send_response(h);
-        return;
-    }
-    http_reply_text(x, 404, "not found");
+    buf_free(&allow);
     send_response(h);
 }
 
@@ -865,7 +970,8 @@ static void process_input(struct http_conn *h) {
             struct http_guard g;
             guard_of(h->srv, &g);
             const char *why = NULL;
-            bool ws = !strcmp(h->req.path, "/api/events") &&
+            find_route(h->srv, &h->x, &h->req, NULL);
+            bool ws = h->x.route && h->x.route->events &&
                       http_header_has_token(http_request_header(&h->req, "Upgrade"), "websocket");
             int refuse = http_guard_check(&g, &h->req, ws, &why);
             if (refuse) {
@@ -878,6 +984,7 @@ static void process_input(struct http_conn *h) {
                 return;
             }
             evbuffer_drain(in, h->req.head_len);
+            if (redirect_unclean(h)) continue;
             if (!authenticate(h)) continue;
             const char *expect = http_request_header(&h->req, "Expect");
             if (expect && !strcasecmp(expect, "100-continue") && h->req.content_length > 0 &&
@@ -1049,10 +1156,11 @@ static void reload_discard(void *arg) {
     srv->pending_has_passdb = false;
 }
 
-int http_server_start(struct app *app, buf_t *err) {
+int http_server_start(struct app *app, const struct http_handlers *handlers, buf_t *err) {
     if (app->cfg->http_listen.n == 0 && app->cfg->https_listen.n == 0 && app->cfg->autoconfig_listen.n == 0) return 0;
     struct http_server *srv = xcalloc(1, sizeof *srv);
     srv->app = app;
+    srv->handlers = *handlers;
     if (app->cfg->http_passdb && app->cfg->http_passdb[0]) {
         if (passdb_load(&srv->passdb, app->cfg->http_passdb, err) < 0) {
             free(srv);

@@ -5,9 +5,11 @@
  * stream /api/events, and the plumbing the API uses to answer later
  * (long-poll waits woken by the store, asynchronous deliveries).
  *
- * Routes of the JSON API live in http_api.c; the interface between the
- * two is struct http_ctx below: the API reads the request and account
- * from it and writes the answer into it.
+ * The server knows no route by name: it is given tables of routes
+ * (struct http_route: method, path pattern, handler, who may call it) and
+ * the frames of the event stream (struct http_handlers). A handler reads
+ * the request, its path parameters and the account from struct http_ctx
+ * and writes the answer into it.
  */
 #ifndef DEVMAIL_HTTP_SERVER_H
 #define DEVMAIL_HTTP_SERVER_H
@@ -20,6 +22,7 @@
 #include "app/app.h"
 #include "core/buf.h"
 #include "http/http_parser.h"
+#include "http/http_router.h"
 
 /* Largest request body (POST /api/v1/send with base64 attachments). */
 #define HTTP_MAX_BODY_BYTES (32 * 1024 * 1024)
@@ -37,12 +40,48 @@
 #define HTTP_STATS_DELAY_MS 200
 
 struct http_server;
+struct http_ctx;
+
+/* Who may call a route when HTTP logins are on (http_passdb or passdb). */
+enum http_auth {
+    HTTP_AUTH_LOGIN, /* any login (the default) */
+    HTTP_AUTH_NONE,  /* no login asked (health checks) */
+    HTTP_AUTH_ADMIN, /* a login named in http_admin_users; others get 403 */
+};
+
+/* One row of a route table; a table ends with a row whose pattern is NULL. */
+struct http_route {
+    const char *method;  /* "GET" (answers HEAD too), "POST", "PUT", "DELETE"; "*": any */
+    const char *pattern; /* "/api/v1/message/{ID}/part/{PartID}" (http_router.h) */
+    void (*handle)(struct http_ctx *x); /* NULL with events */
+    enum http_auth auth;
+    bool events;         /* the WebSocket event stream: the server upgrades it */
+    /* For a handler that calls http_defer_wait(): does a new message with
+     * a row id in (after, upto] satisfy the held request? */
+    bool (*wait_match)(struct http_ctx *x, int64_t after, int64_t upto);
+};
+
+/* Most route tables the server is given. */
+#define HTTP_MAX_ROUTE_TABLES 8
+
+/* What the server serves besides its embedded page. */
+struct http_handlers {
+    /* searched in order, first match wins; unused slots are NULL */
+    const struct http_route *tables[HTTP_MAX_ROUTE_TABLES];
+    /* the first frame of an event stream, and the one sent after changes
+     * (coalesced); NULL to send none */
+    cJSON *(*stats_frame)(struct app *app, const char *account);
+    /* the frame for one store change, or NULL when none is shown */
+    cJSON *(*event_frame)(struct app *app, const struct store_event *ev);
+};
 
 /* One request being answered. */
 struct http_ctx {
     struct app *app;
     struct http_server *srv;
     struct http_request *req;
+    const struct http_route *route; /* the route that matched */
+    struct http_params params;      /* its {name} values */
     const char *account; /* logged-in account; NULL: every account is visible */
     bool waited;         /* the wait is over: answer as without ?wait= */
     /* the answer */
@@ -52,12 +91,19 @@ struct http_ctx {
     buf_t body;
 };
 
-/* Start listening on every cfg->http_listen address. 0, or -1 with err. */
-int http_server_start(struct app *app, buf_t *err);
+/* Start listening on every cfg->http_listen address, serving handlers
+ * (copied; the tables must live as long as the process). 0, or -1 with err. */
+int http_server_start(struct app *app, const struct http_handlers *handlers, buf_t *err);
 /* Free the server's state once its connections are gone (after the loop). */
 void http_server_stop(void);
 
-/* --- for http_api ------------------------------------------------------- */
+/* --- for handlers --------------------------------------------------------- */
+
+/* The value of path parameter {name} of the matched route, or NULL. */
+const char *http_param(const struct http_ctx *x, const char *name);
+/* May this request see server-wide figures? (Everyone without HTTP logins;
+ * with them, the logins in http_admin_users.) */
+bool http_ctx_is_admin(const struct http_ctx *x);
 
 void http_reply(struct http_ctx *x, int status, const char *content_type, const void *body, size_t len);
 /* text/plain; charset=utf-8 */
@@ -65,9 +111,9 @@ void http_reply_text(struct http_ctx *x, int status, const char *text);
 /* application/json; takes ownership of json */
 void http_reply_json(struct http_ctx *x, int status, cJSON *json);
 void http_add_header(struct http_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Hold the request until the store announces a message for which
- * http_api_wait_match() is true, or ms pass; then http_api_handle() runs
- * again with x->waited set. Call instead of answering. */
+/* Hold the request until the store announces a message for which the
+ * route's wait_match() is true, or ms pass; then the handler runs again
+ * with x->waited set. Call instead of answering. */
 void http_defer_wait(struct http_ctx *x, int64_t ms);
 /* The handler will answer later (asynchronous work): it must then call
  * http_complete(x) exactly once. Returns an opaque token to hand back. */

@@ -1,0 +1,202 @@
+/*
+ * http_api_info - what the server says about itself: /api/v1/info and
+ * /webui (Mailpit's shapes), /metrics (Prometheus text), /livez and
+ * /readyz, and the Mailpit features devmail does not have, which answer
+ * 400 "... not enabled" as Mailpit does when they are off.
+ */
+#include <stddef.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "http/http_api_internal.h"
+
+/* Features of Mailpit that devmail does not have; they answer 400. */
+#define NOT_ENABLED_RELEASE "message release not enabled"
+#define NOT_ENABLED_HTML_CHECK "HTML check not enabled"
+#define NOT_ENABLED_LINK_CHECK "link check not enabled"
+#define NOT_ENABLED_SA_CHECK "SpamAssassin check not enabled"
+#define NOT_ENABLED_CHAOS "chaos not enabled"
+
+void http_api_livez(struct http_ctx *x) {
+    http_reply_text(x, 200, "ok");
+}
+
+/* ready = mail is taken: the disk has room and the index writes */
+void http_api_readyz(struct http_ctx *x) {
+    if (app_disk_full(x->app)) http_reply_text(x, 503, "not ready: free disk space below min_free_disk");
+    else if (!store_index_writable(x->app->store)) http_reply_text(x, 503, "not ready: the index cannot take writes");
+    else http_reply_text(x, 200, "ok");
+}
+
+void http_api_release(struct http_ctx *x) {
+    http_reply_text(x, 400, NOT_ENABLED_RELEASE);
+}
+
+void http_api_html_check(struct http_ctx *x) {
+    http_reply_text(x, 400, NOT_ENABLED_HTML_CHECK);
+}
+
+void http_api_link_check(struct http_ctx *x) {
+    http_reply_text(x, 400, NOT_ENABLED_LINK_CHECK);
+}
+
+void http_api_sa_check(struct http_ctx *x) {
+    http_reply_text(x, 400, NOT_ENABLED_SA_CHECK);
+}
+
+void http_api_chaos(struct http_ctx *x) {
+    http_reply_text(x, 400, NOT_ENABLED_CHAOS);
+}
+
+
+/* Server-wide figures (database, SMTP counters) are for everyone without
+ * HTTP logins, and with them for the logins in http_admin_users only. */
+void http_api_info(struct http_ctx *x) {
+    bool server = http_ctx_is_admin(x);
+    int64_t total, unread;
+    cJSON *names = NULL;
+    if (api_query_count(x->app->store, x->account, NULL, &total, &unread) < 0 || !(names = http_api_all_tags(x))) {
+        http_api_query_failed(x);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "Version", HTTP_API_VERSION);
+    cJSON_AddStringToObject(o, "LatestVersion", "");
+    buf_t path = BUF_INIT;
+    buf_printf(&path, "%s/index.sqlite", x->app->store->data_dir);
+    struct stat stt;
+    cJSON_AddStringToObject(o, "Database", server ? buf_cstr(&path) : "");
+    cJSON_AddNumberToObject(o, "DatabaseSize", server && stat(buf_cstr(&path), &stt) == 0 ? (double)stt.st_size : 0);
+    buf_free(&path);
+    cJSON_AddNumberToObject(o, "Messages", (double)total);
+    cJSON_AddNumberToObject(o, "Unread", (double)unread);
+    cJSON *tags = cJSON_AddObjectToObject(o, "Tags");
+    cJSON *it;
+    cJSON_ArrayForEach(it, names) {
+        int64_t count;
+        if (api_query_tag_count(x->app->store, x->account, it->valuestring, &count) < 0) {
+            cJSON_Delete(names);
+            cJSON_Delete(o);
+            http_api_query_failed(x);
+            return;
+        }
+        cJSON_AddNumberToObject(tags, it->valuestring, (double)count);
+    }
+    cJSON_Delete(names);
+    cJSON *rs = cJSON_AddObjectToObject(o, "RuntimeStats");
+    const struct app_stats *s = &x->app->stats;
+    cJSON_AddNumberToObject(rs, "Uptime", (double)(time(NULL) - x->app->started));
+    cJSON_AddNumberToObject(rs, "Memory", 0);
+    cJSON_AddNumberToObject(rs, "MessagesDeleted", 0);
+    /* the SMTP counters are not kept per account */
+    cJSON_AddNumberToObject(rs, "SMTPAccepted", server ? (double)s->messages_accepted : 0);
+    cJSON_AddNumberToObject(rs, "SMTPAcceptedSize", server ? (double)s->bytes_accepted : 0);
+    cJSON_AddNumberToObject(rs, "SMTPRejected", server ? (double)s->messages_refused : 0);
+    cJSON_AddNumberToObject(rs, "SMTPIgnored", 0);
+    http_reply_json(x, 200, o);
+}
+
+void http_api_webui(struct http_ctx *x) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "Label", "");
+    cJSON *relay = cJSON_AddObjectToObject(o, "MessageRelay");
+    cJSON_AddBoolToObject(relay, "Enabled", false);
+    cJSON_AddStringToObject(relay, "SMTPServer", "");
+    cJSON_AddStringToObject(relay, "ReturnPath", "");
+    cJSON_AddStringToObject(relay, "AllowedRecipients", "");
+    cJSON_AddStringToObject(relay, "BlockedRecipients", "");
+    cJSON_AddStringToObject(relay, "OverrideFrom", "");
+    cJSON_AddBoolToObject(relay, "PreserveMessageIDs", false);
+    cJSON_AddBoolToObject(o, "SpamAssassin", false);
+    cJSON_AddBoolToObject(o, "ChaosEnabled", false);
+    cJSON_AddBoolToObject(o, "DuplicatesIgnored", false);
+    cJSON_AddBoolToObject(o, "HideDeleteAllButton", false);
+    http_reply_json(x, 200, o);
+}
+
+/* Prometheus text; the route asks for an admin login (HTTP_AUTH_ADMIN). */
+void http_api_metrics(struct http_ctx *x) {
+    const struct app_stats *s = &x->app->stats;
+    struct store *st = x->app->store;
+    int64_t total, unread, bytes;
+    if (api_query_count(st, NULL, NULL, &total, &unread) < 0 || api_query_store_totals(st, NULL, &bytes) < 0) {
+        http_api_query_failed(x);
+        return;
+    }
+    uint64_t waiting, sockets;
+    http_server_counts(x->srv, &waiting, &sockets);
+    buf_t b = BUF_INIT;
+    buf_append_str(&b, "# HELP devmail_connections_total Connections accepted, by protocol.\n"
+                       "# TYPE devmail_connections_total counter\n");
+    buf_printf(&b, "devmail_connections_total{proto=\"smtp\"} %llu\n", (unsigned long long)s->smtp_connections);
+    buf_printf(&b, "devmail_connections_total{proto=\"imap\"} %llu\n", (unsigned long long)s->imap_connections);
+    buf_printf(&b, "devmail_connections_total{proto=\"pop3\"} %llu\n", (unsigned long long)s->pop3_connections);
+    buf_printf(&b, "# HELP devmail_slow_clients_closed_total Connections closed for sending a command or body too slowly.\n"
+                   "# TYPE devmail_slow_clients_closed_total counter\ndevmail_slow_clients_closed_total %llu\n",
+               (unsigned long long)net_slow_closed(x->app->net));
+    buf_append_str(&b, "# HELP devmail_connections_open Connections open now (all protocols).\n"
+                       "# TYPE devmail_connections_open gauge\n");
+    buf_printf(&b, "devmail_connections_open %zu\n", net_connection_count(x->app->net));
+    static const struct {
+        const char *name, *help;
+        size_t off;
+    } counters[] = {
+        {"devmail_http_requests_total", "HTTP requests answered.", offsetof(struct app_stats, http_requests)},
+        {"devmail_messages_accepted_total", "Messages accepted over SMTP.", offsetof(struct app_stats, messages_accepted)},
+        {"devmail_messages_refused_total", "Messages refused over SMTP.", offsetof(struct app_stats, messages_refused)},
+        {"devmail_recipients_refused_total", "Recipients refused.", offsetof(struct app_stats, recipients_refused)},
+        {"devmail_bytes_accepted_total", "Bytes of accepted messages.", offsetof(struct app_stats, bytes_accepted)},
+        {"devmail_auth_failures_total", "Failed logins, all protocols.", offsetof(struct app_stats, auth_failures)},
+    };
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
+        uint64_t v;
+        memcpy(&v, (const char *)s + counters[i].off, sizeof v);
+        buf_printf(&b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", counters[i].name, counters[i].help,
+                   counters[i].name, counters[i].name, (unsigned long long)v);
+    }
+    buf_printf(&b, "# HELP devmail_store_delivered_total Messages stored since start.\n"
+                   "# TYPE devmail_store_delivered_total counter\ndevmail_store_delivered_total %llu\n",
+               (unsigned long long)st->delivered);
+    buf_printf(&b, "# HELP devmail_store_delivered_bytes_total Bytes stored since start.\n"
+                   "# TYPE devmail_store_delivered_bytes_total counter\ndevmail_store_delivered_bytes_total %llu\n",
+               (unsigned long long)st->delivered_bytes);
+    uint64_t batches = 0, files = 0;
+    if (st->committer) maildir_committer_stats(st->committer, &batches, &files);
+    buf_printf(&b, "# HELP devmail_store_commit_batches_total Group commits (one sync each).\n"
+                   "# TYPE devmail_store_commit_batches_total counter\ndevmail_store_commit_batches_total %llu\n",
+               (unsigned long long)batches);
+    {
+        const struct app_stats *as = &x->app->stats;
+        buf_append_str(&b, "# HELP devmail_smtp_commit_seconds End of DATA to the 250: durable commit, indexing.\n"
+                           "# TYPE devmail_smtp_commit_seconds histogram\n");
+        uint64_t cum = 0;
+        for (size_t i = 0; i < APP_LATENCY_BUCKETS; i++) {
+            cum += as->commit_latency_buckets[i];
+            buf_printf(&b, "devmail_smtp_commit_seconds_bucket{le=\"%g\"} %llu\n", app_latency_bounds[i],
+                       (unsigned long long)cum);
+        }
+        cum += as->commit_latency_buckets[APP_LATENCY_BUCKETS];
+        buf_printf(&b, "devmail_smtp_commit_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+        buf_printf(&b, "devmail_smtp_commit_seconds_sum %.6f\ndevmail_smtp_commit_seconds_count %llu\n",
+                   as->commit_latency_sum, (unsigned long long)as->commit_latency_count);
+        buf_printf(&b, "# HELP devmail_store_bytes Size of all stored messages.\n# TYPE devmail_store_bytes gauge\n"
+                       "devmail_store_bytes %lld\n",
+                   (long long)bytes);
+    }
+    buf_printf(&b, "# HELP devmail_store_messages Messages in INBOXes now.\n# TYPE devmail_store_messages gauge\n"
+                   "devmail_store_messages %lld\n",
+               (long long)total);
+    buf_printf(&b, "# HELP devmail_store_unread Unread messages in INBOXes now.\n# TYPE devmail_store_unread gauge\n"
+                   "devmail_store_unread %lld\n",
+               (long long)unread);
+    buf_printf(&b, "# HELP devmail_http_waiting Requests held by ?wait= now.\n# TYPE devmail_http_waiting gauge\n"
+                   "devmail_http_waiting %llu\n",
+               (unsigned long long)waiting);
+    buf_printf(&b, "# HELP devmail_http_event_streams WebSocket event streams open now.\n"
+                   "# TYPE devmail_http_event_streams gauge\ndevmail_http_event_streams %llu\n",
+               (unsigned long long)sockets);
+    http_reply(x, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
+    buf_free(&b);
+}
+

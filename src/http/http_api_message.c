@@ -1,0 +1,269 @@
+/*
+ * http_api_message - one message of Mailpit's API v1: its summary with
+ * bodies and parts (GET /api/v1/message/{ID}, which marks it read), its
+ * headers, raw source and parts, and the /view/{ID}.html|.txt pages. The
+ * mail's HTML is shown under a sandboxing Content-Security-Policy.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/xalloc.h"
+#include "http/http_api_internal.h"
+
+
+static void list_unsubscribe(GMimeMessage *m, cJSON *o) {
+    GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(m));
+    GMimeHeader *h = g_mime_header_list_get_header(hl, "List-Unsubscribe");
+    GMimeHeader *hp = g_mime_header_list_get_header(hl, "List-Unsubscribe-Post");
+    const char *v = h ? g_mime_header_get_value(h) : NULL;
+    cJSON *lu = cJSON_AddObjectToObject(o, "ListUnsubscribe");
+    cJSON_AddStringToObject(lu, "Header", v ? v : "");
+    cJSON *links = cJSON_AddArrayToObject(lu, "Links");
+    const char *p = v ? v : "";
+    while ((p = strchr(p, '<'))) {
+        const char *e = strchr(p, '>');
+        if (!e) break;
+        char *link = xstrndup(p + 1, (size_t)(e - p - 1));
+        cJSON_AddItemToArray(links, cJSON_CreateString(link));
+        free(link);
+        p = e + 1;
+    }
+    cJSON_AddStringToObject(lu, "Errors", "");
+    const char *pv = hp ? g_mime_header_get_value(hp) : NULL;
+    cJSON_AddStringToObject(lu, "HeaderPost", pv ? pv : "");
+}
+
+/* GET /api/v1/message/{ID}; "latest" with ?wait= waits for a first message. */
+void http_api_message_get(struct http_ctx *x) {
+    const char *id = http_param(x, "ID");
+    if (!strcmp(id, "latest") && !x->waited) {
+        int64_t wait = http_api_param_wait(x);
+        if (wait < 0) {
+            http_reply_text(x, 400, "bad wait duration (use e.g. 30s, 500ms, 2m)");
+            return;
+        }
+        int64_t row;
+        int found = wait > 0 ? http_api_find_row(x, "latest", &row) : 1;
+        if (found < 0) {
+            http_api_query_failed(x);
+            return;
+        }
+        if (!found) {
+            http_defer_wait(x, wait);
+            return;
+        }
+    }
+    struct http_api_loaded l;
+    if (!http_api_load_message(x, id, true, &l)) return;
+    struct api_query_summary m;
+    int found = api_query_summary(x->app->store, x->account, l.row, &m);
+    if (found <= 0) {
+        http_api_loaded_free(&l);
+        if (found < 0) http_api_query_failed(x);
+        else http_reply_text(x, 404, "message not found");
+        return;
+    }
+    cJSON *o = http_api_summary_json(&m);
+    cJSON_DeleteItemFromObjectCaseSensitive(o, "Snippet");
+    cJSON_AddStringToObject(o, "ReturnPath", m.mail_from);
+    http_api_add_time(o, "Date", m.sent_date ? m.sent_date : m.internaldate);
+    api_query_summary_free(&m);
+    list_unsubscribe(l.mime, o);
+    struct http_api_detail_walk w = {0};
+    w.inline_parts = cJSON_CreateArray();
+    w.attachments = cJSON_CreateArray();
+    http_api_walk_parts(l.mime, http_api_detail_part, &w);
+    cJSON_AddStringToObject(o, "Text", w.text ? w.text : "");
+    cJSON_AddStringToObject(o, "HTML", w.html ? w.html : "");
+    cJSON_AddItemToObject(o, "Inline", w.inline_parts);
+    cJSON_DeleteItemFromObjectCaseSensitive(o, "Attachments");
+    cJSON_AddItemToObject(o, "Attachments", w.attachments);
+    free(w.text);
+    free(w.html);
+    /* Fetching marks it read (as Mailpit); IMAP sees \Seen. */
+    if (!(l.msg.flags & MSG_SEEN)) {
+        store_set_flags(x->app->store, l.row, l.msg.flags | MSG_SEEN, NULL);
+        cJSON_ReplaceItemInObjectCaseSensitive(o, "Read", cJSON_CreateTrue());
+    }
+    http_api_loaded_free(&l);
+    http_reply_json(x, 200, o);
+}
+
+/* message/latest: any new message in scope */
+bool http_api_latest_wait_match(struct http_ctx *x, int64_t after, int64_t upto) {
+    return api_query_matches(x->app->store, x->account, NULL, after, upto) == 1;
+}
+
+void http_api_message_headers(struct http_ctx *x) {
+    const char *id = http_param(x, "ID");
+    struct http_api_loaded l;
+    if (!http_api_load_message(x, id, true, &l)) return;
+    cJSON *o = cJSON_CreateObject();
+    GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(l.mime));
+    int n = g_mime_header_list_get_count(hl);
+    for (int i = 0; i < n; i++) {
+        GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+        const char *name = g_mime_header_get_name(h);
+        const char *value = g_mime_header_get_value(h);
+        if (!name) continue;
+        cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, name);
+        if (!arr) arr = cJSON_AddArrayToObject(o, name);
+        cJSON_AddItemToArray(arr, cJSON_CreateString(value ? value : ""));
+    }
+    http_api_loaded_free(&l);
+    http_reply_json(x, 200, o);
+}
+
+static bool read_file(const char *path, buf_t *out) {
+    return buf_load_file(out, path) == 0;
+}
+
+void http_api_message_raw(struct http_ctx *x) {
+    const char *id = http_param(x, "ID");
+    struct http_api_loaded l;
+    if (!http_api_load_message(x, id, false, &l)) return;
+    buf_t b = BUF_INIT;
+    if (!read_file(l.msg.path, &b)) http_reply_text(x, 404, "message file not found");
+    else http_reply(x, 200, "text/plain; charset=utf-8", b.data, b.len);
+    http_add_header(x, "X-Content-Type-Options: nosniff");
+    buf_free(&b);
+    http_api_loaded_free(&l);
+}
+
+/* Content-Disposition with an RFC 8187 encoded file name. */
+static void add_disposition(struct http_ctx *x, const char *kind, const char *filename) {
+    buf_t b = BUF_INIT;
+    buf_printf(&b, "Content-Disposition: %s", kind);
+    if (filename && *filename) {
+        buf_append_str(&b, "; filename*=UTF-8''");
+        for (const unsigned char *p = (const unsigned char *)filename; *p; p++) {
+            if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                strchr("!#$&+-.^_`|~", *p))
+                buf_append_char(&b, (char)*p);
+            else
+                buf_printf(&b, "%%%02X", *p);
+        }
+    }
+    http_add_header(x, "%s", buf_cstr(&b));
+    buf_free(&b);
+}
+
+void http_api_message_part(struct http_ctx *x) {
+    const char *id = http_param(x, "ID"), *part_id = http_param(x, "PartID");
+    struct http_api_loaded l;
+    if (!http_api_load_message(x, id, true, &l)) return;
+    struct http_api_detail_walk w = {0};
+    w.want_id = part_id;
+    http_api_walk_parts(l.mime, http_api_detail_part, &w);
+    if (!w.found) {
+        http_reply_text(x, 404, "part not found");
+        http_api_loaded_free(&l);
+        return;
+    }
+    buf_t b = BUF_INIT;
+    http_api_part_bytes(w.found, &b);
+    GMimeContentType *ct = g_mime_object_get_content_type(w.found);
+    char *type = http_api_mime_type(w.found);
+    const char *charset = ct ? g_mime_content_type_get_parameter(ct, "charset") : NULL;
+    buf_t full = BUF_INIT;
+    buf_append_str(&full, type);
+    if (charset && !strchr(charset, '\r') && !strchr(charset, '\n')) buf_printf(&full, "; charset=%s", charset);
+    /* a part's type is mail content: never let it become active content here */
+    http_reply(x, 200, buf_cstr(&full), b.data, b.len);
+    GMimeContentDisposition *disp = g_mime_object_get_content_disposition(w.found);
+    const char *dname = disp ? g_mime_content_disposition_get_disposition(disp) : NULL;
+    add_disposition(x, dname && !strcasecmp(dname, "inline") ? "inline" : "attachment", http_api_part_filename(w.found));
+    http_add_header(x, "Content-Security-Policy: sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'");
+    http_add_header(x, "X-Content-Type-Options: nosniff");
+    buf_free(&full);
+    free(type);
+    buf_free(&b);
+    http_api_loaded_free(&l);
+}
+
+void http_api_message_thumb(struct http_ctx *x) {
+    http_reply_text(x, 404, "no thumbnails");
+}
+
+/* ---- /view/{ID}.html and .txt --------------------------------------------------------- */
+
+struct cid_walk {
+    const char *api_id;
+    buf_t *html;
+};
+
+static bool cid_part(GMimeObject *obj, const char *id, void *arg) {
+    struct cid_walk *w = arg;
+    const char *cid = g_mime_object_get_content_id(obj);
+    if (!cid || !*cid) return true;
+    buf_t pat = BUF_INIT, rep = BUF_INIT, out = BUF_INIT;
+    buf_printf(&pat, "cid:%s", cid);
+    buf_printf(&rep, "/api/v1/message/%s/part/%s", w->api_id, id);
+    const char *s = buf_cstr(w->html);
+    const char *hit;
+    while ((hit = strcasestr(s, buf_cstr(&pat)))) {
+        buf_append(&out, s, (size_t)(hit - s));
+        buf_append(&out, rep.data, rep.len);
+        s = hit + pat.len;
+    }
+    buf_append_str(&out, s);
+    buf_reset(w->html);
+    buf_append(w->html, out.data, out.len);
+    buf_free(&pat);
+    buf_free(&rep);
+    buf_free(&out);
+    return true;
+}
+
+static void view(struct http_ctx *x, bool txt) {
+    const char *id = http_param(x, "ID");
+    struct http_api_loaded l;
+    if (!http_api_load_message(x, id, true, &l)) return;
+    struct http_api_detail_walk w = {0};
+    http_api_walk_parts(l.mime, http_api_detail_part, &w);
+    if (txt) {
+        http_reply(x, 200, "text/plain; charset=utf-8", w.text ? w.text : "", w.text ? strlen(w.text) : 0);
+        http_add_header(x, "X-Content-Type-Options: nosniff");
+    } else if (!w.html) {
+        http_reply_text(x, 404, "message has no HTML part");
+    } else {
+        buf_t h = BUF_INIT;
+        /* links in a mail open in a new tab (the frame may open popups),
+         * never inside the frame; the first <base> wins, so it goes first */
+        buf_append_str(&h, "<base target=\"_blank\">");
+        buf_append_str(&h, w.html);
+        struct cid_walk cw = {l.msg.api_id, &h};
+        http_api_walk_parts(l.mime, cid_part, &cw);
+        http_reply(x, 200, "text/html; charset=utf-8", h.data, h.len);
+        buf_free(&h);
+        buf_t remote = BUF_INIT;
+        bool allow_remote = http_query_get(x->req->query, "remote", &remote) && !strcmp(buf_cstr(&remote), "1");
+        buf_free(&remote);
+        /* no script at all; images only from the message itself unless asked.
+         * sandbox: also when the mail is opened directly in a tab, it has an
+         * opaque origin and no automatic features (a meta refresh does not
+         * navigate); only a clicked target=_blank link opens, in a new tab */
+        http_add_header(x,
+                        "Content-Security-Policy: sandbox allow-popups allow-popups-to-escape-sandbox; "
+                        "default-src 'none'; style-src 'unsafe-inline'; "
+                        "img-src data: cid: 'self'%s; font-src data:; form-action 'none'; base-uri 'none'; "
+                        "frame-ancestors 'self'",
+                        allow_remote ? " http: https:" : "");
+        http_add_header(x, "X-Frame-Options: SAMEORIGIN");
+        http_add_header(x, "X-Content-Type-Options: nosniff");
+        http_add_header(x, "Referrer-Policy: no-referrer");
+    }
+    free(w.text);
+    free(w.html);
+    http_api_loaded_free(&l);
+}
+
+void http_api_view_html(struct http_ctx *x) {
+    view(x, false);
+}
+
+void http_api_view_text(struct http_ctx *x) {
+    view(x, true);
+}
+
