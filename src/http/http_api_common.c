@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/tags.h"
 #include "core/xalloc.h"
 #include "http/http_api_internal.h"
 
@@ -38,30 +39,54 @@ void http_api_query_failed(struct http_ctx *x) {
     http_reply_text(x, 500, "index query failed");
 }
 
-/* Every distinct tag (keyword) in scope, sorted; NULL if the index failed. */
+static int cmp_tag(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Tags of the keywords list kw (space separated), sorted by name as Mailpit
+ * lists them. */
+static cJSON *tags_json(char **kws, size_t n) {
+    char **t = xcalloc(n ? n : 1, sizeof *t);
+    for (size_t i = 0; i < n; i++) t[i] = tag_from_keyword(kws[i], strlen(kws[i]));
+    qsort(t, n, sizeof *t, cmp_tag);
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; i < n; i++) {
+        cJSON_AddItemToArray(arr, cJSON_CreateString(t[i]));
+        free(t[i]);
+    }
+    free(t);
+    return arr;
+}
+
+/* Every distinct tag in scope, sorted; NULL if the index failed. */
 cJSON *http_api_all_tags(struct http_ctx *x) {
     char **v;
     size_t n;
     if (api_query_tags(x->app->store, x->account, &v, &n) < 0) return NULL;
-    cJSON *arr = cJSON_CreateArray();
-    for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(arr, cJSON_CreateString(v[i]));
+    cJSON *arr = tags_json(v, n);
     api_query_tags_free(v, n);
     return arr;
 }
 
 cJSON *http_api_tags_array(const char *keywords) {
-    cJSON *arr = cJSON_CreateArray();
+    char **v = NULL;
+    size_t n = 0, cap = 0;
     const char *k = keywords ? keywords : "";
     while (*k) {
         size_t l = strcspn(k, " ");
         if (l) {
-            char *t = xstrndup(k, l);
-            cJSON_AddItemToArray(arr, cJSON_CreateString(t));
-            free(t);
+            if (n == cap) {
+                cap = cap ? cap * 2 : 8;
+                v = xrealloc(v, cap * sizeof *v);
+            }
+            v[n++] = xstrndup(k, l);
         }
         k += l;
         while (*k == ' ') k++;
     }
+    cJSON *arr = tags_json(v, n);
+    for (size_t i = 0; i < n; i++) free(v[i]);
+    free(v);
     return arr;
 }
 
@@ -421,11 +446,3 @@ int http_api_summary_for_row(struct app *app, const char *account, int64_t row, 
     return rc;
 }
 
-/* A tag Mailpit-style names may use (an IMAP keyword underneath). */
-bool http_api_valid_tag(const char *t) {
-    if (!*t || strlen(t) > 256) return false;
-    for (const unsigned char *p = (const unsigned char *)t; *p; p++)
-        if (*p <= 0x20 || *p == 0x7f || strchr("(){%*\"\\]", *p)) return false;
-    if (t[0] == '\\') return false;
-    return true;
-}

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "core/tags.h"
 #include "http/http_api_internal.h"
 
 /* Features of Mailpit that devmail does not have; they answer 400. */
@@ -75,7 +76,11 @@ void http_api_info(struct http_ctx *x) {
     cJSON *it;
     cJSON_ArrayForEach(it, names) {
         int64_t count;
-        if (api_query_tag_count(x->app->store, x->account, it->valuestring, &count) < 0) {
+        buf_t kw = BUF_INIT;
+        tag_to_keyword(it->valuestring, &kw);
+        int rc = api_query_tag_count(x->app->store, x->account, buf_cstr(&kw), &count);
+        buf_free(&kw);
+        if (rc < 0) {
             cJSON_Delete(names);
             cJSON_Delete(o);
             http_api_query_failed(x);

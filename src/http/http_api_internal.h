@@ -35,8 +35,6 @@ cJSON *http_api_tags_array(const char *keywords);
 cJSON *http_api_summary_json(const struct api_query_summary *m);
 /* The summary of row in scope: 1 (*o set), 0 not in scope, -1 index error. */
 int http_api_summary_for_row(struct app *app, const char *account, int64_t row, cJSON **o);
-/* May a tag have this name? */
-bool http_api_valid_tag(const char *t);
 
 /* ---- request -------------------------------------------------------------- */
 

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,26 +22,20 @@ struct api_send {
     void *token;
     struct app *app;
     struct store_delivery d;
-    char *tags; /* keywords to set, or NULL */
 };
+
+/* Mailpit's Send API answers errors as {"Error": "..."} (400 unless said). */
+static void send_error(struct http_ctx *x, int status, const char *msg) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "Error", msg);
+    http_reply_json(x, status, o);
+}
 
 
 static void send_done(struct store_delivery *d, int result, void *arg) {
     struct api_send *s = arg;
     struct http_ctx *x = http_token_ctx(s->token);
-    bool tagged = true;
-    if (result == 0 && d->n && d->files[0].new_path && s->tags) {
-        /* each copy the delivery indexed (uid 0: indexing failed) */
-        int64_t rows[d->n];
-        size_t n = 0;
-        for (size_t i = 0; i < d->n; i++)
-            if (d->uids[i]) rows[n++] = d->rows[i];
-        tagged = api_query_set_tags(s->app->store, rows, n, s->tags) == 0;
-    }
-    if (!tagged) {
-        log_error("http: a message sent via the API was stored, but its tags could not be set");
-        http_reply_text(x, 500, "message stored, but its tags could not be set");
-    } else if (result == 0 && d->n && d->files[0].new_path) {
+    if (result == 0 && d->n && d->files[0].new_path) {
         const char *base = strrchr(d->files[0].new_path, '/') + 1;
         buf_t id = BUF_INIT;
         index_api_id(base, &id);
@@ -54,10 +49,9 @@ static void send_done(struct store_delivery *d, int result, void *arg) {
         log_error("http: sending via the API failed: %s", strerror(result < 0 ? -result : EIO));
         for (size_t i = 0; i < d->n; i++)
             if (d->files[i].tmp_path && !d->files[i].new_path) unlink(d->files[i].tmp_path);
-        http_reply_text(x, 500, "could not store the message");
+        send_error(x, 500, "could not store the message");
     }
     store_delivery_free(d);
-    free(s->tags);
     void *token = s->token;
     free(s);
     http_complete(token);
@@ -98,7 +92,7 @@ static GMimePart *text_part(const char *subtype, const char *text) {
 static GMimeMessage *build_message(struct app *app, cJSON *j, GPtrArray *rcpts, buf_t *err) {
     const char *email, *name;
     if (!send_addr(cJSON_GetObjectItemCaseSensitive(j, "From"), &email, &name) || !plausible_address(email)) {
-        buf_append_str(err, "From.Email must be a valid address");
+        buf_append_str(err, email && *email ? "invalid From address" : "From.Email is required");
         return NULL;
     }
     GMimeMessage *m = g_mime_message_new(TRUE);
@@ -121,7 +115,8 @@ static GMimeMessage *build_message(struct app *app, cJSON *j, GPtrArray *rcpts, 
         cJSON *it;
         cJSON_ArrayForEach(it, arr) {
             if (!send_addr(it, &email, &name) || !plausible_address(email)) {
-                buf_printf(err, "invalid address in %s", lists[i].key);
+                buf_printf(err, "invalid %s address: %s", !strcmp(lists[i].key, "ReplyTo") ? "Reply-To" : lists[i].key,
+                           email ? email : "");
                 g_object_unref(m);
                 return NULL;
             }
@@ -153,10 +148,43 @@ static GMimeMessage *build_message(struct app *app, cJSON *j, GPtrArray *rcpts, 
     cJSON *mido = cJSON_GetObjectItemCaseSensitive(j, "MessageID");
     g_mime_message_set_message_id(m, cJSON_IsString(mido) && mido->valuestring[0] ? mido->valuestring : buf_cstr(&mid));
     buf_free(&mid);
+    /* Tags travel as an X-Tags header, as in Mailpit; the store tags the
+     * message from it (store/summary.c) */
+    cJSON *tj = cJSON_GetObjectItemCaseSensitive(j, "Tags");
+    bool has_tags = false;
+    if (cJSON_IsArray(tj) && cJSON_GetArraySize(tj) > 0) {
+        buf_t t = BUF_INIT;
+        cJSON *it;
+        cJSON_ArrayForEach(it, tj) {
+            if (!cJSON_IsString(it)) {
+                buf_append_str(err, "Tags must be an array of strings");
+                buf_free(&t);
+                g_object_unref(m);
+                return NULL;
+            }
+            if (t.len) buf_append_str(&t, ", ");
+            for (const char *p = it->valuestring; *p; p++)
+                buf_append_char(&t, (unsigned char)*p < 0x20 || *p == 0x7f ? ' ' : *p);
+        }
+        g_mime_object_set_header(GMIME_OBJECT(m), "X-Tags", buf_cstr(&t), "utf-8");
+        buf_free(&t);
+        has_tags = true;
+    }
     cJSON *hdrs = cJSON_GetObjectItemCaseSensitive(j, "Headers");
     if (cJSON_IsObject(hdrs)) {
+        /* Mailpit's list: these come from the message's own fields */
+        static const char *const restricted[] = {"To",   "From",    "Cc",           "Bcc",          "Reply-To",
+                                                 "Date", "Subject", "Content-Type", "Mime-Version"};
         cJSON *it;
         cJSON_ArrayForEach(it, hdrs) {
+            bool refused = has_tags && !strcasecmp(it->string, "X-Tags");
+            for (size_t r = 0; r < sizeof restricted / sizeof restricted[0]; r++)
+                if (!strcasecmp(it->string, restricted[r])) refused = true;
+            if (refused) {
+                buf_printf(err, "cannot overwrite header: \"%s\"", it->string);
+                g_object_unref(m);
+                return NULL;
+            }
             bool ok = cJSON_IsString(it) && it->string[0];
             for (const char *p = it->string; ok && *p; p++)
                 if ((unsigned char)*p <= 0x20 || *p == ':' || (unsigned char)*p >= 0x7f) ok = false;
@@ -237,27 +265,15 @@ static GMimeMessage *build_message(struct app *app, cJSON *j, GPtrArray *rcpts, 
 }
 
 void http_api_send(struct http_ctx *x) {
-    cJSON *j = http_api_json_body(x);
-    if (!j) return;
+    cJSON *j = x->req->body_len ? cJSON_ParseWithLength(x->req->body, x->req->body_len) : NULL;
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        send_error(x, 400, x->req->body_len ? "invalid JSON body" : "EOF");
+        return;
+    }
     buf_t err = BUF_INIT;
     GPtrArray *rcpts = g_ptr_array_new_with_free_func(free);
-    char *tags = NULL;
-    cJSON *tj = cJSON_GetObjectItemCaseSensitive(j, "Tags");
-    if (cJSON_IsArray(tj)) {
-        buf_t t = BUF_INIT;
-        cJSON *it;
-        cJSON_ArrayForEach(it, tj) {
-            if (!cJSON_IsString(it) || !http_api_valid_tag(it->valuestring)) {
-                buf_append_str(&err, "invalid tag in Tags");
-                break;
-            }
-            if (t.len) buf_append_char(&t, ' ');
-            buf_append_str(&t, it->valuestring);
-        }
-        if (t.len) tags = buf_steal(&t);
-        buf_free(&t);
-    }
-    GMimeMessage *m = err.len ? NULL : build_message(x->app, j, rcpts, &err);
+    GMimeMessage *m = build_message(x->app, j, rcpts, &err);
     const char *from = NULL;
     if (m) {
         InternetAddressList *fl = g_mime_message_get_from(m);
@@ -309,11 +325,8 @@ void http_api_send(struct http_ctx *x) {
             buf_printf(&all, "%s%s", i ? ", " : "", (const char *)g_ptr_array_index(rcpts, i));
         s = xcalloc(1, sizeof *s);
         s->app = x->app;
-        s->tags = tags;
-        tags = NULL;
         if (store_delivery_begin(x->app->store, &s->d, accounts, na, from, buf_cstr(&all)) < 0) {
             buf_append_str(&err, "cannot create the message file");
-            free(s->tags);
             free(s);
             s = NULL;
         } else {
@@ -347,10 +360,9 @@ void http_api_send(struct http_ctx *x) {
     free(rcpt_account);
     free(accounts);
     g_ptr_array_free(rcpts, TRUE);
-    free(tags);
     cJSON_Delete(j);
     if (err.len || !s) {
-        http_reply_text(x, status, err.len ? buf_cstr(&err) : "cannot send");
+        send_error(x, status, err.len ? buf_cstr(&err) : "cannot send");
         buf_free(&err);
         return;
     }

@@ -1,13 +1,15 @@
 /*
  * http_api_tags - Mailpit's tags: GET/PUT /api/v1/tags (all tags in scope;
  * set the tags of messages) and PUT/DELETE /api/v1/tags/{Tag} (rename,
- * remove everywhere). Tags are IMAP keywords: IMAP sees the same.
+ * remove everywhere). Names are cleaned as Mailpit does (core/tags.h) and
+ * kept as IMAP keywords, so IMAP sees the same ("Tag 1" as "Tag+1").
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "core/tags.h"
 #include "http/http_api_internal.h"
-
 
 void http_api_tags_get(struct http_ctx *x) {
     cJSON *tags = http_api_all_tags(x);
@@ -15,33 +17,35 @@ void http_api_tags_get(struct http_ctx *x) {
     else http_api_query_failed(x);
 }
 
+/* {"Tags": [...], "IDs": [...]}: the tags replace those of each message;
+ * names Mailpit would drop (nothing left after cleaning) are dropped, and
+ * no IDs is nothing to do, as in Mailpit. */
 void http_api_tags_put(struct http_ctx *x) {
     cJSON *body = http_api_json_body(x);
     if (!body) return;
     cJSON *tags = cJSON_GetObjectItemCaseSensitive(body, "Tags");
     cJSON *ids = cJSON_GetObjectItemCaseSensitive(body, "IDs");
-    if (!cJSON_IsArray(ids) || cJSON_GetArraySize(ids) == 0 || (tags && !cJSON_IsArray(tags) && !cJSON_IsNull(tags))) {
-        http_reply_text(x, 400, "IDs (non-empty) and Tags must be arrays");
+    if ((ids && !cJSON_IsArray(ids) && !cJSON_IsNull(ids)) || (tags && !cJSON_IsArray(tags) && !cJSON_IsNull(tags))) {
+        http_reply_text(x, 400, "IDs and Tags must be arrays of strings");
         cJSON_Delete(body);
         return;
     }
     buf_t kw = BUF_INIT;
     cJSON *it;
     cJSON_ArrayForEach(it, tags) {
-        if (!cJSON_IsString(it) || !http_api_valid_tag(it->valuestring)) {
-            http_reply_text(x, 400, "invalid tag (no spaces or IMAP specials)");
+        if (!cJSON_IsString(it)) {
+            http_reply_text(x, 400, "IDs and Tags must be arrays of strings");
             buf_free(&kw);
             cJSON_Delete(body);
             return;
         }
-        char *e = api_query_keywords_edit(buf_cstr(&kw), NULL, it->valuestring);
-        buf_reset(&kw);
-        buf_append_str(&kw, e);
-        free(e);
+        tags_add_keyword(&kw, it->valuestring, strlen(it->valuestring));
     }
     int64_t *rows;
     size_t n;
-    if (http_api_rows_from_ids(x, body, &rows, &n)) {
+    if (!ids || cJSON_GetArraySize(ids) == 0) {
+        http_reply_text(x, 200, "ok");
+    } else if (http_api_rows_from_ids(x, body, &rows, &n)) {
         if (api_query_set_tags(x->app->store, rows, n, buf_cstr(&kw)) < 0)
             http_reply_text(x, 500, "could not change the messages");
         else
@@ -52,33 +56,62 @@ void http_api_tags_put(struct http_ctx *x) {
     cJSON_Delete(body);
 }
 
-void http_api_tag_delete(struct http_ctx *x) {
+/* Messages in scope carrying the tag named in the path: >0, 0 (400 "tag not
+ * found" answered), -1 (500 answered). kw gets its keyword. */
+static int64_t path_tag(struct http_ctx *x, buf_t *kw) {
     const char *tag = http_param(x, "Tag");
-    if (!http_api_valid_tag(tag)) {
-        http_reply_text(x, 400, "invalid tag name");
-        return;
+    tag_to_keyword(tag, kw);
+    int64_t count;
+    if (strchr(tag, '+') || api_query_tag_count(x->app->store, x->account, buf_cstr(kw), &count) < 0) count = 0;
+    if (count == 0) {
+        buf_t b = BUF_INIT;
+        buf_printf(&b, "tag not found: %s", tag);
+        http_reply_text(x, 400, buf_cstr(&b));
+        buf_free(&b);
     }
-    if (api_query_retag(x->app->store, x->account, tag, NULL) < 0)
-        http_reply_text(x, 500, "could not change the messages");
-    else
-        http_reply_text(x, 200, "ok");
+    return count;
 }
 
-void http_api_tag_rename(struct http_ctx *x) {
-    const char *tag = http_param(x, "Tag");
-    if (!http_api_valid_tag(tag)) {
-        http_reply_text(x, 400, "invalid tag name");
-        return;
+void http_api_tag_delete(struct http_ctx *x) {
+    buf_t kw = BUF_INIT;
+    if (path_tag(x, &kw) > 0) {
+        if (api_query_retag(x->app->store, x->account, buf_cstr(&kw), NULL) < 0)
+            http_reply_text(x, 500, "could not change the messages");
+        else
+            http_reply_text(x, 200, "ok");
     }
+    buf_free(&kw);
+}
+
+/* {"Name": new}: Mailpit's refusals (400): an invalid new name, an unknown
+ * tag, a new name that another tag has. */
+void http_api_tag_rename(struct http_ctx *x) {
     cJSON *body = http_api_json_body(x);
     if (!body) return;
     cJSON *name = cJSON_GetObjectItemCaseSensitive(body, "Name");
-    if (!cJSON_IsString(name) || !http_api_valid_tag(name->valuestring))
-        http_reply_text(x, 400, "Name must be a valid tag");
-    else if (api_query_retag(x->app->store, x->account, tag, name->valuestring) < 0)
+    char *to = tag_clean(cJSON_IsString(name) ? name->valuestring : "", cJSON_IsString(name) ? strlen(name->valuestring) : 0);
+    buf_t kw = BUF_INIT, tokw = BUF_INIT, b = BUF_INIT;
+    tag_to_keyword(to, &tokw);
+    int64_t other = 0;
+    if (!*to) {
+        buf_printf(&b, "invalid tag name: %s", to);
+        http_reply_text(x, 400, buf_cstr(&b));
+    } else if (!strcmp(to, http_param(x, "Tag"))) {
+        http_reply_text(x, 200, "ok"); /* the same name: nothing to do */
+    } else if (path_tag(x, &kw) <= 0) {
+        /* answered */
+    } else if (strcasecmp(buf_cstr(&kw), buf_cstr(&tokw)) != 0 &&
+               (api_query_tag_count(x->app->store, x->account, buf_cstr(&tokw), &other) < 0 || other > 0)) {
+        buf_printf(&b, "tag already exists: %s", to);
+        http_reply_text(x, 400, buf_cstr(&b));
+    } else if (api_query_retag(x->app->store, x->account, buf_cstr(&kw), buf_cstr(&tokw)) < 0) {
         http_reply_text(x, 500, "could not change the messages");
-    else
+    } else {
         http_reply_text(x, 200, "ok");
+    }
+    buf_free(&b);
+    buf_free(&kw);
+    buf_free(&tokw);
+    free(to);
     cJSON_Delete(body);
 }
-

@@ -34,8 +34,19 @@
 
 #define ORDER_NEWEST " ORDER BY messages.internaldate DESC, messages.id DESC"
 
-/* keywords is space separated: a whole word, ASCII-case-insensitively */
-#define HAS_TAG "(' ' || messages.keywords || ' ') LIKE ('% ' || ?2 || ' %')"
+/* keywords is space separated: a whole word, ASCII-case-insensitively;
+ * ?2 is the keyword with LIKE's "_", "%" and "\\" escaped (like_escaped) */
+#define HAS_TAG "(' ' || messages.keywords || ' ') LIKE ('% ' || ?2 || ' %') ESCAPE '\\'"
+
+/* tag with LIKE's wildcards escaped: "a_b" is not "axb". Caller frees. */
+static char *like_escaped(const char *tag) {
+    buf_t b = BUF_INIT;
+    for (const char *p = tag; *p; p++) {
+        if (*p == '_' || *p == '%' || *p == '\\') buf_append_char(&b, '\\');
+        buf_append_char(&b, *p);
+    }
+    return buf_steal(&b);
+}
 
 static sqlite3 *db(struct store *s) {
     return index_db(s->idx);
@@ -328,7 +339,10 @@ void api_query_tags_free(char **tags, size_t n) {
 int api_query_tag_count(struct store *s, const char *account, const char *tag, int64_t *count_r) {
     *count_r = 0;
     sqlite3_stmt *st = prepare_scoped(s, account, "SELECT count(*)", HAS_TAG, 1, NULL, NULL);
-    if (!st || !bind_ok(s, st, sqlite3_bind_text(st, 2, tag, -1, SQLITE_TRANSIENT))) return -1;
+    char *esc = like_escaped(tag);
+    bool bound = st && bind_ok(s, st, sqlite3_bind_text(st, 2, esc, -1, SQLITE_TRANSIENT));
+    free(esc);
+    if (!bound) return -1;
     return first_row(s, st, count_r) == 1 ? 0 : -1;
 }
 
@@ -453,7 +467,10 @@ int api_query_retag(struct store *s, const char *account, const char *tag, const
     index_begin(s->idx);
     sqlite3_stmt *st =
         prepare_scoped(s, account, "SELECT messages.id, messages.flags, messages.keywords", HAS_TAG, 1, NULL, NULL);
-    if (!st || !bind_ok(s, st, sqlite3_bind_text(st, 2, tag, -1, SQLITE_TRANSIENT))) {
+    char *esc = like_escaped(tag);
+    bool bound = st && bind_ok(s, st, sqlite3_bind_text(st, 2, esc, -1, SQLITE_TRANSIENT));
+    free(esc);
+    if (!bound) {
         index_commit(s->idx);
         return -EIO;
     }

@@ -569,7 +569,9 @@ int index_add_message(struct index *idx, int64_t mailbox_id, const struct index_
     sqlite3_bind_text(st, i++, m->base, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, i++, m->subdir, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, i++, m->flags);
-    sqlite3_bind_text(st, i++, m->keywords ? m->keywords : "", -1, SQLITE_STATIC);
+    /* a new message without keywords of its own gets Mailpit's automatic tags */
+    const char *kw = m->keywords ? m->keywords : s->auto_tags ? s->auto_tags : "";
+    sqlite3_bind_text(st, i++, kw, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, i++, modseq);
     sqlite3_bind_int64(st, i++, m->internaldate);
     sqlite3_bind_int64(st, i++, s->sent_date);

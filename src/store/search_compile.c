@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/tags.h"
 #include "core/text_fold.h"
 #include "core/xalloc.h"
 #include "store/index.h"
@@ -126,7 +127,18 @@ static void term_clause(struct search_sql *s, const struct search_query_term *t)
         break;
     case SEARCH_QUERY_TAG:
         /* keywords is space separated: match a whole word, ASCII-case-insensitively. */
-        like_clause(s, "(' ' || messages.keywords || ' ')" LIKE, t, " ");
+        /* a tag's spaces are "+" in its keyword (core/tags.h) */
+        {
+            char *v = xstrndup(t->value ? t->value : "", t->value_len);
+            buf_t kw = BUF_INIT;
+            tag_to_keyword(v, &kw);
+            struct search_query_term k = *t;
+            k.value = (char *)buf_cstr(&kw);
+            k.value_len = kw.len;
+            like_clause(s, "(' ' || messages.keywords || ' ')" LIKE, &k, " ");
+            buf_free(&kw);
+            free(v);
+        }
         break;
     case SEARCH_QUERY_IS_READ: buf_printf(w, "(messages.flags & %d) != 0", MSG_SEEN); break;
     case SEARCH_QUERY_IS_UNREAD: buf_printf(w, "(messages.flags & %d) = 0", MSG_SEEN); break;

@@ -11,6 +11,7 @@
 #include "core/base_subject.h"
 #include "core/buf.h"
 #include "core/mime_words.h"
+#include "core/tags.h"
 #include "core/xalloc.h"
 
 void summary_init(void) {
@@ -178,7 +179,33 @@ static void sort_keys(GMimeMessage *m, struct msg_summary *s) {
     s->references = msgid_list(m, "References", SUMMARY_MAX_REFERENCES);
 }
 
+/* Mailpit's automatic tags: X-Tags first, then plus addresses. */
+static char *auto_tags(GMimeMessage *m) {
+    buf_t kw = BUF_INIT;
+    GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(m));
+    GMimeHeader *xt = g_mime_header_list_get_header(hl, "X-Tags");
+    const char *v = xt ? g_mime_header_get_value(xt) : NULL;
+    if (v) {
+        char *dec = g_mime_utils_header_decode_text(NULL, v);
+        tags_from_x_tags(&kw, dec ? dec : v);
+        g_free(dec);
+    }
+    static const GMimeAddressType types[] = {GMIME_ADDRESS_TYPE_TO, GMIME_ADDRESS_TYPE_CC, GMIME_ADDRESS_TYPE_BCC,
+                                             GMIME_ADDRESS_TYPE_FROM};
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+        InternetAddressList *l = g_mime_message_get_addresses(m, types[t]);
+        int n = l ? internet_address_list_length(l) : 0;
+        for (int i = 0; i < n; i++) {
+            InternetAddress *a = internet_address_list_get_address(l, i);
+            if (INTERNET_ADDRESS_IS_MAILBOX(a))
+                tags_from_plus_address(&kw, internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a)));
+        }
+    }
+    return buf_steal(&kw);
+}
+
 static void summarize(GMimeMessage *m, struct msg_summary *s) {
+    s->auto_tags = auto_tags(m);
     s->hdr_from = addresses(m, GMIME_ADDRESS_TYPE_FROM);
     s->hdr_to = addresses(m, GMIME_ADDRESS_TYPE_TO);
     s->hdr_cc = addresses(m, GMIME_ADDRESS_TYPE_CC);
@@ -251,6 +278,7 @@ static void summary_empty(struct msg_summary *s) {
     s->sort_display_to = xstrdup("");
     s->in_reply_to = xstrdup("");
     s->references = xstrdup("");
+    s->auto_tags = xstrdup("");
 }
 
 static int summary_from_stream(GMimeStream *stream, struct msg_summary *s) {
@@ -289,6 +317,7 @@ int summary_from_bytes(const char *data, size_t len, struct msg_summary *s) {
 }
 
 void summary_free(struct msg_summary *s) {
+    free(s->auto_tags);
     free(s->hdr_from);
     free(s->hdr_to);
     free(s->hdr_cc);

@@ -5,11 +5,18 @@ of the items below, each through curl-like raw HTTP (http.client, no
 redirect following).
 """
 import http.client
+import imaplib
 import json
+import os
+import shutil
 import smtplib
+import subprocess
 import unittest
+import urllib.parse
 
 from harness import Devmail
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def raw(port, method, path, body=None, headers=None):
@@ -90,6 +97,97 @@ class RouterTest(unittest.TestCase):
         self.assertEqual(raw(self.port, "HEAD", "/api/v1/info")[0], 200)
         self.assertEqual(raw(self.port, "GET", "/api/v1/messages/")[0], 404)
         self.assertEqual(raw(self.port, "GET", "/api/v1/message/x/nothing")[0], 404)
+
+
+class TagsTest(unittest.TestCase):
+    """Tags with spaces and Mailpit's characters (send, set, rename, delete,
+    search), Mailpit's cleaning and refusals, and automatic tags from X-Tags
+    and plus addresses; IMAP sees the same tags as keywords."""
+
+    def setUp(self):
+        self.dm = Devmail(listen=("smtp", "http", "imap")).start()
+        self.port = self.dm.ports["http"]
+
+    def tearDown(self):
+        self.dm.stop()
+
+    def msg(self, mid):
+        return raw(self.port, "GET", "/api/v1/message/" + mid)[2]
+
+    def test_tags_with_spaces(self):
+        st, _, j = raw(self.port, "POST", "/api/v1/send", {
+            "From": {"Email": "app@example.org"}, "To": [{"Email": "u@example.com"}], "Subject": "s",
+            "Tags": ["Tag 1", "urgent!", "user.name@host-1_2", "  spaced   out "]})
+        self.assertEqual(st, 200, j)
+        mid = j["ID"]
+        # Mailpit: invalid characters become spaces, runs of spaces one, ends trimmed; sorted
+        self.assertEqual(self.msg(mid)["Tags"], ["Tag 1", "spaced out", "urgent", "user.name@host-1_2"])
+        # the Send API's tags travel as Mailpit's X-Tags header
+        self.assertEqual(raw(self.port, "GET", "/api/v1/message/%s/headers" % mid)[2]["X-Tags"],
+                         ["Tag 1, urgent!, user.name@host-1_2,   spaced   out"])
+        st, _, body = raw(self.port, "PUT", "/api/v1/tags", {"Tags": ["Tag 2", "tag 2", "(!)"], "IDs": [mid]})
+        self.assertEqual((st, body), (200, "ok"))
+        self.assertEqual(self.msg(mid)["Tags"], ["Tag 2"])
+        self.assertEqual(raw(self.port, "GET", "/api/v1/tags")[2], ["Tag 2"])
+        st, _, found = raw(self.port, "GET", "/api/v1/search?query=" + urllib.parse.quote('tag:"Tag 2"'))
+        self.assertEqual([m["ID"] for m in found["messages"]], [mid])
+        self.assertEqual(raw(self.port, "GET", "/api/v1/info")[2]["Tags"], {"Tag 2": 1})
+        # rename through the path as clients encode it
+        st, _, body = raw(self.port, "PUT", "/api/v1/tags/Tag%202", {"Name": "Renamed tag!"})
+        self.assertEqual((st, body), (200, "ok"))
+        self.assertEqual(self.msg(mid)["Tags"], ["Renamed tag"])
+        # Mailpit's refusals
+        st, _, body = raw(self.port, "PUT", "/api/v1/tags/nothing", {"Name": "x"})
+        self.assertEqual((st, body), (400, "tag not found: nothing"))
+        st, _, body = raw(self.port, "PUT", "/api/v1/tags/Renamed%20tag", {"Name": "!!"})
+        self.assertEqual((st, body), (400, "invalid tag name: "))
+        raw(self.port, "PUT", "/api/v1/tags", {"Tags": ["Renamed tag", "other"], "IDs": [mid]})
+        st, _, body = raw(self.port, "PUT", "/api/v1/tags/other", {"Name": "Renamed tag"})
+        self.assertEqual((st, body), (400, "tag already exists: Renamed tag"))
+        # IMAP sees the tag as a keyword ("+" for the space)
+        imap = imaplib.IMAP4("127.0.0.1", self.dm.ports["imap"])
+        imap.login("catchall@localhost", "x")
+        imap.select("INBOX")
+        typ, data = imap.fetch("1", "(FLAGS)")
+        self.assertIn(b"Renamed+tag", data[0])
+        imap.logout()
+        st, _, body = raw(self.port, "DELETE", "/api/v1/tags/Renamed%20tag")
+        self.assertEqual((st, body), (200, "ok"))
+        self.assertEqual(self.msg(mid)["Tags"], ["other"])
+        st, _, body = raw(self.port, "DELETE", "/api/v1/tags/Renamed%20tag")
+        self.assertEqual((st, body), (400, "tag not found: Renamed tag"))
+        # "_" is a character of a tag, not a wildcard
+        raw(self.port, "PUT", "/api/v1/tags", {"Tags": ["axb"], "IDs": [mid]})
+        st, _, body = raw(self.port, "DELETE", "/api/v1/tags/a_b")
+        self.assertEqual((st, body), (400, "tag not found: a_b"))
+        self.assertEqual(raw(self.port, "GET", "/api/v1/info")[2]["Tags"], {"axb": 1})
+
+    def test_automatic_tags(self):
+        smtp_send(self.dm, plain("auto", to="Ann <ann+signup+beta-group@example.com>",
+                                 extra="Cc: cc+copy@example.com\r\nX-Tags: Invoice, Tag 3 ,,\r\n"),
+                  rcpts=("ann+signup@example.com",), frm="sender+from@example.org")
+        st, _, lst = raw(self.port, "GET", "/api/v1/messages")
+        m = lst["messages"][0]
+        self.assertEqual(m["Tags"], ["Invoice", "Tag 3", "beta-group", "copy", "signup"])
+        self.assertEqual(lst["tags"], ["Invoice", "Tag 3", "beta-group", "copy", "signup"])
+        # no automatic tags without X-Tags or a plus address
+        smtp_send(self.dm, plain("none"))
+        self.assertEqual(raw(self.port, "GET", "/api/v1/messages")[2]["messages"][0]["Tags"], [])
+
+
+@unittest.skipIf(not shutil.which("npm") or not shutil.which("node"), "node/npm not installed")
+class MailpitClientCompatTest(unittest.TestCase):
+    """The npm mailpit-api client's tag methods with Mailpit's tag names."""
+
+    def test_client_tags(self):
+        from test_http_mailpit_client import WORK, prepare
+        prepare()
+        shutil.copyfile(os.path.join(HERE, "mailpit_client", "compat_test.mjs"), os.path.join(WORK, "compat_test.mjs"))
+        with Devmail(listen=("smtp", "http")) as dm:
+            out = subprocess.run(["node", "compat_test.mjs", "http://127.0.0.1:%d" % dm.ports["http"]], cwd=WORK,
+                                 capture_output=True, text=True, timeout=120)
+            self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+            self.assertEqual(out.stdout.strip(), "ok")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,96 @@
+/*
+ * tags - Mailpit tag names cleaned and mapped to IMAP keywords (see
+ * tags.h). Pure string functions.
+ */
+#include "core/tags.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/xalloc.h"
+
+static bool tag_char(unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+           c == '.' || c == '@';
+}
+
+char *tag_clean(const char *s, size_t len) {
+    char *out = xmalloc(len + 1);
+    size_t o = 0;
+    bool space = false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (tag_char(c)) {
+            if (space && o) out[o++] = ' ';
+            space = false;
+            out[o++] = (char)c;
+        } else {
+            space = true; /* invalid characters and white space alike */
+        }
+    }
+    if (o > TAG_MAX_LEN) o = TAG_MAX_LEN;
+    while (o && out[o - 1] == ' ') o--; /* a cut may end in a space */
+    out[o] = '\0';
+    return out;
+}
+
+void tag_to_keyword(const char *tag, buf_t *out) {
+    for (const char *p = tag; *p; p++) buf_append_char(out, *p == ' ' ? '+' : *p);
+}
+
+char *tag_from_keyword(const char *kw, size_t len) {
+    char *t = xstrndup(kw, len);
+    for (char *p = t; *p; p++)
+        if (*p == '+') *p = ' ';
+    return t;
+}
+
+static bool has_keyword(const char *list, const char *kw, size_t kl) {
+    const char *p = list;
+    while (*p) {
+        size_t l = strcspn(p, " ");
+        if (l == kl && !strncasecmp(p, kw, kl)) return true;
+        p += l;
+        while (*p == ' ') p++;
+    }
+    return false;
+}
+
+void tags_add_keyword(buf_t *kw, const char *s, size_t len) {
+    char *t = tag_clean(s, len);
+    if (*t) {
+        buf_t k = BUF_INIT;
+        tag_to_keyword(t, &k);
+        if (!has_keyword(buf_cstr(kw), k.data, k.len)) {
+            if (kw->len) buf_append_char(kw, ' ');
+            buf_append(kw, k.data, k.len);
+        }
+        buf_free(&k);
+    }
+    free(t);
+}
+
+void tags_from_x_tags(buf_t *kw, const char *value) {
+    const char *p = value;
+    for (;;) {
+        size_t l = strcspn(p, ",");
+        tags_add_keyword(kw, p, l);
+        if (!p[l]) break;
+        p += l + 1;
+    }
+}
+
+void tags_from_plus_address(buf_t *kw, const char *addr) {
+    const char *at = strchr(addr, '@');
+    const char *plus = at ? memchr(addr, '+', (size_t)(at - addr)) : NULL;
+    if (!plus) return;
+    const char *p = plus + 1;
+    while (p <= at) {
+        size_t l = strcspn(p, "+@");
+        if (p + l > at) l = (size_t)(at - p);
+        tags_add_keyword(kw, p, l);
+        p += l + 1;
+    }
+}
