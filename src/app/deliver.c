@@ -47,8 +47,17 @@ void deliver_trace_headers(buf_t *h, const char *hostname, const char *mail_from
     }
     const char *peer = t->peer ? t->peer : "127.0.0.1";
     bool local = !strncmp(peer, "127.", 4) || !strcmp(peer, "::1");
-    buf_printf(h, "Received: from %s (%s [%s])\n\tby %s (devmail) with %s", buf_cstr(&helo),
-               local ? "localhost" : "unknown", peer, hostname, t->with);
+    buf_printf(h, "Received: from %s (%s [%s])\n", buf_cstr(&helo), local ? "localhost" : "unknown", peer);
+    if (t->auth_user) {
+        /* Postfix's smtpd_sasl_authenticated_header; the API's Username */
+        buf_append_str(h, "\t(Authenticated sender: ");
+        for (size_t i = 0; t->auth_user[i] && i < 255; i++) {
+            unsigned char c = (unsigned char)t->auth_user[i];
+            buf_append_char(h, (c < 0x21 || c > 0x7e || c == '(' || c == ')') ? '?' : (char)c);
+        }
+        buf_append_str(h, ")\n");
+    }
+    buf_printf(h, "\tby %s (devmail) with %s", hostname, t->with);
     if (t->id) buf_printf(h, " id %s", t->id);
     /* Postfix names the recipient only when there is exactly one */
     if (n == 1) buf_printf(h, "\n\tfor <%s>", rcpts[0].addr);

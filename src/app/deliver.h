@@ -38,6 +38,8 @@ struct deliver_trace {
     const char *with; /* RFC 3848 protocol name: "ESMTPS", "UTF8SMTPA", "HTTP" */
     const char *id;   /* queue id (NULL: none) */
     time_t when;
+    const char *auth_user; /* the SMTP AUTH (or HTTP) login, NULL: none; written as
+                            * Postfix's "(Authenticated sender: user)", the API's Username */
 };
 
 /* The trace headers of the copy for one account, as Postfix's virtual(8)

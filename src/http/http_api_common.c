@@ -173,7 +173,7 @@ cJSON *http_api_summary_json(const struct api_query_summary *m) {
     add_addresses(reply, m->hdr_reply_to);
     cJSON_AddStringToObject(o, "Subject", m->subject);
     http_api_add_time(o, "Created", m->internaldate);
-    cJSON_AddStringToObject(o, "Username", "");
+    cJSON_AddStringToObject(o, "Username", m->auth_user ? m->auth_user : "");
     cJSON_AddItemToObject(o, "Tags", http_api_tags_array(m->keywords));
     cJSON_AddNumberToObject(o, "Size", (double)m->size);
     cJSON_AddNumberToObject(o, "Attachments", m->attachments);

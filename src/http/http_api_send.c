@@ -345,8 +345,11 @@ void http_api_send(struct http_ctx *x) {
                     if (!first) first = g_ptr_array_index(rcpts, i);
                 }
                 buf_printf(&h, "Delivered-To: %s\n", first ? first : accounts[a]);
-                buf_printf(&h, "Received: from localhost ([%s])\n\tby %s (devmail) with HTTP; %s\n", "127.0.0.1",
-                           cfg->hostname, date);
+                buf_printf(&h, "Received: from localhost ([%s])\n", "127.0.0.1");
+                /* the HTTP login, as Mailpit's Username (accounts are plain addresses) */
+                if (x->account && !strpbrk(x->account, "()\r\n"))
+                    buf_printf(&h, "\t(Authenticated sender: %s)\n", x->account);
+                buf_printf(&h, "\tby %s (devmail) with HTTP; %s\n", cfg->hostname, date);
                 store_delivery_write_one(&s->d, a, h.data, h.len);
                 buf_free(&h);
             }

@@ -405,7 +405,7 @@ static bool delivery_open(struct smtp_session *s) {
         with = utf8_with;
     }
     deliver_queue_id(s->queue_id, sizeof s->queue_id);
-    struct deliver_trace t = {s->helo, conn_peer(s->conn), with, s->queue_id, time(NULL)};
+    struct deliver_trace t = {s->helo, conn_peer(s->conn), with, s->queue_id, time(NULL), s->auth_user};
     int rc = deliver_begin(s->app, &s->delivery, s->mail_from, r, s->nrcpts, &t);
     free(r);
     if (rc < 0) return false;

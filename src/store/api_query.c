@@ -30,7 +30,7 @@
     "SELECT messages.id, messages.api_id, messages.flags, messages.keywords, messages.internaldate,"              \
     " messages.size, messages.rcpts, messages.hdr_from, messages.hdr_to, messages.hdr_cc, messages.hdr_bcc,"      \
     " messages.hdr_reply_to, messages.subject, messages.message_id, messages.attachments, messages.snippet,"      \
-    " messages.mail_from, messages.sent_date, mailboxes.account"
+    " messages.mail_from, messages.sent_date, mailboxes.account, messages.auth_user"
 
 #define ORDER_NEWEST " ORDER BY messages.internaldate DESC, messages.id DESC"
 
@@ -149,13 +149,14 @@ static void summary_load(sqlite3_stmt *st, struct api_query_summary *m) {
     m->mail_from = xstrdup(col_text(st, 16));
     m->sent_date = sqlite3_column_int64(st, 17);
     m->account = xstrdup(col_text(st, 18));
+    m->auth_user = xstrdup(col_text(st, 19));
 }
 
 void api_query_summary_free(struct api_query_summary *m) {
     if (!m) return;
     char **strs[] = {&m->account, &m->api_id,  &m->keywords,     &m->mail_from, &m->rcpts,
                      &m->hdr_from, &m->hdr_to, &m->hdr_cc,       &m->hdr_bcc,   &m->hdr_reply_to,
-                     &m->subject,  &m->message_id, &m->snippet};
+                     &m->subject,  &m->message_id, &m->snippet,  &m->auth_user};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) free(*strs[i]);
     memset(m, 0, sizeof *m);
 }

@@ -41,6 +41,7 @@ struct api_query_summary {
     char *message_id;
     int attachments;
     char *snippet;
+    char *auth_user;      /* who logged in to send it (SMTP AUTH, HTTP), or "" */
 };
 
 void api_query_summary_free(struct api_query_summary *m);

@@ -46,6 +46,7 @@ struct index {
     "  recent INTEGER NOT NULL DEFAULT 1," \
     "  env_cache TEXT, body_cache TEXT, bs_cache TEXT," \
     "  sent_tz INTEGER," \
+    "  auth_user TEXT NOT NULL DEFAULT ''," \
     "  UNIQUE(mailbox_id, uid), UNIQUE(mailbox_id, base))"
 
 /* narrow covering indexes (the last two): counts of all/unread per mailbox
@@ -373,6 +374,7 @@ int index_open(struct index **out, const char *path, buf_t *err) {
         "ALTER TABLE messages ADD COLUMN bs_cache TEXT",
         /* NULL in rows indexed before it: SEARCH reads their Date header */
         "ALTER TABLE messages ADD COLUMN sent_tz INTEGER",
+        "ALTER TABLE messages ADD COLUMN auth_user TEXT NOT NULL DEFAULT ''",
     };
     for (size_t i = 0; i < sizeof migrations / sizeof migrations[0]; i++)
         sqlite3_exec(idx->db, migrations[i], NULL, NULL, NULL); /* "duplicate column" when present */
@@ -388,7 +390,7 @@ int index_open(struct index **out, const char *path, buf_t *err) {
     if (prepare(idx, &idx->ins_msg,
                 "INSERT INTO messages(mailbox_id,uid,api_id,base,subdir,flags,keywords,modseq,internaldate,"
                 "sent_date,size,mail_from,rcpts,hdr_from,hdr_to,hdr_cc,hdr_bcc,hdr_reply_to,subject,message_id,"
-                "attachments,inlines,snippet,sent_tz) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") ||
+                "attachments,inlines,snippet,sent_tz,auth_user) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") ||
         prepare(idx, &idx->ins_sort,
                 "INSERT OR REPLACE INTO sort_keys(" SORT_KEYS_COLUMNS ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") ||
         prepare(idx, &idx->ins_fts, "INSERT INTO fts_queue(rowid,subject,addresses,body) VALUES(?,?,?,?)") ||
@@ -589,6 +591,7 @@ int index_add_message(struct index *idx, int64_t mailbox_id, const struct index_
     sqlite3_bind_int(st, i++, s->inlines);
     sqlite3_bind_text(st, i++, s->snippet, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, i++, s->sent_tz);
+    sqlite3_bind_text(st, i++, s->auth_user ? s->auth_user : "", -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -634,10 +637,10 @@ int index_copy_message(struct index *idx, int64_t src, int64_t mailbox_id, const
     if (sqlite3_prepare_v2(idx->db,
                            "INSERT INTO messages(mailbox_id,uid,api_id,base,subdir,modseq,flags,keywords,internaldate,"
                            "sent_date,size,mail_from,rcpts,hdr_from,hdr_to,hdr_cc,hdr_bcc,hdr_reply_to,subject,"
-                           "message_id,attachments,inlines,snippet,env_cache,body_cache,bs_cache,sent_tz) "
+                           "message_id,attachments,inlines,snippet,env_cache,body_cache,bs_cache,sent_tz,auth_user) "
                            "SELECT ?,?,?,?,?,?,flags,keywords,internaldate,sent_date,size,mail_from,rcpts,hdr_from,"
                            "hdr_to,hdr_cc,hdr_bcc,hdr_reply_to,subject,message_id,attachments,inlines,snippet,"
-                           "env_cache,body_cache,bs_cache,sent_tz FROM messages WHERE id=?",
+                           "env_cache,body_cache,bs_cache,sent_tz,auth_user FROM messages WHERE id=?",
                            -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, mailbox_id);
         sqlite3_bind_int64(st, 2, uid);

@@ -204,8 +204,23 @@ static char *auto_tags(GMimeMessage *m) {
     return buf_steal(&kw);
 }
 
+/* The login that sent the message, from the Received: field devmail put on
+ * top: "(Authenticated sender: user)" as Postfix writes it. */
+static char *auth_user(GMimeMessage *m) {
+    GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(m));
+    GMimeHeader *h = g_mime_header_list_get_header(hl, "Received");
+    const char *v = h ? g_mime_header_get_raw_value(h) : NULL;
+    static const char tag[] = "(Authenticated sender: ";
+    const char *p = v ? strstr(v, tag) : NULL;
+    const char *by = v ? strstr(v, " by ") : NULL;
+    if (!p || (by && by < p)) return xstrdup(""); /* only in the from part */
+    p += sizeof tag - 1;
+    return xstrndup(p, strcspn(p, ")\r\n"));
+}
+
 static void summarize(GMimeMessage *m, struct msg_summary *s) {
     s->auto_tags = auto_tags(m);
+    s->auth_user = auth_user(m);
     s->hdr_from = addresses(m, GMIME_ADDRESS_TYPE_FROM);
     s->hdr_to = addresses(m, GMIME_ADDRESS_TYPE_TO);
     s->hdr_cc = addresses(m, GMIME_ADDRESS_TYPE_CC);
@@ -279,6 +294,7 @@ static void summary_empty(struct msg_summary *s) {
     s->in_reply_to = xstrdup("");
     s->references = xstrdup("");
     s->auto_tags = xstrdup("");
+    s->auth_user = xstrdup("");
 }
 
 static int summary_from_stream(GMimeStream *stream, struct msg_summary *s) {
@@ -318,6 +334,7 @@ int summary_from_bytes(const char *data, size_t len, struct msg_summary *s) {
 
 void summary_free(struct msg_summary *s) {
     free(s->auto_tags);
+    free(s->auth_user);
     free(s->hdr_from);
     free(s->hdr_to);
     free(s->hdr_cc);

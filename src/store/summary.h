@@ -47,6 +47,8 @@ struct msg_summary {
     char *sort_display_to;
     char *in_reply_to;   /* first Message-ID of In-Reply-To, without <> */
     char *references;    /* References: Message-IDs without <>, space separated */
+    char *auth_user;    /* "(Authenticated sender: X)" of the topmost Received: (devmail's own,
+                         * as Postfix writes it), or "" */
     char *auto_tags;    /* keywords of Mailpit's automatic tags (core/tags.h): the
                          * X-Tags header and +tag in From/To/Cc/Bcc addresses */
 };

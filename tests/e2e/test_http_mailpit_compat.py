@@ -175,6 +175,39 @@ class TagsTest(unittest.TestCase):
         self.assertEqual(raw(self.port, "GET", "/api/v1/messages")[2]["messages"][0]["Tags"], [])
 
 
+class UsernameTest(unittest.TestCase):
+    """Username in summaries: the SMTP AUTH login (Mailpit's), or the HTTP
+    login of a Send API call; "" without one. Written into devmail's
+    Received: field as Postfix does, so a reindex finds it again."""
+
+    def test_smtp_auth_user(self):
+        with Devmail(listen=("smtp", "http"), args=["--smtp-auth", "any"]) as dm:
+            port = dm.ports["http"]
+            smtp_send(dm, plain("anonymous"))
+            smtp_send(dm, plain("authenticated"), login=("app-sender", "secret"))
+            lst = raw(port, "GET", "/api/v1/messages")[2]["messages"]
+            self.assertEqual([(m["Subject"], m["Username"]) for m in lst],
+                             [("authenticated", "app-sender"), ("anonymous", "")])
+            self.assertEqual(raw(port, "GET", "/api/v1/message/" + lst[0]["ID"])[2]["Username"], "app-sender")
+            src = raw(port, "GET", "/api/v1/message/%s/raw" % lst[0]["ID"])[2]
+            self.assertIn("(Authenticated sender: app-sender)", src)
+            # the index is rebuilt from the Maildir: still there
+            dm.stop()
+            os.unlink(os.path.join(dm.data_dir, "index.sqlite"))
+            dm.start()
+            lst = raw(port, "GET", "/api/v1/messages")[2]["messages"]
+            self.assertEqual([m["Username"] for m in lst], ["app-sender", ""])
+
+    def test_http_login_sends(self):
+        with Devmail(listen=("smtp", "http"), passdb="u@example.com:{PLAIN}pw\n", domains=["example.com"]) as dm:
+            auth = {"Authorization": "Basic dUBleGFtcGxlLmNvbTpwdw=="}
+            st, _, j = raw(dm.ports["http"], "POST", "/api/v1/send",
+                           {"From": {"Email": "a@example.org"}, "To": [{"Email": "u@example.com"}]}, headers=auth)
+            self.assertEqual(st, 200, j)
+            m = raw(dm.ports["http"], "GET", "/api/v1/message/" + j["ID"], headers=auth)[2]
+            self.assertEqual(m["Username"], "u@example.com")
+
+
 @unittest.skipIf(not shutil.which("npm") or not shutil.which("node"), "node/npm not installed")
 class MailpitClientCompatTest(unittest.TestCase):
     """The npm mailpit-api client's tag methods with Mailpit's tag names."""
