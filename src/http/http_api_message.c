@@ -95,22 +95,98 @@ bool http_api_latest_wait_match(struct http_ctx *x, int64_t after, int64_t upto)
     return api_query_matches(x->app->store, x->account, NULL, after, upto) == 1;
 }
 
+/* Go's textproto.CanonicalMIMEHeaderKey, which Mailpit's headers go
+ * through: "message-id" -> "Message-Id"; a name with a character that is
+ * no token character stays as it is. */
+static char *canonical_key(const char *name) {
+    char *k = xstrdup(name);
+    for (const unsigned char *p = (const unsigned char *)k; *p; p++)
+        if (*p <= 0x20 || *p >= 0x7f || strchr("\"(),/:;<=>?@[\\]{}", *p)) return k;
+    bool upper = true;
+    for (char *p = k; *p; p++) {
+        if (upper && *p >= 'a' && *p <= 'z') *p = (char)(*p - 'a' + 'A');
+        else if (!upper && *p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
+        upper = *p == '-';
+    }
+    return k;
+}
+
+/* A (folded) value as Go's textproto reads it: each line trimmed of
+ * spaces and tabs, continuation lines joined with one space; invalid
+ * UTF-8 replaced (as Go's JSON encoder does). Caller frees. */
+static char *unfolded_value(const char *raw) {
+    buf_t b = BUF_INIT;
+    const char *p = raw ? raw : "";
+    bool first = true;
+    for (;;) {
+        size_t l = strcspn(p, "\n");
+        const char *s = p, *e = p + l;
+        while (s < e && (*s == ' ' || *s == '\t')) s++;
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r')) e--;
+        if (!first || e > s) {
+            if (!first) buf_append_char(&b, ' ');
+            buf_append(&b, s, (size_t)(e - s));
+        }
+        first = false;
+        if (!p[l]) break;
+        p += l + 1;
+        if (!*p) break;
+    }
+    /* encoded words decoded, as devmail always answered (Mailpit leaves
+     * them as they are: the one difference) */
+    char *dec = g_mime_utils_header_decode_text(NULL, buf_cstr(&b));
+    gchar *valid = g_utf8_make_valid(dec ? dec : buf_cstr(&b), -1);
+    char *out = xstrdup(valid);
+    g_free(valid);
+    g_free(dec);
+    buf_free(&b);
+    return out;
+}
+
+struct header_entry {
+    char *key;
+    cJSON *values;
+};
+
+static int cmp_header_entry(const void *a, const void *b) {
+    return strcmp(((const struct header_entry *)a)->key, ((const struct header_entry *)b)->key);
+}
+
+/* GET /api/v1/message/{ID}/headers: Mailpit's map of canonical names to
+ * values in order of appearance, names sorted (Go encodes a map so). */
 void http_api_message_headers(struct http_ctx *x) {
     const char *id = http_param(x, "ID");
     struct http_api_loaded l;
     if (!http_api_load_message(x, id, true, &l)) return;
-    cJSON *o = cJSON_CreateObject();
     GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(l.mime));
     int n = g_mime_header_list_get_count(hl);
+    struct header_entry *v = xcalloc((size_t)(n > 0 ? n : 1), sizeof *v);
+    size_t nv = 0;
     for (int i = 0; i < n; i++) {
         GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
         const char *name = g_mime_header_get_name(h);
-        const char *value = g_mime_header_get_value(h);
-        if (!name) continue;
-        cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, name);
-        if (!arr) arr = cJSON_AddArrayToObject(o, name);
-        cJSON_AddItemToArray(arr, cJSON_CreateString(value ? value : ""));
+        if (!name || !*name) continue;
+        char *key = canonical_key(name);
+        size_t k = 0;
+        while (k < nv && strcmp(v[k].key, key) != 0) k++;
+        if (k == nv) {
+            v[nv].key = key;
+            v[nv].values = cJSON_CreateArray();
+            nv++;
+        } else {
+            free(key);
+        }
+        char *value = unfolded_value(g_mime_header_get_raw_value(h));
+        cJSON_AddItemToArray(v[k].values, cJSON_CreateString(value));
+        free(value);
     }
+    qsort(v, nv, sizeof *v, cmp_header_entry);
+    cJSON *o = cJSON_CreateObject();
+    for (size_t k = 0; k < nv; k++) {
+        cJSON_AddItemToObject(o, v[k].key, v[k].values);
+        free(v[k].key);
+    }
+    free(v);
     http_api_loaded_free(&l);
     http_reply_json(x, 200, o);
 }

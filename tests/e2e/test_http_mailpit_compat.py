@@ -208,6 +208,38 @@ class UsernameTest(unittest.TestCase):
             self.assertEqual(m["Username"], "u@example.com")
 
 
+class HeadersTest(unittest.TestCase):
+    """/api/v1/message/{ID}/headers as Mailpit answers it (Go's net/mail):
+    canonical names (Message-Id, Mime-Version, Dkim-Signature), values
+    unfolded with one space, repeated fields in order, names sorted."""
+
+    def test_headers_like_mailpit(self):
+        msg = ("message-id: <a@b>\r\nMIME-Version: 1.0\r\nFrom: x@example.org\r\nTo: bob@example.com\r\n"
+               "X-Custom: one\r\nx-custom:   two  \r\nSubject: =?utf-8?q?Caf=C3=A9?=\r\n"
+               "DKIM-Signature: v=1; a=rsa-sha256;\r\n\td=example.com;\r\n   s=sel\r\nX-Weird_NAME: v\r\n"
+               "\r\nbody\r\n")
+        with Devmail(listen=("smtp", "http")) as dm:
+            smtp_send(dm, msg)
+            port = dm.ports["http"]
+            mid = raw(port, "GET", "/api/v1/messages")[2]["messages"][0]["ID"]
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            c.request("GET", "/api/v1/message/%s/headers" % mid)
+            hd = json.loads(c.getresponse().read())
+            c.close()
+            self.assertEqual(list(hd), sorted(hd))
+            self.assertEqual(hd["Message-Id"], ["<a@b>"])
+            self.assertEqual(hd["Mime-Version"], ["1.0"])
+            self.assertEqual(hd["X-Custom"], ["one", "two"])
+            # decoded, as devmail always answered (Mailpit leaves encoded words as they are)
+            self.assertEqual(hd["Subject"], ["Café"])
+            self.assertEqual(hd["Dkim-Signature"], ["v=1; a=rsa-sha256; d=example.com; s=sel"])
+            self.assertEqual(hd["X-Weird_name"], ["v"])
+            self.assertRegex(hd["Received"][0], r"^from \S+ \(localhost \[127\.0\.0\.1\]\) by devmail")
+            for k in ("Return-Path", "X-Original-To", "Delivered-To", "From", "To"):
+                self.assertIn(k, hd)
+            self.assertNotIn("MIME-Version", hd)
+
+
 @unittest.skipIf(not shutil.which("npm") or not shutil.which("node"), "node/npm not installed")
 class MailpitClientCompatTest(unittest.TestCase):
     """The npm mailpit-api client's tag methods with Mailpit's tag names."""
