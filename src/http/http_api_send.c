@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gio/gio.h>
+
 #include "app/sasl.h"
 #include "core/log.h"
 #include "core/xalloc.h"
@@ -228,16 +230,29 @@ static GMimeMessage *build_message(struct app *app, cJSON *j, GPtrArray *rcpts, 
             cJSON *ctype = cJSON_GetObjectItemCaseSensitive(it, "ContentType");
             cJSON *cid = cJSON_GetObjectItemCaseSensitive(it, "ContentID");
             buf_t data = BUF_INIT;
-            if (!cJSON_IsString(content) || !cJSON_IsString(fname) ||
-                sasl_b64_decode(content->valuestring, strlen(content->valuestring), &data) < 0) {
+            /* Mailpit takes the text after the last comma: a data: URL works */
+            const char *b64 = cJSON_IsString(content) ? content->valuestring : NULL;
+            if (b64 && strrchr(b64, ',')) b64 = strrchr(b64, ',') + 1;
+            if (!b64 || !cJSON_IsString(fname) || sasl_b64_decode(b64, strlen(b64), &data) < 0) {
                 buf_free(&data);
-                buf_append_str(err, "each attachment needs Filename and base64 Content");
+                buf_printf(err, "error decoding base64 attachment \"%s\"",
+                           cJSON_IsString(fname) ? fname->valuestring : "");
                 g_object_unref(body);
                 g_object_unref(m);
                 return NULL;
             }
             GMimeContentType *ct = NULL;
-            if (cJSON_IsString(ctype) && ctype->valuestring[0]) ct = g_mime_content_type_parse(NULL, ctype->valuestring);
+            if (cJSON_IsString(ctype) && ctype->valuestring[0]) {
+                ct = g_mime_content_type_parse(NULL, ctype->valuestring);
+            } else {
+                /* none given: guessed from the name and the bytes (GIO's
+                 * shared-mime-info database), as Mailpit sniffs the bytes */
+                gchar *guess = g_content_type_guess(fname->valuestring, (const guchar *)data.data, data.len, NULL);
+                gchar *mt = guess ? g_content_type_get_mime_type(guess) : NULL;
+                if (mt && strchr(mt, '/')) ct = g_mime_content_type_parse(NULL, mt);
+                g_free(mt);
+                g_free(guess);
+            }
             GMimePart *p = ct ? g_mime_part_new_with_type(g_mime_content_type_get_media_type(ct),
                                                           g_mime_content_type_get_media_subtype(ct))
                               : g_mime_part_new_with_type("application", "octet-stream");

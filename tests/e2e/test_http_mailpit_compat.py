@@ -4,6 +4,7 @@ own code answers: its router's path cleaning (Go's ServeMux redirects
 of the items below, each through curl-like raw HTTP (http.client, no
 redirect following).
 """
+import base64
 import http.client
 import imaplib
 import json
@@ -238,6 +239,58 @@ class HeadersTest(unittest.TestCase):
             for k in ("Return-Path", "X-Original-To", "Delivered-To", "From", "To"):
                 self.assertIn(k, hd)
             self.assertNotIn("MIME-Version", hd)
+
+
+class SendApiTest(unittest.TestCase):
+    """POST /api/v1/send answers errors as Mailpit: 400 {"Error": "..."},
+    refuses to override the headers it builds (To, From, Cc, Bcc, Reply-To,
+    Date, Subject, Content-Type, Mime-Version; X-Tags with Tags), names the
+    bad address; attachment types are guessed when not given."""
+
+    def setUp(self):
+        self.dm = Devmail(listen=("smtp", "http")).start()
+        self.port = self.dm.ports["http"]
+
+    def tearDown(self):
+        self.dm.stop()
+
+    def send(self, body):
+        return raw(self.port, "POST", "/api/v1/send", body)
+
+    def test_errors_are_json(self):
+        base = {"From": {"Email": "app@example.org"}, "To": [{"Email": "u@example.com"}]}
+        for hdr in ("Subject", "subject", "From", "Date", "Content-Type", "MIME-Version", "Reply-To"):
+            st, r, j = self.send(dict(base, Headers={hdr: "x"}))
+            self.assertEqual((st, j), (400, {"Error": 'cannot overwrite header: "%s"' % hdr}))
+            self.assertTrue(r.getheader("Content-Type").startswith("application/json"))
+        st, _, j = self.send(dict(base, Tags=["a"], Headers={"X-Tags": "b"}))
+        self.assertEqual((st, j), (400, {"Error": 'cannot overwrite header: "X-Tags"'}))
+        st, _, j = self.send(dict(base, Headers={"X-Tags": "from header"}))
+        self.assertEqual(st, 200, j)
+        self.assertEqual(raw(self.port, "GET", "/api/v1/message/" + j["ID"])[2]["Tags"], ["from header"])
+        st, _, j = self.send(dict(base, To=[{"Email": "not an address"}]))
+        self.assertEqual((st, j), (400, {"Error": "invalid To address: not an address"}))
+        st, _, j = self.send(dict(base, Cc=[{"Email": "x"}]))
+        self.assertEqual((st, j), (400, {"Error": "invalid Cc address: x"}))
+        st, _, j = self.send(dict(base, Attachments=[{"Filename": "a.bin", "Content": "!!notbase64"}]))
+        self.assertEqual((st, j), (400, {"Error": 'error decoding base64 attachment "a.bin"'}))
+        st, _, j = raw(self.port, "POST", "/api/v1/send", b"{not json")
+        self.assertEqual(st, 400)
+        self.assertIn("Error", j)
+        self.assertEqual(raw(self.port, "GET", "/api/v1/messages")[2]["total"], 1)
+
+    def test_attachment_types_guessed(self):
+        png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 24).decode()
+        st, _, j = self.send({"From": {"Email": "app@example.org"}, "To": [{"Email": "u@example.com"}],
+                              "Attachments": [{"Filename": "pic", "Content": png},
+                                              {"Filename": "report.pdf", "Content": "data:application/pdf;base64,"
+                                               + base64.b64encode(b"%PDF-1.4\n").decode()},
+                                              {"Filename": "x.csv", "Content": base64.b64encode(b"a,b\n").decode(),
+                                               "ContentType": "text/plain"}]})
+        self.assertEqual(st, 200, j)
+        atts = raw(self.port, "GET", "/api/v1/message/" + j["ID"])[2]["Attachments"]
+        self.assertEqual([(a["FileName"], a["ContentType"]) for a in atts],
+                         [("pic", "image/png"), ("report.pdf", "application/pdf"), ("x.csv", "text/plain")])
 
 
 @unittest.skipIf(not shutil.which("npm") or not shutil.which("node"), "node/npm not installed")
