@@ -158,8 +158,9 @@ static int days_in_month(int y, int m) {
     return dim[m - 1];
 }
 
-static bool parse_date(const char *s, size_t n, long tz_offset, int64_t *out) {
+bool search_query_parse_date(const char *s, size_t n, long tz_offset, int64_t *out, bool *zoneless) {
     size_t i = 0;
+    *zoneless = true;
     int y, mo, d, h = 0, mi = 0, sec = 0;
     if (!take_digits(s, n, &i, 4, &y)) return false;
     if (i >= n || (s[i] != '-' && s[i] != '/')) return false;
@@ -184,6 +185,7 @@ static bool parse_date(const char *s, size_t n, long tz_offset, int64_t *out) {
         if (i < n) {
             if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == n) {
                 offset = 0;
+                *zoneless = false;
                 i++;
             } else if (s[i] == '+' || s[i] == '-') {
                 int sign = s[i++] == '-' ? -1 : 1;
@@ -193,6 +195,7 @@ static bool parse_date(const char *s, size_t n, long tz_offset, int64_t *out) {
                 if (i < n && !take_digits(s, n, &i, 2, &om)) return false;
                 if (oh > 23 || om > 59) return false;
                 offset = sign * (oh * 3600L + om * 60L);
+                *zoneless = false;
             } else {
                 return false;
             }
@@ -276,13 +279,16 @@ static int classify(struct search_query *q, const char *t, size_t n, long tz_off
             return add_term(q, kind, negated, NULL, 0, number, err);
         }
         if (vn == 0) return 0;
-        if (!parse_date(v, vn, tz_offset, &number)) {
+        bool zoneless;
+        if (!search_query_parse_date(v, vn, tz_offset, &number, &zoneless)) {
             buf_printf(err, "invalid date in %s", num_prefixes[k].prefix);
             buf_append(err, v, vn);
             buf_append_str(err, " (use YYYY-MM-DD or RFC 3339)");
             return -1;
         }
-        return add_term(q, kind, negated, NULL, 0, number, err);
+        if (add_term(q, kind, negated, NULL, 0, number, err) < 0) return -1;
+        q->terms[q->count - 1].zoneless = zoneless;
+        return 0;
     }
 
     return add_term(q, SEARCH_QUERY_TEXT, negated, t, n, 0, err);
@@ -329,4 +335,10 @@ void search_query_free(struct search_query *q) {
     free(q->terms);
     q->terms = NULL;
     q->count = 0;
+}
+
+int search_query_add_date(struct search_query *q, enum search_query_kind kind, int64_t t, bool zoneless, buf_t *err) {
+    if (add_term(q, kind, false, NULL, 0, t, err) < 0) return -1;
+    q->terms[q->count - 1].zoneless = zoneless;
+    return 0;
 }

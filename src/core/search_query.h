@@ -75,6 +75,7 @@ struct search_query_term {
     char *value;      /* text kinds: NUL-terminated, trimmed, never empty; else NULL */
     size_t value_len;
     int64_t number;   /* LARGER/SMALLER: bytes; BEFORE/AFTER: unix seconds */
+    bool zoneless;    /* BEFORE/AFTER: the date named no zone (tz_offset was applied) */
 };
 
 struct search_query {
@@ -87,6 +88,13 @@ struct search_query {
  * terms; free with search_query_free), -1 with a reason appended to err. */
 int search_query_parse(const char *q, size_t len, long tz_offset, struct search_query *out, buf_t *err);
 void search_query_free(struct search_query *q);
+/* One date as the before:/after: terms take it (YYYY-MM-DD, with / too, or
+ * RFC 3339), tz_offset applied when it names no zone (*zoneless set).
+ * false: not such a date. */
+bool search_query_parse_date(const char *s, size_t n, long tz_offset, int64_t *out, bool *zoneless);
+/* Append a BEFORE or AFTER term at unix time t (the API's before=
+ * parameter). 0, or -1 with a reason (too many terms). */
+int search_query_add_date(struct search_query *q, enum search_query_kind kind, int64_t t, bool zoneless, buf_t *err);
 /* "text", "from", ..., "after": for logs and tests. */
 const char *search_query_kind_name(enum search_query_kind kind);
 

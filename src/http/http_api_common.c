@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/search_query.h"
 #include "core/tags.h"
 #include "core/xalloc.h"
 #include "http/http_api_internal.h"
@@ -230,9 +231,90 @@ cJSON *http_api_json_body(struct http_ctx *x) {
     return j;
 }
 
+/* A local time of zone tz, given as if it were UTC, as unix time. */
+static int64_t local_to_unix(GTimeZone *tz, int64_t as_utc) {
+    time_t tt = (time_t)as_utc;
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm)) return as_utc;
+    GDateTime *dt = g_date_time_new(tz, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    if (!dt) return as_utc;
+    int64_t r = g_date_time_to_unix(dt);
+    g_date_time_unref(dt);
+    return r;
+}
+
+/* Mailpit's ?tz=: dates of the search that name no zone are in that IANA
+ * zone, each with its own offset (DST); an unknown zone is ignored, as in
+ * Mailpit. Without it they are UTC. */
+static void apply_tz(struct http_ctx *x, struct search_query *sq) {
+    buf_t v = BUF_INIT;
+    GTimeZone *tz = NULL;
+    if (http_query_get(x->req->query, "tz", &v) && v.len) tz = g_time_zone_new_identifier(buf_cstr(&v));
+    buf_free(&v);
+    if (!tz) return;
+    for (size_t i = 0; i < sq->count; i++) {
+        struct search_query_term *t = &sq->terms[i];
+        if ((t->kind == SEARCH_QUERY_BEFORE || t->kind == SEARCH_QUERY_AFTER) && t->zoneless)
+            t->number = local_to_unix(tz, t->number);
+    }
+    g_time_zone_unref(tz);
+}
+
+int http_api_parse_search(struct http_ctx *x, const char *text, size_t len, struct search_query *sq, buf_t *err) {
+    if (search_query_parse(text, len, 0, sq, err) < 0) return -1;
+    apply_tz(x, sq);
+    return 0;
+}
+
+bool http_api_param_before(struct http_ctx *x, int64_t *t) {
+    buf_t v = BUF_INIT;
+    bool ok = false;
+    if (http_query_get(x->req->query, "before", &v) && v.len) {
+        const char *s = buf_cstr(&v);
+        bool zoneless;
+        if (strspn(s, "0123456789") == v.len && v.len <= 15) {
+            long long n = strtoll(s, NULL, 10);
+            *t = v.len > 11 ? n / 1000 : n; /* milliseconds, as Mailpit's Created */
+            ok = true;
+        } else {
+            ok = search_query_parse_date(s, v.len, 0, t, &zoneless);
+        }
+    }
+    buf_free(&v);
+    return ok;
+}
+
+/* "latest" with ?query=: the newest message matching it (Mailpit's
+ * LatestID); a query that does not parse matches nothing. */
+static int latest_row(struct http_ctx *x, int64_t *row) {
+    buf_t q = BUF_INIT, err = BUF_INIT;
+    bool has_query = http_query_get(x->req->query, "query", &q) && q.len;
+    int rc;
+    struct search_query sq;
+    if (!has_query) {
+        rc = api_query_latest(x->app->store, x->account, row);
+    } else if (http_api_parse_search(x, buf_cstr(&q), q.len, &sq, &err) < 0) {
+        rc = 0;
+    } else {
+        struct api_query_summary *page;
+        size_t n;
+        if (api_query_list(x->app->store, x->account, sq.count ? &sq : NULL, 0, 1, &page, &n) < 0) {
+            rc = -1;
+        } else {
+            rc = n == 1;
+            if (rc) *row = page[0].row;
+            api_query_list_free(page, n);
+        }
+        search_query_free(&sq);
+    }
+    buf_free(&q);
+    buf_free(&err);
+    return rc;
+}
+
 /* Row of an API ID ("latest" allowed) in scope: 1 (*row set), 0 unknown, -1. */
 int http_api_find_row(struct http_ctx *x, const char *id, int64_t *row) {
-    if (!strcmp(id, "latest")) return api_query_latest(x->app->store, x->account, row);
+    if (!strcmp(id, "latest")) return latest_row(x, row);
     return api_query_find(x->app->store, x->account, id, row);
 }
 

@@ -16,6 +16,7 @@
 #include <gmime/gmime.h>
 
 #include "core/buf.h"
+#include "core/search_query.h"
 #include "http/http_api.h"
 #include "http/http_server.h"
 #include "store/api_query.h"
@@ -44,7 +45,14 @@ bool http_api_param_int(struct http_ctx *x, const char *name, int64_t def, int64
 int64_t http_api_param_wait(struct http_ctx *x);
 /* The JSON object in the body (an empty body is {}); NULL with 400 answered. */
 cJSON *http_api_json_body(struct http_ctx *x);
-/* Row of an API ID ("latest" allowed) in scope: 1 (*row set), 0 unknown, -1. */
+/* Parse a search (Mailpit's language) with the request's ?tz= applied to
+ * its dates. 0, or -1 with a reason in err. */
+int http_api_parse_search(struct http_ctx *x, const char *text, size_t len, struct search_query *sq, buf_t *err);
+/* ?before= (a date, an RFC 3339 time, or unix seconds/milliseconds) as unix
+ * time; false when absent or not a time (Mailpit ignores it then). */
+bool http_api_param_before(struct http_ctx *x, int64_t *t);
+/* Row of an API ID in scope: 1 (*row set), 0 unknown, -1. "latest" is the
+ * newest message, or with ?query= the newest matching it (Mailpit's). */
 int http_api_find_row(struct http_ctx *x, const char *id, int64_t *row);
 /* Rows named by body "IDs" (all in scope when absent or empty); false with
  * 404/400/500 answered. *rows is the caller's to free. */

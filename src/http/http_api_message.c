@@ -90,9 +90,19 @@ void http_api_message_get(struct http_ctx *x) {
     http_reply_json(x, 200, o);
 }
 
-/* message/latest: any new message in scope */
+/* message/latest: any new message in scope, or one matching ?query= */
 bool http_api_latest_wait_match(struct http_ctx *x, int64_t after, int64_t upto) {
-    return api_query_matches(x->app->store, x->account, NULL, after, upto) == 1;
+    buf_t q = BUF_INIT, err = BUF_INIT;
+    struct search_query sq = {0};
+    bool hit = false;
+    if (!http_query_get(x->req->query, "query", &q) || !q.len)
+        hit = api_query_matches(x->app->store, x->account, NULL, after, upto) == 1;
+    else if (http_api_parse_search(x, buf_cstr(&q), q.len, &sq, &err) == 0)
+        hit = api_query_matches(x->app->store, x->account, sq.count ? &sq : NULL, after, upto) == 1;
+    search_query_free(&sq);
+    buf_free(&q);
+    buf_free(&err);
+    return hit;
 }
 
 /* Go's textproto.CanonicalMIMEHeaderKey, which Mailpit's headers go

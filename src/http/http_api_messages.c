@@ -13,8 +13,9 @@
 #include "http/http_api_internal.h"
 
 
-/* Answer a page of messages (optionally filtered by the search q). */
-static void list_messages(struct http_ctx *x, const struct search_query *q) {
+/* Answer a page of messages: those matching page_q (NULL: all), counted
+ * as messages_count/messages_unread by q (NULL: all in scope). */
+static void list_messages(struct http_ctx *x, const struct search_query *q, const struct search_query *page_q) {
     int64_t start, limit;
     if (!http_api_param_int(x, "start", 0, &start) || !http_api_param_int(x, "limit", HTTP_API_DEFAULT_LIMIT, &limit)) {
         http_reply_text(x, 400, "start and limit must be non-negative integers");
@@ -32,7 +33,7 @@ static void list_messages(struct http_ctx *x, const struct search_query *q) {
     if (!q) mtotal = total, munread = unread;
     struct api_query_summary *page;
     size_t count;
-    if (api_query_list(st, x->account, q, start, limit, &page, &count) < 0) {
+    if (api_query_list(st, x->account, page_q, start, limit, &page, &count) < 0) {
         http_api_query_failed(x);
         return;
     }
@@ -62,11 +63,15 @@ static bool search_param(struct http_ctx *x, struct search_query *sq) {
     buf_t q = BUF_INIT, err = BUF_INIT;
     http_query_get(x->req->query, "query", &q);
     bool ok = false;
-    if (search_query_parse(q.data ? q.data : "", q.len, 0, sq, &err) < 0) {
+    int64_t before;
+    if (http_api_parse_search(x, q.data ? q.data : "", q.len, sq, &err) < 0) {
         http_reply_text(x, 400, buf_cstr(&err));
     } else if (sq->count == 0) {
         search_query_free(sq);
         http_reply_text(x, 400, "no search query");
+    } else if (http_api_param_before(x, &before) && search_query_add_date(sq, SEARCH_QUERY_BEFORE, before, false, &err) < 0) {
+        search_query_free(sq);
+        http_reply_text(x, 400, buf_cstr(&err));
     } else {
         ok = true;
     }
@@ -182,8 +187,20 @@ bool http_api_rows_from_ids(struct http_ctx *x, cJSON *body, int64_t **rows, siz
     return true;
 }
 
+/* ?before= pages back from a time (Mailpit's UI passes the Created of the
+ * last message shown); the counts stay those of the whole mailbox. */
 void http_api_messages_get(struct http_ctx *x) {
-    list_messages(x, NULL);
+    int64_t before;
+    if (!http_api_param_before(x, &before)) {
+        list_messages(x, NULL, NULL);
+        return;
+    }
+    struct search_query sq = {0};
+    buf_t err = BUF_INIT;
+    search_query_add_date(&sq, SEARCH_QUERY_BEFORE, before, false, &err);
+    list_messages(x, NULL, &sq);
+    search_query_free(&sq);
+    buf_free(&err);
 }
 
 /* PUT (read status) or DELETE of the messages named in the body. */
@@ -196,7 +213,7 @@ static void change_messages(struct http_ctx *x, bool put) {
     if (put && cJSON_IsString(search) && search->valuestring[0]) {
         buf_t err = BUF_INIT;
         struct search_query sq;
-        if (search_query_parse(search->valuestring, strlen(search->valuestring), 0, &sq, &err) < 0) {
+        if (http_api_parse_search(x, search->valuestring, strlen(search->valuestring), &sq, &err) < 0) {
             http_reply_text(x, 400, buf_cstr(&err));
             buf_free(&err);
             cJSON_Delete(body);
@@ -269,7 +286,7 @@ void http_api_search_get(struct http_ctx *x) {
             return;
         }
     }
-    list_messages(x, &sq);
+    list_messages(x, &sq, &sq);
     search_query_free(&sq);
 }
 
@@ -279,7 +296,7 @@ bool http_api_search_wait_match(struct http_ctx *x, int64_t after, int64_t upto)
     http_query_get(x->req->query, "query", &q);
     struct search_query sq;
     bool hit = false;
-    if (search_query_parse(q.data ? q.data : "", q.len, 0, &sq, &err) == 0) {
+    if (http_api_parse_search(x, q.data ? q.data : "", q.len, &sq, &err) == 0) {
         hit = api_query_matches(x->app->store, x->account, &sq, after, upto) == 1;
         search_query_free(&sq);
     }

@@ -5,6 +5,7 @@ of the items below, each through curl-like raw HTTP (http.client, no
 redirect following).
 """
 import base64
+import datetime
 import http.client
 import imaplib
 import json
@@ -291,6 +292,74 @@ class SendApiTest(unittest.TestCase):
         atts = raw(self.port, "GET", "/api/v1/message/" + j["ID"])[2]["Attachments"]
         self.assertEqual([(a["FileName"], a["ContentType"]) for a in atts],
                          [("pic", "image/png"), ("report.pdf", "application/pdf"), ("x.csv", "text/plain")])
+
+
+class BeforeLatestTzTest(unittest.TestCase):
+    """before= on the list and search, latest?query= (API and /view), and
+    tz= for dates without a zone, each with its own DST offset. Messages are
+    appended over IMAP with known arrival times."""
+
+    def setUp(self):
+        self.dm = Devmail(listen=("smtp", "http", "imap")).start()
+        self.port = self.dm.ports["http"]
+        imap = imaplib.IMAP4("127.0.0.1", self.dm.ports["imap"])
+        imap.login("catchall@localhost", "x")
+        for subject, when in (("m10", "2026-01-01T10:00:00+00:00"), ("m11", "2026-01-01T11:00:00+00:00"),
+                              ("m12", "2026-01-01T12:00:00+00:00"), ("july", "2026-07-01T04:30:00+00:00")):
+            msg = "From: a@example.org\r\nTo: b@example.com\r\nSubject: %s\r\n\r\n%s body\r\n" % (subject, subject)
+            dt = datetime.datetime.fromisoformat(when)
+            imap.append("INBOX", None, imaplib.Time2Internaldate(dt), msg.encode())
+        imap.logout()
+
+    def tearDown(self):
+        self.dm.stop()
+
+    def subjects(self, path):
+        st, _, j = raw(self.port, "GET", path)
+        self.assertEqual(st, 200, j)
+        return [m["Subject"] for m in j["messages"]], j
+
+    def q(self, text):
+        return urllib.parse.quote(text)
+
+    def test_before(self):
+        subs, j = self.subjects("/api/v1/messages?before=2026-01-01T11:30:00Z")
+        self.assertEqual(subs, ["m11", "m10"])
+        self.assertEqual((j["total"], j["messages_count"]), (4, 4))  # the list's counts are the mailbox's
+        subs, _ = self.subjects("/api/v1/messages?before=%d" % (1767265200 * 1000))  # Created in ms: 11:00Z
+        self.assertEqual(subs, ["m10"])
+        subs, j = self.subjects("/api/v1/search?query=%s&before=2026-01-01T11:30:00Z" % self.q("body"))
+        self.assertEqual((subs, j["messages_count"], j["total"]), (["m11", "m10"], 2, 4))
+        # a before= that is no time is ignored, as Mailpit does
+        self.assertEqual(len(self.subjects("/api/v1/messages?before=yesterday-ish")[0]), 4)
+
+    def test_latest_with_query(self):
+        st, _, m = raw(self.port, "GET", "/api/v1/message/latest?query=" + self.q("subject:m1"))
+        self.assertEqual((st, m["Subject"]), (200, "m12"))
+        st, _, m = raw(self.port, "GET", "/api/v1/message/latest")
+        self.assertEqual(m["Subject"], "july")
+        st, _, text = raw(self.port, "GET", "/view/latest.txt?query=" + self.q("subject:m10"))
+        self.assertEqual((st, text.strip()), (200, "m10 body"))
+        st, _, hd = raw(self.port, "GET", "/api/v1/message/latest/headers?query=" + self.q("subject:m11"))
+        self.assertEqual(hd["Subject"], ["m11"])
+        self.assertEqual(raw(self.port, "GET", "/api/v1/message/latest?query=" + self.q("subject:none"))[0], 404)
+
+    def test_tz(self):
+        # 2026-07-01 00:15 in New York is 04:15Z (EDT, -4): "july" (04:30Z) is after it;
+        # with January's offset (-5) it would be 05:15Z and not match
+        path = "/api/v1/search?query=%s" % self.q("after:2026-07-01T00:15")
+        self.assertEqual(self.subjects(path + "&tz=America/New_York")[0], ["july"])
+        self.assertEqual(self.subjects(path)[0], ["july"])  # UTC: 00:15Z
+        self.assertEqual(self.subjects(self.q_path("after:2026-07-01T00:45", "America/New_York"))[0], [])
+        # January in New York is EST (-5): 06:30 local is 11:30Z
+        self.assertEqual(self.subjects(self.q_path("before:2026-01-01T06:30", "America/New_York"))[0], ["m11", "m10"])
+        self.assertEqual(self.subjects(self.q_path("before:2026-01-01T06:30", ""))[0], [])
+        # an explicit zone wins; an unknown tz is ignored, as in Mailpit
+        self.assertEqual(self.subjects(self.q_path("before:2026-01-01T10:30Z", "Asia/Tokyo"))[0], ["m10"])
+        self.assertEqual(self.subjects(self.q_path("before:2026-01-01T10:30", "No/Such_Zone"))[0], ["m10"])
+
+    def q_path(self, query, tz):
+        return "/api/v1/search?query=%s%s" % (self.q(query), "&tz=" + tz if tz else "")
 
 
 @unittest.skipIf(not shutil.which("npm") or not shutil.which("node"), "node/npm not installed")

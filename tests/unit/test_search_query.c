@@ -212,6 +212,33 @@ static void test_dates(void **state) {
     search_query_free(&q);
 }
 
+/* Which dates named a zone: the API applies ?tz= to the others. */
+static void test_zoneless_dates(void **state) {
+    (void)state;
+    struct search_query q;
+    buf_t err = BUF_INIT;
+    const char *in = "before:2026-01-01 after:2026-01-01T10:00 before:2026-01-01T10:00Z after:2026-01-01T10:00+02:00";
+    assert_int_equal(search_query_parse(in, strlen(in), 0, &q, &err), 0);
+    assert_int_equal(q.count, 4);
+    assert_true(q.terms[0].zoneless);
+    assert_true(q.terms[1].zoneless);
+    assert_false(q.terms[2].zoneless);
+    assert_false(q.terms[3].zoneless);
+    assert_int_equal(q.terms[3].number, q.terms[2].number - 7200);
+    assert_int_equal(search_query_add_date(&q, SEARCH_QUERY_BEFORE, 42, false, &err), 0);
+    assert_int_equal(q.count, 5);
+    assert_int_equal(q.terms[4].kind, SEARCH_QUERY_BEFORE);
+    assert_int_equal(q.terms[4].number, 42);
+    search_query_free(&q);
+    int64_t t;
+    bool zl;
+    assert_true(search_query_parse_date("2026-01-01T00:00:00.250Z", 24, 0, &t, &zl));
+    assert_int_equal(t, 1767225600);
+    assert_false(zl);
+    assert_false(search_query_parse_date("yesterday", 9, 0, &t, &zl));
+    buf_free(&err);
+}
+
 static void test_bad_dates(void **state) {
     (void)state;
     const char *bad[] = {"before:yesterday", "after:2024-13-01",     "before:2023-02-29", "after:2024-01-32",
@@ -267,6 +294,7 @@ static void test_limits(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_zoneless_dates),
         cmocka_unit_test(test_words_and_phrases),
         cmocka_unit_test(test_negation),
         cmocka_unit_test(test_text_prefixes),
