@@ -24,7 +24,7 @@
 #define HTTP_API_MAX_LIMIT 100000
 /* MIME nesting followed when listing parts (deeper parts are skipped). */
 #define HTTP_API_MAX_MIME_DEPTH 32
-/* Most IDs named in one "update"/"delete" event frame; more: "prune". */
+/* Most per-message "update"/"delete" frames one bulk change sends; more: one "prune". */
 #define HTTP_API_MAX_EVENT_IDS 1000
 /* Most recipients of one POST /api/v1/send. */
 #define HTTP_API_MAX_SEND_RCPTS 1000

@@ -80,60 +80,95 @@ static bool search_param(struct http_ctx *x, struct search_query *sq) {
     return ok;
 }
 
-/* One event frame for a bulk change ("update" with Read, or "delete"). */
-static void bulk_event(struct http_ctx *x, const char *type, const int64_t *rows, char **ids, size_t n, int read) {
+/* Most per-message "delete" frames of DELETE /api/v1/search; more: one
+ * "prune" (Mailpit's limit). */
+#define HTTP_API_SEARCH_DELETE_FRAMES 200
+
+static void send_frame(struct http_ctx *x, const char *type, cJSON *data) {
     cJSON *f = cJSON_CreateObject();
-    if (n > HTTP_API_MAX_EVENT_IDS) {
-        cJSON_AddStringToObject(f, "Type", "prune");
-        cJSON_AddNullToObject(f, "Data");
-    } else {
-        cJSON_AddStringToObject(f, "Type", type);
-        cJSON *d = cJSON_AddObjectToObject(f, "Data");
-        cJSON *arr = cJSON_AddArrayToObject(d, "IDs");
-        for (size_t i = 0; i < n; i++) {
-            if (ids && ids[i]) cJSON_AddItemToArray(arr, cJSON_CreateString(ids[i]));
-            else if (rows) {
-                struct store_msg m;
-                if (store_msg_get(x->app->store, rows[i], &m) < 0) continue;
-                cJSON_AddItemToArray(arr, cJSON_CreateString(m.api_id));
-                store_msg_free(&m);
-            }
-        }
-        if (read >= 0) cJSON_AddBoolToObject(d, "Read", read);
-    }
+    cJSON_AddStringToObject(f, "Type", type);
+    if (data) cJSON_AddItemToObject(f, "Data", data);
+    else cJSON_AddNullToObject(f, "Data");
     http_events_send(x->srv, x->account, f);
 }
 
-/* Mark rows read or unread; false (500 answered) if the store failed. */
-static bool set_read_rows(struct http_ctx *x, const int64_t *rows, size_t n, bool read) {
+/* Mailpit's frames for a bulk change: one per message, {"ID"} for
+ * "delete", {"ID", "Read"} for "update" (read >= 0); more than max
+ * messages: one "prune", and the pages reload. */
+static void bulk_event(struct http_ctx *x, const char *type, char **ids, size_t n, int read, size_t max) {
+    if (n > max) {
+        send_frame(x, "prune", NULL);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!ids[i]) continue;
+        cJSON *d = cJSON_CreateObject();
+        cJSON_AddStringToObject(d, "ID", ids[i]);
+        if (read >= 0) cJSON_AddBoolToObject(d, "Read", read);
+        send_frame(x, type, d);
+    }
+}
+
+/* API IDs of rows (NULL where a row is gone); those with \Seen == skip_seen
+ * left out when skip_seen >= 0. Free with free_ids. */
+static char **row_ids(struct http_ctx *x, const int64_t *rows, size_t n, int skip_seen, size_t *nids) {
+    char **ids = xcalloc(n ? n : 1, sizeof *ids);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct store_msg m;
+        if (store_msg_get(x->app->store, rows[i], &m) < 0) continue;
+        if (skip_seen < 0 || ((m.flags & MSG_SEEN) != 0) != skip_seen) {
+            ids[k++] = m.api_id;
+            m.api_id = NULL;
+        }
+        store_msg_free(&m);
+    }
+    *nids = k;
+    return ids;
+}
+
+static void free_ids(char **ids, size_t n) {
+    for (size_t i = 0; i < n; i++) free(ids[i]);
+    free(ids);
+}
+
+/* Mark rows read or unread; false (500 answered) if the store failed. A
+ * frame for each message that changed (Mailpit's), none when frames is
+ * false (Mailpit's "mark all": the stats frame tells). */
+static bool set_read_rows(struct http_ctx *x, const int64_t *rows, size_t n, bool read, bool frames) {
+    size_t nids = 0;
+    char **ids = frames && n <= HTTP_API_MAX_EVENT_IDS ? row_ids(x, rows, n, read, &nids) : NULL;
     http_events_quiet(x->srv, true);
     int rc = api_query_mark_read(x->app->store, rows, n, read);
     http_events_quiet(x->srv, false);
     if (rc < 0) {
+        free_ids(ids, nids);
         http_reply_text(x, 500, "could not change the messages");
         return false;
     }
-    if (n) bulk_event(x, "update", rows, NULL, n, read);
+    if (frames && n > HTTP_API_MAX_EVENT_IDS) send_frame(x, "prune", NULL);
+    else if (ids) bulk_event(x, "update", ids, nids, read, HTTP_API_MAX_EVENT_IDS);
+    free_ids(ids, nids);
     return true;
 }
 
+/* Which frames a deletion sends: one "delete" per message (up to a
+ * bound), or Mailpit's "truncate" for everything. */
+enum delete_frames { DELETE_FRAMES_LISTED, DELETE_FRAMES_SEARCH, DELETE_FRAMES_ALL };
+
 /* Delete rows; false (500 answered) if the store failed. */
-static bool delete_rows(struct http_ctx *x, const int64_t *rows, size_t n) {
-    char **ids = n <= HTTP_API_MAX_EVENT_IDS ? xcalloc(n ? n : 1, sizeof *ids) : NULL;
-    for (size_t i = 0; ids && i < n; i++) {
-        struct store_msg m;
-        if (store_msg_get(x->app->store, rows[i], &m) < 0) continue;
-        ids[i] = m.api_id;
-        m.api_id = NULL;
-        store_msg_free(&m);
-    }
+static bool delete_rows(struct http_ctx *x, const int64_t *rows, size_t n, enum delete_frames frames) {
+    size_t max = frames == DELETE_FRAMES_SEARCH ? HTTP_API_SEARCH_DELETE_FRAMES : HTTP_API_MAX_EVENT_IDS;
+    size_t nids = 0;
+    char **ids = frames != DELETE_FRAMES_ALL && n <= max ? row_ids(x, rows, n, -1, &nids) : NULL;
     http_events_quiet(x->srv, true);
     int rc = api_query_delete(x->app->store, rows, n);
     http_events_quiet(x->srv, false);
     /* what was removed before an error is gone: say so either way */
-    if (n) bulk_event(x, "delete", NULL, ids, n, -1);
-    for (size_t i = 0; ids && i < n; i++) free(ids[i]);
-    free(ids);
+    if (frames == DELETE_FRAMES_ALL) send_frame(x, "truncate", NULL);
+    else if (n > max) send_frame(x, "prune", NULL);
+    else bulk_event(x, "delete", ids, nids, -1, max);
+    free_ids(ids, nids);
     if (rc < 0) {
         http_reply_text(x, 500, "could not delete the messages");
         return false;
@@ -210,7 +245,15 @@ static void change_messages(struct http_ctx *x, bool put) {
     int64_t *rows = NULL;
     size_t n = 0;
     cJSON *search = cJSON_GetObjectItemCaseSensitive(body, "Search");
-    if (put && cJSON_IsString(search) && search->valuestring[0]) {
+    cJSON *idl = cJSON_GetObjectItemCaseSensitive(body, "IDs");
+    bool by_search = put && cJSON_IsString(search) && search->valuestring[0];
+    bool listed = cJSON_IsArray(idl) && cJSON_GetArraySize(idl) > 0;
+    if (by_search && listed) {
+        http_reply_text(x, 400, "You may specify either IDs or a search query, not both");
+        cJSON_Delete(body);
+        return;
+    }
+    if (by_search) {
         buf_t err = BUF_INIT;
         struct search_query sq;
         if (http_api_parse_search(x, search->valuestring, strlen(search->valuestring), &sq, &err) < 0) {
@@ -234,8 +277,9 @@ static void change_messages(struct http_ctx *x, bool put) {
     if (put) {
         cJSON *read = cJSON_GetObjectItemCaseSensitive(body, "Read");
         if (read && !cJSON_IsBool(read)) http_reply_text(x, 400, "Read must be true or false");
-        else if (set_read_rows(x, rows, n, read ? cJSON_IsTrue(read) : false)) http_reply_text(x, 200, "ok");
-    } else if (delete_rows(x, rows, n)) {
+        else if (set_read_rows(x, rows, n, read ? cJSON_IsTrue(read) : false, by_search || listed))
+            http_reply_text(x, 200, "ok");
+    } else if (delete_rows(x, rows, n, listed ? DELETE_FRAMES_LISTED : DELETE_FRAMES_ALL)) {
         http_reply_text(x, 200, "ok");
     }
     free(rows);
@@ -258,7 +302,7 @@ void http_api_search_delete(struct http_ctx *x) {
     if (api_query_rows(x->app->store, x->account, &sq, &rows, &n) < 0) {
         http_api_query_failed(x);
     } else {
-        if (delete_rows(x, rows, n)) http_reply_text(x, 200, "ok");
+        if (delete_rows(x, rows, n, DELETE_FRAMES_SEARCH)) http_reply_text(x, 200, "ok");
         free(rows);
     }
     search_query_free(&sq);

@@ -56,6 +56,19 @@ void http_api_tags_put(struct http_ctx *x) {
     cJSON_Delete(body);
 }
 
+/* Rename (to) or drop (to NULL) a tag everywhere in scope: one "prune"
+ * frame, as Mailpit sends, instead of one per message. 0 or -1. */
+static int retag(struct http_ctx *x, const char *kw, const char *to) {
+    http_events_quiet(x->srv, true);
+    int rc = api_query_retag(x->app->store, x->account, kw, to);
+    http_events_quiet(x->srv, false);
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "Type", "prune");
+    cJSON_AddNullToObject(f, "Data");
+    http_events_send(x->srv, x->account, f);
+    return rc;
+}
+
 /* Messages in scope carrying the tag named in the path: >0, 0 (400 "tag not
  * found" answered), -1 (500 answered). kw gets its keyword. */
 static int64_t path_tag(struct http_ctx *x, buf_t *kw) {
@@ -75,7 +88,7 @@ static int64_t path_tag(struct http_ctx *x, buf_t *kw) {
 void http_api_tag_delete(struct http_ctx *x) {
     buf_t kw = BUF_INIT;
     if (path_tag(x, &kw) > 0) {
-        if (api_query_retag(x->app->store, x->account, buf_cstr(&kw), NULL) < 0)
+        if (retag(x, buf_cstr(&kw), NULL) < 0)
             http_reply_text(x, 500, "could not change the messages");
         else
             http_reply_text(x, 200, "ok");
@@ -104,7 +117,7 @@ void http_api_tag_rename(struct http_ctx *x) {
                (api_query_tag_count(x->app->store, x->account, buf_cstr(&tokw), &other) < 0 || other > 0)) {
         buf_printf(&b, "tag already exists: %s", to);
         http_reply_text(x, 400, buf_cstr(&b));
-    } else if (api_query_retag(x->app->store, x->account, buf_cstr(&kw), buf_cstr(&tokw)) < 0) {
+    } else if (retag(x, buf_cstr(&kw), buf_cstr(&tokw)) < 0) {
         http_reply_text(x, 500, "could not change the messages");
     } else {
         http_reply_text(x, 200, "ok");

@@ -613,13 +613,13 @@ class HttpApiTest(unittest.TestCase):
         mid = new["Data"]["ID"]
         self.api.request("PUT", "/api/v1/messages", {"IDs": [mid], "Read": True})
         upd = ws_next_json(s, "update")
-        self.assertEqual(upd["Data"]["IDs"], [mid])
+        self.assertEqual(upd["Data"]["ID"], mid)  # one frame per message, as Mailpit
         self.assertTrue(upd["Data"]["Read"])
         stats = ws_next_json(s, "stats")
         self.assertEqual((stats["Data"]["Total"], stats["Data"]["Unread"]), (1, 0))
         self.api.request("DELETE", "/api/v1/messages", {"IDs": [mid]})
         dele = ws_next_json(s, "delete")
-        self.assertEqual(dele["Data"]["IDs"], [mid])
+        self.assertEqual(dele["Data"], {"ID": mid})
         ws_send_frame(s, 0x9, b"hi")
         while True:
             op, payload = ws_read_frame(s)

@@ -17,6 +17,7 @@ import unittest
 import urllib.parse
 
 from harness import Devmail
+from test_http_api import ws_connect, ws_next_json, ws_read_frame
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -360,6 +361,64 @@ class BeforeLatestTzTest(unittest.TestCase):
 
     def q_path(self, query, tz):
         return "/api/v1/search?query=%s%s" % (self.q(query), "&tz=" + tz if tz else "")
+
+
+class WebSocketFramesTest(unittest.TestCase):
+    """The event stream as Mailpit's UI expects it: one "update" frame per
+    message whose read state changed ({"ID", "Read"}), one "delete" per
+    message ({"ID"}), "truncate" when all are deleted, "prune" after a tag
+    rename or delete; bulk "IDs" frames are gone."""
+
+    def setUp(self):
+        self.dm = Devmail(listen=("smtp", "http")).start()
+        self.port = self.dm.ports["http"]
+
+    def tearDown(self):
+        self.dm.stop()
+
+    def frames_until_stats(self, s):
+        """Text frames up to (not incl.) the next stats frame."""
+        out = []
+        while True:
+            op, payload = ws_read_frame(s)
+            if op != 1:
+                continue
+            f = json.loads(payload)
+            if f["Type"] == "stats":
+                return out
+            out.append(f)
+
+    def test_frames_like_mailpit(self):
+        for i in range(3):
+            smtp_send(self.dm, plain("m%d" % i))
+        ids = {m["Subject"]: m["ID"] for m in raw(self.port, "GET", "/api/v1/messages")[2]["messages"]}
+        a, b, c = ids["m0"], ids["m1"], ids["m2"]
+        s, _, head = ws_connect(self.port, origin="http://127.0.0.1:%d" % self.port)
+        self.assertTrue(head.startswith("HTTP/1.1 101"), head)
+        ws_next_json(s, "stats")
+        raw(self.port, "PUT", "/api/v1/messages", {"IDs": [a, b], "Read": True})
+        self.assertEqual(self.frames_until_stats(s), [{"Type": "update", "Data": {"ID": a, "Read": True}},
+                                                      {"Type": "update", "Data": {"ID": b, "Read": True}}])
+        # only what changed
+        raw(self.port, "PUT", "/api/v1/messages", {"IDs": [a, b, c], "Read": True})
+        self.assertEqual(self.frames_until_stats(s), [{"Type": "update", "Data": {"ID": c, "Read": True}}])
+        # all, without IDs: the stats frame tells (Mailpit sends no per-message frames)
+        raw(self.port, "PUT", "/api/v1/messages", {"Read": False})
+        self.assertEqual(self.frames_until_stats(s), [])
+        st, _, body = raw(self.port, "PUT", "/api/v1/messages", {"IDs": [a], "Search": "m0", "Read": True})
+        self.assertEqual((st, body), (400, "You may specify either IDs or a search query, not both"))
+        raw(self.port, "DELETE", "/api/v1/messages", {"IDs": [a]})
+        self.assertEqual(self.frames_until_stats(s), [{"Type": "delete", "Data": {"ID": a}}])
+        raw(self.port, "DELETE", "/api/v1/search?query=subject:m1")
+        self.assertEqual(self.frames_until_stats(s), [{"Type": "delete", "Data": {"ID": b}}])
+        raw(self.port, "PUT", "/api/v1/tags", {"Tags": ["t"], "IDs": [c]})
+        f = self.frames_until_stats(s)
+        self.assertEqual([(x["Type"], x["Data"]["ID"], x["Data"]["Tags"]) for x in f], [("update", c, ["t"])])
+        raw(self.port, "PUT", "/api/v1/tags/t", {"Name": "u"})
+        self.assertEqual(self.frames_until_stats(s), [{"Type": "prune", "Data": None}])
+        raw(self.port, "DELETE", "/api/v1/messages")
+        self.assertEqual(self.frames_until_stats(s), [{"Type": "truncate", "Data": None}])
+        s.close()
 
 
 @unittest.skipIf(not shutil.which("npm") or not shutil.which("node"), "node/npm not installed")
