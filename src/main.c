@@ -469,6 +469,7 @@ static int cmd_serve(int argc, char **argv) {
     if (cfg.recipient_map[0] && rcptmap_load(&app.rcptmap, cfg.recipient_map, &err) < 0) goto fail;
     app.store = store_open(app.base, cfg.data_dir, cfg.hostname, &err);
     if (!app.store) goto fail;
+    if (store_set_tag_rules(app.store, cfg.tag, &err) < 0) goto fail;
     app.tls = tls_ctx_new(&cfg, &err);
     if (!app.tls) goto fail;
     struct net_limits limits = {cfg.max_connections, cfg.max_connections_per_ip};

@@ -10,6 +10,7 @@
 
 #include "conf/chaos.h"
 #include "core/invariant.h"
+#include "core/tags.h"
 #include "core/xalloc.h"
 
 #define OFF(field) offsetof(struct config, field)
@@ -75,6 +76,7 @@ const struct config_entry config_table[] = {
     {"http_passdb", CONF_STR, OFF(http_passdb), "", "passwd-file for HTTP basic auth; empty: same as passdb when set, else no auth", NULL, 0, 0, CONF_RELOAD},
     {"chaos", CONF_BOOL, OFF(chaos), "no", "SMTP failure injection for testing retry paths: enables GET/PUT /api/v1/chaos (Mailpit's --enable-chaos)", NULL, 0, 0, CONF_RELOAD},
     {"chaos_triggers", CONF_STR, OFF(chaos_triggers), "", "failures to inject (implies chaos), Mailpit's syntax: `sender:451:5,recipient:550:10,authentication:535:100` (point:code:percent; MAIL FROM, RCPT TO, AUTH)", NULL, 0, 0, CONF_RELOAD},
+    {"tag", CONF_STR, OFF(tag), "", "Mailpit's --tag: tag new messages matching a search, `tags=query` rules separated by spaces, a quoted rule may hold spaces (`\"Tag 1,urgent=subject:reset\" invoice=has:attachment`)", NULL, 0, 0, CONF_RESTART},
     {"webhook_url", CONF_STR, OFF(webhook_url), "", "POST each new message's summary (JSON, as Mailpit's webhook) to this http:// URL; empty: off", NULL, 0, 0, CONF_RELOAD},
     {"webhook_queue_size", CONF_INT, OFF(webhook_queue_size), "1000", "notifications waiting for the webhook at most; beyond, the oldest is dropped (deliveries never wait)", NULL, 1, 0, CONF_RELOAD},
     {"webhook_retries", CONF_INT, OFF(webhook_retries), "5", "retries of a failed webhook request (no answer, 429, 5xx) after 1, 2, 4 ... seconds", NULL, 0, 0, CONF_RELOAD},
@@ -416,6 +418,16 @@ int config_validate(const struct config *cfg, buf_t *err) {
         buf_printf(err, "relay_host must be HOST:PORT");
         return -1;
     }
+    struct tag_rule *rules;
+    size_t nrules;
+    buf_t why = BUF_INIT;
+    if (tag_rules_parse(cfg->tag, &rules, &nrules, &why) < 0) {
+        buf_printf(err, "tag: %s", buf_cstr(&why));
+        buf_free(&why);
+        return -1;
+    }
+    tag_rules_free(rules, nrules);
+    buf_free(&why);
     if (cfg->webhook_url[0] && strncasecmp(cfg->webhook_url, "http://", 7) != 0) {
         buf_printf(err, "webhook_url must be an http:// URL");
         return -1;

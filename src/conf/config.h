@@ -87,6 +87,7 @@ struct config {
     char *http_passdb;
     bool chaos;
     char *webhook_url;
+    char *tag;
     char *spamassassin;
     struct strlist link_check_allowed;
     int64_t link_check_timeout;

@@ -94,3 +94,88 @@ void tags_from_plus_address(buf_t *kw, const char *addr) {
         p += l + 1;
     }
 }
+
+void tag_rules_free(struct tag_rule *rules, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        free(rules[i].keywords);
+        free(rules[i].match);
+        search_query_free(&rules[i].q);
+    }
+    free(rules);
+}
+
+/* One argument of Mailpit's ArgsParser: up to an unquoted space, quotes
+ * dropped, trimmed. Advances *p; false at the end. */
+static bool next_arg(const char **p, buf_t *out) {
+    buf_reset(out);
+    const char *s = *p;
+    while (*s == ' ') s++;
+    if (!*s) return false;
+    bool quoted = false;
+    for (; *s && (quoted || *s != ' '); s++) {
+        if (*s == '"') quoted = !quoted;
+        else buf_append_char(out, *s);
+    }
+    *p = s;
+    return true;
+}
+
+int tag_rules_parse(const char *spec, struct tag_rule **rules_r, size_t *n_r, buf_t *err) {
+    struct tag_rule *v = NULL;
+    size_t n = 0, cap = 0;
+    buf_t arg = BUF_INIT;
+    const char *p = spec ? spec : "";
+    int rc = 0;
+    while (rc == 0 && next_arg(&p, &arg)) {
+        const char *a = buf_cstr(&arg);
+        const char *eq = strchr(a, '=');
+        if (!eq) {
+            buf_printf(err, "tag rule without '=' (use tags=query): %s", a);
+            rc = -1;
+            break;
+        }
+        buf_t kw = BUF_INIT;
+        for (const char *t = a; t < eq;) {
+            size_t l = strcspn(t, ",");
+            if (t + l > eq) l = (size_t)(eq - t);
+            tags_add_keyword(&kw, t, l);
+            t += l + 1;
+        }
+        const char *m = eq + 1;
+        while (*m == ' ' || *m == '\t') m++;
+        size_t ml = strlen(m);
+        while (ml && (m[ml - 1] == ' ' || m[ml - 1] == '\t')) ml--;
+        char *match = xstrndup(m, ml);
+        for (char *c = match; *c; c++)
+            if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
+        struct search_query q = {0};
+        if (!*match) {
+            buf_printf(err, "tag rule with an empty query: %s", a);
+            rc = -1;
+        } else if (search_query_parse(match, ml, 0, &q, err) < 0) {
+            rc = -1;
+        } else if (kw.len == 0) {
+            search_query_free(&q); /* no valid tag: Mailpit skips the rule */
+        } else {
+            if (n == cap) {
+                cap = cap ? cap * 2 : 4;
+                v = xrealloc(v, cap * sizeof *v);
+            }
+            v[n].keywords = buf_steal(&kw);
+            v[n].match = match;
+            v[n].q = q;
+            match = NULL;
+            n++;
+        }
+        free(match);
+        buf_free(&kw);
+    }
+    buf_free(&arg);
+    if (rc < 0) {
+        tag_rules_free(v, n);
+        return -1;
+    }
+    *rules_r = v;
+    *n_r = n;
+    return 0;
+}

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "core/buf.h"
+#include "core/search_query.h"
 
 /* Longest tag, in bytes (Mailpit's). */
 #define TAG_MAX_LEN 100
@@ -30,5 +31,21 @@ void tags_add_keyword(buf_t *kw, const char *s, size_t len);
  * plus part of addresses ("user+a+b@x" -> a, b), added to kw. */
 void tags_from_x_tags(buf_t *kw, const char *value);
 void tags_from_plus_address(buf_t *kw, const char *addr);
+
+/* One rule of Mailpit's --tag option: "tag1,tag2=query". */
+struct tag_rule {
+    char *keywords;         /* the rule's tags as keywords, space separated */
+    char *match;            /* the query text, lowercased */
+    struct search_query q;  /* parsed */
+};
+
+/* Parse a --tag value: rules separated by spaces, a rule in double quotes
+ * may hold spaces (the quotes are dropped, as Mailpit's ArgsParser does);
+ * the tags before the first "=", the query after it (lowercased). A rule
+ * whose tags all clean to nothing is dropped. 0 with *rules_r (free with
+ * tag_rules_free), or -1 with a reason: a rule without "=", an empty or
+ * unparseable query. */
+int tag_rules_parse(const char *spec, struct tag_rule **rules_r, size_t *n_r, buf_t *err);
+void tag_rules_free(struct tag_rule *rules, size_t n);
 
 #endif

@@ -18,6 +18,8 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "conf/rcptmap.h"
+#include "core/tags.h"
+#include "store/tag_filter.h"
 #include "store/sort.h"
 
 /* SQLite page cache of the commit thread's connection, in KiB. */
@@ -275,8 +277,19 @@ bool store_index_writable(const struct store *s) {
     return !index_write_failed(s->idx) && !(s->commit_idx && index_write_failed(s->commit_idx));
 }
 
+int store_set_tag_rules(struct store *s, const char *spec, buf_t *err) {
+    struct tag_rule *r;
+    size_t n;
+    if (tag_rules_parse(spec, &r, &n, err) < 0) return -1;
+    tag_rules_free(s->tag_rules, s->ntag_rules);
+    s->tag_rules = r;
+    s->ntag_rules = n;
+    return 0;
+}
+
 void store_close(struct store *s) {
     if (!s) return;
+    tag_rules_free(s->tag_rules, s->ntag_rules);
     if (s->maintain) event_free(s->maintain);
     maildir_committer_free(s->committer);
     index_close(s->commit_idx);
@@ -1044,8 +1057,30 @@ void store_delivery_write(struct store_delivery *d, const void *p, size_t len) {
 }
 
 /* Index the published copies of one delivery (summary parsed once). */
+/* The message's keywords from Mailpit's tag filters and its automatic
+ * tags; NULL without filters (the index then takes the automatic tags). */
+static char *delivery_keywords(struct store_delivery *d) {
+    struct store *s = d->store;
+    if (!s->ntag_rules) return NULL;
+    buf_t raw = BUF_INIT, kw = BUF_INIT;
+    if (buf_load_file(&raw, d->files[0].new_path) == 0) {
+        for (size_t i = 0; i < raw.len; i++)
+            if (raw.data[i] >= 'A' && raw.data[i] <= 'Z') raw.data[i] = (char)(raw.data[i] - 'A' + 'a');
+    }
+    buf_append_str(&kw, d->summary.auto_tags ? d->summary.auto_tags : "");
+    struct tag_filter_msg m = {&d->summary, d->rcpts, buf_cstr(&kw), d->files[0].size + d->files[0].lines,
+                               d->internaldate, raw.len ? buf_cstr(&raw) : NULL};
+    buf_t out = BUF_INIT;
+    buf_append(&out, kw.data, kw.len);
+    tag_filter_apply(s->tag_rules, s->ntag_rules, &m, &out);
+    buf_free(&raw);
+    buf_free(&kw);
+    return buf_steal(&out);
+}
+
 static void delivery_index(struct store_delivery *d, struct index *idx) {
     summary_from_file(d->files[0].new_path, &d->summary);
+    char *keywords = delivery_keywords(d);
     for (size_t i = 0; i < d->n; i++) {
         struct index_mailbox mb;
         if (index_mailbox_get(idx, d->accounts[i], "INBOX", true, &mb) < 0) continue;
@@ -1058,10 +1093,12 @@ static void delivery_index(struct store_delivery *d, struct index *idx) {
             .size = d->files[i].size + d->files[i].lines,
             .mail_from = d->mail_from,
             .rcpts = d->rcpts,
+            .keywords = keywords,
             .summary = &d->summary,
         };
         if (index_add_message(idx, mb.id, &m, &d->uids[i], &d->rows[i]) == 0) d->mailbox_ids[i] = mb.id;
     }
+    free(keywords);
 }
 
 /* Runs on the commit thread once the files are durable in new/: parsing

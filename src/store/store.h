@@ -46,6 +46,8 @@ struct store {
     struct store_dircache *dircache; /* Maildir mtimes as last synced */
     struct event *maintain;   /* gives freed index pages back, now and then */
     const void *origin;       /* of the changes being made (store_origin_begin) */
+    struct tag_rule *tag_rules; /* Mailpit's tag filters for new mail (store_set_tag_rules) */
+    size_t ntag_rules;
     uint64_t delivered;       /* messages stored since start */
     uint64_t delivered_bytes;
 };
@@ -54,6 +56,10 @@ struct store {
  * Maildir folders with the index and sweep stale tmp/ files. */
 struct store *store_open(struct event_base *base, const char *data_dir, const char *hostname, buf_t *err);
 void store_close(struct store *s);
+/* Mailpit's tag filters (config key tag, "tags=query" rules, see
+ * core/tags.h) for the deliveries from now on; call before the first.
+ * 0, or -1 with err (the rules are not changed). */
+int store_set_tag_rules(struct store *s, const char *spec, buf_t *err);
 /* Did the index's last commits succeed (false: disk full, I/O error)? */
 bool store_index_writable(const struct store *s);
 

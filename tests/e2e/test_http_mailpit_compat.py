@@ -178,6 +178,38 @@ class TagsTest(unittest.TestCase):
         self.assertEqual(raw(self.port, "GET", "/api/v1/messages")[2]["messages"][0]["Tags"], [])
 
 
+class TagFiltersTest(unittest.TestCase):
+    """The tag key, Mailpit's --tag "tags=query" rules: a new message that
+    matches a rule's search, or whose raw text contains the query, gets its
+    tags with the same insert; bad rules stop the configuration."""
+
+    RULES = ('"Password Reset,auth=subject:reset" invoice=has:attachment bulk=from:newsletter@ '
+             'urgent!=URGENT "never=subject:nothing-like-this"')
+
+    def test_rules(self):
+        with Devmail(listen=("smtp", "http"), args=["--tag", self.RULES]) as dm:
+            port = dm.ports["http"]
+            smtp_send(dm, plain("Reset your password"))
+            smtp_send(dm, "From: newsletter@shop.example\r\nTo: bob@example.com\r\nSubject: deals\r\n\r\nThis is urgent!\r\n")
+            st, _, j = raw(port, "POST", "/api/v1/send", {
+                "From": {"Email": "app@example.org"}, "To": [{"Email": "u+signup@example.com"}], "Subject": "invoice",
+                "Attachments": [{"Filename": "a.pdf", "Content": base64.b64encode(b"%PDF-1.4").decode()}]})
+            self.assertEqual(st, 200, j)
+            smtp_send(dm, plain("plain"))
+            got = {m["Subject"]: m["Tags"] for m in raw(port, "GET", "/api/v1/messages")[2]["messages"]}
+            self.assertEqual(got, {"Reset your password": ["Password Reset", "auth"], "deals": ["bulk", "urgent"],
+                                   "invoice": ["invoice", "signup"], "plain": []})
+            st, _, found = raw(port, "GET", "/api/v1/search?query=" + urllib.parse.quote('tag:"Password Reset"'))
+            self.assertEqual([m["Subject"] for m in found["messages"]], ["Reset your password"])
+
+    def test_bad_rules_refused(self):
+        for bad in ("noequals", "x=before:notadate", "x="):
+            out = subprocess.run([os.environ["DEVMAIL_BIN"], "check-config", "--tag", bad], capture_output=True,
+                                 text=True, timeout=30)
+            self.assertNotEqual(out.returncode, 0, bad)
+            self.assertIn("tag:", out.stderr)
+
+
 class UsernameTest(unittest.TestCase):
     """Username in summaries: the SMTP AUTH login (Mailpit's), or the HTTP
     login of a Send API call; "" without one. Written into devmail's

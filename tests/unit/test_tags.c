@@ -75,11 +75,37 @@ static void test_auto_tags(void **state) {
     buf_free(&b);
 }
 
+static void test_rules(void **state) {
+    (void)state;
+    struct tag_rule *r;
+    size_t n;
+    buf_t err = BUF_INIT;
+    const char *spec = " \"Tag 1,auth=Subject:Reset  \" invoice=has:attachment !!=x  a=b=c ";
+    assert_int_equal(tag_rules_parse(spec, &r, &n, &err), 0);
+    assert_int_equal(n, 3); /* "!!" cleans to nothing: the rule is dropped, as in Mailpit */
+    assert_string_equal(r[0].keywords, "Tag+1 auth");
+    assert_string_equal(r[0].match, "subject:reset");
+    assert_int_equal(r[0].q.count, 1);
+    assert_string_equal(r[1].keywords, "invoice");
+    assert_string_equal(r[2].match, "b=c"); /* the query is what follows the first "=" */
+    tag_rules_free(r, n);
+    assert_int_equal(tag_rules_parse("", &r, &n, &err), 0);
+    assert_int_equal(n, 0);
+    tag_rules_free(r, n);
+    assert_int_equal(tag_rules_parse("ok=x noequals", &r, &n, &err), -1);
+    assert_non_null(strstr(buf_cstr(&err), "noequals"));
+    buf_reset(&err);
+    assert_int_equal(tag_rules_parse("x=", &r, &n, &err), -1);
+    assert_int_equal(tag_rules_parse("x=before:nodate", &r, &n, &err), -1);
+    buf_free(&err);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clean),
         cmocka_unit_test(test_keywords),
         cmocka_unit_test(test_auto_tags),
+        cmocka_unit_test(test_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
