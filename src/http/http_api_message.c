@@ -210,8 +210,16 @@ void http_api_message_raw(struct http_ctx *x) {
     struct http_api_loaded l;
     if (!http_api_load_message(x, id, false, &l)) return;
     buf_t b = BUF_INIT;
-    if (!read_file(l.msg.path, &b)) http_reply_text(x, 404, "message file not found");
-    else http_reply(x, 200, "text/plain; charset=utf-8", b.data, b.len);
+    buf_t dl = BUF_INIT;
+    bool download = http_query_get(x->req->query, "dl", &dl) && !strcmp(buf_cstr(&dl), "1");
+    buf_free(&dl);
+    if (!read_file(l.msg.path, &b)) {
+        http_reply_text(x, 404, "message file not found");
+    } else {
+        http_reply(x, 200, "text/plain; charset=utf-8", b.data, b.len);
+        /* ?dl=1: Mailpit's download, named after the message's ID */
+        if (download) http_add_header(x, "Content-Disposition: attachment; filename=\"%s.eml\"", l.msg.api_id);
+    }
     http_add_header(x, "X-Content-Type-Options: nosniff");
     buf_free(&b);
     http_api_loaded_free(&l);

@@ -273,6 +273,11 @@ class HeadersTest(unittest.TestCase):
             for k in ("Return-Path", "X-Original-To", "Delivered-To", "From", "To"):
                 self.assertIn(k, hd)
             self.assertNotIn("MIME-Version", hd)
+            # Mailpit's ?dl=1 on /raw names the download after the ID
+            st, r, src = raw(port, "GET", "/api/v1/message/%s/raw?dl=1" % mid)
+            self.assertEqual(r.getheader("Content-Disposition"), 'attachment; filename="%s.eml"' % mid)
+            self.assertIn("message-id: <a@b>", src)
+            self.assertIsNone(raw(port, "GET", "/api/v1/message/%s/raw" % mid)[1].getheader("Content-Disposition"))
 
 
 class SendApiTest(unittest.TestCase):
