@@ -17,7 +17,7 @@
 #include "app/deliver.h"
 #include "core/buf.h"
 
-static const struct deliver_trace smtp_trace = {"STINGER", "127.0.0.1", "ESMTPS", "ABCDE12345", 0};
+static const struct deliver_trace smtp_trace = {"STINGER", "127.0.0.1", "ESMTPS", "ABCDE12345", 0, NULL};
 
 static void test_one_recipient(void **state) {
     (void)state;
@@ -57,7 +57,7 @@ static void test_duplicates_and_accounts(void **state) {
 static void test_hostile_helo_and_remote_peer(void **state) {
     (void)state;
     struct deliver_rcpt r[] = {{"x@y.z", "x@y.z"}};
-    struct deliver_trace t = {"evil\r\nBcc: (x) me", "192.0.2.7", "HTTP", NULL, 0};
+    struct deliver_trace t = {"evil\r\nBcc: (x) me", "192.0.2.7", "HTTP", NULL, 0, NULL};
     buf_t h = BUF_INIT;
     deliver_trace_headers(&h, "h", "f@g.h", r, 1, "x@y.z", &t);
     const char *s = buf_cstr(&h);
@@ -70,6 +70,25 @@ static void test_hostile_helo_and_remote_peer(void **state) {
     t.peer = "::1";
     deliver_trace_headers(&h, "h", "f@g.h", r, 1, "x@y.z", &t);
     assert_non_null(strstr(buf_cstr(&h), "Received: from unknown (localhost [::1])"));
+    buf_free(&h);
+}
+
+/* The SMTP AUTH login as Postfix's smtpd_sasl_authenticated_header writes
+ * it (the API's Username), cleaned like the HELO name. */
+static void test_authenticated_sender(void **state) {
+    (void)state;
+    struct deliver_rcpt r[] = {{"x@y.z", "x@y.z"}};
+    struct deliver_trace t = {"client", "127.0.0.1", "ESMTPA", "ID1", 0, "app-user"};
+    buf_t h = BUF_INIT;
+    deliver_trace_headers(&h, "h", "f@g.h", r, 1, "x@y.z", &t);
+    assert_non_null(strstr(buf_cstr(&h), "Received: from client (localhost [127.0.0.1])\n\t(Authenticated sender: app-user)\n"
+                                         "\tby h (devmail) with ESMTPA id ID1\n\tfor <x@y.z>; "));
+    buf_free(&h);
+    buf_init(&h);
+    t.auth_user = "a)\r\nX-Evil: 1";
+    deliver_trace_headers(&h, "h", "f@g.h", r, 1, "x@y.z", &t);
+    assert_non_null(strstr(buf_cstr(&h), "(Authenticated sender: a???X-Evil:?1)\n"));
+    assert_null(strstr(buf_cstr(&h), "\nX-Evil"));
     buf_free(&h);
 }
 
@@ -87,6 +106,7 @@ int main(void) {
         cmocka_unit_test(test_one_recipient),
         cmocka_unit_test(test_duplicates_and_accounts),
         cmocka_unit_test(test_hostile_helo_and_remote_peer),
+        cmocka_unit_test(test_authenticated_sender),
         cmocka_unit_test(test_queue_ids_differ),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

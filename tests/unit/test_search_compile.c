@@ -75,7 +75,7 @@ static void test_sql_quote_doubling(void **state) {
     (void)state;
     /* A '"' can only reach a value through... nothing: quotes are syntax.
      * Exercise the doubling path via the builder directly. */
-    struct search_query_term t = {SEARCH_QUERY_TEXT, false, (char *)"a\"b", 3, 0};
+    struct search_query_term t = {SEARCH_QUERY_TEXT, false, (char *)"a\"b", 3, 0, false};
     struct search_query q = {&t, 1};
     struct search_sql s;
     search_compile(&q, &s);
