@@ -10,6 +10,7 @@
 
 #include "core/xalloc.h"
 #include "http/http_api_internal.h"
+#include "http/thumb.h"
 
 
 static void list_unsubscribe(GMimeMessage *m, cJSON *o) {
@@ -276,8 +277,32 @@ void http_api_message_part(struct http_ctx *x) {
     http_api_loaded_free(&l);
 }
 
+/* GET .../part/{PartID}/thumb: Mailpit's 180x120 JPEG of an image part
+ * (http/thumb.c), a blank one for any other part, named like the part. */
 void http_api_message_thumb(struct http_ctx *x) {
-    http_reply_text(x, 404, "no thumbnails");
+    struct http_api_loaded l;
+    if (!http_api_load_message(x, http_param(x, "ID"), true, &l)) return;
+    struct http_api_detail_walk w = {0};
+    w.want_id = http_param(x, "PartID");
+    http_api_walk_parts(l.mime, http_api_detail_part, &w);
+    if (!w.found) {
+        http_reply_text(x, 404, "part not found");
+        http_api_loaded_free(&l);
+        return;
+    }
+    buf_t data = BUF_INIT, jpeg = BUF_INIT;
+    char *type = http_api_mime_type(w.found);
+    if (!strncasecmp(type, "image/", 6)) http_api_part_bytes(w.found, &data);
+    thumb_jpeg(data.data, data.len, &jpeg); /* blank without image bytes */
+    http_reply(x, 200, "image/jpeg", jpeg.data, jpeg.len);
+    const char *name = http_api_part_filename(w.found);
+    if (!*name && g_mime_object_get_content_id(w.found)) name = g_mime_object_get_content_id(w.found);
+    if (!strpbrk(name, "\"\r\n\\")) http_add_header(x, "Content-Disposition: filename=\"%s\"", name);
+    http_add_header(x, "X-Content-Type-Options: nosniff");
+    free(type);
+    buf_free(&data);
+    buf_free(&jpeg);
+    http_api_loaded_free(&l);
 }
 
 /* ---- /view/{ID}.html and .txt --------------------------------------------------------- */

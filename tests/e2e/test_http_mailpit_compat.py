@@ -332,6 +332,58 @@ class SendApiTest(unittest.TestCase):
                          [("pic", "image/png"), ("report.pdf", "application/pdf"), ("x.csv", "text/plain")])
 
 
+def png(width, height, rgb=(200, 30, 30)):
+    """A real PNG, made with zlib only."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff)
+    rows = b"".join(b"\0" + bytes(rgb) * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def jpeg_size(data):
+    """(width, height) from a JPEG's SOF marker."""
+    i = 2
+    while i < len(data):
+        marker, length = data[i + 1], int.from_bytes(data[i + 2:i + 4], "big")
+        if marker in (0xC0, 0xC2):
+            return int.from_bytes(data[i + 7:i + 9], "big"), int.from_bytes(data[i + 5:i + 7], "big")
+        i += 2 + length
+    return None
+
+
+class ThumbnailTest(unittest.TestCase):
+    """.../part/{PartID}/thumb: Mailpit's 180x120 JPEG of an image part, a
+    blank one for other parts, named after the part."""
+
+    def test_thumbnails(self):
+        with Devmail(listen=("smtp", "http")) as dm:
+            port = dm.ports["http"]
+            st, _, j = raw(port, "POST", "/api/v1/send", {
+                "From": {"Email": "a@example.org"}, "To": [{"Email": "b@example.com"}], "Text": "see",
+                "Attachments": [{"Filename": "red.png", "Content": base64.b64encode(png(400, 300)).decode()},
+                                {"Filename": "notes.txt", "Content": base64.b64encode(b"just text").decode()}]})
+            self.assertEqual(st, 200, j)
+            atts = raw(port, "GET", "/api/v1/message/" + j["ID"])[2]["Attachments"]
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            out = {}
+            for a in atts:
+                c.request("GET", "/api/v1/message/%s/part/%s/thumb" % (j["ID"], a["PartID"]))
+                r = c.getresponse()
+                out[a["FileName"]] = (r.status, r.getheader("Content-Type"), r.getheader("Content-Disposition"), r.read())
+            c.close()
+            st, ctype, disp, img = out["red.png"]
+            self.assertEqual((st, ctype, disp), (200, "image/jpeg", 'filename="red.png"'))
+            self.assertEqual(jpeg_size(img), (180, 120))
+            st, ctype, disp, blank = out["notes.txt"]
+            self.assertEqual((st, ctype, jpeg_size(blank)), (200, "image/jpeg", (180, 120)))
+            self.assertNotEqual(img, blank)
+            self.assertEqual(raw(port, "GET", "/api/v1/message/%s/part/9/thumb" % j["ID"])[0], 404)
+
+
 class BeforeLatestTzTest(unittest.TestCase):
     """before= on the list and search, latest?query= (API and /view), and
     tz= for dates without a zone, each with its own DST offset. Messages are
