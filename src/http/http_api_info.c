@@ -5,10 +5,13 @@
  * 400 "... not enabled" as Mailpit does when they are off.
  */
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#include "app/spamcheck.h"
+#include "core/xalloc.h"
 #include "core/tags.h"
 #include "http/http_api_internal.h"
 
@@ -42,8 +45,44 @@ void http_api_link_check(struct http_ctx *x) {
     http_reply_text(x, 400, NOT_ENABLED_LINK_CHECK);
 }
 
+struct sa_request {
+    void *token; /* http_defer_async's, set once spamd is asked */
+};
+
+static void sa_done(void *arg, const struct spam_result *r, const char *error) {
+    struct sa_request *q = arg;
+    struct http_ctx *x = http_token_ctx(q->token);
+    /* Mailpit answers spamd trouble as a result with its Error set */
+    http_reply_json(x, 200, spam_result_json(r, error));
+    http_complete(q->token);
+    free(q);
+}
+
+/* GET .../sa-check: spamd's verdict (app/spamcheck.c) in Mailpit's shape,
+ * answered when spamd has; 400 while the spamassassin key is empty. */
 void http_api_sa_check(struct http_ctx *x) {
-    http_reply_text(x, 400, NOT_ENABLED_SA_CHECK);
+    const struct config *cfg = x->app->cfg;
+    if (!cfg->spamassassin || !cfg->spamassassin[0]) {
+        http_reply_text(x, 400, NOT_ENABLED_SA_CHECK);
+        return;
+    }
+    struct http_api_loaded l;
+    if (!http_api_load_message(x, http_param(x, "ID"), false, &l)) return;
+    buf_t msg = BUF_INIT, err = BUF_INIT;
+    struct sa_request *q = xcalloc(1, sizeof *q);
+    if (buf_load_file(&msg, l.msg.path) < 0) {
+        http_reply_text(x, 404, "message file not found");
+        free(q);
+    } else if (spamcheck_start(x->app->base, cfg->spamassassin, cfg->spamassassin_timeout, msg.data ? msg.data : "",
+                               msg.len, sa_done, q, &err) < 0) {
+        http_reply_json(x, 200, spam_result_json(NULL, buf_cstr(&err)));
+        free(q);
+    } else {
+        q->token = http_defer_async(x); /* done() comes from the loop, later */
+    }
+    buf_free(&msg);
+    buf_free(&err);
+    http_api_loaded_free(&l);
 }
 
 void http_api_chaos(struct http_ctx *x) {

@@ -16,7 +16,7 @@ import subprocess
 import unittest
 import urllib.parse
 
-from harness import Devmail
+from harness import Devmail, free_port
 from test_http_api import ws_connect, ws_next_json, ws_read_frame
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -382,6 +382,37 @@ class ThumbnailTest(unittest.TestCase):
             self.assertEqual((st, ctype, jpeg_size(blank)), (200, "image/jpeg", (180, 120)))
             self.assertNotEqual(img, blank)
             self.assertEqual(raw(port, "GET", "/api/v1/message/%s/part/9/thumb" % j["ID"])[0], 404)
+
+
+@unittest.skipIf(not shutil.which("spamd") and not os.path.exists("/usr/sbin/spamd"), "spamd not installed")
+class SaCheckTest(unittest.TestCase):
+    """GET .../sa-check through the route table: a real spamd on loopback
+    (test_spam_check's), Mailpit's JSON, answered when spamd has; spamd
+    trouble is a result with Error set, as in Mailpit."""
+
+    def test_sa_check(self):
+        from test_spam_check import HAM, SPAMMY, Spamd
+        spamd = Spamd()
+        try:
+            with Devmail(listen=("smtp", "http"), args=["--spamassassin", "127.0.0.1:%d" % spamd.port]) as dm:
+                port = dm.ports["http"]
+                smtp_send(dm, SPAMMY)
+                st, _, j = raw(port, "GET", "/api/v1/message/latest/sa-check")
+                self.assertEqual(st, 200, j)
+                self.assertEqual((j["IsSpam"], j["Error"]), (True, ""))
+                self.assertGreaterEqual(j["Score"], 5.0)
+                self.assertIn("MISSING_DATE", {r["Name"] for r in j["Rules"]})
+                smtp_send(dm, HAM)
+                st, _, j = raw(port, "GET", "/api/v1/message/latest/sa-check")
+                self.assertEqual((st, j["IsSpam"], j["Error"]), (200, False, ""))
+                self.assertEqual(raw(port, "GET", "/api/v1/message/nope/sa-check")[0], 404)
+            with Devmail(listen=("smtp", "http"), args=["--spamassassin", "127.0.0.1:%d" % free_port()]) as dm:
+                smtp_send(dm, HAM)
+                st, _, j = raw(dm.ports["http"], "GET", "/api/v1/message/latest/sa-check")
+                self.assertEqual((st, j["IsSpam"], j["Score"], j["Rules"]), (200, False, 0, []))
+                self.assertIn("spamd", j["Error"])
+        finally:
+            spamd.stop()
 
 
 class BeforeLatestTzTest(unittest.TestCase):
