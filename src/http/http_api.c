@@ -43,7 +43,10 @@ const struct http_route http_api_routes[] = {
     {"*", "/api/v1/message/{ID}/html-check", http_api_html_check, HTTP_AUTH_LOGIN, false, NULL},
     {"*", "/api/v1/message/{ID}/link-check", http_api_link_check, HTTP_AUTH_LOGIN, false, NULL},
     {"*", "/api/v1/message/{ID}/sa-check", http_api_sa_check, HTTP_AUTH_LOGIN, false, NULL},
-    {"*", "/api/v1/chaos", http_api_chaos, HTTP_AUTH_LOGIN, false, NULL},
+
+    /* SMTP failure injection (the chaos keys) */
+    {"GET", "/api/v1/chaos", http_api_chaos_get, HTTP_AUTH_LOGIN, false, NULL},
+    {"PUT", "/api/v1/chaos", http_api_chaos_put, HTTP_AUTH_LOGIN, false, NULL},
     /* about the server */
     {"GET", "/api/v1/info", http_api_info, HTTP_AUTH_LOGIN, false, NULL},
     {"GET", "/api/v1/webui", http_api_webui, HTTP_AUTH_LOGIN, false, NULL},

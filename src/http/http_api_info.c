@@ -12,6 +12,7 @@
 
 #include "app/spamcheck.h"
 #include "core/xalloc.h"
+#include "core/log.h"
 #include "core/tags.h"
 #include "http/http_api_internal.h"
 
@@ -20,7 +21,7 @@
 #define NOT_ENABLED_HTML_CHECK "HTML check not enabled"
 #define NOT_ENABLED_LINK_CHECK "link check not enabled"
 #define NOT_ENABLED_SA_CHECK "SpamAssassin check not enabled"
-#define NOT_ENABLED_CHAOS "chaos not enabled"
+#define NOT_ENABLED_CHAOS "Chaos is not enabled"
 
 void http_api_livez(struct http_ctx *x) {
     http_reply_text(x, 200, "ok");
@@ -85,8 +86,65 @@ void http_api_sa_check(struct http_ctx *x) {
     http_api_loaded_free(&l);
 }
 
-void http_api_chaos(struct http_ctx *x) {
-    http_reply_text(x, 400, NOT_ENABLED_CHAOS);
+static cJSON *chaos_json(const struct chaos *c) {
+    static const char *const names[CHAOS_POINTS] = {"Sender", "Recipient", "Authentication"};
+    cJSON *o = cJSON_CreateObject();
+    for (int p = 0; p < CHAOS_POINTS; p++) {
+        cJSON *t = cJSON_AddObjectToObject(o, names[p]);
+        cJSON_AddNumberToObject(t, "ErrorCode", c->t[p].error_code);
+        cJSON_AddNumberToObject(t, "Probability", c->t[p].probability);
+    }
+    return o;
+}
+
+/* GET /api/v1/chaos: Mailpit's triggers; 400 while chaos is off (the
+ * chaos / chaos_triggers keys), as Mailpit says it. */
+void http_api_chaos_get(struct http_ctx *x) {
+    if (!x->app->chaos_enabled) {
+        http_reply_text(x, 400, NOT_ENABLED_CHAOS);
+        return;
+    }
+    http_reply_json(x, 200, chaos_json(&x->app->chaos));
+}
+
+/* PUT /api/v1/chaos {"Sender": {"ErrorCode", "Probability"}, ...}: a
+ * trigger left out is 0 % with its default code, as in Mailpit; all of
+ * them change or none (Mailpit applies them one by one). Until the next
+ * reload of the configuration. */
+void http_api_chaos_put(struct http_ctx *x) {
+    if (!x->app->chaos_enabled) {
+        http_reply_text(x, 400, NOT_ENABLED_CHAOS);
+        return;
+    }
+    cJSON *body = http_api_json_body(x);
+    if (!body) return;
+    static const char *const names[CHAOS_POINTS] = {"Sender", "Recipient", "Authentication"};
+    struct chaos c;
+    chaos_defaults(&c);
+    buf_t err = BUF_INIT;
+    for (int p = 0; p < CHAOS_POINTS && !err.len; p++) {
+        cJSON *t = cJSON_GetObjectItemCaseSensitive(body, names[p]);
+        cJSON *code = cJSON_GetObjectItemCaseSensitive(t, "ErrorCode");
+        cJSON *prob = cJSON_GetObjectItemCaseSensitive(t, "Probability");
+        if ((t && !cJSON_IsObject(t) && !cJSON_IsNull(t)) || (code && !cJSON_IsNumber(code)) ||
+            (prob && !cJSON_IsNumber(prob))) {
+            buf_printf(&err, "%s: ErrorCode and Probability must be numbers", names[p]);
+            break;
+        }
+        int ec = code && code->valueint ? code->valueint : c.t[p].error_code;
+        chaos_set(&c, (enum chaos_point)p, ec, prob ? prob->valueint : 0, &err);
+    }
+    if (err.len) {
+        http_reply_text(x, 400, buf_cstr(&err));
+    } else {
+        x->app->chaos = c;
+        log_info("http: chaos triggers set: sender %d@%d%%, recipient %d@%d%%, authentication %d@%d%%",
+                 c.t[0].error_code, c.t[0].probability, c.t[1].error_code, c.t[1].probability, c.t[2].error_code,
+                 c.t[2].probability);
+        http_reply_json(x, 200, chaos_json(&c));
+    }
+    buf_free(&err);
+    cJSON_Delete(body);
 }
 
 

@@ -132,6 +132,7 @@ void http_api_release(struct http_ctx *x);
 void http_api_html_check(struct http_ctx *x);
 void http_api_link_check(struct http_ctx *x);
 void http_api_sa_check(struct http_ctx *x);
-void http_api_chaos(struct http_ctx *x);
+void http_api_chaos_get(struct http_ctx *x);
+void http_api_chaos_put(struct http_ctx *x);
 
 #endif

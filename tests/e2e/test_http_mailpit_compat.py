@@ -415,6 +415,33 @@ class SaCheckTest(unittest.TestCase):
             spamd.stop()
 
 
+class ChaosApiTest(unittest.TestCase):
+    """GET/PUT /api/v1/chaos as Mailpit: the triggers as JSON, changed at
+    run time (SMTP fails at once), its defaults for triggers left out, its
+    400 when chaos is off; a bad trigger changes nothing."""
+
+    def test_chaos_api(self):
+        with Devmail(listen=("smtp", "http"), args=["--chaos", "yes"]) as dm:
+            port = dm.ports["http"]
+            st, _, j = raw(port, "GET", "/api/v1/chaos")
+            self.assertEqual((st, j), (200, {"Sender": {"ErrorCode": 451, "Probability": 0},
+                                             "Recipient": {"ErrorCode": 451, "Probability": 0},
+                                             "Authentication": {"ErrorCode": 535, "Probability": 0}}))
+            st, _, j = raw(port, "PUT", "/api/v1/chaos", {"Sender": {"ErrorCode": 452, "Probability": 100}})
+            self.assertEqual((st, j["Sender"], j["Recipient"]), (200, {"ErrorCode": 452, "Probability": 100},
+                                                                 {"ErrorCode": 451, "Probability": 0}))
+            with smtplib.SMTP("127.0.0.1", dm.ports["smtp"], timeout=15) as c:
+                self.assertEqual(c.mail("app@example.com")[0], 452)
+            st, _, body = raw(port, "PUT", "/api/v1/chaos", {"Sender": {"ErrorCode": 452, "Probability": 0},
+                                                             "Recipient": {"ErrorCode": 399, "Probability": 5}})
+            self.assertEqual(st, 400, body)
+            self.assertEqual(raw(port, "GET", "/api/v1/chaos")[2]["Sender"], {"ErrorCode": 452, "Probability": 100})
+        with Devmail(listen=("smtp", "http")) as dm:
+            for method in ("GET", "PUT"):
+                st, _, body = raw(dm.ports["http"], method, "/api/v1/chaos", {} if method == "PUT" else None)
+                self.assertEqual((st, body), (400, "Chaos is not enabled"))
+
+
 class BeforeLatestTzTest(unittest.TestCase):
     """before= on the list and search, latest?query= (API and /view), and
     tz= for dates without a zone, each with its own DST offset. Messages are
