@@ -442,6 +442,75 @@ class ChaosApiTest(unittest.TestCase):
                 self.assertEqual((st, body), (400, "Chaos is not enabled"))
 
 
+class LinkCheckTest(unittest.TestCase):
+    """GET .../link-check through the route table, against an HTTP server on
+    loopback: Mailpit's {"Errors", "Links": [{URL, StatusCode, Status}]},
+    ?follow=true follows redirects, hosts link_check_allowed does not admit
+    are never contacted."""
+
+    def setUp(self):
+        import http.server
+        import threading
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            seen = []
+
+            def do_HEAD(self):
+                Handler.seen.append(self.path)
+                if self.path == "/redir":
+                    self.send_response(302)
+                    self.send_header("Location", "/ok")
+                elif self.path == "/ok":
+                    self.send_response(200)
+                else:
+                    self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_GET = do_HEAD
+
+            def log_message(self, *a):
+                pass
+
+        self.handler = Handler
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+        self.base = "http://127.0.0.1:%d" % self.httpd.server_address[1]
+
+    def tearDown(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def send(self, port):
+        html = '<p><a href="%s/ok">ok</a> <a href="%s/missing">gone</a> <img src="%s/redir"></p>' % ((self.base,) * 3)
+        st, _, j = raw(port, "POST", "/api/v1/send", {"From": {"Email": "a@example.org"}, "To": [{"Email": "b@example.com"}],
+                                                     "HTML": html})
+        self.assertEqual(st, 200, j)
+        return j["ID"]
+
+    def test_link_check(self):
+        with Devmail(listen=("smtp", "http"), args=["--link-check-allowed", "127.0.0.0/8"]) as dm:
+            port = dm.ports["http"]
+            mid = self.send(port)
+            st, _, j = raw(port, "GET", "/api/v1/message/%s/link-check" % mid)
+            self.assertEqual(st, 200, j)
+            got = {l["URL"].replace(self.base, ""): (l["StatusCode"], l["Status"]) for l in j["Links"]}
+            self.assertEqual(got, {"/ok": (200, "OK"), "/missing": (404, "Not Found"), "/redir": (302, "Found")})
+            self.assertEqual(j["Errors"], 1)
+            st, _, j = raw(port, "GET", "/api/v1/message/%s/link-check?follow=true" % mid)
+            got = {l["URL"].replace(self.base, ""): l["StatusCode"] for l in j["Links"]}
+            self.assertEqual(got["/redir"], 200)
+        self.handler.seen.clear()
+        with Devmail(listen=("smtp", "http")) as dm:
+            port = dm.ports["http"]
+            mid = self.send(port)
+            st, _, j = raw(port, "GET", "/api/v1/message/latest/link-check")
+            self.assertEqual((st, j["Errors"]), (200, 3))
+            self.assertEqual({l["StatusCode"] for l in j["Links"]}, {451})
+        self.assertEqual(self.handler.seen, [])
+
+
 class BeforeLatestTzTest(unittest.TestCase):
     """before= on the list and search, latest?query= (API and /view), and
     tz= for dates without a zone, each with its own DST offset. Messages are
