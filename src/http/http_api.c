@@ -38,12 +38,11 @@ const struct http_route http_api_routes[] = {
     {"GET", "/api/v1/message/{ID}/part/{PartID}/thumb", http_api_message_thumb, HTTP_AUTH_LOGIN, false, NULL},
     {"GET", "/view/{ID}.html", http_api_view_html, HTTP_AUTH_LOGIN, false, NULL},
     {"GET", "/view/{ID}.txt", http_api_view_text, HTTP_AUTH_LOGIN, false, NULL},
-    /* Mailpit features devmail does not have: 400 "not enabled", any method */
-    {"*", "/api/v1/message/{ID}/release", http_api_release, HTTP_AUTH_LOGIN, false, NULL},
-    {"*", "/api/v1/message/{ID}/html-check", http_api_html_check, HTTP_AUTH_LOGIN, false, NULL},
-    {"*", "/api/v1/message/{ID}/link-check", http_api_link_check, HTTP_AUTH_LOGIN, false, NULL},
-    {"*", "/api/v1/message/{ID}/sa-check", http_api_sa_check, HTTP_AUTH_LOGIN, false, NULL},
-
+    /* checks and release */
+    {"POST", "/api/v1/message/{ID}/release", http_api_release, HTTP_AUTH_LOGIN, false, NULL},
+    {"GET", "/api/v1/message/{ID}/html-check", http_api_html_check, HTTP_AUTH_LOGIN, false, NULL},
+    {"GET", "/api/v1/message/{ID}/link-check", http_api_link_check, HTTP_AUTH_LOGIN, false, NULL},
+    {"GET", "/api/v1/message/{ID}/sa-check", http_api_sa_check, HTTP_AUTH_LOGIN, false, NULL},
     /* SMTP failure injection (the chaos keys) */
     {"GET", "/api/v1/chaos", http_api_chaos_get, HTTP_AUTH_LOGIN, false, NULL},
     {"PUT", "/api/v1/chaos", http_api_chaos_put, HTTP_AUTH_LOGIN, false, NULL},

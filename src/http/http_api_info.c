@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "app/linkcheck.h"
+#include "app/release.h"
 #include "app/spamcheck.h"
 #include "core/xalloc.h"
 #include "core/log.h"
@@ -34,8 +35,71 @@ void http_api_readyz(struct http_ctx *x) {
     else http_reply_text(x, 200, "ok");
 }
 
+struct release_request {
+    void *token; /* http_defer_async's, set once the relay is asked */
+};
+
+static void release_done(void *arg, bool ok, const char *error, const char *refused) {
+    struct release_request *q = arg;
+    struct http_ctx *x = http_token_ctx(q->token);
+    if (ok) {
+        http_reply_text(x, 200, "ok");
+    } else {
+        buf_t b = BUF_INIT;
+        buf_printf(&b, "SMTP error: %s", error ? error : "not sent"); /* Mailpit's words */
+        http_reply_text(x, 400, buf_cstr(&b));
+        buf_free(&b);
+    }
+    (void)refused;
+    http_complete(q->token);
+    free(q);
+}
+
+/* POST /api/v1/message/{ID}/release {"To": [...]}: send the message on to
+ * relay_host (app/release.c checks the key, the allow-list and the
+ * addresses); "ok" when the relay took it, 400 with the reason otherwise,
+ * as Mailpit. */
 void http_api_release(struct http_ctx *x) {
-    http_reply_text(x, 400, NOT_ENABLED_RELEASE);
+    if (!x->app->cfg->relay_host || !x->app->cfg->relay_host[0]) {
+        http_reply_text(x, 400, NOT_ENABLED_RELEASE);
+        return;
+    }
+    cJSON *body = http_api_json_body(x);
+    if (!body) return;
+    cJSON *to = cJSON_GetObjectItemCaseSensitive(body, "To");
+    size_t n = cJSON_IsArray(to) ? (size_t)cJSON_GetArraySize(to) : 0;
+    const char **v = xcalloc(n ? n : 1, sizeof *v);
+    size_t k = 0;
+    cJSON *it;
+    bool bad = to && !cJSON_IsArray(to) && !cJSON_IsNull(to);
+    cJSON_ArrayForEach(it, to) {
+        if (!cJSON_IsString(it)) bad = true;
+        else v[k++] = it->valuestring;
+    }
+    struct http_api_loaded l;
+    if (bad) {
+        http_reply_text(x, 400, "To must be an array of addresses");
+    } else if (k == 0) {
+        http_reply_text(x, 400, "No valid addresses found");
+    } else if (http_api_load_message(x, http_param(x, "ID"), false, &l)) {
+        buf_t msg = BUF_INIT, err = BUF_INIT;
+        struct release_request *q = xcalloc(1, sizeof *q);
+        if (buf_load_file(&msg, l.msg.path) < 0) {
+            http_reply_text(x, 404, "message file not found");
+            free(q);
+        } else if (release_start(x->app, msg.data ? msg.data : "", msg.len, v, k, l.msg.api_id, release_done, q, &err) <
+                   0) {
+            http_reply_text(x, 400, buf_cstr(&err));
+            free(q);
+        } else {
+            q->token = http_defer_async(x); /* done() comes from the loop, later */
+        }
+        buf_free(&msg);
+        buf_free(&err);
+        http_api_loaded_free(&l);
+    }
+    free(v);
+    cJSON_Delete(body);
 }
 
 void http_api_html_check(struct http_ctx *x) {
@@ -245,19 +309,27 @@ void http_api_info(struct http_ctx *x) {
     http_reply_json(x, 200, o);
 }
 
+/* Mailpit's UI settings, from what is configured: the relay (release),
+ * the spam check and chaos. */
 void http_api_webui(struct http_ctx *x) {
+    const struct config *cfg = x->app->cfg;
+    bool relay_on = cfg->relay_host && cfg->relay_host[0];
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "Label", "");
     cJSON *relay = cJSON_AddObjectToObject(o, "MessageRelay");
-    cJSON_AddBoolToObject(relay, "Enabled", false);
-    cJSON_AddStringToObject(relay, "SMTPServer", "");
-    cJSON_AddStringToObject(relay, "ReturnPath", "");
-    cJSON_AddStringToObject(relay, "AllowedRecipients", "");
+    cJSON_AddBoolToObject(relay, "Enabled", relay_on);
+    cJSON_AddStringToObject(relay, "SMTPServer", relay_on ? cfg->relay_host : "");
+    cJSON_AddStringToObject(relay, "ReturnPath", cfg->relay_return_path ? cfg->relay_return_path : "");
+    buf_t allowed = BUF_INIT;
+    for (size_t i = 0; i < cfg->relay_allowed_recipients.n; i++)
+        buf_printf(&allowed, "%s%s", i ? ", " : "", cfg->relay_allowed_recipients.v[i]);
+    cJSON_AddStringToObject(relay, "AllowedRecipients", buf_cstr(&allowed));
+    buf_free(&allowed);
     cJSON_AddStringToObject(relay, "BlockedRecipients", "");
     cJSON_AddStringToObject(relay, "OverrideFrom", "");
-    cJSON_AddBoolToObject(relay, "PreserveMessageIDs", false);
-    cJSON_AddBoolToObject(o, "SpamAssassin", false);
-    cJSON_AddBoolToObject(o, "ChaosEnabled", false);
+    cJSON_AddBoolToObject(relay, "PreserveMessageIDs", cfg->relay_preserve_message_ids);
+    cJSON_AddBoolToObject(o, "SpamAssassin", cfg->spamassassin && cfg->spamassassin[0]);
+    cJSON_AddBoolToObject(o, "ChaosEnabled", x->app->chaos_enabled);
     cJSON_AddBoolToObject(o, "DuplicatesIgnored", false);
     cJSON_AddBoolToObject(o, "HideDeleteAllButton", false);
     http_reply_json(x, 200, o);

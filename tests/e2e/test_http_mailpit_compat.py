@@ -511,6 +511,40 @@ class LinkCheckTest(unittest.TestCase):
         self.assertEqual(self.handler.seen, [])
 
 
+class ReleaseTest(unittest.TestCase):
+    """POST .../release through the route table, to a second devmail as the
+    relay: "ok" and the message arrives (without Bcc); addresses outside
+    relay_allowed_recipients are refused with 400 and nothing is sent;
+    webui says the relay is on."""
+
+    def test_release_to_second_devmail(self):
+        with Devmail(listen=("smtp", "http")) as target:
+            args = ["--relay-host", "127.0.0.1:%d" % target.ports["smtp"], "--relay-tls", "none",
+                    "--relay-allowed-recipients", "*@example.com"]
+            with Devmail(listen=("smtp", "http"), args=args) as dm:
+                port = dm.ports["http"]
+                smtp_send(dm, "From: app@example.org\r\nTo: bob@example.com\r\nBcc: secret@example.com\r\n"
+                              "Subject: to release\r\n\r\nbody\r\n")
+                mid = raw(port, "GET", "/api/v1/messages")[2]["messages"][0]["ID"]
+                ui = raw(port, "GET", "/api/v1/webui")[2]["MessageRelay"]
+                self.assertEqual((ui["Enabled"], ui["SMTPServer"], ui["AllowedRecipients"]),
+                                 (True, "127.0.0.1:%d" % target.ports["smtp"], "*@example.com"))
+                st, _, body = raw(port, "POST", "/api/v1/message/%s/release" % mid, {"To": ["x@other.org"]})
+                self.assertEqual(st, 400, body)
+                self.assertIn("x@other.org", body)
+                st, _, body = raw(port, "POST", "/api/v1/message/%s/release" % mid, {"To": []})
+                self.assertEqual((st, body), (400, "No valid addresses found"))
+                self.assertEqual(raw(port, "GET", "/api/v1/message/%s/release" % mid)[0], 405)
+                self.assertEqual(raw(target.ports["http"], "GET", "/api/v1/messages")[2]["total"], 0)
+                st, _, body = raw(port, "POST", "/api/v1/message/%s/release" % mid, {"To": ["friend@example.com"]})
+                self.assertEqual((st, body), (200, "ok"))
+                got = raw(target.ports["http"], "GET", "/api/v1/messages")[2]["messages"]
+                self.assertEqual([m["Subject"] for m in got], ["to release"])
+                src = raw(target.ports["http"], "GET", "/api/v1/message/%s/raw" % got[0]["ID"])[2]
+                self.assertNotIn("secret@example.com", src)
+                self.assertIn("X-Original-To: friend@example.com", src)
+
+
 class BeforeLatestTzTest(unittest.TestCase):
     """before= on the list and search, latest?query= (API and /view), and
     tz= for dates without a zone, each with its own DST offset. Messages are
