@@ -41,6 +41,7 @@ const struct http_route http_api_routes[] = {
     /* checks and release */
     {"POST", "/api/v1/message/{ID}/release", http_api_release, HTTP_AUTH_LOGIN, false, NULL},
     {"GET", "/api/v1/message/{ID}/html-check", http_api_html_check, HTTP_AUTH_LOGIN, false, NULL},
+    {"GET", "/api/v1/message/{ID}/lint", http_api_lint, HTTP_AUTH_LOGIN, false, NULL},
     {"GET", "/api/v1/message/{ID}/link-check", http_api_link_check, HTTP_AUTH_LOGIN, false, NULL},
     {"GET", "/api/v1/message/{ID}/sa-check", http_api_sa_check, HTTP_AUTH_LOGIN, false, NULL},
     /* SMTP failure injection (the chaos keys) */

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "app/linkcheck.h"
+#include "check/mail_lint.h"
 #include "app/release.h"
 #include "app/spamcheck.h"
 #include "core/xalloc.h"
@@ -100,6 +101,24 @@ void http_api_release(struct http_ctx *x) {
     }
     free(v);
     cJSON_Delete(body);
+}
+
+/* GET .../lint: devmail's deliverability lint (check/mail_lint.c) of the
+ * message as stored, the same report as `devmail check --json`. */
+void http_api_lint(struct http_ctx *x) {
+    struct http_api_loaded l;
+    if (!http_api_load_message(x, http_param(x, "ID"), false, &l)) return;
+    buf_t msg = BUF_INIT;
+    if (buf_load_file(&msg, l.msg.path) < 0) {
+        http_reply_text(x, 404, "message file not found");
+    } else {
+        struct lint_report r;
+        mail_lint(msg.data ? msg.data : "", msg.len, &r);
+        http_reply_json(x, 200, lint_report_json(&r));
+        lint_report_free(&r);
+    }
+    buf_free(&msg);
+    http_api_loaded_free(&l);
 }
 
 void http_api_html_check(struct http_ctx *x) {

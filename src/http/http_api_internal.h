@@ -130,6 +130,7 @@ void http_api_livez(struct http_ctx *x);
 void http_api_readyz(struct http_ctx *x);
 void http_api_release(struct http_ctx *x);
 void http_api_html_check(struct http_ctx *x);
+void http_api_lint(struct http_ctx *x);
 void http_api_link_check(struct http_ctx *x);
 void http_api_sa_check(struct http_ctx *x);
 void http_api_chaos_get(struct http_ctx *x);

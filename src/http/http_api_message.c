@@ -9,8 +9,21 @@
 #include <strings.h>
 
 #include "core/xalloc.h"
+#include "check/html_text.h"
 #include "http/http_api_internal.h"
 #include "http/thumb.h"
+
+#define HTTP_API_MAX_HTML_TEXT (1024 * 1024)
+
+/* An HTML-only message's text, as Mailpit gives it: the HTML as
+ * readable text (check/html_text.c), links kept as "text (url)". */
+static void text_from_html(struct http_api_detail_walk *w) {
+    if (w->text || !w->html) return;
+    buf_t t = BUF_INIT;
+    html_to_text(w->html, strlen(w->html), HTTP_API_MAX_HTML_TEXT, &t, NULL);
+    w->text = buf_steal(&t);
+}
+
 
 
 static void list_unsubscribe(GMimeMessage *m, cJSON *o) {
@@ -75,6 +88,7 @@ void http_api_message_get(struct http_ctx *x) {
     w.inline_parts = cJSON_CreateArray();
     w.attachments = cJSON_CreateArray();
     http_api_walk_parts(l.mime, http_api_detail_part, &w);
+    text_from_html(&w);
     cJSON_AddStringToObject(o, "Text", w.text ? w.text : "");
     cJSON_AddStringToObject(o, "HTML", w.html ? w.html : "");
     cJSON_AddItemToObject(o, "Inline", w.inline_parts);
@@ -341,6 +355,7 @@ static void view(struct http_ctx *x, bool txt) {
     if (!http_api_load_message(x, id, true, &l)) return;
     struct http_api_detail_walk w = {0};
     http_api_walk_parts(l.mime, http_api_detail_part, &w);
+    text_from_html(&w);
     if (txt) {
         http_reply(x, 200, "text/plain; charset=utf-8", w.text ? w.text : "", w.text ? strlen(w.text) : 0);
         http_add_header(x, "X-Content-Type-Options: nosniff");

@@ -17,6 +17,7 @@
 #include "app/sasl.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "app/deliver.h"
 #include "http/http_api_internal.h"
 
 
@@ -295,27 +296,20 @@ void http_api_send(struct http_ctx *x) {
         InternetAddress *fa = fl ? internet_address_list_get_address(fl, 0) : NULL;
         if (fa && INTERNET_ADDRESS_IS_MAILBOX(fa)) from = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(fa));
     }
-    /* route every recipient as SMTP does */
-    const struct config *cfg = x->app->cfg;
-    char **accounts = xcalloc(rcpts->len + 1, sizeof *accounts);
+    /* routed, checked and traced by the one delivery service, as SMTP is */
+    struct deliver_rcpt *dr = xcalloc(rcpts->len + 1, sizeof *dr);
     char **rcpt_account = xcalloc(rcpts->len + 1, sizeof *rcpt_account);
-    size_t na = 0;
     for (guint i = 0; m && !err.len && i < rcpts->len; i++) {
-        char *account = NULL;
         buf_t why = BUF_INIT;
-        if (rcptmap_route(&x->app->rcptmap, cfg->domains.v, cfg->domains.n, cfg->default_account,
-                          g_ptr_array_index(rcpts, i), &account, &why) < 0) {
+        if (deliver_route(x->app, g_ptr_array_index(rcpts, i), &rcpt_account[i], &why) < 0) {
             buf_printf(&err, "recipient %s refused: %s", (const char *)g_ptr_array_index(rcpts, i), buf_cstr(&why));
             buf_free(&why);
             break;
         }
         buf_free(&why);
-        rcpt_account[i] = account;
-        bool seen = false;
-        for (size_t k = 0; k < na; k++)
-            if (!strcmp(accounts[k], account)) seen = true;
-        if (!seen) accounts[na++] = account;
+        dr[i] = (struct deliver_rcpt){g_ptr_array_index(rcpts, i), rcpt_account[i]};
     }
+    const struct config *cfg = x->app->cfg;
     struct api_send *s = NULL;
     int status = 400;
     GMimeStream *ms = NULL;
@@ -325,58 +319,36 @@ void http_api_send(struct http_ctx *x) {
         g_mime_object_write_to_stream(GMIME_OBJECT(m), NULL, ms);
         ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(ms));
         /* the limits SMTP applies (552 5.3.4, 452 4.3.1), here in HTTP terms */
-        if (cfg->message_size_limit > 0 && (int64_t)ba->len > cfg->message_size_limit) {
+        enum deliver_check dc = deliver_check(x->app, (int64_t)ba->len);
+        if (dc == DELIVER_TOO_BIG) {
             buf_printf(&err, "message of %u bytes exceeds message_size_limit (%lld bytes)", ba->len,
                        (long long)cfg->message_size_limit);
             status = 413;
-        } else if (app_disk_full(x->app)) {
+        } else if (dc == DELIVER_DISK_FULL) {
             buf_append_str(&err, "not enough free disk space (min_free_disk)");
             status = 507;
         }
     }
     if (!err.len && m) {
-        buf_t all = BUF_INIT;
-        for (guint i = 0; i < rcpts->len; i++)
-            buf_printf(&all, "%s%s", i ? ", " : "", (const char *)g_ptr_array_index(rcpts, i));
         s = xcalloc(1, sizeof *s);
         s->app = x->app;
-        if (store_delivery_begin(x->app->store, &s->d, accounts, na, from, buf_cstr(&all)) < 0) {
+        char id[24];
+        deliver_queue_id(id, sizeof id);
+        /* the HTTP login, as Mailpit's Username (accounts are plain addresses) */
+        struct deliver_trace t = {NULL, http_peer(x), "HTTP", id, time(NULL), x->account};
+        if (deliver_begin(x->app, &s->d, from, dr, rcpts->len, &t) < 0) {
             buf_append_str(&err, "cannot create the message file");
             free(s);
             s = NULL;
         } else {
-            char date[64];
-            time_t now = time(NULL);
-            struct tm tm;
-            localtime_r(&now, &tm);
-            strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
-            for (size_t a = 0; a < na; a++) {
-                buf_t h = BUF_INIT;
-                buf_printf(&h, "Return-Path: <%s>\n", from);
-                const char *first = NULL;
-                for (guint i = 0; i < rcpts->len; i++) {
-                    if (strcmp(rcpt_account[i], accounts[a]) != 0) continue;
-                    buf_printf(&h, "X-Original-To: %s\n", (const char *)g_ptr_array_index(rcpts, i));
-                    if (!first) first = g_ptr_array_index(rcpts, i);
-                }
-                buf_printf(&h, "Delivered-To: %s\n", first ? first : accounts[a]);
-                buf_printf(&h, "Received: from localhost ([%s])\n", "127.0.0.1");
-                /* the HTTP login, as Mailpit's Username (accounts are plain addresses) */
-                if (x->account && !strpbrk(x->account, "()\r\n"))
-                    buf_printf(&h, "\t(Authenticated sender: %s)\n", x->account);
-                buf_printf(&h, "\tby %s (devmail) with HTTP; %s\n", cfg->hostname, date);
-                store_delivery_write_one(&s->d, a, h.data, h.len);
-                buf_free(&h);
-            }
             store_delivery_write(&s->d, ba->data, ba->len);
         }
-        buf_free(&all);
     }
+    free(dr);
     if (ms) g_object_unref(ms);
     if (m) g_object_unref(m);
     for (guint i = 0; i < rcpts->len; i++) free(rcpt_account[i]);
     free(rcpt_account);
-    free(accounts);
     g_ptr_array_free(rcpts, TRUE);
     cJSON_Delete(j);
     if (err.len || !s) {

@@ -25,6 +25,7 @@
 #include "http/http_guard.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -157,6 +158,11 @@ void http_add_header(struct http_ctx *x, const char *fmt, ...) {
     buf_vprintf(&x->headers, fmt, ap);
     va_end(ap);
     buf_append_str(&x->headers, "\r\n");
+}
+
+const char *http_peer(const struct http_ctx *x) {
+    const struct http_conn *h = (const struct http_conn *)(const void *)((const char *)x - offsetof(struct http_conn, x));
+    return conn_peer(h->conn);
 }
 
 const char *http_param(const struct http_ctx *x, const char *name) {

@@ -99,6 +99,8 @@ void http_server_stop(void);
 
 /* --- for handlers --------------------------------------------------------- */
 
+/* The client's address ("127.0.0.1", "::1"). */
+const char *http_peer(const struct http_ctx *x);
 /* The value of path parameter {name} of the matched route, or NULL. */
 const char *http_param(const struct http_ctx *x, const char *name);
 /* May this request see server-wide figures? (Everyone without HTTP logins;
