@@ -72,6 +72,10 @@ build/tests/%: tests/unit/%.c build/libdevmail.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< build/libdevmail.a $(LDLIBS) -lcmocka
 
+build/bench/%: bench/html/%.c build/libdevmail.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< build/libdevmail.a $(LDLIBS)
+
 # --- sanitizer build: same sources, ASan + UBSan -------------------------
 $(ASAN_DIR)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)

@@ -92,7 +92,7 @@ static const char *scan_to(struct cur *c, const char *stops) {
         }
         if (ch == '(' || ch == '[') depth++;
         else if ((ch == ')' || ch == ']') && depth > 0) depth--;
-        else if (depth == 0 && strchr(stops, ch)) return p;
+        else if (depth == 0 && ch != '\0' && strchr(stops, ch)) return p; /* strchr finds the NUL too */
         p++;
     }
     return p;
@@ -129,7 +129,10 @@ static void trim(const char **s, size_t *n) {
 
 /* Declarations up to a "}" at this level (consumed) or the end. */
 static void scan_decls(struct cur *c, bool in_rule) {
+    const char *last = NULL;
     while (c->p < c->end) {
+        if (c->p == last) c->p++; /* no progress: never loop on one byte */
+        last = c->p;
         skip_ws(c);
         if (c->p >= c->end) return;
         if (*c->p == ';') {
@@ -189,7 +192,10 @@ static bool nests_rules(const char *name, size_t n) {
 }
 
 static void scan_rules(struct cur *c, int depth, bool in_at) {
+    const char *last = NULL;
     while (c->p < c->end) {
+        if (c->p == last) c->p++; /* no progress: never loop on one byte */
+        last = c->p;
         skip_ws(c);
         if (c->p >= c->end) return;
         char ch = *c->p;

@@ -501,7 +501,9 @@ void html_check(const char *html, size_t len, size_t max_nodes, struct html_chec
     size_t looked = 1; /* <script> */
     for (size_t i = 0; i < cie_nfeatures; i++)
         if (strcmp(cie_features[i].category, "others") != 0) looked++;
-    r->tests = looked - sizeof not_looked_for / sizeof not_looked_for[0];
+    for (size_t i = 0; i < sizeof not_looked_for / sizeof not_looked_for[0]; i++)
+        if (cie_find(not_looked_for[i])) looked--;
+    r->tests = looked;
     size_t n = h.scripts ? 1 : 0;
     for (size_t i = 0; i < cie_nfeatures; i++) n += h.found[i] > 0;
     r->v = xcalloc(n ? n : 1, sizeof *r->v);

@@ -24,6 +24,7 @@
 #include "core/buf.h"
 #include "core/xalloc.h"
 #include "store/api_query.h"
+#include "store/summary.h"
 #include "store/retention.h"
 #include "store/store.h"
 
@@ -134,6 +135,7 @@ static char *message_html(const char *msg, size_t len) {
     size_t i = 0;
     while (i < len && (msg[i] == ' ' || msg[i] == '\t' || msg[i] == '\r' || msg[i] == '\n')) i++;
     if (i < len && msg[i] == '<') return xstrndup(msg, len);
+    summary_init(); /* g_mime_init, once */
     GMimeStream *st = g_mime_stream_mem_new_with_buffer(msg, len);
     GMimeParser *p = g_mime_parser_new_with_stream(st);
     GMimeMessage *m = g_mime_parser_construct_message(p, NULL);
