@@ -1,8 +1,10 @@
 /*
  * fuzz_html_check - libFuzzer target for the HTML compatibility check
  * (Gumbo's tree, the CSS tokenizer of style attributes and <style>): any
- * bytes give a report whose counts fit the bound and whose total is a
- * share, and JSON that prints. The first byte picks the node bound.
+ * bytes give a report whose counts fit the bound, whose partial and
+ * unsupported totals are shares (the supported total, 100 minus both as
+ * in Mailpit, can go below 0 when they come from different features),
+ * and JSON that prints. The first byte picks the node bound.
  */
 #include <math.h>
 #include <stddef.h>
@@ -23,7 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     html_check((const char *)data, size, max, &r);
     for (size_t i = 0; i < r.n; i++)
         if (r.v[i].found == 0) abort();
-    if (!(r.supported >= 0 && r.supported <= 100.001f) || isnan(r.partial) || isnan(r.unsupported)) abort();
+    if (!(r.partial >= 0 && r.partial <= 100.001f) || !(r.unsupported >= 0 && r.unsupported <= 100.001f)) abort();
+    if (!(r.supported >= -100.001f && r.supported <= 100.001f)) abort();
     if (r.nodes > max) abort();
     cJSON *j = html_check_report_json(&r);
     char *s = cJSON_PrintUnformatted(j);

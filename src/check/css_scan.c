@@ -191,7 +191,7 @@ static bool nests_rules(const char *name, size_t n) {
     return false;
 }
 
-static void scan_rules(struct cur *c, int depth, bool in_at) {
+static void scan_rules(struct cur *c, int depth, const char *at, size_t alen) {
     const char *last = NULL;
     while (c->p < c->end) {
         if (c->p == last) c->p++; /* no progress: never loop on one byte */
@@ -237,9 +237,9 @@ static void scan_rules(struct cur *c, int depth, bool in_at) {
             c->p = q + 1;
             if (nests_rules(name, nlen)) {
                 if (depth + 1 >= CSS_SCAN_MAX_DEPTH) c->p = skip_block(q, c->end);
-                else scan_rules(c, depth + 1, true);
+                else scan_rules(c, depth + 1, name, nlen);
             } else {
-                if (c->k && c->k->rule) c->k->rule(c->k->arg, "", 0, true);
+                if (c->k && c->k->rule) c->k->rule(c->k->arg, "", 0, name, nlen);
                 scan_decls(c, true);
             }
             continue;
@@ -252,14 +252,14 @@ static void scan_rules(struct cur *c, int depth, bool in_at) {
         if (q >= c->end) return;
         if (*q == '}') continue;
         c->p = q + 1;
-        if (c->k && c->k->rule) c->k->rule(c->k->arg, sel, slen, in_at);
+        if (c->k && c->k->rule) c->k->rule(c->k->arg, sel, slen, at, alen);
         scan_decls(c, true);
     }
 }
 
 void css_scan_sheet(const char *s, size_t n, const struct css_sink *k) {
     struct cur c = {s, s + n, k};
-    scan_rules(&c, 0, false);
+    scan_rules(&c, 0, NULL, 0);
 }
 
 void css_scan_inline(const char *s, size_t n, const struct css_sink *k) {
@@ -324,4 +324,105 @@ void css_scan_tokens(const char *s, size_t n, void (*tok)(void *arg, enum css_to
         }
         p++;
     }
+}
+
+void css_scan_selector(const char *s, size_t n, void (*part)(void *arg, enum css_sel kind), void *arg) {
+    const char *p = s, *end = s + n;
+    int simple = 0;        /* simple selectors in the current compound */
+    bool before = false;   /* a compound precedes in this complex selector */
+    bool space = false;    /* white space since it */
+    bool combined = false; /* a combinator since it */
+    while (p < end) {
+        unsigned char ch = (unsigned char)*p;
+        if (is_ws((char)ch)) {
+            if (simple) {
+                before = true;
+                if (simple >= 2) part(arg, CSS_SEL_CHAINING);
+                simple = 0;
+            }
+            space = before;
+            p++;
+            continue;
+        }
+        if (at_comment(p, end)) {
+            p = skip_comment(p, end);
+            continue;
+        }
+        if (ch == ',' || ch == '>' || ch == '+' || ch == '~') {
+            if (simple >= 2) part(arg, CSS_SEL_CHAINING);
+            simple = 0;
+            if (ch == ',') {
+                part(arg, CSS_SEL_GROUPING);
+                before = space = combined = false;
+            } else {
+                part(arg, ch == '>' ? CSS_SEL_CHILD : ch == '+' ? CSS_SEL_ADJACENT : CSS_SEL_SIBLING);
+                combined = true;
+                before = false;
+                space = false;
+            }
+            p++;
+            continue;
+        }
+        /* a simple selector begins */
+        if (!simple) {
+            if (space && !combined) part(arg, CSS_SEL_DESCENDANT);
+            space = combined = false;
+        }
+        if (ch == ':') { /* pseudo-class or -element, with its arguments */
+            p++;
+            if (p < end && *p == ':') p++;
+            while (p < end && is_ident_char((unsigned char)*p)) p++;
+            if (p < end && *p == '(') {
+                int depth = 0;
+                while (p < end) {
+                    if (*p == '"' || *p == '\'') {
+                        p = skip_string(p, end);
+                        continue;
+                    }
+                    if (*p == '(') depth++;
+                    else if (*p == ')' && --depth == 0) {
+                        p++;
+                        break;
+                    }
+                    p++;
+                }
+            }
+            if (!simple) simple = 1; /* ":hover" alone is a compound, not chaining */
+            continue;
+        }
+        if (ch == '[') {
+            part(arg, CSS_SEL_ATTRIBUTE);
+            while (p < end && *p != ']') {
+                if (*p == '"' || *p == '\'') p = skip_string(p, end);
+                else p++;
+            }
+            if (p < end) p++;
+            simple++;
+            continue;
+        }
+        if (ch == '.' || ch == '#') {
+            p++;
+            const char *t = p;
+            while (p < end && (is_ident_char((unsigned char)*p) || *p == '\\')) p += *p == '\\' && p + 1 < end ? 2 : 1;
+            if (p > t) {
+                part(arg, ch == '.' ? CSS_SEL_CLASS : CSS_SEL_ID);
+                simple++;
+            }
+            continue;
+        }
+        if (ch == '*') {
+            part(arg, CSS_SEL_UNIVERSAL);
+            simple++;
+            p++;
+            continue;
+        }
+        if (is_ident_start(p, end) || (ch >= '0' && ch <= '9')) {
+            while (p < end && (is_ident_char((unsigned char)*p) || *p == '\\')) p += *p == '\\' && p + 1 < end ? 2 : 1;
+            if (!simple) part(arg, CSS_SEL_TYPE);
+            simple++;
+            continue;
+        }
+        p++;
+    }
+    if (simple >= 2) part(arg, CSS_SEL_CHAINING);
 }

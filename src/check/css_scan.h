@@ -30,9 +30,11 @@ struct css_sink {
     /* @name prelude (the text up to ";" or "{"); nested is true inside
      * another block (a @media, for instance) */
     void (*at_rule)(void *arg, const char *name, size_t nlen, const char *prelude, size_t plen, bool nested);
-    /* a qualified rule begins: its selector text; in_at is true inside
-     * an at-rule's block (@media, @supports, @keyframes ...) */
-    void (*rule)(void *arg, const char *sel, size_t len, bool in_at);
+    /* a qualified rule begins: its selector text; at (alen bytes) names
+     * the innermost at-rule whose block holds it ("media", "keyframes"),
+     * NULL at the top. An at-rule of declarations (@font-face) comes as a
+     * rule with an empty selector and at set. */
+    void (*rule)(void *arg, const char *sel, size_t len, const char *at, size_t alen);
     /* a declaration "prop: value [!important]": prop as written, value
      * without the !important; in_rule is false for a style attribute */
     void (*decl)(void *arg, const char *prop, size_t plen, const char *val, size_t vlen, bool important,
@@ -50,5 +52,23 @@ void css_scan_inline(const char *s, size_t n, const struct css_sink *k);
  * text (see enum css_tok). */
 void css_scan_tokens(const char *s, size_t n, void (*tok)(void *arg, enum css_tok kind, const char *t, size_t len),
                      void *arg);
+
+enum css_sel {
+    CSS_SEL_TYPE,       /* p */
+    CSS_SEL_UNIVERSAL,  /* * */
+    CSS_SEL_CLASS,      /* .a */
+    CSS_SEL_ID,         /* #a */
+    CSS_SEL_ATTRIBUTE,  /* [a] */
+    CSS_SEL_DESCENDANT, /* a b */
+    CSS_SEL_CHILD,      /* a > b */
+    CSS_SEL_ADJACENT,   /* a + b */
+    CSS_SEL_SIBLING,    /* a ~ b */
+    CSS_SEL_GROUPING,   /* a, b */
+    CSS_SEL_CHAINING,   /* .a.b: two or more simple selectors in one compound */
+};
+
+/* The parts of a selector list (Selectors Level 4, simplified), once per
+ * occurrence; the arguments of :not() and other functions are skipped. */
+void css_scan_selector(const char *s, size_t n, void (*part)(void *arg, enum css_sel kind), void *arg);
 
 #endif

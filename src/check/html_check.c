@@ -208,11 +208,31 @@ static void selector_token(void *arg, enum css_tok kind, const char *t, size_t n
     else hit_each(h, second);
 }
 
-static void on_rule(void *arg, const char *sel, size_t n, bool in_at) {
+static void selector_part(void *arg, enum css_sel kind) {
+    static const char *const slugs[] = {
+        [CSS_SEL_TYPE] = "css-selector-type",
+        [CSS_SEL_UNIVERSAL] = "css-selector-universal",
+        [CSS_SEL_CLASS] = "css-selector-class",
+        [CSS_SEL_ID] = "css-selector-id",
+        [CSS_SEL_ATTRIBUTE] = "css-selector-attribute",
+        [CSS_SEL_DESCENDANT] = "css-selector-descendant",
+        [CSS_SEL_CHILD] = "css-selector-child",
+        [CSS_SEL_ADJACENT] = "css-selector-adjacent-sibling",
+        [CSS_SEL_SIBLING] = "css-selector-general-sibling",
+        [CSS_SEL_GROUPING] = "css-selector-grouping",
+        [CSS_SEL_CHAINING] = "css-selector-chaining",
+    };
+    hit(arg, slugs[kind]); /* once per rule */
+}
+
+static void on_rule(void *arg, const char *sel, size_t n, const char *at, size_t alen) {
     struct hc *h = arg;
     h->scope++;
-    h->rule_descriptors = n == 0 && in_at;
+    h->rule_descriptors = n == 0 && at;
     css_scan_tokens(sel, n, selector_token, h);
+    /* keyframe selectors (from, 50%) are not element selectors */
+    if (!(at && (eq(at, alen, "keyframes") || eq(at, alen, "-webkit-keyframes") || eq(at, alen, "-moz-keyframes"))))
+        css_scan_selector(sel, n, selector_part, h);
 }
 
 static void media_token(void *arg, enum css_tok kind, const char *t, size_t n) {
@@ -425,11 +445,7 @@ static int cmp_warning(const void *a, const void *b, void *arg) {
 
 /* Features the walk above can find: every slug of the html, css and image
  * categories except these. */
-static const char *const not_looked_for[] = {
-    "css-nesting", "css-selector-adjacent-sibling", "css-selector-attribute", "css-selector-chaining",
-    "css-selector-child", "css-selector-class", "css-selector-descendant", "css-selector-general-sibling",
-    "css-selector-grouping", "css-selector-id", "css-selector-type", "css-selector-universal",
-};
+static const char *const not_looked_for[] = {"css-nesting"};
 
 void html_check(const char *html, size_t len, size_t max_nodes, struct html_check_report *r) {
     memset(r, 0, sizeof *r);

@@ -109,6 +109,10 @@ static void test_html_check_elements_and_sheets(void **state) {
            "css-at-keyframes,css-transform,html-style",
            /* @font-face's descriptors are not properties */
            "css-font,css-pseudo-class-focus");
+    expect("<style>.a.b, div > p { color: red } @keyframes k { from { opacity: 0 } }</style>",
+           "css-selector-class,css-selector-chaining,css-selector-grouping,css-selector-type,css-selector-child,"
+           "css-opacity",
+           "css-selector-descendant,css-selector-id,css-selector-universal");
     expect("<p>x</p><!--[if mso]>y<![endif]-->", "html-p,html-comments", NULL);
     expect("<script>1</script><script type=\"application/ld+json\">{}</script>", "html-script", NULL);
     expect("<script type=\"application/ld+json\">{}</script>", "", "html-script");
@@ -139,23 +143,39 @@ static void test_html_check_scores_like_mailpit(void **state) {
     cJSON_Delete(j);
     html_check_free(&r);
 
-    /* with </body>: every element but html, head and meta (style, body, b) */
-    const char *doc = "<html><head><meta charset=\"utf-8\"><style>@media (max-width:600px){.a{color:red}}"
-                      " a:hover{color:blue}</style></head><body><b>x</b></body></html>";
+    /* with </body>: every element but html, head and meta (body, b, a, video); only
+     * features Mailpit looks for, so Mailpit's whole answer is known */
+    const char *doc = "<html><head><meta charset=\"utf-8\"></head><body><b style=\"display:flex\">x</b>"
+                      "<a href=\"#t\">t</a><video></video></body></html>";
     html_check(doc, strlen(doc), 1000, &r);
-    assert_int_equal(r.nodes, 3);
-    assert_int_equal(r.n, 4);
+    assert_int_equal(r.nodes, 4);
+    assert_int_equal(r.n, 5);
     /* worst first: (unsupported + partial) x found / nodes */
-    assert_string_equal(r.v[0].feature->slug, "css-at-media");
-    assert_string_equal(r.v[1].feature->slug, "html-body");
-    assert_string_equal(r.v[2].feature->slug, "css-pseudo-class-hover");
-    assert_string_equal(r.v[3].feature->slug, "html-style");
-    assert_float_equal(r.v[1].supported, 38.775509f, 1e-4);
-    assert_float_equal(r.v[1].partial, 28.571430f, 1e-4);
-    assert_float_equal(r.v[1].unsupported, 32.653061f, 1e-4);
-    assert_float_equal(r.partial, 15.458938f, 1e-4);     /* css-at-media's 46.38 / 3 */
-    assert_float_equal(r.unsupported, 10.897435f, 1e-4); /* :hover's 32.69 / 3 */
-    assert_float_equal(r.supported, 73.643623f, 1e-4);
+    const char *order[] = {"html-video", "html-anchor-links", "html-body", "css-display-flex", "css-display"};
+    for (size_t i = 0; i < 5; i++) assert_string_equal(r.v[i].feature->slug, order[i]);
+    assert_float_equal(r.v[2].supported, 38.775509f, 1e-4);
+    assert_float_equal(r.v[2].partial, 28.571430f, 1e-4);
+    assert_float_equal(r.v[2].unsupported, 32.653061f, 1e-4);
+    assert_float_equal(r.v[3].supported, 50.0f, 1e-4);
+    assert_float_equal(r.v[3].partial, 18.75f, 1e-4);
+    assert_float_equal(r.v[3].unsupported, 31.25f, 1e-4);
+    assert_float_equal(r.partial, 12.719299f, 1e-4);    /* html-video's 50.88 / 4 */
+    assert_float_equal(r.unsupported, 8.333334f, 1e-4); /* html-video's 33.33 / 4 */
+    assert_float_equal(r.supported, 78.947365f, 1e-4);
+    html_check_free(&r);
+
+    /* a style sheet: Mailpit's four features, plus the selector kinds
+     * (class, type) devmail also reports */
+    const char *sheet = "<html><head><style>@media (max-width:600px){.a{color:red}} a:hover{color:blue}</style>"
+                        "</head><body><b>x</b></body></html>";
+    html_check(sheet, strlen(sheet), 1000, &r);
+    assert_int_equal(r.nodes, 3); /* style, body, b */
+    assert_int_equal(r.n, 6);
+    const char *six[] = {"css-at-media", "html-body", "css-pseudo-class-hover", "html-style", "css-selector-class",
+                         "css-selector-type"};
+    for (size_t i = 0; i < 6; i++) assert_non_null(find(&r, six[i]));
+    assert_int_equal(find(&r, "css-at-media")->found, 1);
+    assert_int_equal(find(&r, "css-pseudo-class-hover")->found, 1);
     html_check_free(&r);
 }
 
@@ -250,8 +270,8 @@ static void rec_decl(void *arg, const char *p, size_t n, const char *v, size_t v
                in_rule ? "" : "@");
 }
 
-static void rec_rule(void *arg, const char *s, size_t n, bool in_at) {
-    buf_printf(&((struct decls *)arg)->b, "{%.*s%s}", (int)n, s, in_at ? "^" : "");
+static void rec_rule(void *arg, const char *s, size_t n, const char *at, size_t alen) {
+    buf_printf(&((struct decls *)arg)->b, "{%.*s%s%.*s}", (int)n, s, at ? "^" : "", (int)alen, at ? at : "");
 }
 
 static void rec_at(void *arg, const char *name, size_t n, const char *pre, size_t pn, bool nested) {
@@ -275,9 +295,9 @@ static void test_css_scan(void **state) {
     expect_css(false, "x", "");
     expect_css(false, "background:url(a;b.png);q:/* c; */ 1", "background=url(a;b.png)@;q=/* c; */ 1@;");
     expect_css(true, "@import 'x.css'; a > b[title=\"}\"] { c: d } @media screen { p { e: f } }",
-               "@import('x.css'){a > b[title=\"}\"]}c=d;@media(screen){p^}e=f;");
+               "@import('x.css'){a > b[title=\"}\"]}c=d;@media(screen){p^media}e=f;");
     expect_css(true, "<!-- p{a:b} --> }} q{", "{p}a=b;{q}");
-    expect_css(true, "@font-face{font-weight:bold}", "@font-face(){^}font-weight=bold;");
+    expect_css(true, "@font-face{font-weight:bold}", "@font-face(){^font-face}font-weight=bold;");
     expect_css(true, "a{b:c;&:hover{d:e}f:g}", "{a}b=c;f=g;");
     /* unbalanced input ends where the bytes end */
     expect_css(true, "@media (x{", "@media((x{)");
@@ -291,11 +311,37 @@ static void test_css_scan(void **state) {
     buf_free(&d.b);
 }
 
+static void rec_sel(void *arg, enum css_sel kind) {
+    buf_printf(arg, "%c", "TUCIADJPSGH"[kind]);
+}
+
+static void expect_sel(const char *sel, const char *want) {
+    buf_t b = BUF_INIT;
+    css_scan_selector(sel, strlen(sel), rec_sel, &b);
+    if (strcmp(buf_cstr(&b), want) != 0) fail_msg("'%s' gave '%s' want '%s'", sel, buf_cstr(&b), want);
+    buf_free(&b);
+}
+
+/* T type, U universal, C class, I id, A attribute, D descendant, J child,
+ * P adjacent, S sibling, G grouping, H chaining */
+static void test_css_scan_selector(void **state) {
+    (void)state;
+    expect_sel("p", "T");
+    expect_sel(".a.b", "CCH");
+    expect_sel("div p", "TDT");
+    expect_sel("div > p", "TJT");
+    expect_sel("div>p+a ~ b", "TJTPTST");
+    expect_sel("a:hover, #x[title=\"a b, c\"]", "TGIAH");
+    expect_sel("* .a", "UDC");
+    expect_sel("ul li:not(.x, .y) a", "TDTDT");
+    expect_sel("  td  ", "T");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_html_check_inline_styles), cmocka_unit_test(test_html_check_elements_and_sheets),
         cmocka_unit_test(test_html_check_scores_like_mailpit), cmocka_unit_test(test_html_check_json_shape),
-        cmocka_unit_test(test_html_check_bounded), cmocka_unit_test(test_css_scan),
+        cmocka_unit_test(test_html_check_bounded), cmocka_unit_test(test_css_scan), cmocka_unit_test(test_css_scan_selector),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
