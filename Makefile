@@ -13,22 +13,23 @@ LDLIBS   := $(PKG_LIBS) -lpthread -lm
 
 LIB_SRCS := $(sort $(wildcard src/*/*.c))
 WEB_FILES := $(sort $(wildcard web/*))
-GEN_SRCS := build/gen/web_assets.c
+GEN_SRCS := build/gen/web_assets.c build/gen/caniemail_data.c
+GEN_OBJS = $(patsubst build/gen/%.c,$(1)/gen/%.o,$(GEN_SRCS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRCS := $(sort $(wildcard fuzz/fuzz_*.c))
 
 OBJ_DIR  := build/obj
-LIB_OBJS := $(patsubst src/%.c,$(OBJ_DIR)/%.o,$(LIB_SRCS)) $(OBJ_DIR)/gen/web_assets.o
+LIB_OBJS := $(patsubst src/%.c,$(OBJ_DIR)/%.o,$(LIB_SRCS)) $(call GEN_OBJS,$(OBJ_DIR))
 UNIT_BINS := $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRCS))
 
 ASAN_DIR := build/asan
 ASAN_FLAGS := -DDEVMAIL_DEBUG -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-ASAN_OBJS := $(patsubst src/%.c,$(ASAN_DIR)/obj/%.o,$(LIB_SRCS)) $(ASAN_DIR)/obj/gen/web_assets.o
+ASAN_OBJS := $(patsubst src/%.c,$(ASAN_DIR)/obj/%.o,$(LIB_SRCS)) $(call GEN_OBJS,$(ASAN_DIR)/obj)
 ASAN_UNIT_BINS := $(patsubst tests/unit/%.c,$(ASAN_DIR)/tests/%,$(UNIT_SRCS))
 
 FUZZ_DIR := build/fuzz
 FUZZ_CC  := clang
-FUZZ_OBJS := $(patsubst src/%.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRCS)) $(FUZZ_DIR)/obj/gen/web_assets.o
+FUZZ_OBJS := $(patsubst src/%.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRCS)) $(call GEN_OBJS,$(FUZZ_DIR)/obj)
 FUZZ_BINS := $(patsubst fuzz/%.c,$(FUZZ_DIR)/%,$(FUZZ_SRCS))
 
 .PHONY: all deps test-deps run test test-unit test-asan test-fuzz test-e2e fuzz bench clean check-clang install
@@ -48,11 +49,15 @@ build/gen/web_assets.c: scripts/embed.sh $(WEB_FILES)
 	@mkdir -p $(dir $@)
 	sh scripts/embed.sh $@ $(WEB_FILES)
 
+build/gen/caniemail_data.c: scripts/gen_caniemail.py data/caniemail/caniemail.json
+	@mkdir -p $(dir $@)
+	python3 scripts/gen_caniemail.py data/caniemail/caniemail.json $@
+
 $(OBJ_DIR)/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-$(OBJ_DIR)/gen/web_assets.o: build/gen/web_assets.c
+$(OBJ_DIR)/gen/%.o: build/gen/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -67,12 +72,16 @@ build/tests/%: tests/unit/%.c build/libdevmail.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< build/libdevmail.a $(LDLIBS) -lcmocka
 
+build/bench/%: bench/html/%.c build/libdevmail.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< build/libdevmail.a $(LDLIBS)
+
 # --- sanitizer build: same sources, ASan + UBSan -------------------------
 $(ASAN_DIR)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -O1 -MMD -MP -c $< -o $@
 
-$(ASAN_DIR)/obj/gen/web_assets.o: build/gen/web_assets.c
+$(ASAN_DIR)/obj/gen/%.o: build/gen/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -O1 -c $< -o $@
 
@@ -95,7 +104,7 @@ $(FUZZ_DIR)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_FLAGS) -c $< -o $@
 
-$(FUZZ_DIR)/obj/gen/web_assets.o: build/gen/web_assets.c
+$(FUZZ_DIR)/obj/gen/%.o: build/gen/%.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_FLAGS) -c $< -o $@
 

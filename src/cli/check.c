@@ -15,12 +15,16 @@
 
 #include <event2/event.h>
 
+#include <gmime/gmime.h>
+
 #include "app/spamcheck.h"
+#include "check/html_check.h"
 #include "check/mail_lint.h"
 #include "cli/cli_config.h"
 #include "core/buf.h"
 #include "core/xalloc.h"
 #include "store/api_query.h"
+#include "store/summary.h"
 #include "store/retention.h"
 #include "store/store.h"
 
@@ -111,14 +115,67 @@ static int spam_check(const struct config *cfg, const char *msg, size_t len, str
     return 0;
 }
 
+static void first_html(GMimeObject *parent, GMimeObject *part, gpointer arg) {
+    (void)parent;
+    char **html = arg;
+    if (*html || !GMIME_IS_TEXT_PART(part)) return;
+    GMimeContentType *ct = g_mime_object_get_content_type(part);
+    GMimeContentDisposition *d = g_mime_object_get_content_disposition(part);
+    const char *dn = d ? g_mime_content_disposition_get_disposition(d) : NULL;
+    if (!g_mime_content_type_is_type(ct, "text", "html") || (dn && !g_ascii_strcasecmp(dn, "attachment"))) return;
+    char *t = g_mime_text_part_get_text(GMIME_TEXT_PART(part));
+    *html = xstrdup(t ? t : "");
+    g_free(t);
+}
+
+/* The first text/html body of a message (as Mailpit's check takes it),
+ * or the bytes themselves when they are an HTML file, not a message;
+ * NULL when there is no HTML. */
+static char *message_html(const char *msg, size_t len) {
+    size_t i = 0;
+    while (i < len && (msg[i] == ' ' || msg[i] == '\t' || msg[i] == '\r' || msg[i] == '\n')) i++;
+    if (i < len && msg[i] == '<') return xstrndup(msg, len);
+    summary_init(); /* g_mime_init, once */
+    GMimeStream *st = g_mime_stream_mem_new_with_buffer(msg, len);
+    GMimeParser *p = g_mime_parser_new_with_stream(st);
+    GMimeMessage *m = g_mime_parser_construct_message(p, NULL);
+    char *html = NULL;
+    if (m) {
+        g_mime_message_foreach(m, first_html, &html);
+        g_object_unref(m);
+    }
+    g_object_unref(p);
+    g_object_unref(st);
+    return html;
+}
+
+static void print_html_report(const struct html_check_report *r) {
+    for (size_t i = 0; i < r->n; i++) {
+        const struct html_check_warning *w = &r->v[i];
+        if (w->partial == 0 && w->unsupported == 0) continue; /* supported everywhere */
+        printf("%-7s %-36s %5u use%s  %5.1f%% yes %5.1f%% partial %5.1f%% no\n", "html",
+               w->feature ? w->feature->slug : "html-script", w->found, w->found == 1 ? " " : "s", w->supported,
+               w->partial, w->unsupported);
+    }
+    printf("html compatibility: %.1f%% supported, %.1f%% partial, %.1f%% not supported (%zu element%s%s)\n",
+           r->supported, r->partial, r->unsupported, r->nodes, r->nodes == 1 ? "" : "s",
+           r->truncated ? ", more not checked" : "");
+}
+
 int cli_check(int argc, char **argv) {
-    bool json = false, lint = false, spam = false;
+    bool json = false, lint = false, spam = false, html = false;
+    double html_min = -1;
     const char *account = NULL, *what = NULL;
     char **rest = xcalloc((size_t)argc + 1, sizeof *rest);
     int nrest = 0;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--lint")) lint = true;
         else if (!strcmp(argv[i], "--spam")) spam = true;
+        else if (!strcmp(argv[i], "--html")) html = true;
+        else if (!strncmp(argv[i], "--html-min=", 11)) {
+            html = true;
+            html_min = atof(argv[i] + 11);
+        }
         else if (!strcmp(argv[i], "--json")) json = true;
         else if (!strcmp(argv[i], "--account") && i + 1 < argc) account = argv[++i];
         else if (!strncmp(argv[i], "--account=", 10)) account = argv[i] + 10;
@@ -138,7 +195,7 @@ int cli_check(int argc, char **argv) {
     buf_t msg = BUF_INIT, err = BUF_INIT;
     int status = 3;
     struct stat sb;
-    if (!lint && !spam) lint = true; /* the default check */
+    if (!lint && !spam && !html) lint = true; /* the default check */
     bool is_file = !strcmp(what, "-") || strchr(what, '/') || stat(what, &sb) == 0;
     struct config cfg;
     if (cli_load_config(&cfg, nrest, rest, NULL) < 0) {
@@ -154,6 +211,13 @@ int cli_check(int argc, char **argv) {
         buf_append_str(&err, "cannot read it");
     }
     if (!err.len && spam) spam_check(&cfg, msg.data ? msg.data : "", msg.len, &sw, &err);
+    struct html_check_report hr = {0};
+    if (!err.len && html) {
+        char *h = message_html(msg.data ? msg.data : "", msg.len);
+        if (!h) buf_append_str(&err, "the message has no HTML part");
+        else html_check(h, strlen(h), (size_t)cfg.html_check_max_nodes, &hr);
+        free(h);
+    }
     config_free(&cfg);
     if (err.len || sw.error) {
         fprintf(stderr, "devmail check: %s\n", err.len ? buf_cstr(&err) : sw.error);
@@ -167,6 +231,7 @@ int cli_check(int argc, char **argv) {
     if (json) {
         cJSON *j = lint ? lint_report_json(&r) : cJSON_CreateObject();
         if (sw.json) cJSON_AddItemToObject(j, "Spam", sw.json);
+        if (html) cJSON_AddItemToObject(j, "HTMLCheck", html_check_report_json(&hr));
         sw.json = NULL;
         char *s = cJSON_Print(j);
         printf("%s\n", s);
@@ -186,10 +251,14 @@ int cli_check(int argc, char **argv) {
             fputs(buf_cstr(&sw.rules), stdout);
             printf("spam score %.1f of %.1f: %s\n", sw.score, sw.threshold, sw.is_spam ? "spam" : "not spam");
         }
+        if (html) print_html_report(&hr);
     }
     int worst = lint_report_worst(&r);
     status = worst == LINT_ERROR ? 2 : worst == LINT_WARNING ? 1 : 0;
     if (spam && sw.is_spam) status = 2; /* an error: receivers junk it */
+    /* unsupported features are facts, not failures, unless asked */
+    if (html && html_min >= 0 && hr.supported < html_min && status < 1) status = 1;
+    html_check_free(&hr);
     lint_report_free(&r);
     if (sw.json) cJSON_Delete(sw.json); /* not printed (text output) */
     buf_free(&sw.rules);

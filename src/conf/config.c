@@ -82,6 +82,7 @@ const struct config_entry config_table[] = {
     {"webhook_retries", CONF_INT, OFF(webhook_retries), "5", "retries of a failed webhook request (no answer, 429, 5xx) after 1, 2, 4 ... seconds", NULL, 0, 0, CONF_RELOAD},
     {"webhook_timeout", CONF_DURATION, OFF(webhook_timeout), "5s", "longest wait for the webhook's answer", NULL, 1, 0, CONF_RELOAD},
     {"link_check_allowed", CONF_LIST, OFF(link_check_allowed), "", "hosts the link check (/api/v1/message/{ID}/link-check) may contact: name patterns (`*.example.com`, `localhost`, `*` for any name) or networks (`127.0.0.0/8`, `::1`) the name must resolve into; empty: none, every link answers 451 Blocked", NULL, 0, 0, CONF_RELOAD},
+    {"html_check_max_nodes", CONF_INT, OFF(html_check_max_nodes), "10000", "HTML elements the HTML compatibility check (/api/v1/message/{ID}/html-check, `devmail check --html`) looks at, and twice as many tags it parses; the rest of a bigger message is not checked (parse time grows with nesting depth times tags)", NULL, 1, 1000000, CONF_RELOAD},
     {"link_check_timeout", CONF_DURATION, OFF(link_check_timeout), "10s", "longest wait for one link's answer", NULL, 1, 0, CONF_RELOAD},
     {"spamassassin", CONF_STR, OFF(spamassassin), "", "SpamAssassin's spamd (HOST:PORT) for the spam check (/api/v1/message/{ID}/sa-check, `devmail check --spam`); empty: off", NULL, 0, 0, CONF_RELOAD},
     {"spamassassin_timeout", CONF_DURATION, OFF(spamassassin_timeout), "8s", "longest wait for spamd's answer", NULL, 1, 0, CONF_RELOAD},
