@@ -172,7 +172,15 @@ static void walk(const GumboNode *n, struct out *o, int depth) {
     if (block) line_break(o, tag == GUMBO_TAG_P || (tag >= GUMBO_TAG_H1 && tag <= GUMBO_TAG_H6) ? 2 : 1);
 }
 
+size_t html_parse_len(const char *html, size_t len, size_t max_tags) {
+    size_t tags = 0;
+    for (const char *p = html; (p = memchr(p, '<', (size_t)(html + len - p))) != NULL; p++)
+        if (++tags > max_tags) return (size_t)(p - html);
+    return len;
+}
+
 void html_to_text(const char *html, size_t len, size_t max, buf_t *out, struct html_facts *facts) {
+    len = html_parse_len(html, len, HTML_MAX_TAGS);
     if (facts) memset(facts, 0, sizeof *facts);
     GumboOptions opts = kGumboDefaultOptions;
     opts.max_errors = 100;

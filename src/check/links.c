@@ -11,6 +11,7 @@
 
 #include <gumbo.h>
 
+#include "check/html_text.h"
 #include "core/xalloc.h"
 
 #define LINKS_MAX_DEPTH 200
@@ -53,7 +54,7 @@ static void walk(const GumboNode *node, GumboTag tag, const char *attr, bool sty
 void links_from_html(const char *html, size_t len, struct links *out) {
     GumboOptions opts = kGumboDefaultOptions;
     opts.max_errors = 100;
-    GumboOutput *g = gumbo_parse_with_options(&opts, html, len);
+    GumboOutput *g = gumbo_parse_with_options(&opts, html, html_parse_len(html, len, HTML_MAX_TAGS));
     if (!g) return;
     walk(g->document, GUMBO_TAG_A, "href", false, out, 0);
     walk(g->document, GUMBO_TAG_LINK, "href", true, out, 0);

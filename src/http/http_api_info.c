@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "app/linkcheck.h"
+#include "check/html_check.h"
 #include "check/mail_lint.h"
 #include "app/release.h"
 #include "app/spamcheck.h"
@@ -21,7 +22,6 @@
 
 /* Features of Mailpit that devmail does not have; they answer 400. */
 #define NOT_ENABLED_RELEASE "message release not enabled"
-#define NOT_ENABLED_HTML_CHECK "HTML check not enabled"
 #define NOT_ENABLED_SA_CHECK "SpamAssassin check not enabled"
 #define NOT_ENABLED_CHAOS "Chaos is not enabled"
 
@@ -121,8 +121,19 @@ void http_api_lint(struct http_ctx *x) {
     http_api_loaded_free(&l);
 }
 
+/* GET .../html-check: which HTML and CSS features of the message's HTML
+ * the email clients support (check/html_check.c, caniemail's data), in
+ * Mailpit's shape; 400 for a message without HTML, as Mailpit. */
 void http_api_html_check(struct http_ctx *x) {
-    http_reply_text(x, 400, NOT_ENABLED_HTML_CHECK);
+    struct http_api_loaded l;
+    if (!http_api_load_message(x, http_param(x, "ID"), true, &l)) return;
+    struct http_api_detail_walk w = {0};
+    http_api_walk_parts(l.mime, http_api_detail_part, &w);
+    if (!w.html || !w.html[0]) http_reply_text(x, 400, "message does not contain HTML");
+    else http_reply_json(x, 200, html_check_json(w.html, strlen(w.html), (size_t)x->app->cfg->html_check_max_nodes));
+    free(w.text);
+    free(w.html);
+    http_api_loaded_free(&l);
 }
 
 struct lc_request {

@@ -7,6 +7,7 @@ asks for a share of support.
 import json
 import subprocess
 import unittest
+import urllib.error
 import urllib.request
 
 from harness import BIN, ROOT, Devmail, send_mail
@@ -38,6 +39,19 @@ class HtmlCheckCliTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.dm.stop()
+
+    def test_api_route_matches_the_cli(self):
+        send_mail(self.dm, HTML_MAIL)
+        base = "http://127.0.0.1:%d/api/v1/message/latest/html-check" % self.dm.ports["http"]
+        with urllib.request.urlopen(base) as f:
+            api = json.load(f)
+        cli = json.loads(check(self.dm, "--html", "--json", "latest").stdout)["HTMLCheck"]
+        self.assertEqual(api, cli)
+        send_mail(self.dm, TEXT_MAIL)
+        with self.assertRaises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(base)
+        self.assertEqual(e.exception.code, 400)
+        self.assertEqual(e.exception.read(), b"message does not contain HTML")
 
     def test_json_in_mailpits_shape(self):
         send_mail(self.dm, HTML_MAIL)

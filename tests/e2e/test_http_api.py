@@ -526,7 +526,7 @@ class HttpApiTest(unittest.TestCase):
         mid = self.ids()[0]
         # the link check is always on, as in Mailpit (hosts it may contact: link_check_allowed)
         self.assertEqual(self.api.get("/api/v1/message/%s/link-check" % mid)[::2], (200, {"Errors": 0, "Links": []}))
-        for method, path in (("POST", "/api/v1/message/%s/release" % mid), ("GET", "/api/v1/message/%s/html-check" % mid),
+        for method, path in (("POST", "/api/v1/message/%s/release" % mid),
                              ("GET", "/api/v1/message/%s/sa-check" % mid),
                              ("GET", "/api/v1/chaos"), ("PUT", "/api/v1/chaos")):
             st, _, body = self.api.request(method, path, {} if method != "GET" else None)
