@@ -138,9 +138,10 @@ static void free_ids(char **ids, size_t n) {
 static bool set_read_rows(struct http_ctx *x, const int64_t *rows, size_t n, bool read, bool frames) {
     size_t nids = 0;
     char **ids = frames && n <= HTTP_API_MAX_EVENT_IDS ? row_ids(x, rows, n, read, &nids) : NULL;
-    http_events_quiet(x->srv, true);
+    /* this server sends its own frames for the change: its events say it made it */
+    const void *prev_origin = store_origin_begin(x->app->store, x->srv);
     int rc = api_query_mark_read(x->app->store, rows, n, read);
-    http_events_quiet(x->srv, false);
+    store_origin_end(x->app->store, prev_origin);
     if (rc < 0) {
         free_ids(ids, nids);
         http_reply_text(x, 500, "could not change the messages");
@@ -161,9 +162,10 @@ static bool delete_rows(struct http_ctx *x, const int64_t *rows, size_t n, enum 
     size_t max = frames == DELETE_FRAMES_SEARCH ? HTTP_API_SEARCH_DELETE_FRAMES : HTTP_API_MAX_EVENT_IDS;
     size_t nids = 0;
     char **ids = frames != DELETE_FRAMES_ALL && n <= max ? row_ids(x, rows, n, -1, &nids) : NULL;
-    http_events_quiet(x->srv, true);
+    /* this server sends its own frames for the change: its events say it made it */
+    const void *prev_origin = store_origin_begin(x->app->store, x->srv);
     int rc = api_query_delete(x->app->store, rows, n);
-    http_events_quiet(x->srv, false);
+    store_origin_end(x->app->store, prev_origin);
     /* what was removed before an error is gone: say so either way */
     if (frames == DELETE_FRAMES_ALL) send_frame(x, "truncate", NULL);
     else if (n > max) send_frame(x, "prune", NULL);

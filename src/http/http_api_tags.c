@@ -59,9 +59,10 @@ void http_api_tags_put(struct http_ctx *x) {
 /* Rename (to) or drop (to NULL) a tag everywhere in scope: one "prune"
  * frame, as Mailpit sends, instead of one per message. 0 or -1. */
 static int retag(struct http_ctx *x, const char *kw, const char *to) {
-    http_events_quiet(x->srv, true);
+    /* this server sends its own frames for the change: its events say it made it */
+    const void *prev_origin = store_origin_begin(x->app->store, x->srv);
     int rc = api_query_retag(x->app->store, x->account, kw, to);
-    http_events_quiet(x->srv, false);
+    store_origin_end(x->app->store, prev_origin);
     cJSON *f = cJSON_CreateObject();
     cJSON_AddStringToObject(f, "Type", "prune");
     cJSON_AddNullToObject(f, "Data");

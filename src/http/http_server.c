@@ -79,7 +79,6 @@ struct http_server {
     struct http_conn *waiters;
     struct http_conn *sockets;
     uint64_t nwaiters, nsockets;
-    bool quiet;
     bool reload_pending;
     struct event *stats_timer;
     bool stats_pending;
@@ -757,9 +756,6 @@ void http_events_send(struct http_server *srv, const char *account, cJSON *frame
     free(s);
 }
 
-void http_events_quiet(struct http_server *srv, bool quiet) {
-    srv->quiet = quiet;
-}
 
 void http_server_counts(struct http_server *srv, uint64_t *waiting, uint64_t *websockets) {
     *waiting = srv->nwaiters;
@@ -802,7 +798,7 @@ static void on_store_event(const struct store_event *ev, void *arg) {
     if (ev->type == STORE_EV_MAILBOX) return;
     if (ev->type == STORE_EV_NEW) wake_waiters(srv, ev);
     if (!srv->sockets) return;
-    if (!srv->quiet) {
+    if (ev->origin != srv) { /* its own changes: the handler sent the frames */
         cJSON *frame = srv->handlers.event_frame ? srv->handlers.event_frame(srv->app, ev) : NULL;
         if (frame) http_events_send(srv, ev->account, frame);
         /* an expunge whose ID is gone with the row, or outside changes:

@@ -128,9 +128,6 @@ struct http_ctx *http_token_ctx(void *token);
 /* Broadcast a WebSocket frame to the event streams that can see account
  * (NULL: all). Takes ownership of frame. */
 void http_events_send(struct http_server *srv, const char *account, cJSON *frame);
-/* While quiet, store changes are not turned into per-message frames
- * (bulk API operations send one frame of their own instead). */
-void http_events_quiet(struct http_server *srv, bool quiet);
 /* Number of requests waiting (?wait=) and WebSocket streams open now. */
 void http_server_counts(struct http_server *srv, uint64_t *waiting, uint64_t *websockets);
 
