@@ -1,7 +1,7 @@
 /*
  * imap_mailbox - IMAP mailbox commands: SELECT, EXAMINE, CREATE, DELETE,
  * RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST (LIST-EXTENDED, LIST-STATUS,
- * SPECIAL-USE, CHILDREN), LSUB, STATUS, APPEND (UIDPLUS), CHECK, CLOSE,
+ * SPECIAL-USE, CHILDREN), LSUB, STATUS, APPEND (UIDPLUS, MULTIAPPEND), CHECK, CLOSE,
  * UNSELECT, EXPUNGE and UID EXPUNGE.
  *
  * Mailbox names travel in modified UTF-7 (validated by imap_mutf7) and are
@@ -674,9 +674,26 @@ static bool parse_date_time(const char *str, int64_t *out) {
     return true;
 }
 
+/* "5:7" / "5,9" from ascending UIDs (APPENDUID of a MULTIAPPEND). */
+static void append_uid_set(buf_t *b, const uint32_t *uids, size_t n) {
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j + 1 < n && uids[j + 1] == uids[j] + 1) j++;
+        if (i) buf_append_char(b, ',');
+        if (j > i) buf_printf(b, "%u:%u", uids[i], uids[j]);
+        else buf_printf(b, "%u", uids[i]);
+        i = j + 1;
+    }
+}
+
+/* APPEND mailbox 1*([flags] [date-time] message), MULTIAPPEND (RFC 3502):
+ * several messages in one command are kept all or none, with one
+ * APPENDUID for their UID set. A message is a literal or, with BINARY
+ * (RFC 3516), a literal8 "~{n}". */
 void imap_cmd_append(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
+    static const char syntax[] = "BAD Syntax: APPEND mailbox 1*([flags] [date-time] literal)";
     if (nargs < 2) {
-        imap_tagged(s, tag, "BAD Syntax: APPEND mailbox [flags] [date] literal");
+        imap_tagged(s, tag, "%s", syntax);
         return;
     }
     buf_t name = BUF_INIT;
@@ -684,59 +701,72 @@ void imap_cmd_append(struct imap_session *s, const char *tag, const struct imap_
         buf_free(&name);
         return;
     }
-    size_t i = 1;
-    int flags = 0;
-    buf_t kw = BUF_INIT;
-    int64_t date = 0;
-    if (i < nargs && args[i].type == IMAP_ARG_LIST) {
-        if (!imap_parse_flags(&args[i], &flags, &kw)) {
-            imap_tagged(s, tag, "BAD Invalid flags.");
+    /* at most one message per remaining argument */
+    struct store_append_msg *msgs = xcalloc(nargs, sizeof *msgs);
+    buf_t *kws = xcalloc(nargs, sizeof *kws);
+    uint32_t *uids = xcalloc(nargs, sizeof *uids);
+    size_t n = 0;
+    for (size_t i = 1; i < nargs; n++) {
+        struct store_append_msg *m = &msgs[n];
+        if (args[i].type == IMAP_ARG_LIST) {
+            if (!imap_parse_flags(&args[i], &m->flags, &kws[n])) {
+                imap_tagged(s, tag, "BAD Invalid flags.");
+                goto out;
+            }
+            m->keywords = kws[n].len ? buf_cstr(&kws[n]) : NULL;
+            i++;
+        }
+        if (i < nargs && args[i].type == IMAP_ARG_QUOTED) {
+            if (!parse_date_time(args[i].str, &m->internaldate)) {
+                imap_tagged(s, tag, "BAD Invalid date-time.");
+                goto out;
+            }
+            i++;
+        }
+        if (i >= nargs || (args[i].type != IMAP_ARG_LITERAL && args[i].type != IMAP_ARG_LITERAL8)) {
+            imap_tagged(s, tag, "%s", syntax);
             goto out;
         }
+        m->data = args[i].str;
+        m->len = args[i].len;
         i++;
-    }
-    if (i < nargs && args[i].type == IMAP_ARG_QUOTED) {
-        if (!parse_date_time(args[i].str, &date)) {
-            imap_tagged(s, tag, "BAD Invalid date-time.");
-            goto out;
-        }
-        i++;
-    }
-    if (i >= nargs || args[i].type != IMAP_ARG_LITERAL || i + 1 != nargs) {
-        imap_tagged(s, tag, "BAD Syntax: APPEND mailbox [flags] [date] literal");
-        goto out;
     }
     if (!mailbox_exists(s, buf_cstr(&name))) {
         imap_tagged(s, tag, "NO [TRYCREATE] Mailbox doesn't exist: %s", buf_cstr(&name));
         goto out;
     }
-    if (args[i].len == 0) {
-        imap_tagged(s, tag, "NO Can't save an empty message.");
-        goto out;
-    }
-    /* the limits of every way in, as for SMTP */
-    if ((int64_t)args[i].len > s->app->cfg->message_size_limit) {
-        imap_tagged(s, tag, "NO [TOOBIG] Message is larger than message_size_limit.");
-        goto out;
+    for (size_t k = 0; k < n; k++) {
+        if (msgs[k].len == 0) {
+            imap_tagged(s, tag, "NO Can't save an empty message.");
+            goto out;
+        }
+        /* the limits of every way in, as for SMTP */
+        if ((int64_t)msgs[k].len > s->app->cfg->message_size_limit) {
+            imap_tagged(s, tag, "NO [TOOBIG] Message is larger than message_size_limit.");
+            goto out;
+        }
     }
     if (app_disk_full(s->app)) {
         imap_tagged(s, tag, "NO [OVERQUOTA] Not enough disk space.");
         goto out;
     }
-    int64_t row;
-    uint32_t new_uid;
-    int rc = store_append(s->app->store, s->account, buf_cstr(&name), args[i].str, args[i].len, flags,
-                          kw.len ? buf_cstr(&kw) : NULL, date, &row, &new_uid);
+    int rc = store_append_set(s->app->store, s->account, buf_cstr(&name), msgs, n, uids, NULL);
     if (rc < 0) {
-        imap_tagged(s, tag, "NO [SERVERBUG] Cannot save the message: %s", strerror(-rc));
+        imap_tagged(s, tag, "NO [SERVERBUG] Cannot save the message%s: %s", n > 1 ? "s" : "", strerror(-rc));
         goto out;
     }
     struct store_mailbox_info mb;
     store_mailbox_info(s->app->store, s->account, buf_cstr(&name), false, &mb);
     imap_sync(s, true);
-    imap_tagged(s, tag, "OK [APPENDUID %u %u] Append completed.", mb.uidvalidity, new_uid);
+    buf_t set = BUF_INIT;
+    append_uid_set(&set, uids, n);
+    imap_tagged(s, tag, "OK [APPENDUID %u %s] Append completed.", mb.uidvalidity, buf_cstr(&set));
+    buf_free(&set);
 out:
-    buf_free(&kw);
+    for (size_t k = 0; k < nargs; k++) buf_free(&kws[k]);
+    free(kws);
+    free(msgs);
+    free(uids);
     buf_free(&name);
 }
 

@@ -235,8 +235,9 @@ enum imap_parse_result imap_parser_parse(struct imap_parser *p, const char *buf,
             a.type = IMAP_ARG_QUOTED;
             a.str = s;
             a.len = sl;
-        } else if (c == '{') {
-            i++;
+        } else if (c == '{' || (c == '~' && i + 1 < text_end && buf[i + 1] == '{')) {
+            bool lit8 = c == '~';
+            i += lit8 ? 2 : 1;
             uint64_t n = 0;
             size_t d0 = i;
             while (i < text_end && isdigit((unsigned char)buf[i])) {
@@ -278,7 +279,7 @@ enum imap_parse_result imap_parser_parse(struct imap_parser *p, const char *buf,
                 goto out;
             }
             literal_total += n;
-            a.type = IMAP_ARG_LITERAL;
+            a.type = lit8 ? IMAP_ARG_LITERAL8 : IMAP_ARG_LITERAL;
             a.str = xmalloc((size_t)n + 1);
             memcpy(a.str, buf + data, (size_t)n);
             a.str[n] = '\0';

@@ -27,6 +27,9 @@
  * atom characters, so BODY.PEEK[HEADER.FIELDS (A B)]<0.2048> is ONE atom
  * with that exact text. imap_parser_fetch_att() splits it further.
  *
+ * literal8 (RFC 3516): "~{n}" / "~{n+}" is a literal like "{n}" (same
+ * limits, same continuation) whose argument type is IMAP_ARG_LITERAL8.
+ *
  * Leniency (as Dovecot): bare LF accepted as line end, several spaces
  * between arguments, spaces after "(" and before ")", 8-bit bytes in atoms
  * and quoted strings. NUL bytes anywhere in a line are an error.
@@ -55,6 +58,8 @@ enum imap_arg_type {
     IMAP_ARG_LITERAL,  /* {n} or {n+} followed by n bytes (may hold NUL) */
     IMAP_ARG_NIL,      /* the atom NIL (any case); str keeps it as written */
     IMAP_ARG_LIST,     /* ( ... ) */
+    IMAP_ARG_LITERAL8, /* ~{n} or ~{n+} (RFC 3516 BINARY): n bytes, any octets;
+                          not an astring: only APPEND takes one */
 };
 
 struct imap_arg {

@@ -950,65 +950,131 @@ int store_copy(struct store *s, int64_t row, const char *dest_mailbox, int64_t *
 
 int store_append(struct store *s, const char *account, const char *mailbox, const char *data, size_t len, int flags,
                  const char *keywords, int64_t internaldate, int64_t *new_row, uint32_t *new_uid) {
+    struct store_append_msg m = {data, len, flags, keywords, internaldate};
+    return store_append_set(s, account, mailbox, &m, 1, new_uid, new_row);
+}
+
+struct append_item {
+    struct maildir_file f;
+    buf_t path; /* where the file is now: new/ or, with flags, cur/ */
+    const char *base;
+    struct msg_summary sum;
+    bool has_sum;
+    int64_t row;
+    uint32_t uid;
+};
+
+int store_append_set(struct store *s, const char *account, const char *mailbox, const struct store_append_msg *msgs,
+                     size_t n, uint32_t *uids_out, int64_t *rows_out) {
+    if (n == 0) return 0;
     struct index_mailbox mb;
     if (index_mailbox_get(s->idx, account, mailbox, false, &mb) < 0) return -ENOENT;
     buf_t dir = BUF_INIT;
     store_mailbox_path(s, account, mailbox, &dir);
     bool in_sync = dircache_in_sync(s, buf_cstr(&dir));
-    struct maildir_file f;
-    int rc = maildir_file_create(&f, buf_cstr(&dir), s->hostname);
-    if (rc < 0) {
-        buf_free(&dir);
-        return rc;
-    }
-    /* CRLF -> LF, the Maildir convention */
-    size_t start = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (data[i] == '\r' && i + 1 < len && data[i + 1] == '\n') {
-            maildir_file_write(&f, data + start, i - start);
-            start = i + 1;
+    struct append_item *it = xcalloc(n, sizeof *it);
+    for (size_t k = 0; k < n; k++) it[k].f.fd = -1;
+    int rc = 0;
+    size_t made = 0; /* files created (in tmp/, or published) */
+    /* 1. every file written and synced in tmp/ */
+    for (; rc == 0 && made < n; made++) {
+        rc = maildir_file_create(&it[made].f, buf_cstr(&dir), s->hostname);
+        if (rc < 0) break;
+        const char *data = msgs[made].data;
+        size_t len = msgs[made].len, start = 0;
+        /* CRLF -> LF, the Maildir convention */
+        for (size_t i = 0; i < len; i++) {
+            if (data[i] == '\r' && i + 1 < len && data[i + 1] == '\n') {
+                maildir_file_write(&it[made].f, data + start, i - start);
+                start = i + 1;
+            }
+        }
+        maildir_file_write(&it[made].f, data + start, len - start);
+        if (msgs[made].internaldate > 0) {
+            /* the file's mtime carries INTERNALDATE through a reindex */
+            struct timespec ts[2] = {{msgs[made].internaldate, 0}, {msgs[made].internaldate, 0}};
+            futimens(it[made].f.fd, ts);
+        }
+        if (it[made].f.error) rc = -it[made].f.error;
+        else if (fdatasync(it[made].f.fd) < 0) rc = -errno;
+        if (rc < 0) {
+            maildir_file_abort(&it[made].f);
+            break;
         }
     }
-    maildir_file_write(&f, data + start, len - start);
-    if (internaldate > 0) {
-        /* the file's mtime carries INTERNALDATE through a reindex */
-        struct timespec ts[2] = {{internaldate, 0}, {internaldate, 0}};
-        futimens(f.fd, ts);
+    /* 2. published: new/, or cur/ with the flags in the name */
+    size_t published = 0;
+    for (; rc == 0 && published < n; published++) {
+        struct append_item *a = &it[published];
+        rc = maildir_file_publish(&a->f);
+        if (rc < 0) break;
+        a->base = strrchr(a->f.new_path, '/') + 1;
+        buf_append_str(&a->path, a->f.new_path);
+        if (msgs[published].flags & 0x1f) {
+            buf_t cur = BUF_INIT;
+            buf_printf(&cur, "%s/cur/%s:2,", buf_cstr(&dir), a->base);
+            index_flags_to_info(msgs[published].flags & 0x1f, &cur);
+            if (rename(a->f.new_path, buf_cstr(&cur)) < 0) {
+                rc = -errno;
+                buf_free(&cur);
+                published++; /* its file is in new/: removed below */
+                break;
+            }
+            buf_free(&a->path);
+            a->path = cur;
+        }
     }
-    rc = maildir_file_commit(&f);
+    if (rc == 0) {
+        buf_t sub = BUF_INIT;
+        buf_printf(&sub, "%s/new", buf_cstr(&dir));
+        rc = maildir_sync_dir(buf_cstr(&sub));
+        buf_reset(&sub);
+        buf_printf(&sub, "%s/cur", buf_cstr(&dir));
+        if (rc == 0) rc = maildir_sync_dir(buf_cstr(&sub));
+        buf_free(&sub);
+    }
+    /* 3. the rows, in one change */
+    if (rc == 0) {
+        index_savepoint(s->idx);
+        for (size_t k = 0; rc == 0 && k < n; k++) {
+            struct append_item *a = &it[k];
+            summary_from_file(buf_cstr(&a->path), &a->sum);
+            a->has_sum = true;
+            struct index_new_msg m = {
+                .base = a->base, .subdir = msgs[k].flags & 0x1f ? "cur" : "new", .flags = msgs[k].flags & 0x1f,
+                .keywords = msgs[k].keywords,
+                .internaldate = msgs[k].internaldate > 0 ? msgs[k].internaldate : time(NULL),
+                .size = a->f.size + a->f.lines, .summary = &a->sum,
+            };
+            if (index_add_message(s->idx, mb.id, &m, &a->uid, &a->row) < 0) rc = -EIO;
+        }
+        if (index_savepoint_end(s->idx, rc == 0) < 0 && rc == 0) rc = -EIO;
+    }
     if (rc < 0) {
-        maildir_file_abort(&f);
-        buf_free(&dir);
-        return rc;
+        /* nothing is kept */
+        for (size_t k = 0; k < published; k++)
+            if (it[k].path.len) unlink(buf_cstr(&it[k].path));
+        for (size_t k = published; k < made; k++) maildir_file_abort(&it[k].f);
+    } else {
+        for (size_t k = 0; k < n; k++) {
+            buf_t api = BUF_INIT;
+            index_api_id(it[k].base, &api);
+            struct store_event ev = {STORE_EV_NEW, account, mb.id, it[k].row, it[k].uid, buf_cstr(&api), NULL};
+            store_notify(s, &ev);
+            buf_free(&api);
+            if (uids_out) uids_out[k] = it[k].uid;
+            if (rows_out) rows_out[k] = it[k].row;
+        }
     }
-    struct msg_summary sum;
-    summary_from_file(f.new_path, &sum);
-    const char *base = strrchr(f.new_path, '/') + 1;
-    buf_t api = BUF_INIT;
-    index_api_id(base, &api);
-    struct index_new_msg m = {
-        .base = base, .subdir = "new", .flags = 0, .keywords = keywords,
-        .internaldate = internaldate > 0 ? internaldate : time(NULL), .size = f.size + f.lines, .summary = &sum,
-    };
-    int64_t row = 0;
-    uint32_t uid = 0;
-    rc = index_add_message(s->idx, mb.id, &m, &uid, &row) == 0 ? 0 : -EIO;
-    summary_free(&sum);
-    maildir_file_free(&f);
+    for (size_t k = 0; k < n; k++) {
+        if (it[k].has_sum) summary_free(&it[k].sum);
+        buf_free(&it[k].path);
+        maildir_file_free(&it[k].f);
+    }
+    free(it);
     if (in_sync) dircache_record(s, buf_cstr(&dir));
     buf_free(&dir);
-    if (rc < 0) {
-        buf_free(&api);
-        return rc;
-    }
-    /* flags live in the file name, in cur/ */
-    if (flags) store_set_flags(s, row, flags, NULL);
-    struct store_event ev = {STORE_EV_NEW, account, mb.id, row, uid, buf_cstr(&api), NULL};
-    store_notify(s, &ev);
-    buf_free(&api);
-    if (new_row) *new_row = row;
-    if (new_uid) *new_uid = uid;
-    return 0;
+    return rc;
 }
 
 /* --- delivery ---------------------------------------------------------- */

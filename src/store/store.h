@@ -175,6 +175,21 @@ void store_sync_mailbox_dir(struct store *s, const char *account, const char *ma
  * mailbox durably (IMAP APPEND). internaldate 0 means now. */
 int store_append(struct store *s, const char *account, const char *mailbox, const char *data, size_t len, int flags,
                  const char *keywords, int64_t internaldate, int64_t *new_row, uint32_t *new_uid);
+/* One message of store_append_set. */
+struct store_append_msg {
+    const char *data; /* CRLF or LF line ends; kept with LF */
+    size_t len;
+    int flags;             /* MSG_* */
+    const char *keywords;  /* space separated, may be NULL */
+    int64_t internaldate;  /* 0: now */
+};
+/* Store n messages in a mailbox, all or nothing (IMAP MULTIAPPEND): every
+ * file is written and synced first, then all rows are added in one index
+ * change; if any step fails nothing is kept (files removed, rows rolled
+ * back). uids_out/rows_out (n each, may be NULL) get the new UIDs/rows.
+ * 0 or -errno. */
+int store_append_set(struct store *s, const char *account, const char *mailbox, const struct store_append_msg *msgs,
+                     size_t n, uint32_t *uids_out, int64_t *rows_out);
 /* Create / delete / rename a Maildir++ folder with its index entry. */
 int store_mailbox_create(struct store *s, const char *account, const char *mailbox);
 int store_mailbox_delete(struct store *s, const char *account, const char *mailbox);

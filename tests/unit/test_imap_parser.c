@@ -434,6 +434,58 @@ static void test_framer(void **state) {
     check_frames("a XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX\r\n", 16, "T ");
 }
 
+
+/* literal8 (RFC 3516): "~{n}" is a literal of any octets with its own
+ * argument type, synchronizing or not, under the same limits; several
+ * messages in one APPEND (MULTIAPPEND) are just more arguments. */
+static void test_literal8(void **state) {
+    (void)state;
+    struct imap_command c;
+    size_t used;
+    const char in[] = "a APPEND INBOX (\\Seen) ~{4+}\r\nx\0\ny {2+}\r\nab\r\n";
+    struct imap_parser p;
+    imap_parser_init(&p, MAX_LINE, MAX_LIT);
+    assert_int_equal(imap_parser_parse(&p, in, sizeof in - 1, &c, &used), IMAP_PARSE_COMPLETE);
+    assert_int_equal(used, sizeof in - 1);
+    assert_int_equal(c.nargs, 4);
+    assert_int_equal(c.args[2].type, IMAP_ARG_LITERAL8);
+    assert_int_equal(c.args[2].len, 4);
+    assert_memory_equal(c.args[2].str, "x\0\ny", 4);
+    assert_false(imap_arg_is_astring(&c.args[2]));
+    assert_int_equal(c.args[3].type, IMAP_ARG_LITERAL);
+    imap_command_free(&c);
+
+    /* synchronizing: the same continuation as "{n}" */
+    imap_parser_init(&p, MAX_LINE, MAX_LIT);
+    const char *sync = "a APPEND INBOX ~{3}\r\nabc\r\n";
+    assert_int_equal(imap_parser_parse(&p, sync, 21, &c, &used), IMAP_PARSE_NEED_LITERAL);
+    assert_int_equal(c.literal_size, 3);
+    imap_command_free(&c);
+    imap_parser_literal_acked(&p);
+    assert_int_equal(imap_parser_parse(&p, sync, strlen(sync), &c, &used), IMAP_PARSE_COMPLETE);
+    assert_int_equal(c.args[1].type, IMAP_ARG_LITERAL8);
+    imap_command_free(&c);
+
+    /* the budget is shared with ordinary literals */
+    char big[2000];
+    snprintf(big, sizeof big, "a APPEND INBOX {600+}\r\n%0600d ~{600+}\r\n", 0);
+    assert_int_equal(parse(big, &c, &used), IMAP_PARSE_TOOBIG_LITERAL);
+    imap_command_free(&c);
+
+    /* "~" not followed by "{" is an atom character; "~{" without a size is bad */
+    assert_int_equal(parse("a X ~a\r\n", &c, &used), IMAP_PARSE_COMPLETE);
+    assert_int_equal(c.args[0].type, IMAP_ARG_ATOM);
+    assert_string_equal(c.args[0].str, "~a");
+    imap_command_free(&c);
+    assert_int_equal(parse("a X ~{x}\r\n", &c, &used), IMAP_PARSE_ERROR);
+    imap_command_free(&c);
+    assert_int_equal(parse("a X ~{3} y\r\n", &c, &used), IMAP_PARSE_ERROR);
+    imap_command_free(&c);
+
+    /* the framer sees the announcement like any other */
+    check_frames("a APPEND X ~{3}\r\na\nb {1+}\r\nc\r\n", 100, "L3s@17 L1+@27 C@30 ");
+}
+
 static void check_trace(const char *in, size_t max, const char *want) {
     buf_t t = BUF_INIT;
     imap_trace_command(in, strlen(in), max, &t);
@@ -458,6 +510,7 @@ int main(void) {
         cmocka_unit_test(test_plain_lines),     cmocka_unit_test(test_arg_helpers),
         cmocka_unit_test(test_seqset),          cmocka_unit_test(test_literal_total),
         cmocka_unit_test(test_framer),          cmocka_unit_test(test_trace),
+        cmocka_unit_test(test_literal8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
