@@ -1051,6 +1051,8 @@ bool imap_bodystructure_section(const struct imap_bodystructure *bs, const char 
             } else {
                 out->data = bs->data + cur->body_off;
                 out->len = cur->body_len;
+                out->leaf_body = !cur->multipart && !cur->rfc822;
+                out->cte = cur->enc;
             }
             break;
         case S_MIME:

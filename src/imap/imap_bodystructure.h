@@ -72,6 +72,11 @@ struct imap_section {
     const char *data;
     size_t len;
     bool found;  /* false: the part does not exist (data is "") */
+    /* the body of a numbered part that is neither multipart nor an
+     * embedded message (BINARY decodes it): its Content-Transfer-Encoding
+     * as written, NULL if none (pointer into the parsed tree) */
+    bool leaf_body;
+    const char *cte;
     buf_t owned;
 };
 

@@ -16,6 +16,7 @@
 
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "imap/imap_binary.h"
 #include "imap/imap_internal.h"
 #include "imap/imap_mutf7.h"
 
@@ -704,6 +705,7 @@ void imap_cmd_append(struct imap_session *s, const char *tag, const struct imap_
     /* at most one message per remaining argument */
     struct store_append_msg *msgs = xcalloc(nargs, sizeof *msgs);
     buf_t *kws = xcalloc(nargs, sizeof *kws);
+    buf_t *bodies = xcalloc(nargs, sizeof *bodies); /* rewritten literal8 messages */
     uint32_t *uids = xcalloc(nargs, sizeof *uids);
     size_t n = 0;
     for (size_t i = 1; i < nargs; n++) {
@@ -729,6 +731,11 @@ void imap_cmd_append(struct imap_session *s, const char *tag, const struct imap_
         }
         m->data = args[i].str;
         m->len = args[i].len;
+        if (args[i].type == IMAP_ARG_LITERAL8 && imap_binary_append_encode(m->data, m->len, &bodies[n])) {
+            /* binary parts stored as base64: BINARY gives their bytes back */
+            m->data = bodies[n].data;
+            m->len = bodies[n].len;
+        }
         i++;
     }
     if (!mailbox_exists(s, buf_cstr(&name))) {
@@ -763,8 +770,12 @@ void imap_cmd_append(struct imap_session *s, const char *tag, const struct imap_
     imap_tagged(s, tag, "OK [APPENDUID %u %s] Append completed.", mb.uidvalidity, buf_cstr(&set));
     buf_free(&set);
 out:
-    for (size_t k = 0; k < nargs; k++) buf_free(&kws[k]);
+    for (size_t k = 0; k < nargs; k++) {
+        buf_free(&kws[k]);
+        buf_free(&bodies[k]);
+    }
     free(kws);
+    free(bodies);
     free(msgs);
     free(uids);
     buf_free(&name);

@@ -1,7 +1,9 @@
 /*
  * imap_message - IMAP message commands: FETCH (every RFC 3501 item,
  * CONDSTORE's MODSEQ and CHANGEDSINCE, QRESYNC's VANISHED), STORE
- * (UNCHANGEDSINCE), COPY and MOVE (UIDPLUS COPYUID), SEARCH (ESEARCH).
+ * (UNCHANGEDSINCE), COPY and MOVE (UIDPLUS COPYUID), SEARCH (ESEARCH),
+ * BINARY (RFC 3516: BINARY[part]<partial>, BINARY.PEEK, BINARY.SIZE, decoded
+ * by imap_binary).
  *
  * A FETCH over many messages writes one message at a time and yields to
  * the network when the output buffer is past IMAP_OUTPUT_HIGH_WATER, so a
@@ -19,6 +21,7 @@
 
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "imap/imap_binary.h"
 #include "imap/imap_bodystructure.h"
 #include "imap/imap_internal.h"
 #include "imap/imap_mutf7.h"
@@ -76,13 +79,14 @@ static void format_internaldate(int64_t t, buf_t *out) {
 
 enum fetch_kind {
     FI_UID, FI_FLAGS, FI_INTERNALDATE, FI_SIZE, FI_ENVELOPE, FI_BODYSTRUCTURE, FI_BODY, FI_SECTION,
-    FI_RFC822, FI_RFC822_HEADER, FI_RFC822_TEXT, FI_MODSEQ,
+    FI_RFC822, FI_RFC822_HEADER, FI_RFC822_TEXT, FI_MODSEQ, FI_BINARY_SIZE,
 };
 
 struct fetch_item {
     enum fetch_kind kind;
-    struct imap_fetch_att att; /* FI_SECTION */
+    struct imap_fetch_att att; /* FI_SECTION, FI_BINARY_SIZE */
     bool peek;
+    bool binary; /* BINARY[...] / BINARY.PEEK[...] / BINARY.SIZE[...] (RFC 3516) */
 };
 
 struct fetch_state {
@@ -99,13 +103,14 @@ struct fetch_state {
     struct store_fetch_cursor *data; /* when needs_row or needs_struct */
     bool expunged;   /* a message had been expunged meanwhile */
     bool unreadable; /* a message's file could not be read */
+    bool unknown_cte; /* BINARY of a part in an encoding we cannot undo */
 };
 
 static void fetch_state_free(void *p) {
     struct fetch_state *f = p;
     if (!f) return;
     for (size_t i = 0; i < f->nitems; i++)
-        if (f->items[i].kind == FI_SECTION) imap_fetch_att_free(&f->items[i].att);
+        if (f->items[i].kind == FI_SECTION || f->items[i].kind == FI_BINARY_SIZE) imap_fetch_att_free(&f->items[i].att);
     free(f->items);
     if (f->idx) g_array_free(f->idx, TRUE);
     store_fetch_cursor_free(&f->data);
@@ -147,13 +152,27 @@ static bool add_item(struct fetch_state *f, const struct imap_arg *a, const char
     else {
         if (!imap_parser_fetch_att(n, len, &it.att) || !it.att.has_section ||
             (strcmp(it.att.name, "BODY") && strcmp(it.att.name, "BODY.PEEK") && strcmp(it.att.name, "BINARY") &&
-             strcmp(it.att.name, "BINARY.PEEK"))) {
+             strcmp(it.att.name, "BINARY.PEEK") && strcmp(it.att.name, "BINARY.SIZE"))) {
             if (it.att.storage_) imap_fetch_att_free(&it.att);
             *err = "Invalid FETCH item.";
             return false;
         }
         it.kind = FI_SECTION;
         it.peek = strstr(it.att.name, ".PEEK") != NULL;
+        it.binary = strncmp(it.att.name, "BINARY", 6) == 0;
+        if (it.binary) {
+            /* section-binary is a part number only; BINARY.SIZE has no partial */
+            bool size = strcmp(it.att.name, "BINARY.SIZE") == 0;
+            if (!imap_binary_spec_valid(it.att.section, strlen(it.att.section)) || (size && it.att.has_partial)) {
+                imap_fetch_att_free(&it.att);
+                *err = "Invalid BINARY section.";
+                return false;
+            }
+            if (size) {
+                it.kind = FI_BINARY_SIZE;
+                it.peek = true;
+            }
+        }
         /* a malformed section is BAD now, not NIL per message later: the
          * resolver only fails on syntax, so try it on an empty message */
         struct imap_bodystructure *empty = imap_bodystructure_parse("\r\n", 2);
@@ -170,7 +189,8 @@ static bool add_item(struct fetch_state *f, const struct imap_arg *a, const char
     }
     if (it.kind == FI_INTERNALDATE || it.kind == FI_SIZE) f->needs_row = true;
     if (it.kind == FI_ENVELOPE || it.kind == FI_BODYSTRUCTURE || it.kind == FI_BODY) f->needs_struct = true;
-    if (it.kind == FI_SECTION || it.kind == FI_RFC822 || it.kind == FI_RFC822_HEADER || it.kind == FI_RFC822_TEXT)
+    if (it.kind == FI_SECTION || it.kind == FI_BINARY_SIZE || it.kind == FI_RFC822 || it.kind == FI_RFC822_HEADER ||
+        it.kind == FI_RFC822_TEXT)
         f->needs_file = true;
     if ((it.kind == FI_SECTION && !it.peek) || it.kind == FI_RFC822 || it.kind == FI_RFC822_TEXT) f->sets_seen = true;
     f->items = xrealloc(f->items, (f->nitems + 1) * sizeof *f->items);
@@ -181,6 +201,30 @@ static bool add_item(struct fetch_state *f, const struct imap_arg *a, const char
 static void append_literal(buf_t *b, const char *data, size_t len) {
     buf_printf(b, "{%zu}\r\n", len);
     buf_append(b, data, len);
+}
+
+/* BINARY content: a literal8 "~{n}" when it holds NUL (RFC 3516 4.2). */
+static void append_literal8(buf_t *b, const char *data, size_t len) {
+    if (imap_binary_has_nul(data, len)) buf_append_char(b, '~');
+    append_literal(b, data, len);
+}
+
+/* The decoded BINARY sections of one message, one per item (unused for
+ * others); false (nothing kept) when one has an unknown encoding. */
+static bool binary_sections(const struct fetch_state *f, const struct imap_bodystructure *bs,
+                            struct imap_section *out) {
+    for (size_t i = 0; i < f->nitems; i++) {
+        memset(&out[i], 0, sizeof out[i]);
+        out[i].data = "";
+    }
+    for (size_t i = 0; i < f->nitems; i++) {
+        if (!f->items[i].binary) continue;
+        if (imap_binary_section(bs, f->items[i].att.section, &out[i]) != IMAP_BINARY_OK) {
+            for (size_t k = 0; k <= i; k++) imap_section_free(&out[k]);
+            return false;
+        }
+    }
+    return true;
 }
 
 /* Write one message's FETCH response. */
@@ -210,6 +254,7 @@ static void fetch_one(struct imap_session *s, struct fetch_state *f, size_t inde
     bool cached = cache[0] && cache[1] && cache[2];
     buf_t msg = BUF_INIT;
     struct imap_bodystructure *bs = NULL;
+    struct imap_section *bin = NULL; /* BINARY items, decoded */
     if (f->needs_file || (f->needs_struct && !cached)) {
         enum load_result lr = load_message_why(s, m->row, &msg);
         if (lr != LOAD_OK) {
@@ -223,6 +268,16 @@ static void fetch_one(struct imap_session *s, struct fetch_state *f, size_t inde
             return;
         }
         bs = imap_bodystructure_parse(msg.data ? msg.data : "", msg.len);
+        bin = xcalloc(f->nitems, sizeof *bin);
+        if (!binary_sections(f, bs, bin)) {
+            /* no reply for it; the command ends NO [UNKNOWN-CTE] */
+            f->unknown_cte = true;
+            free(bin);
+            imap_bodystructure_free(bs);
+            buf_free(&msg);
+            for (int k = 0; k < 3; k++) free(cache[k]);
+            return;
+        }
         if (f->needs_struct && !cached) {
             buf_t out[3] = {BUF_INIT, BUF_INIT, BUF_INIT};
             imap_bodystructure_envelope(bs, &out[0]);
@@ -327,12 +382,31 @@ static void fetch_one(struct imap_session *s, struct fetch_state *f, size_t inde
             }
             break;
         }
+        case FI_BINARY_SIZE:
+            SEP();
+            if (!bin[i].found) buf_printf(&b, "BINARY.SIZE[%s] NIL", it->att.section);
+            else buf_printf(&b, "BINARY.SIZE[%s] %zu", it->att.section, bin[i].len);
+            break;
         case FI_SECTION: {
             struct imap_section sec;
             const char *reason;
             SEP();
-            bool binary = !strncmp(it->att.name, "BINARY", 6);
-            buf_printf(&b, "%s[%s]", binary ? "BINARY" : "BODY", it->att.section);
+            if (it->binary) {
+                struct imap_section *bsec = &bin[i];
+                buf_printf(&b, "BINARY[%s]", it->att.section);
+                if (!bsec->found) {
+                    buf_append_str(&b, " NIL");
+                    break;
+                }
+                if (it->att.has_partial) {
+                    imap_section_partial(bsec, it->att.partial_offset, it->att.partial_count);
+                    buf_printf(&b, "<%llu>", (unsigned long long)it->att.partial_offset);
+                }
+                buf_append_char(&b, ' ');
+                append_literal8(&b, bsec->data ? bsec->data : "", bsec->len);
+                break;
+            }
+            buf_printf(&b, "BODY[%s]", it->att.section);
             if (!imap_bodystructure_section(bs, it->att.section, strlen(it->att.section), &sec, &reason)) {
                 buf_append_str(&b, " NIL");
                 break;
@@ -365,6 +439,10 @@ static void fetch_one(struct imap_session *s, struct fetch_state *f, size_t inde
     buf_append_str(&b, ")\r\n");
     imap_send_raw(s, b.data, b.len);
     buf_free(&b);
+    if (bin) {
+        for (size_t i = 0; i < f->nitems; i++) imap_section_free(&bin[i]);
+        free(bin);
+    }
     if (bs) imap_bodystructure_free(bs);
     buf_free(&msg);
     for (int k = 0; k < 3; k++) free(cache[k]);
@@ -386,7 +464,9 @@ static void fetch_continue(struct imap_session *s) {
     s->cont_free = NULL;
     conn_set_drain_watermark(s->conn, 0);
     imap_sync(s, false);
-    if (f->unreadable) imap_tagged(s, f->tag, "NO [EXPUNGEISSUED] Some messages could not be FETCHed.");
+    if (f->unknown_cte)
+        imap_tagged(s, f->tag, "NO [UNKNOWN-CTE] A part has a Content-Transfer-Encoding that cannot be decoded.");
+    else if (f->unreadable) imap_tagged(s, f->tag, "NO [EXPUNGEISSUED] Some messages could not be FETCHed.");
     else if (f->expunged) imap_tagged(s, f->tag, "OK [EXPUNGEISSUED] Some messages were already expunged.");
     else imap_tagged(s, f->tag, "OK Fetch completed.");
     fetch_state_free(f);
