@@ -155,6 +155,13 @@ void imap_cmd_thread(struct imap_session *s, const char *tag, const struct imap_
 struct imap_search_program;
 GArray *imap_search_eval(struct imap_session *s, const struct imap_search_program *prog, uint64_t *max_modseq_r);
 
+/* CATENATE (RFC 4469): the message an APPEND's "CATENATE (TEXT literal
+ * URL url ...)" list describes, appended to out. BADURL sets *bad_url to
+ * the URL that names nothing this session may read. */
+enum imap_catenate_result { IMAP_CATENATE_OK, IMAP_CATENATE_BAD, IMAP_CATENATE_BADURL, IMAP_CATENATE_TOOBIG };
+enum imap_catenate_result imap_catenate_build(struct imap_session *s, const struct imap_arg *list, buf_t *out,
+                                              const char **bad_url);
+
 /* The session is going away: a pending COPY/MOVE must not touch it. */
 void imap_copy_wait_detach(struct copy_wait *w);
 

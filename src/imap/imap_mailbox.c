@@ -690,9 +690,10 @@ static void append_uid_set(buf_t *b, const uint32_t *uids, size_t n) {
 /* APPEND mailbox 1*([flags] [date-time] message), MULTIAPPEND (RFC 3502):
  * several messages in one command are kept all or none, with one
  * APPENDUID for their UID set. A message is a literal or, with BINARY
- * (RFC 3516), a literal8 "~{n}". */
+ * (RFC 3516), a literal8 "~{n}", or with CATENATE (RFC 4469) a list of
+ * TEXT literals and URLs of message parts (imap_catenate). */
 void imap_cmd_append(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
-    static const char syntax[] = "BAD Syntax: APPEND mailbox 1*([flags] [date-time] literal)";
+    static const char syntax[] = "BAD Syntax: APPEND mailbox 1*([flags] [date-time] (literal / CATENATE (...)))";
     if (nargs < 2) {
         imap_tagged(s, tag, "%s", syntax);
         return;
@@ -705,7 +706,8 @@ void imap_cmd_append(struct imap_session *s, const char *tag, const struct imap_
     /* at most one message per remaining argument */
     struct store_append_msg *msgs = xcalloc(nargs, sizeof *msgs);
     buf_t *kws = xcalloc(nargs, sizeof *kws);
-    buf_t *bodies = xcalloc(nargs, sizeof *bodies); /* rewritten literal8 messages */
+    buf_t *bodies = xcalloc(nargs, sizeof *bodies); /* rewritten literal8 / CATENATE messages */
+    const struct imap_arg **cats = xcalloc(nargs, sizeof *cats); /* CATENATE lists */
     uint32_t *uids = xcalloc(nargs, sizeof *uids);
     size_t n = 0;
     for (size_t i = 1; i < nargs; n++) {
@@ -725,6 +727,12 @@ void imap_cmd_append(struct imap_session *s, const char *tag, const struct imap_
             }
             i++;
         }
+        if (i + 1 < nargs && imap_arg_atom_is(&args[i], "CATENATE") && args[i + 1].type == IMAP_ARG_LIST) {
+            /* built below, once the mailbox is known to exist */
+            cats[n] = &args[i + 1];
+            i += 2;
+            continue;
+        }
         if (i >= nargs || (args[i].type != IMAP_ARG_LITERAL && args[i].type != IMAP_ARG_LITERAL8)) {
             imap_tagged(s, tag, "%s", syntax);
             goto out;
@@ -741,6 +749,30 @@ void imap_cmd_append(struct imap_session *s, const char *tag, const struct imap_
     if (!mailbox_exists(s, buf_cstr(&name))) {
         imap_tagged(s, tag, "NO [TRYCREATE] Mailbox doesn't exist: %s", buf_cstr(&name));
         goto out;
+    }
+    for (size_t k = 0; k < n; k++) {
+        if (!cats[k]) continue;
+        const char *bad_url;
+        enum imap_catenate_result cr = imap_catenate_build(s, cats[k], &bodies[k], &bad_url);
+        if (cr == IMAP_CATENATE_BAD) {
+            imap_tagged(s, tag, "BAD Syntax: CATENATE (1*(TEXT literal / URL url))");
+            goto out;
+        }
+        if (cr == IMAP_CATENATE_BADURL) {
+            /* url-resp-text: no "]" and no control characters */
+            buf_t u = BUF_INIT;
+            for (const char *c = bad_url; *c && u.len < 512; c++)
+                buf_append_char(&u, *c == ']' || (unsigned char)*c < 0x20 ? '?' : *c);
+            imap_tagged(s, tag, "NO [BADURL %s] The URL names no message part of this account.", buf_cstr(&u));
+            buf_free(&u);
+            goto out;
+        }
+        if (cr == IMAP_CATENATE_TOOBIG) {
+            imap_tagged(s, tag, "NO [TOOBIG] Message is larger than message_size_limit.");
+            goto out;
+        }
+        msgs[k].data = bodies[k].data ? bodies[k].data : "";
+        msgs[k].len = bodies[k].len;
     }
     for (size_t k = 0; k < n; k++) {
         if (msgs[k].len == 0) {
@@ -776,6 +808,7 @@ out:
     }
     free(kws);
     free(bodies);
+    free(cats);
     free(msgs);
     free(uids);
     buf_free(&name);
