@@ -31,7 +31,7 @@ import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
 
-from harness import BIN, Devmail, free_port
+from harness import BIN, Devmail, free_port, wait_for
 from test_http_api import Api
 
 PASSDB = "alice@example.org:{PLAIN}secret\nbob@example.com:{PLAIN}hunter2\n"
@@ -405,6 +405,8 @@ class Banner(unittest.TestCase):
         # 127.0.0.2 is loopback too, and nothing else of the suite uses its port 80
         with Devmail(domains=["example.com", "dev.localhost"], listen=("smtp", "imap"),
                      args=["--autoconfig-listen", "127.0.0.2:80"]) as dm:
+            # the banner is logged once every listener is open: wait for its last lines
+            self.assertTrue(wait_for(lambda: "need no hosts entry" in dm.log_text(), timeout=30))
             log = dm.log_text()
             self.assertIn('add the hosts entry "127.0.0.2 autoconfig.example.com"', log)
             self.assertIn("addresses @dev.localhost need no hosts entry", log)
