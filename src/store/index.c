@@ -15,6 +15,7 @@
 #include "core/xalloc.h"
 #include "store/maildir.h"
 #include "store/search_compile.h"
+#include "store/maildir_keywords.h"
 
 /* SQLite page cache of a reading connection, in KiB: holds a busy
  * mailbox's rows (SQLite's default is 2 MiB). */
@@ -766,7 +767,8 @@ struct disk_entry {
     char subdir[4];
     int flags;
     bool seen_in_index;
-    char *name; /* full file name */
+    char *name;       /* full file name */
+    const char *info; /* in name: the letters after ":2," ("" without) */
 };
 
 static void disk_entry_free(gpointer p) {
@@ -790,6 +792,7 @@ static void scan_subdir(GHashTable *files, const char *maildir_path, const char 
         memcpy(e->subdir, sub, 3);
         e->flags = colon ? index_flags_from_info(colon + 3) : 0;
         e->name = xstrdup(de->d_name);
+        e->info = colon ? e->name + (colon - de->d_name) + 3 : e->name + strlen(e->name);
         g_hash_table_replace(files, xstrndup(de->d_name, baselen), e);
     }
     closedir(d);
@@ -826,16 +829,25 @@ int index_sync_mailbox(struct index *idx, const char *account, const char *mailb
     int changes = 0;
     index_begin(idx);
     sqlite3_stmt *st;
-    sqlite3_prepare_v2(idx->db, "SELECT id, base, subdir, flags FROM messages WHERE mailbox_id=?", -1, &st, NULL);
+    /* keywords: the letters a-z in file names, named in dovecot-keywords */
+    struct mdkw kw;
+    mdkw_init(&kw);
+    if (mdkw_load(&kw, maildir_path) < 0)
+        log_warn("index: %s/" MDKW_FILE " cannot be read; keywords in file names are ignored", maildir_path);
+    sqlite3_prepare_v2(idx->db, "SELECT id, base, subdir, flags, keywords FROM messages WHERE mailbox_id=?", -1, &st,
+                       NULL);
     sqlite3_bind_int64(st, 1, mb.id);
     GArray *gone = g_array_new(FALSE, FALSE, sizeof(int64_t));
     GArray *moved_rows = g_array_new(FALSE, FALSE, sizeof(int64_t));
     GPtrArray *moved = g_ptr_array_new();
+    GPtrArray *moved_kw = g_ptr_array_new_with_free_func(free); /* new keywords, or NULL: unchanged */
+    buf_t letters = BUF_INIT, file_letters = BUF_INIT;
     while (sqlite3_step(st) == SQLITE_ROW) {
         int64_t row = sqlite3_column_int64(st, 0);
         const char *base = (const char *)sqlite3_column_text(st, 1);
         const char *subdir = (const char *)sqlite3_column_text(st, 2);
         int flags = sqlite3_column_int(st, 3);
+        const char *keywords = (const char *)sqlite3_column_text(st, 4);
         struct disk_entry *e = g_hash_table_lookup(files, base);
         if (!e) {
             g_array_append_val(gone, row);
@@ -844,28 +856,64 @@ int index_sync_mailbox(struct index *idx, const char *account, const char *mailb
         e->seen_in_index = true;
         /* \Deleted etc. may live only in the index until the file moves to
          * cur/; only a file in cur/ states its flags authoritatively. */
-        if (strcmp(e->subdir, subdir) != 0 || (strcmp(e->subdir, "cur") == 0 && e->flags != (flags & 0x1f))) {
+        bool in_cur = strcmp(e->subdir, "cur") == 0;
+        char *new_kw = NULL;
+        if (in_cur) {
+            /* the keywords that have a letter: as the file name says;
+             * those without one (a 27th) exist in the index only */
+            buf_reset(&letters);
+            buf_reset(&file_letters);
+            mdkw_letters(&kw, keywords, &letters);
+            buf_t named = BUF_INIT;
+            mdkw_names(&kw, e->info, &named);
+            mdkw_letters(&kw, buf_cstr(&named), &file_letters);
+            if (strcmp(buf_cstr(&letters), buf_cstr(&file_letters)) != 0) {
+                buf_t nk = BUF_INIT;
+                for (const char *p = keywords; *p;) {
+                    size_t wl = strcspn(p, " ");
+                    if (wl && mdkw_find(&kw, p, wl) < 0) {
+                        if (nk.len) buf_append_char(&nk, ' ');
+                        buf_append(&nk, p, wl);
+                    }
+                    p += wl;
+                    while (*p == ' ') p++;
+                }
+                if (named.len && nk.len) buf_append_char(&nk, ' ');
+                buf_append(&nk, named.data ? named.data : "", named.len);
+                new_kw = buf_steal(&nk);
+            }
+            buf_free(&named);
+        }
+        if (strcmp(e->subdir, subdir) != 0 || (in_cur && e->flags != (flags & 0x1f)) || new_kw) {
             g_array_append_val(moved_rows, row);
             g_ptr_array_add(moved, e);
+            g_ptr_array_add(moved_kw, new_kw);
         }
     }
     sqlite3_finalize(st);
+    buf_free(&letters);
+    buf_free(&file_letters);
     for (guint i = 0; i < gone->len; i++) {
         index_delete_message(idx, g_array_index(gone, int64_t, i));
         changes++;
     }
-    sqlite3_prepare_v2(idx->db, "UPDATE messages SET subdir=?, flags=?, modseq=? WHERE id=?", -1, &st, NULL);
+    sqlite3_prepare_v2(idx->db, "UPDATE messages SET subdir=?, flags=?, modseq=?, keywords=coalesce(?, keywords) "
+                       "WHERE id=?", -1, &st, NULL);
     for (guint i = 0; i < moved->len; i++) {
         struct disk_entry *e = g_ptr_array_index(moved, i);
+        const char *nk = g_ptr_array_index(moved_kw, i);
         sqlite3_bind_text(st, 1, e->subdir, -1, SQLITE_STATIC);
         sqlite3_bind_int(st, 2, e->flags);
         sqlite3_bind_int64(st, 3, (int64_t)index_next_modseq(idx, mb.id));
-        sqlite3_bind_int64(st, 4, g_array_index(moved_rows, int64_t, i));
+        if (nk) sqlite3_bind_text(st, 4, nk, -1, SQLITE_STATIC);
+        else sqlite3_bind_null(st, 4);
+        sqlite3_bind_int64(st, 5, g_array_index(moved_rows, int64_t, i));
         sqlite3_step(st);
         sqlite3_reset(st);
         changes++;
     }
     sqlite3_finalize(st);
+    g_ptr_array_free(moved_kw, TRUE);
     /* Files nobody indexed: delivered by another program, or by us before
      * a crash between rename and index update. Oldest first keeps UIDs in
      * arrival order. */
@@ -889,17 +937,22 @@ int index_sync_mailbox(struct index *idx, const char *account, const char *mailb
         struct msg_summary s;
         summary_from_file(buf_cstr(&path), &s);
         int64_t vsize = index_crlf_size(buf_cstr(&path), base, stt.st_size);
+        buf_t names = BUF_INIT;
+        mdkw_names(&kw, e->info, &names);
         struct index_new_msg m = {
             .base = base,
             .subdir = e->subdir,
             .flags = e->flags,
+            .keywords = buf_cstr(&names),
             .internaldate = stt.st_mtime,
             .size = vsize,
             .summary = &s,
         };
         if (index_add_message(idx, mb.id, &m, NULL, NULL) == 0) changes++;
         summary_free(&s);
+        buf_free(&names);
     }
+    mdkw_free(&kw);
     buf_free(&path);
     g_ptr_array_free(fresh, TRUE);
     g_ptr_array_free(moved, TRUE);

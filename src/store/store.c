@@ -21,6 +21,7 @@
 #include "core/tags.h"
 #include "store/tag_filter.h"
 #include "store/sort.h"
+#include "store/maildir_keywords.h"
 
 /* SQLite page cache of the commit thread's connection, in KiB. */
 #define STORE_COMMIT_CACHE_KB 1024
@@ -171,6 +172,91 @@ static void dircache_record(struct store *s, const char *path) {
     g_hash_table_replace(dircache_map(s), xstrdup(path), st);
 }
 
+/* --- keywords in file names ----------------------------------------------
+ * Keywords (and API tags) are kept in the Maildir as Dovecot keeps them
+ * (maildir_keywords.h): a letter a-z per keyword after the standard flags
+ * in the file name, named in the folder's dovecot-keywords. Each folder's
+ * file is read once and again only when it changes (stat). */
+
+struct store_kwcache {
+    GHashTable *map; /* folder path -> struct kw_entry */
+};
+
+struct kw_entry {
+    int64_t mtime_ns, ino, size; /* of the file when read; -1: missing */
+    struct mdkw k;
+};
+
+static void kw_entry_free(gpointer p) {
+    struct kw_entry *e = p;
+    mdkw_free(&e->k);
+    free(e);
+}
+
+static void kw_stamp(const char *dir, struct kw_entry *e) {
+    buf_t p = BUF_INIT;
+    buf_printf(&p, "%s/" MDKW_FILE, dir);
+    struct stat st;
+    if (stat(buf_cstr(&p), &st) == 0) {
+        e->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+        e->ino = (int64_t)st.st_ino;
+        e->size = (int64_t)st.st_size;
+    } else {
+        e->mtime_ns = e->ino = e->size = -1;
+    }
+    buf_free(&p);
+}
+
+/* The folder's keyword letters as its dovecot-keywords says now. */
+static const struct mdkw *folder_keywords(struct store *s, const char *dir) {
+    if (!s->kwcache) {
+        s->kwcache = xcalloc(1, sizeof *s->kwcache);
+        s->kwcache->map = g_hash_table_new_full(g_str_hash, g_str_equal, free, kw_entry_free);
+    }
+    struct kw_entry now;
+    kw_stamp(dir, &now);
+    struct kw_entry *e = g_hash_table_lookup(s->kwcache->map, dir);
+    if (e && e->mtime_ns == now.mtime_ns && e->ino == now.ino && e->size == now.size) return &e->k;
+    e = xcalloc(1, sizeof *e);
+    *e = now;
+    mdkw_init(&e->k);
+    if (now.ino >= 0 && mdkw_load(&e->k, dir) < 0)
+        log_warn("store: %s/" MDKW_FILE " cannot be read; its keywords are not in file names", dir);
+    g_hash_table_replace(s->kwcache->map, xstrdup(dir), e);
+    return &e->k;
+}
+
+/* Append a file's Maildir info ":2,<flags><keyword letters>" for the
+ * folder at dir. With assign, keywords without a letter get one first,
+ * and the folder's dovecot-keywords is written durably before any file
+ * name uses it; a folder with all 26 letters used (or a file that cannot
+ * be written) keeps the rest in the index only. */
+static void folder_info(struct store *s, const char *dir, int flags, const char *keywords, bool assign, buf_t *out) {
+    const struct mdkw *k = keywords && *keywords ? folder_keywords(s, dir) : NULL;
+    buf_append_str(out, ":2,");
+    index_flags_to_info(flags & 0x1f, out);
+    if (!k) return;
+    if (assign) {
+        struct mdkw more;
+        mdkw_init(&more);
+        mdkw_copy(&more, k);
+        bool added = false;
+        for (const char *p = keywords; *p;) {
+            size_t wl = strcspn(p, " ");
+            if (wl && mdkw_find(&more, p, wl) < 0 && mdkw_add(&more, p, wl) >= 0) added = true;
+            p += wl;
+            while (*p == ' ') p++;
+        }
+        if (added) {
+            int rc = mdkw_save(&more, dir);
+            if (rc < 0) log_warn("store: cannot write %s/" MDKW_FILE ": %s", dir, strerror(-rc));
+            k = folder_keywords(s, dir);
+        }
+        mdkw_free(&more);
+    }
+    mdkw_letters(k, keywords, out);
+}
+
 int store_sync_mailbox(struct store *s, const char *account, const char *mailbox) {
     buf_t p = BUF_INIT;
     store_mailbox_path(s, account, mailbox, &p);
@@ -303,6 +389,10 @@ void store_close(struct store *s) {
         g_hash_table_destroy(s->dircache->map);
         free(s->dircache);
     }
+    if (s->kwcache) {
+        g_hash_table_destroy(s->kwcache->map);
+        free(s->kwcache);
+    }
     free(s->data_dir);
     free(s->hostname);
     free(s);
@@ -355,6 +445,8 @@ static const char *const msg_select =
     "SELECT m.id, m.mailbox_id, m.uid, b.account, b.name, m.base, m.subdir, m.api_id, m.flags, m.keywords,"
     " m.size, m.internaldate, m.modseq FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id ";
 
+static char *locate_file(struct store *s, const struct store_msg *m);
+
 static int msg_load(struct store *s, sqlite3_stmt *st, struct store_msg *out) {
     int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
@@ -375,15 +467,22 @@ static int msg_load(struct store *s, sqlite3_stmt *st, struct store_msg *out) {
     out->size = sqlite3_column_int64(st, 10);
     out->internaldate = sqlite3_column_int64(st, 11);
     out->modseq = (uint64_t)sqlite3_column_int64(st, 12);
-    buf_t p = BUF_INIT;
-    store_mailbox_path(s, out->account, out->mailbox, &p);
-    buf_printf(&p, "/%s/%s", subdir, base);
-    if (strcmp(subdir, "cur") == 0) {
-        buf_append_str(&p, ":2,");
-        index_flags_to_info(out->flags, &p);
-    }
+    buf_t dir = BUF_INIT, p = BUF_INIT;
+    store_mailbox_path(s, out->account, out->mailbox, &dir);
+    buf_printf(&p, "%s/%s/%s", buf_cstr(&dir), subdir, base);
+    if (strcmp(subdir, "cur") == 0) folder_info(s, buf_cstr(&dir), out->flags, out->keywords, false, &p);
     out->path = buf_steal(&p);
+    buf_free(&dir);
     sqlite3_finalize(st);
+    if (strcmp(subdir, "cur") == 0 && access(out->path, F_OK) < 0) {
+        /* named otherwise by another program (a keyword letter devmail
+         * does not know, flags changed meanwhile): find it by its base */
+        char *found = locate_file(s, out);
+        if (found) {
+            free(out->path);
+            out->path = found;
+        }
+    }
     return 0;
 }
 
@@ -572,10 +671,19 @@ static int set_flags_in_files(struct store *s, struct store_msg *mp, int64_t row
     if (!cur) return -ENOENT;
     const char *slash = strrchr(m.path, '/');
     size_t bl = strcspn(slash + 1, ":");
-    buf_t dst = BUF_INIT;
-    store_mailbox_path(s, m.account, m.mailbox, &dst);
-    buf_printf(&dst, "/cur/%.*s:2,", (int)bl, slash + 1);
-    index_flags_to_info(flags & 0x1f, &dst);
+    buf_t dir = BUF_INIT, dst = BUF_INIT;
+    store_mailbox_path(s, m.account, m.mailbox, &dir);
+    buf_printf(&dst, "%s/cur/%.*s", buf_cstr(&dir), (int)bl, slash + 1);
+    folder_info(s, buf_cstr(&dir), flags, keywords ? keywords : m.keywords, true, &dst);
+    buf_free(&dir);
+    /* The order, and what a crash between the steps leaves: (1) a new
+     * keyword's letter is written to dovecot-keywords (synced), (2) the
+     * file is renamed, (3) the row is updated in the caller's index
+     * transaction. The rename is the change: a crash after it and before
+     * the commit leaves the new name, and the next start (which compares
+     * every mailbox with its Maildir) takes flags and keywords from it; a
+     * crash before it leaves the old state everywhere, at most with an
+     * unused letter in dovecot-keywords. */
     if (strcmp(cur, buf_cstr(&dst)) != 0 && rename(cur, buf_cstr(&dst)) < 0) {
         int rc = -errno;
         free(cur);
@@ -814,14 +922,16 @@ void store_sync_mailbox_dir(struct store *s, const char *account, const char *ma
 /* Put one file into dir/cur under a new unique name (hard link when
  * possible, else a synced byte copy). 0 with *base_out = its base name, or
  * -errno with nothing left behind. */
-static int copy_file(struct store *s, const char *src, const char *dir, int flags, buf_t *base_out, buf_t *path_out) {
+static int copy_file(struct store *s, const char *src, const char *dir, int flags, const char *keywords,
+                     buf_t *base_out, buf_t *path_out) {
     char *unique = maildir_unique_name(s->hostname);
     const char *sz = strstr(strrchr(src, '/'), ",S=");
     buf_append_str(base_out, unique);
     if (sz) buf_append(base_out, sz, strcspn(sz, ":"));
     free(unique);
-    buf_printf(path_out, "%s/cur/%s:2,", dir, buf_cstr(base_out));
-    index_flags_to_info(flags, path_out);
+    buf_printf(path_out, "%s/cur/%s", dir, buf_cstr(base_out));
+    /* the destination folder's letters for the same keywords */
+    folder_info(s, dir, flags, keywords, true, path_out);
     if (link(src, buf_cstr(path_out)) == 0) return 0;
     int rc = 0;
     FILE *in = fopen(src, "rb");
@@ -889,7 +999,8 @@ int store_copy_set(struct store *s, const int64_t *rows, size_t n, const char *d
         dest_in_sync = dircache_in_sync(s, buf_cstr(&dir));
         /* 2. the files */
         for (; rc == 0 && linked < n; linked++) {
-            rc = copy_file(s, it[linked].src, buf_cstr(&dir), it[linked].m.flags, &it[linked].base, &it[linked].path);
+            rc = copy_file(s, it[linked].src, buf_cstr(&dir), it[linked].m.flags, it[linked].m.keywords,
+                           &it[linked].base, &it[linked].path);
             if (rc < 0) break;
         }
     }
@@ -964,6 +1075,11 @@ struct append_item {
     uint32_t uid;
 };
 
+/* A message with flags or keywords goes to cur/, with them in its name. */
+static bool append_in_cur(const struct store_append_msg *m) {
+    return (m->flags & 0x1f) || (m->keywords && *m->keywords);
+}
+
 int store_append_set(struct store *s, const char *account, const char *mailbox, const struct store_append_msg *msgs,
                      size_t n, uint32_t *uids_out, int64_t *rows_out) {
     if (n == 0) return 0;
@@ -1010,10 +1126,11 @@ int store_append_set(struct store *s, const char *account, const char *mailbox, 
         if (rc < 0) break;
         a->base = strrchr(a->f.new_path, '/') + 1;
         buf_append_str(&a->path, a->f.new_path);
-        if (msgs[published].flags & 0x1f) {
+        if (append_in_cur(&msgs[published])) {
+            /* flags and keywords (letters of the folder's dovecot-keywords) */
             buf_t cur = BUF_INIT;
-            buf_printf(&cur, "%s/cur/%s:2,", buf_cstr(&dir), a->base);
-            index_flags_to_info(msgs[published].flags & 0x1f, &cur);
+            buf_printf(&cur, "%s/cur/%s", buf_cstr(&dir), a->base);
+            folder_info(s, buf_cstr(&dir), msgs[published].flags, msgs[published].keywords, true, &cur);
             if (rename(a->f.new_path, buf_cstr(&cur)) < 0) {
                 rc = -errno;
                 buf_free(&cur);
@@ -1041,7 +1158,7 @@ int store_append_set(struct store *s, const char *account, const char *mailbox, 
             summary_from_file(buf_cstr(&a->path), &a->sum);
             a->has_sum = true;
             struct index_new_msg m = {
-                .base = a->base, .subdir = msgs[k].flags & 0x1f ? "cur" : "new", .flags = msgs[k].flags & 0x1f,
+                .base = a->base, .subdir = append_in_cur(&msgs[k]) ? "cur" : "new", .flags = msgs[k].flags & 0x1f,
                 .keywords = msgs[k].keywords,
                 .internaldate = msgs[k].internaldate > 0 ? msgs[k].internaldate : time(NULL),
                 .size = a->f.size + a->f.lines, .summary = &a->sum,

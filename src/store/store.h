@@ -44,6 +44,7 @@ struct store {
     struct maildir_committer *committer;
     struct store_observer *observers;
     struct store_dircache *dircache; /* Maildir mtimes as last synced */
+    struct store_kwcache *kwcache;   /* each folder's dovecot-keywords */
     struct event *maintain;   /* gives freed index pages back, now and then */
     const void *origin;       /* of the changes being made (store_origin_begin) */
     struct tag_rule *tag_rules; /* Mailpit's tag filters for new mail (store_set_tag_rules) */
@@ -111,7 +112,8 @@ int store_msg_get(struct store *s, int64_t row, struct store_msg *out);
 int store_msg_find_api_id(struct store *s, const char *api_id, struct store_msg *out);
 void store_msg_free(struct store_msg *m);
 /* Set flags (and keywords unless NULL): the file moves to cur/ with the
- * Maildir info letters ":2,DFRST", the index row gets a new MODSEQ and
+ * Maildir info letters ":2,DFRST" and a letter a-z per keyword (named in
+ * the folder's dovecot-keywords), the index row gets a new MODSEQ and
  * observers hear STORE_EV_UPDATE. 0 or -errno. */
 int store_set_flags(struct store *s, int64_t row, int flags, const char *keywords);
 /* How store_update_flags changes a message's flags and keywords. */

@@ -4,8 +4,12 @@ Mail is delivered over SMTP, flagged and filed into a folder over IMAP by
 devmail; then a throwaway Dovecot (Debian's dovecot-imapd, the recipe's
 IMAP server, set up as in bench/imap_bench.py) is started on a copy of the
 same data directory and must show the same messages, bodies, flags and
-folders.
+folders. Keywords go both ways: those set over IMAP in devmail are
+keywords in Dovecot, and those Dovecot sets are read by a devmail
+indexing Dovecot's copy (dovecot-keywords and the letters a-z in file
+names).
 """
+import re
 import imaplib
 import os
 import shutil
@@ -75,6 +79,52 @@ class DovecotReadsDevmailMaildir(unittest.TestCase):
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
+
+    def test_keywords_both_ways(self):
+        tmp = tempfile.mkdtemp(prefix="devmail-dovecot-")
+        try:
+            with Devmail(listen=("smtp", "imap"), domains=["example.com"],
+                         recipient_map="@example.com all@example.com\n",
+                         passdb="%s:{PLAIN}%s\n" % (ACCOUNT, PASSWORD),
+                         args=["--retention", "0"]) as dm:
+                for i in range(2):
+                    send_mail(dm, "Subject: kw %d\r\nFrom: a@example.net\r\n\r\nbody %d\r\n" % (i, i),
+                              rcpt="someone@example.com", sender="a@example.net")
+                m = imaplib.IMAP4("127.0.0.1", dm.ports["imap"])
+                m.login(ACCOUNT, PASSWORD)
+                m.select("INBOX")
+                m.store("1", "+FLAGS", "(\\Seen $Label1 Project-X)")
+                m.logout()
+                dove = imap_bench.DovecotServer(tmp, dm.data_dir)
+                dove.start()
+            try:
+                d = imaplib.IMAP4("127.0.0.1", dove.port)
+                d.login(ACCOUNT, PASSWORD)
+                typ, data = d.select("INBOX")
+                self.assertEqual(typ, "OK", dove.log_tail())
+                typ, data = d.fetch("1:2", "(FLAGS)")
+                flags = [set(re.search(rb"FLAGS \(([^)]*)\)", x).group(1).split()) for x in data]
+                self.assertEqual(flags[0] - {b"\\Recent"}, {b"\\Seen", b"$Label1", b"Project-X"})
+                self.assertEqual(flags[1] - {b"\\Recent"}, set())
+                # Dovecot sets a keyword of its own and clears one of ours
+                d.store("2", "+FLAGS", "(FromDovecot)")
+                d.store("1", "-FLAGS", "(Project-X)")
+                d.logout()
+            finally:
+                dove.stop()
+            # a devmail on Dovecot's copy (no index: built from the Maildir)
+            with Devmail(listen=("imap",), domains=["example.com"], data_dir=dove.mail_root,
+                         passdb="%s:{PLAIN}%s\n" % (ACCOUNT, PASSWORD), args=["--retention", "0"]) as dm2:
+                m = imaplib.IMAP4("127.0.0.1", dm2.ports["imap"])
+                m.login(ACCOUNT, PASSWORD)
+                m.select("INBOX", readonly=True)
+                typ, data = m.fetch("1:2", "(FLAGS)")
+                flags = [set(re.search(rb"FLAGS \(([^)]*)\)", x).group(1).split()) for x in data]
+                self.assertEqual(flags[0] - {b"\\Recent"}, {b"\\Seen", b"$Label1"})
+                self.assertEqual(flags[1] - {b"\\Recent"}, {b"FromDovecot"})
+                m.logout()
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 if __name__ == "__main__":
     unittest.main()

@@ -1130,6 +1130,142 @@ static void test_event_origin(void **state) {
     store_close(s);
 }
 
+static char *file_text(const char *path) {
+    buf_t b = BUF_INIT;
+    if (buf_load_file(&b, path) < 0) fail_msg("cannot read %s", path);
+    return buf_steal(&b);
+}
+
+static const char *ends(const char *s, size_t n) {
+    size_t l = strlen(s);
+    return l >= n ? s + l - n : s;
+}
+
+/* Keywords (API tags) are kept in the Maildir as Dovecot keeps them: a
+ * letter per keyword in the file name, named in the folder's
+ * dovecot-keywords; so an index rebuilt from the Maildir has them again,
+ * and a letter set by another program is read as its keyword. */
+static void test_keywords_in_maildir(void **state) {
+    const char *dir = *state;
+    const char *acct = "all@example.com";
+    struct store *s = open_store(dir);
+    assert_int_equal(store_mailbox_create(s, acct, "INBOX"), 0);
+    assert_int_equal(store_mailbox_create(s, acct, "Archive"), 0);
+    const char *msg = "Subject: k\r\n\r\nbody\r\n";
+    int64_t a, b, c;
+    assert_int_equal(store_append(s, acct, "INBOX", msg, strlen(msg), 0, NULL, 0, &a, NULL), 0);
+    assert_int_equal(store_append(s, acct, "INBOX", msg, strlen(msg), 0, "Work", 0, &b, NULL), 0);
+    assert_int_equal(store_update_flags(s, a, STORE_FLAGS_ADD, MSG_SEEN, "$label1 Work", NULL, NULL), 0);
+    struct store_msg m;
+    assert_int_equal(store_msg_get(s, a, &m), 0);
+    assert_string_equal(ends(m.path, strlen(":2,Sab")), ":2,Sab");
+    assert_int_equal(access(m.path, F_OK), 0);
+    store_msg_free(&m);
+    /* APPEND with a keyword and no flag: in cur/ with its letter */
+    assert_int_equal(store_msg_get(s, b, &m), 0);
+    assert_string_equal(ends(m.path, strlen(":2,a")), ":2,a");
+    assert_int_equal(access(m.path, F_OK), 0);
+    store_msg_free(&m);
+    buf_t p = BUF_INIT;
+    store_mailbox_path(s, acct, "INBOX", &p);
+    buf_append_str(&p, "/dovecot-keywords");
+    char *text = file_text(buf_cstr(&p));
+    assert_string_equal(text, "0 Work\n1 $label1\n");
+    free(text);
+    /* a copy gets the letters of its own folder */
+    assert_int_equal(store_update_flags(s, b, STORE_FLAGS_ADD, 0, "$label1", NULL, NULL), 0);
+    assert_int_equal(store_copy(s, a, "Archive", &c, NULL), 0);
+    assert_int_equal(store_msg_get(s, c, &m), 0);
+    assert_non_null(strstr(m.path, "/.Archive/cur/"));
+    assert_string_equal(ends(m.path, strlen(":2,Sab")), ":2,Sab");
+    assert_int_equal(access(m.path, F_OK), 0);
+    store_msg_free(&m);
+    buf_reset(&p);
+    store_mailbox_path(s, acct, "Archive", &p);
+    buf_append_str(&p, "/dovecot-keywords");
+    text = file_text(buf_cstr(&p));
+    assert_string_equal(text, "0 $label1\n1 Work\n");
+    free(text);
+    /* removing a keyword takes its letter off the name; the letter stays
+     * assigned */
+    assert_int_equal(store_update_flags(s, a, STORE_FLAGS_REMOVE, 0, "work", NULL, NULL), 0);
+    assert_int_equal(store_msg_get(s, a, &m), 0);
+    assert_string_equal(m.keywords, "$label1");
+    assert_string_equal(ends(m.path, strlen(":2,Sb")), ":2,Sb");
+    assert_int_equal(access(m.path, F_OK), 0);
+    /* another program (Dovecot, mutt) adds letter a: the sync reads it */
+    buf_t to = BUF_INIT;
+    buf_append(&to, m.path, strlen(m.path) - 1); /* ":2,Sb" -> ":2,Sab" */
+    buf_append_str(&to, "ab");
+    assert_int_equal(rename(m.path, buf_cstr(&to)), 0);
+    store_msg_free(&m);
+    buf_reset(&p);
+    store_mailbox_path(s, acct, "INBOX", &p);
+    assert_int_equal(index_sync_mailbox(s->idx, acct, "INBOX", buf_cstr(&p)), 1);
+    assert_int_equal(store_msg_get(s, a, &m), 0);
+    assert_string_equal(m.keywords, "Work $label1"); /* in letter order */
+    assert_string_equal(m.path, buf_cstr(&to));
+    store_msg_free(&m);
+    /* nothing changed since: a second sync finds nothing */
+    assert_int_equal(index_sync_mailbox(s->idx, acct, "INBOX", buf_cstr(&p)), 0);
+    store_close(s);
+    /* the index is lost: rebuilt from the Maildir, keywords and all */
+    static const char *const sfx[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        buf_reset(&p);
+        buf_printf(&p, "%s/index.sqlite%s", dir, sfx[i]);
+        unlink(buf_cstr(&p));
+    }
+    s = open_store(dir);
+    struct row r[4];
+    assert_int_equal(rows_of(s, acct, "INBOX", r, 4), 2);
+    int flags = 0;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(store_msg_get(s, r[i].id, &m), 0);
+        assert_string_equal(m.keywords, "Work $label1");
+        flags |= m.flags;
+        store_msg_free(&m);
+    }
+    assert_int_equal(flags, MSG_SEEN);
+    assert_int_equal(rows_of(s, acct, "Archive", r, 4), 1);
+    assert_int_equal(store_msg_get(s, r[0].id, &m), 0);
+    assert_string_equal(m.keywords, "$label1 Work");
+    store_msg_free(&m);
+    store_close(s);
+    buf_free(&p);
+    buf_free(&to);
+}
+
+/* A 27th keyword of a folder has no letter: it is kept in the index, and
+ * the other 26 are in the file names. */
+static void test_keywords_beyond_26(void **state) {
+    const char *acct = "all@example.com";
+    struct store *s = open_store(*state);
+    assert_int_equal(store_mailbox_create(s, acct, "INBOX"), 0);
+    const char *msg = "Subject: k\r\n\r\nbody\r\n";
+    int64_t a;
+    assert_int_equal(store_append(s, acct, "INBOX", msg, strlen(msg), 0, NULL, 0, &a, NULL), 0);
+    buf_t kw = BUF_INIT;
+    for (int i = 0; i < 27; i++) buf_printf(&kw, "%skw%02d", i ? " " : "", i);
+    assert_int_equal(store_update_flags(s, a, STORE_FLAGS_ADD, MSG_FLAGGED, buf_cstr(&kw), NULL, NULL), 0);
+    struct store_msg m;
+    assert_int_equal(store_msg_get(s, a, &m), 0);
+    assert_string_equal(m.keywords, buf_cstr(&kw));
+    assert_string_equal(ends(m.path, strlen(":2,Fabcdefghijklmnopqrstuvwxyz")), ":2,Fabcdefghijklmnopqrstuvwxyz");
+    assert_int_equal(access(m.path, F_OK), 0);
+    store_msg_free(&m);
+    /* the sync agrees with the index: the 27th is not lost by it */
+    buf_t p = BUF_INIT;
+    store_mailbox_path(s, acct, "INBOX", &p);
+    assert_int_equal(index_sync_mailbox(s->idx, acct, "INBOX", buf_cstr(&p)), 0);
+    assert_int_equal(store_msg_get(s, a, &m), 0);
+    assert_string_equal(m.keywords, buf_cstr(&kw));
+    store_msg_free(&m);
+    buf_free(&p);
+    buf_free(&kw);
+    store_close(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_paths),
@@ -1150,6 +1286,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_expunge_deleted, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_copy_set_all_or_nothing, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_event_origin, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_keywords_in_maildir, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_keywords_beyond_26, setup_dir, teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
