@@ -84,6 +84,7 @@ struct config {
     struct strlist http_cors_origins;
     struct strlist http_admin_users;
     int64_t http_max_waiters;
+    int64_t http_max_body_size;
     char *http_passdb;
     bool chaos;
     char *webhook_url;

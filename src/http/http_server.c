@@ -964,8 +964,8 @@ static void process_input(struct http_conn *h) {
             h->have_head = true;
             h->keep_alive = http_request_keep_alive(&h->req);
             h->head_only = !strcmp(h->req.method, "HEAD");
-            if (h->req.content_length > HTTP_MAX_BODY_BYTES) {
-                send_error_close(h, 413, "request body too large");
+            if (h->req.content_length > h->srv->app->cfg->http_max_body_size) {
+                send_error_close(h, 413, "request body too large (http_max_body_size)");
                 return;
             }
             /* who may ask, judged on the head: a refused body is never read */
@@ -1044,7 +1044,8 @@ static void http_on_input(struct conn *c, void *proto) {
     }
     /* held: keep the next request buffered, but not without bound */
     conn_set_input_held(c, true);
-    if (evbuffer_get_length(conn_input(c)) > HTTP_MAX_HEAD_BYTES + (size_t)HTTP_MAX_BODY_BYTES) conn_close(c);
+    if (evbuffer_get_length(conn_input(c)) > HTTP_MAX_HEAD_BYTES + (size_t)h->srv->app->cfg->http_max_body_size)
+        conn_close(c);
 }
 
 static void http_on_timeout(struct conn *c, void *proto) {

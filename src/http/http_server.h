@@ -24,8 +24,6 @@
 #include "http/http_parser.h"
 #include "http/http_router.h"
 
-/* Largest request body (POST /api/v1/send with base64 attachments). */
-#define HTTP_MAX_BODY_BYTES (32 * 1024 * 1024)
 /* Seconds a keep-alive connection may sit idle between requests. */
 #define HTTP_IDLE_TIMEOUT 60
 /* Longest ?wait= a request may ask for, in seconds. */

@@ -1,6 +1,7 @@
 """The API's send endpoint applies the limits SMTP applies: a message over
 message_size_limit gets 413 and a disk below min_free_disk 507, and
-nothing is stored either way."""
+nothing is stored either way. A request body over http_max_body_size gets
+413 from its head, before any of the body is read."""
 import base64
 import socket
 import unittest
@@ -68,6 +69,41 @@ class WaiterCap(unittest.TestCase):
                     data += c
                 self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:100])
                 s.close()
+
+
+class BodyLimit(unittest.TestCase):
+    def raw(self, port, length, send_body):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.sendall(b"POST /api/v1/send HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: %d\r\n\r\n" % length)
+        if send_body:
+            s.sendall(b"{" + b" " * (length - 2) + b"}")
+        data = b""
+        while b"\r\n\r\n" not in data:
+            c = s.recv(65536)
+            if not c:
+                break
+            data += c
+        s.close()
+        return data
+
+    def test_http_max_body_size(self):
+        with Devmail(listen=("smtp", "http"), args=["--http-max-body-size", "64K"]) as dm:
+            port = dm.ports["http"]
+            # one byte over: 413 at once, without waiting for the body
+            head = self.raw(port, 65537, send_body=False)
+            self.assertTrue(head.startswith(b"HTTP/1.1 413"), head[:200])
+            self.assertIn(b"http_max_body_size", head)
+            # at the limit the body is read: the endpoint judges it (400: no From)
+            head = self.raw(port, 65536, send_body=True)
+            self.assertTrue(head.startswith(b"HTTP/1.1 400"), head[:200])
+            # a real message within the limit is stored
+            api = Api(port)
+            st, _, j = api.request("POST", "/api/v1/send", mail(20000))
+            self.assertEqual(st, 200, j)
+            st, _, text = api.request("POST", "/api/v1/send", mail(60000))
+            self.assertEqual(st, 413, text)
+            self.assertEqual(api.get("/api/v1/messages")[2]["messages_count"], 1)
 
 
 if __name__ == "__main__":
