@@ -470,11 +470,12 @@ static int msg_load(struct store *s, sqlite3_stmt *st, struct store_msg *out) {
     buf_t dir = BUF_INIT, p = BUF_INIT;
     store_mailbox_path(s, out->account, out->mailbox, &dir);
     buf_printf(&p, "%s/%s/%s", buf_cstr(&dir), subdir, base);
-    if (strcmp(subdir, "cur") == 0) folder_info(s, buf_cstr(&dir), out->flags, out->keywords, false, &p);
+    bool in_cur = strcmp(subdir, "cur") == 0;
+    if (in_cur) folder_info(s, buf_cstr(&dir), out->flags, out->keywords, false, &p);
     out->path = buf_steal(&p);
     buf_free(&dir);
-    sqlite3_finalize(st);
-    if (strcmp(subdir, "cur") == 0 && access(out->path, F_OK) < 0) {
+    sqlite3_finalize(st); /* base and subdir are gone with it */
+    if (in_cur && access(out->path, F_OK) < 0) {
         /* named otherwise by another program (a keyword letter devmail
          * does not know, flags changed meanwhile): find it by its base */
         char *found = locate_file(s, out);
