@@ -189,6 +189,7 @@ static void set_protocol_limits(const struct config *cfg) {
     net_set_protocol_limit(app.net, "pop3", cfg->pop3_max_connections);
     net_set_protocol_limit(app.net, "http", cfg->http_max_connections);
     net_set_slow_limits(app.net, cfg->slow_client_timeout, cfg->min_data_rate);
+    net_set_output_limits(app.net, (size_t)cfg->max_output_buffer, cfg->send_timeout);
 }
 
 static void shutdown_force(evutil_socket_t fd, short what, void *arg) {

@@ -84,6 +84,8 @@ struct config {
     struct strlist http_cors_origins;
     struct strlist http_admin_users;
     int64_t http_max_waiters;
+    int64_t max_output_buffer;
+    int64_t send_timeout;
     int64_t http_max_body_size;
     char *http_passdb;
     bool chaos;

@@ -385,6 +385,9 @@ void http_api_metrics(struct http_ctx *x) {
     buf_printf(&b, "# HELP devmail_slow_clients_closed_total Connections closed for sending a command or body too slowly.\n"
                    "# TYPE devmail_slow_clients_closed_total counter\ndevmail_slow_clients_closed_total %llu\n",
                (unsigned long long)net_slow_closed(x->app->net));
+    buf_printf(&b, "# HELP devmail_nonreading_clients_closed_total Connections closed for reading none of their answers for send_timeout.\n"
+                   "# TYPE devmail_nonreading_clients_closed_total counter\ndevmail_nonreading_clients_closed_total %llu\n",
+               (unsigned long long)net_nonreaders_closed(x->app->net));
     buf_append_str(&b, "# HELP devmail_connections_open Connections open now (all protocols).\n"
                        "# TYPE devmail_connections_open gauge\n");
     buf_printf(&b, "devmail_connections_open %zu\n", net_connection_count(x->app->net));

@@ -952,6 +952,9 @@ static void process_input(struct http_conn *h) {
         size_t len = evbuffer_get_length(in);
         if (!h->have_head) {
             if (len == 0) return;
+            /* responses the client has not read (pipelined downloads): no
+             * further request until it reads them */
+            if (conn_output_full(h->conn)) return;
             size_t look = len < HTTP_MAX_HEAD_BYTES ? len : HTTP_MAX_HEAD_BYTES;
             const char *p = (const char *)evbuffer_pullup(in, (ssize_t)look);
             struct http_parse_error err = {0, NULL};

@@ -933,6 +933,9 @@ static bool take_line(struct imap_session *s, buf_t *line) {
 static void imap_process(struct imap_session *s) {
     size_t max_line = (size_t)s->app->cfg->imap_max_line_length;
     while (!conn_is_closing(s->conn) && !s->waiting && !s->cont && s->state != IMAP_LOGOUT) {
+        /* answers the client has not read (pipelined FETCHes of big
+         * messages): no further command until it reads them */
+        if (conn_output_full(s->conn)) return;
         /* fetched each time: STARTTLS replaces the connection's buffers */
         struct evbuffer *in = conn_input(s->conn);
         if (s->idling) {

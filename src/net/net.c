@@ -47,6 +47,10 @@ struct net {
     int64_t slow_timeout_ms; /* a unit must arrive within this ... */
     int64_t min_data_rate;   /* ... plus 1 s per this many bytes (0: off) */
     uint64_t slow_closed;    /* connections closed for sending too slowly */
+    size_t max_output;       /* conn_output_full beyond this (0: never) */
+    int64_t send_timeout_ms; /* no output read for this long: closed (0: off) */
+    uint64_t nonreaders_closed;
+    struct event *send_watch; /* checks every connection's output progress */
 };
 
 /* Each protocol has its own share, so a flood of one cannot lock out the
@@ -86,6 +90,13 @@ struct conn {
     uint64_t unit_bytes;
     size_t in_seen;           /* input length after the last on_input */
     struct event *rate_timer;
+    /* output the client has not read yet */
+    struct evbuffer *sent_buf; /* the lowest output buffer, counted below */
+    uint64_t sent_total;       /* bytes that left it (to the kernel) */
+    uint64_t sent_at_check;
+    int64_t stalled_since_ms;  /* output waiting and none read since (0: not) */
+    bool out_wait;             /* the protocol stopped at conn_output_full */
+    struct event *out_resume;
     struct conn *prev, *next;
 };
 
@@ -156,12 +167,14 @@ void net_free(struct net *n) {
         n->listeners = l->next;
         free(l);
     }
+    if (n->send_watch) event_free(n->send_watch);
     g_hash_table_destroy(n->per_ip);
     g_hash_table_destroy(n->per_proto);
     free(n);
 }
 
 static void conn_free_now(struct conn *c) {
+    if (c->out_resume) event_free(c->out_resume);
     if (c->close_timer) event_free(c->close_timer);
     if (c->rate_timer) event_free(c->rate_timer);
     if (c->deadline) event_free(c->deadline);
@@ -210,6 +223,11 @@ static void conn_finish(struct conn *c) {
         event_free(c->rate_timer);
         c->rate_timer = NULL;
     }
+    if (c->out_resume) {
+        event_free(c->out_resume);
+        c->out_resume = NULL;
+    }
+    c->sent_buf = NULL;
     /* a delayed reply for a connection that is gone is never sent: its
      * timer goes now, so nothing of this connection outlives the loop */
     conn_ref(c);
@@ -421,9 +439,104 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg) {
     }
 }
 
+/* --- clients that do not read ------------------------------------------
+ * What a client has not read waits in its connection's output buffers.
+ * Protocols ask conn_output_full() before each command and stop taking
+ * commands while it says so; once the client has read half of it, the
+ * connection takes input again. A client that reads nothing of what waits
+ * for it for send_timeout is disconnected (its output is dropped). */
+
+static void out_resume_cb(evutil_socket_t fd, short what, void *arg) {
+    struct conn *c = arg;
+    if (c->closing || !c->bev || !c->out_wait) return;
+    c->out_wait = false;
+    if (!c->paused) bufferevent_enable(c->bev, EV_READ);
+    conn_ref(c);
+    if (c->h->on_drain) c->h->on_drain(c, c->proto);
+    if (!c->closing && c->bev && !c->paused && !c->out_wait &&
+        evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
+        size_t len = evbuffer_get_length(bufferevent_get_input(c->bev));
+        c->h->on_input(c, c->proto);
+        unit_track(c, len > c->in_seen ? len - c->in_seen : 0);
+    }
+    conn_unref(c);
+}
+
+/* Bytes left the lowest output buffer: they are the client's now. */
+static void sent_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg) {
+    struct conn *c = arg;
+    if (!info->n_deleted) return;
+    c->sent_total += info->n_deleted;
+    if (c->out_wait && !c->closing && conn_unsent(c) <= c->net->max_output / 2) {
+        if (!c->out_resume) c->out_resume = evtimer_new(c->net->base, out_resume_cb, c);
+        struct timeval now = {0, 0};
+        evtimer_add(c->out_resume, &now);
+    }
+}
+
+/* Count what leaves the buffer nearest the socket (under TLS, the
+ * encrypted bytes of the socket bufferevent below the filter). */
+static void sent_watch_attach(struct conn *c) {
+    struct bufferevent *low = bufferevent_get_underlying(c->bev);
+    struct evbuffer *out = bufferevent_get_output(low ? low : c->bev);
+    if (out == c->sent_buf) return;
+    c->sent_buf = out;
+    evbuffer_add_cb(out, sent_cb, c);
+}
+
+bool conn_output_full(struct conn *c) {
+    if (c->closing || !c->bev || c->net->max_output == 0) return false;
+    if (conn_unsent(c) <= c->net->max_output) return false;
+    /* nothing more from this client until it reads: what it sends waits
+     * in the kernel, not in our input buffer */
+    c->out_wait = true;
+    bufferevent_disable(c->bev, EV_READ);
+    return true;
+}
+
+static void send_watch_cb(evutil_socket_t fd, short what, void *arg) {
+    struct net *n = arg;
+    int64_t now = now_ms();
+    struct conn *c = n->conns;
+    while (c) {
+        struct conn *next = c->next;
+        if (!c->closed && c->bev) {
+            if (conn_unsent(c) == 0 || c->sent_total != c->sent_at_check) {
+                c->stalled_since_ms = conn_unsent(c) ? now : 0;
+            } else if (!c->stalled_since_ms) {
+                c->stalled_since_ms = now;
+            } else if (n->send_timeout_ms > 0 && now - c->stalled_since_ms >= n->send_timeout_ms) {
+                n->nonreaders_closed++;
+                log_info("%s[%llu] %s: not reading: %zu bytes unsent for %lld ms; disconnected", c->h->proto,
+                         (unsigned long long)c->id, c->peer, conn_unsent(c), (long long)(now - c->stalled_since_ms));
+                conn_finish(c); /* c may be freed now */
+                c = next;
+                continue;
+            }
+            c->sent_at_check = c->sent_total;
+        }
+        c = next;
+    }
+}
+
+void net_set_output_limits(struct net *n, size_t max_output, int64_t send_timeout_s) {
+    n->max_output = max_output;
+    n->send_timeout_ms = send_timeout_s * 1000;
+    if (!n->send_watch) {
+        n->send_watch = event_new(n->base, -1, EV_PERSIST, send_watch_cb, n);
+        struct timeval tv = {0, 500000};
+        event_add(n->send_watch, &tv);
+    }
+}
+
+uint64_t net_nonreaders_closed(const struct net *n) {
+    return n->nonreaders_closed;
+}
+
 static void conn_setup_bev(struct conn *c) {
     bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    sent_watch_attach(c);
     if (c->idle_timeout > 0) {
         struct timeval tv = {c->idle_timeout, 0};
         bufferevent_set_timeouts(c->bev, &tv, NULL);
@@ -703,7 +816,7 @@ void conn_resume(struct conn *c) {
         conn_unref(c);
         return;
     }
-    bufferevent_enable(c->bev, EV_READ);
+    if (!c->out_wait) bufferevent_enable(c->bev, EV_READ);
     /* Input that arrived (pipelined) while paused is processed now. */
     if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
         bufferevent_trigger(c->bev, EV_READ, BEV_OPT_DEFER_CALLBACKS);

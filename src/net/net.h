@@ -109,6 +109,16 @@ void conn_set_receiving(struct conn *c, bool receiving);
 void conn_set_input_held(struct conn *c, bool held);
 /* Connections closed for sending too slowly, since start. */
 uint64_t net_slow_closed(const struct net *n);
+/* Clients that do not read: conn_output_full() is true while more than
+ * max_output bytes wait to be sent on the connection (0: never); a
+ * protocol then takes no further command (returns from on_input) and is
+ * called again (on_drain, then on_input with what is buffered) once the
+ * client has read half of it. A connection whose waiting output has not
+ * moved for send_timeout_s is closed without a goodbye (0: never). */
+void net_set_output_limits(struct net *n, size_t max_output, int64_t send_timeout_s);
+bool conn_output_full(struct conn *c);
+/* Connections closed for reading nothing of their output, since start. */
+uint64_t net_nonreaders_closed(const struct net *n);
 /* Absolute limit on the connection's life from now (0: none). */
 void conn_set_deadline(struct conn *c, int64_t seconds);
 /* Stop/start delivering input (while waiting for a commit, a delay...). */

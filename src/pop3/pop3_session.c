@@ -644,6 +644,8 @@ static void pop3_process(struct pop3_session *s) {
         size_t max = s->state == P3_SASL ? POP3_MAX_AUTH_LINE : POP3_MAX_LINE;
         size_t have = evbuffer_get_length(in);
         if (have == 0) return;
+        /* answers the client has not read: no further command until it does */
+        if (conn_output_full(c)) return;
         if (s->skip_line) {
             struct evbuffer_ptr nl = evbuffer_search(in, "\n", 1, NULL);
             if (nl.pos < 0) {

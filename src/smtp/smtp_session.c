@@ -880,6 +880,8 @@ static void smtp_process(struct smtp_session *s) {
             if (!process_data(s, in)) return;
             continue;
         }
+        /* replies the client has not read: no further command until it does */
+        if (conn_output_full(s->conn)) return;
         if (s->state == SS_BDAT) {
             if (!process_bdat(s, in)) return;
             continue;
