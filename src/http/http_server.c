@@ -47,7 +47,8 @@
  * discarding) before it closes, so the client sees the answer, not a reset. */
 #define HTTP_LINGER_MS 2000
 
-enum http_conn_state { HC_READ, HC_WAIT, HC_BUSY, HC_DELAY, HC_WS, HC_LINGER };
+/* HC_INDEX: the request waits until the mail it asks for is indexed (start) */
+enum http_conn_state { HC_READ, HC_WAIT, HC_BUSY, HC_DELAY, HC_WS, HC_LINGER, HC_INDEX };
 
 struct http_conn {
     struct http_ctx x;
@@ -946,6 +947,14 @@ static void route(struct http_conn *h) {
     send_response(h);
 }
 
+static void store_ready_cb(void *arg);
+
+/* The API and message views read the index; the page, health checks and
+ * metrics do not wait for start-up indexing. */
+static bool needs_index(const char *path) {
+    return (!strncmp(path, "/api/v1/", 8) && strcmp(path, "/api/v1/webui") != 0) || !strncmp(path, "/view/", 6);
+}
+
 static void process_input(struct http_conn *h) {
     struct evbuffer *in = conn_input(h->conn);
     while (!conn_is_closing(h->conn) && h->state == HC_READ) {
@@ -1006,8 +1015,23 @@ static void process_input(struct http_conn *h) {
             h->req.body_len = need;
         }
         h->srv->app->stats.http_requests++;
+        if (needs_index(h->req.path) && !store_when_ready(h->srv->app->store, h->x.account, store_ready_cb, h)) {
+            h->state = HC_INDEX;
+            return;
+        }
         route(h);
     }
+}
+
+/* The mail the held request asks for is indexed now. */
+static void store_ready_cb(void *arg) {
+    struct http_conn *h = arg;
+    struct conn *c = h->conn;
+    conn_ref(c);
+    h->state = HC_READ;
+    route(h);
+    if (h->state == HC_READ && !conn_is_closing(c)) process_input(h);
+    conn_unref(c);
 }
 
 /* ---- connection handler --------------------------------------------------------- */
@@ -1060,6 +1084,14 @@ static void http_on_timeout(struct conn *c, void *proto) {
         break;
     case HC_BUSY: break; /* the answer comes with the commit */
     case HC_WS: ws_close(h, HTTP_WS_CLOSE_GOING_AWAY); break;
+    case HC_INDEX:
+        store_when_ready_cancel(h->srv->app->store, store_ready_cb, h);
+        h->state = HC_READ;
+        h->keep_alive = false;
+        http_reply_text(&h->x, 503, "the mail store is still being indexed after start; retry shortly");
+        http_add_header(&h->x, "Retry-After: 5");
+        send_response(h);
+        break;
     case HC_READ:
         if (h->have_head || evbuffer_get_length(conn_input(c)) > 0) {
             /* a request that did not arrive in time (RFC 9110 15.5.9) */
@@ -1088,6 +1120,7 @@ static void http_on_close(struct conn *c, void *proto) {
         h->srv->nsockets--;
     }
     timer_stop(h);
+    if (h->state == HC_INDEX) store_when_ready_cancel(h->srv->app->store, store_ready_cb, h);
     if (h->state == HC_BUSY) {
         h->orphaned = true; /* http_complete frees it */
         return;

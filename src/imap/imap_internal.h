@@ -67,6 +67,7 @@ struct imap_session {
     struct event *idle_poll;
     /* AUTHENTICATE waiting for its continuation line */
     char *auth_tag;
+    char *index_tag; /* LOGIN answered once the account's mail is indexed */
     /* a long command in progress (FETCH), resumed when output drains */
     imap_cont_fn cont;
     void *cont_state;

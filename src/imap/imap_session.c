@@ -625,6 +625,11 @@ static void user_sessions_add(const char *account, int delta) {
     else g_hash_table_insert(imap_user_sessions, xstrdup(account), GINT_TO_POINTER(n));
 }
 
+static void login_reply(struct imap_session *s, const char *tag);
+static void login_indexed(void *arg);
+static void session_enter(struct imap_session *s);
+static void session_leave(struct imap_session *s);
+
 static void login_ok(struct imap_session *s, const char *tag, char *account) {
     if (user_sessions(account) >= s->app->cfg->imap_max_sessions_per_user) {
         log_warn("imap[%llu] %s: login %s refused: %d sessions already", (unsigned long long)conn_id(s->conn),
@@ -638,6 +643,34 @@ static void login_ok(struct imap_session *s, const char *tag, char *account) {
     s->state = IMAP_AUTH;
     s->parser.max_literal = literal_limit(s);
     log_info("imap[%llu] %s: login %s", (unsigned long long)conn_id(s->conn), conn_peer(s->conn), account);
+    if (!store_account_ready(s->app->store, account)) {
+        /* its mail is still being indexed from start: OK once it is, so
+         * the client never sees a half-indexed mailbox */
+        s->index_tag = xstrdup(tag);
+        s->waiting = true;
+        conn_pause(s->conn);
+        store_when_ready(s->app->store, account, login_indexed, s);
+        return;
+    }
+    login_reply(s, tag);
+}
+
+static void login_indexed(void *arg) {
+    struct imap_session *s = arg;
+    struct conn *c = s->conn;
+    conn_ref(c);
+    session_enter(s);
+    char *tag = s->index_tag;
+    s->index_tag = NULL;
+    s->waiting = false;
+    login_reply(s, tag);
+    free(tag);
+    if (!conn_is_closing(c)) conn_resume(c);
+    session_leave(s);
+    conn_unref(c);
+}
+
+static void login_reply(struct imap_session *s, const char *tag) {
     imap_ensure_special_folders(s);
     buf_t b = BUF_INIT;
     buf_append_str(&b, "OK [CAPABILITY " IMAP_CAPS_COMMON "] Logged in");
@@ -1138,6 +1171,8 @@ static void imap_on_close(struct conn *c, void *proto) {
 }
 
 static void imap_session_free(struct imap_session *s) {
+    store_when_ready_cancel(s->app->store, login_indexed, s);
+    free(s->index_tag);
     store_unsubscribe(s->app->store, imap_store_event, s);
     if (s->copy_wait) imap_copy_wait_detach(s->copy_wait);
     if (s->cont_state && s->cont_free) s->cont_free(s->cont_state);

@@ -29,6 +29,7 @@ enum pop3_state {
     P3_AUTHORIZATION, /* greeting sent, no login yet */
     P3_SASL,          /* AUTH PLAIN: waiting for the client's response line */
     P3_WAIT,          /* paused: failed-login delay */
+    P3_INDEXING,      /* paused: logged in, the account's mail is being indexed */
     P3_TRANSACTION,   /* logged in, maildrop open */
     P3_SENDING,       /* streaming a RETR/TOP answer; input paused */
     P3_QUIT,
@@ -52,6 +53,7 @@ struct pop3_session {
     bool skip_line;       /* discarding the rest of an over-long line */
     char *user;           /* from USER */
     char *account;        /* logged in: the maildrop's account */
+    char *wait_account, *wait_user; /* P3_INDEXING: the login to finish */
     struct pop3_msg *msgs;
     size_t nmsgs;
     /* streaming */
@@ -105,7 +107,12 @@ static void maildrop_free(struct pop3_session *s) {
     s->nmsgs = 0;
 }
 
+static void login_indexed(void *arg);
+
 static void session_free(struct pop3_session *s) {
+    store_when_ready_cancel(s->app->store, login_indexed, s);
+    free(s->wait_account);
+    free(s->wait_user);
     lock_release(s);
     if (s->fp) fclose(s->fp);
     maildrop_free(s);
@@ -215,6 +222,20 @@ static void auth_fail_reply(struct conn *c, void *arg) {
     conn_resume(c);
 }
 
+static void login_finish(struct pop3_session *s, char *account, char *u);
+
+/* The account's mail is indexed now: the login goes on. */
+static void login_indexed(void *arg) {
+    struct pop3_session *s = arg;
+    struct conn *c = s->conn;
+    conn_ref(c);
+    char *account = s->wait_account, *u = s->wait_user;
+    s->wait_account = s->wait_user = NULL;
+    login_finish(s, account, u);
+    if (!conn_is_closing(c)) conn_resume(c);
+    conn_unref(c);
+}
+
 static void login(struct pop3_session *s, const char *user, size_t ul, const char *pw, size_t pl) {
     char *u = xstrndup(user, ul);
     char *account = NULL;
@@ -233,6 +254,19 @@ static void login(struct pop3_session *s, const char *user, size_t ul, const cha
         conn_after(s->conn, delay, auth_fail_reply, s);
         return;
     }
+    if (!store_account_ready(s->app->store, account)) {
+        /* its mail is still being indexed from start: answer once it is */
+        s->wait_account = account;
+        s->wait_user = u;
+        s->state = P3_INDEXING;
+        conn_pause(s->conn);
+        store_when_ready(s->app->store, account, login_indexed, s);
+        return;
+    }
+    login_finish(s, account, u);
+}
+
+static void login_finish(struct pop3_session *s, char *account, char *u) {
     s->state = P3_AUTHORIZATION;
     if (lock_held_by_other(account)) {
         log_info("pop3[%llu] %s: %s: maildrop in use by another POP3 session", (unsigned long long)conn_id(s->conn),

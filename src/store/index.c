@@ -820,9 +820,21 @@ static gint cmp_str_ptr(gconstpointer a, gconstpointer b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-int index_sync_mailbox(struct index *idx, const char *account, const char *mailbox, const char *maildir_path) {
+struct index_sync {
+    struct index *idx;
+    int64_t mailbox_id;
+    char *maildir_path;
+    GHashTable *files; /* base name -> struct disk_entry */
+    GPtrArray *fresh;  /* base names (keys of files) not indexed, in name order */
+    guint next;        /* fresh[next] is the next to add */
+    struct mdkw kw;
+    int changes;
+};
+
+struct index_sync *index_sync_begin(struct index *idx, const char *account, const char *mailbox,
+                                    const char *maildir_path) {
     struct index_mailbox mb;
-    if (index_mailbox_get(idx, account, mailbox, true, &mb) < 0) return -1;
+    if (index_mailbox_get(idx, account, mailbox, true, &mb) < 0) return NULL;
     GHashTable *files = g_hash_table_new_full(g_str_hash, g_str_equal, free, disk_entry_free);
     scan_subdir(files, maildir_path, "new");
     scan_subdir(files, maildir_path, "cur");
@@ -830,9 +842,13 @@ int index_sync_mailbox(struct index *idx, const char *account, const char *mailb
     index_begin(idx);
     sqlite3_stmt *st;
     /* keywords: the letters a-z in file names, named in dovecot-keywords */
-    struct mdkw kw;
-    mdkw_init(&kw);
-    if (mdkw_load(&kw, maildir_path) < 0)
+    struct index_sync *sy = xcalloc(1, sizeof *sy);
+    sy->idx = idx;
+    sy->mailbox_id = mb.id;
+    sy->maildir_path = xstrdup(maildir_path);
+    sy->files = files;
+    mdkw_init(&sy->kw);
+    if (mdkw_load(&sy->kw, maildir_path) < 0)
         log_warn("index: %s/" MDKW_FILE " cannot be read; keywords in file names are ignored", maildir_path);
     sqlite3_prepare_v2(idx->db, "SELECT id, base, subdir, flags, keywords FROM messages WHERE mailbox_id=?", -1, &st,
                        NULL);
@@ -863,15 +879,15 @@ int index_sync_mailbox(struct index *idx, const char *account, const char *mailb
              * those without one (a 27th) exist in the index only */
             buf_reset(&letters);
             buf_reset(&file_letters);
-            mdkw_letters(&kw, keywords, &letters);
+            mdkw_letters(&sy->kw, keywords, &letters);
             buf_t named = BUF_INIT;
-            mdkw_names(&kw, e->info, &named);
-            mdkw_letters(&kw, buf_cstr(&named), &file_letters);
+            mdkw_names(&sy->kw, e->info, &named);
+            mdkw_letters(&sy->kw, buf_cstr(&named), &file_letters);
             if (strcmp(buf_cstr(&letters), buf_cstr(&file_letters)) != 0) {
                 buf_t nk = BUF_INIT;
                 for (const char *p = keywords; *p;) {
                     size_t wl = strcspn(p, " ");
-                    if (wl && mdkw_find(&kw, p, wl) < 0) {
+                    if (wl && mdkw_find(&sy->kw, p, wl) < 0) {
                         if (nk.len) buf_append_char(&nk, ' ');
                         buf_append(&nk, p, wl);
                     }
@@ -926,19 +942,35 @@ int index_sync_mailbox(struct index *idx, const char *account, const char *mailb
         if (!e->seen_in_index) g_ptr_array_add(fresh, key);
     }
     g_ptr_array_sort(fresh, cmp_str_ptr);
+    g_ptr_array_free(moved, TRUE);
+    g_array_free(moved_rows, TRUE);
+    g_array_free(gone, TRUE);
+    index_commit(idx);
+    sy->fresh = fresh;
+    sy->changes = changes;
+    return sy;
+}
+
+size_t index_sync_left(const struct index_sync *sy) {
+    return sy->fresh->len - sy->next;
+}
+
+size_t index_sync_step(struct index_sync *sy, size_t max) {
+    struct index *idx = sy->idx;
     buf_t path = BUF_INIT;
-    for (guint i = 0; i < fresh->len; i++) {
-        const char *base = g_ptr_array_index(fresh, i);
-        struct disk_entry *e = g_hash_table_lookup(files, base);
+    index_begin(idx);
+    for (size_t done = 0; sy->next < sy->fresh->len && (max == 0 || done < max); done++) {
+        const char *base = g_ptr_array_index(sy->fresh, sy->next++);
+        struct disk_entry *e = g_hash_table_lookup(sy->files, base);
         buf_reset(&path);
-        buf_printf(&path, "%s/%s/%s", maildir_path, e->subdir, e->name);
+        buf_printf(&path, "%s/%s/%s", sy->maildir_path, e->subdir, e->name);
         struct stat stt;
-        if (stat(buf_cstr(&path), &stt) < 0) continue;
+        if (stat(buf_cstr(&path), &stt) < 0) continue; /* gone meanwhile */
         struct msg_summary s;
         summary_from_file(buf_cstr(&path), &s);
         int64_t vsize = index_crlf_size(buf_cstr(&path), base, stt.st_size);
         buf_t names = BUF_INIT;
-        mdkw_names(&kw, e->info, &names);
+        mdkw_names(&sy->kw, e->info, &names);
         struct index_new_msg m = {
             .base = base,
             .subdir = e->subdir,
@@ -948,17 +980,36 @@ int index_sync_mailbox(struct index *idx, const char *account, const char *mailb
             .size = vsize,
             .summary = &s,
         };
-        if (index_add_message(idx, mb.id, &m, NULL, NULL) == 0) changes++;
+        /* a file indexed meanwhile (a delivery) is refused by
+         * UNIQUE(mailbox_id, base) and not counted */
+        if (index_add_message(idx, sy->mailbox_id, &m, NULL, NULL) == 0) sy->changes++;
         summary_free(&s);
         buf_free(&names);
     }
-    mdkw_free(&kw);
-    buf_free(&path);
-    g_ptr_array_free(fresh, TRUE);
-    g_ptr_array_free(moved, TRUE);
-    g_array_free(moved_rows, TRUE);
-    g_array_free(gone, TRUE);
     index_commit(idx);
-    g_hash_table_destroy(files);
+    buf_free(&path);
+    return index_sync_left(sy);
+}
+
+int index_sync_end(struct index_sync *sy) {
+    int changes = sy->changes;
+    g_ptr_array_free(sy->fresh, TRUE);
+    g_hash_table_destroy(sy->files);
+    mdkw_free(&sy->kw);
+    free(sy->maildir_path);
+    free(sy);
+    return changes;
+}
+
+int index_sync_mailbox(struct index *idx, const char *account, const char *mailbox, const char *maildir_path) {
+    /* one transaction for the whole comparison, as before */
+    index_begin(idx);
+    struct index_sync *sy = index_sync_begin(idx, account, mailbox, maildir_path);
+    int changes = -1;
+    if (sy) {
+        index_sync_step(sy, 0);
+        changes = index_sync_end(sy);
+    }
+    index_commit(idx);
     return changes;
 }

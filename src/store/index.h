@@ -117,4 +117,17 @@ void index_flags_to_info(int flags, buf_t *out);
  * Returns the number of changes, or -1. */
 int index_sync_mailbox(struct index *idx, const char *account, const char *mailbox, const char *maildir_path);
 
+/* The same in steps, so that a large Maildir can be indexed a slice at a
+ * time while the server answers: index_sync_begin compares the directory
+ * with the rows (removes rows whose file is gone, takes flag changes) and
+ * lists the files to add (NULL on error); index_sync_step adds up to max
+ * of them (0: all) in one transaction and returns how many are left;
+ * index_sync_end frees and returns the number of changes. */
+struct index_sync;
+struct index_sync *index_sync_begin(struct index *idx, const char *account, const char *mailbox,
+                                    const char *maildir_path);
+size_t index_sync_step(struct index_sync *sy, size_t max);
+size_t index_sync_left(const struct index_sync *sy);
+int index_sync_end(struct index_sync *sy);
+
 #endif

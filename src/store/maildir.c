@@ -228,6 +228,7 @@ struct maildir_committer {
     void *idle_arg;
     bool idle_more; /* the idle hook said it has more to do */
     uint64_t batches, nfiles;
+    size_t queued; /* jobs submitted and not yet committed */
 };
 
 static void job_list_append(struct commit_job **head, struct commit_job **tail, struct commit_job *j) {
@@ -332,6 +333,7 @@ static void *committer_main(void *arg) {
         while (batch) {
             struct commit_job *next = batch->next;
             job_list_append(&c->done, &c->done_tail, batch);
+            c->queued--;
             batch = next;
         }
         event_active(c->wake, EV_READ, 0);
@@ -353,6 +355,13 @@ static void committer_deliver_done(evutil_socket_t fd, short what, void *arg) {
         free(done);
         done = next;
     }
+}
+
+bool maildir_committer_busy(struct maildir_committer *c) {
+    pthread_mutex_lock(&c->lock);
+    bool busy = c->queued > 0;
+    pthread_mutex_unlock(&c->lock);
+    return busy;
 }
 
 struct maildir_committer *maildir_committer_new(struct event_base *base) {
@@ -377,6 +386,7 @@ void maildir_committer_submit(struct maildir_committer *c, struct maildir_file *
     j->arg = arg;
     pthread_mutex_lock(&c->lock);
     job_list_append(&c->todo, &c->todo_tail, j);
+    c->queued++;
     pthread_cond_signal(&c->cond);
     pthread_mutex_unlock(&c->lock);
 }

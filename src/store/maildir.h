@@ -88,6 +88,9 @@ void maildir_committer_set_batch_hooks(struct maildir_committer *c, void (*begin
 /* Optional work for the commit thread when it has nothing else to do
  * (e.g. full-text indexing); fn returns true while more remains. */
 void maildir_committer_set_idle_hook(struct maildir_committer *c, bool (*fn)(void *), void *arg);
+/* Is work submitted and not yet committed (deliveries waiting for the
+ * index)? Other writers of the index let it go first. */
+bool maildir_committer_busy(struct maildir_committer *c);
 /* Finish queued work and stop the thread. */
 void maildir_committer_free(struct maildir_committer *c);
 /* Statistics: batches and files committed so far. */

@@ -258,6 +258,8 @@ static void folder_info(struct store *s, const char *dir, int flags, const char 
 }
 
 int store_sync_mailbox(struct store *s, const char *account, const char *mailbox) {
+    /* still being indexed from start: the background indexing does it */
+    if (!store_mailbox_ready(s, account, mailbox)) return 0;
     buf_t p = BUF_INIT;
     store_mailbox_path(s, account, mailbox, &p);
     if (dircache_in_sync(s, buf_cstr(&p))) {
@@ -329,14 +331,9 @@ struct store *store_open(struct event_base *base, const char *data_dir, const ch
         return NULL;
     }
     buf_free(&path);
-    char **accounts = store_accounts(s);
-    for (char **a = accounts; *a; a++) {
-        int n = store_sync_account(s, *a);
-        if (n > 0) log_info("store: %s: indexed %d changes found in the Maildir", *a, n);
-    }
-    store_strv_free(accounts);
+    /* rows indexed before SORT/THREAD keys existed (once, at open); rows
+     * added by the start-up indexing get theirs as they are indexed */
     store_sort_keys_fill(s);
-    if (rebuilt) log_info("store: the index is rebuilt from the Maildir");
     if (base) {
         /* the commit thread indexes deliveries on a connection of its own */
         buf_t cpath = BUF_INIT;
@@ -356,6 +353,10 @@ struct store *store_open(struct event_base *base, const char *data_dir, const ch
         struct timeval tv = {STORE_MAINTAIN_SECONDS, 0};
         event_add(s->maintain, &tv);
     }
+    /* what the Maildirs hold: in the background with a loop, so the
+     * listeners open at once however much there is */
+    store_warmup_start(s, base);
+    if (rebuilt) log_info("store: the index is rebuilt from the Maildir%s", base ? " (in the background)" : "");
     return s;
 }
 
@@ -375,6 +376,7 @@ int store_set_tag_rules(struct store *s, const char *spec, buf_t *err) {
 
 void store_close(struct store *s) {
     if (!s) return;
+    store_warmup_free(s);
     tag_rules_free(s->tag_rules, s->ntag_rules);
     if (s->maintain) event_free(s->maintain);
     maildir_committer_free(s->committer);
@@ -1297,6 +1299,9 @@ static void delivery_analyze(void *arg) {
 
 static bool commit_idle(void *arg) {
     struct store *s = arg;
+    /* the start-up indexing writes meanwhile: later (deliveries need the
+     * index's write lock at once; searches flush the queue anyway) */
+    if (s->warming) return true;
     return index_fts_flush(s->commit_idx, STORE_FTS_IDLE_BATCH) >= STORE_FTS_IDLE_BATCH;
 }
 

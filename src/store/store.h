@@ -45,6 +45,8 @@ struct store {
     struct store_observer *observers;
     struct store_dircache *dircache; /* Maildir mtimes as last synced */
     struct store_kwcache *kwcache;   /* each folder's dovecot-keywords */
+    struct store_warmup *warmup;     /* start-up indexing under way (store_warmup.c) */
+    _Atomic bool warming;            /* the same, for the commit thread */
     struct event *maintain;   /* gives freed index pages back, now and then */
     const void *origin;       /* of the changes being made (store_origin_begin) */
     struct tag_rule *tag_rules; /* Mailpit's tag filters for new mail (store_set_tag_rules) */
@@ -54,8 +56,23 @@ struct store {
 };
 
 /* Open (creating) the data directory and index; sync every account's
- * Maildir folders with the index and sweep stale tmp/ files. */
+ * Maildir folders with the index and sweep stale tmp/ files: with an
+ * event loop (base) in the background, a slice at a time (see
+ * store_when_ready), without one before returning. */
 struct store *store_open(struct event_base *base, const char *data_dir, const char *hostname, buf_t *err);
+
+/* --- start-up indexing (store_warmup.c) --------------------------------- */
+void store_warmup_start(struct store *s, struct event_base *base);
+void store_warmup_free(struct store *s);
+/* Is every mailbox found at start of this account (NULL: of every
+ * account), or this one mailbox, indexed? */
+bool store_account_ready(struct store *s, const char *account);
+bool store_mailbox_ready(struct store *s, const char *account, const char *mailbox);
+/* true when the account (NULL: every account) is indexed now; else false,
+ * and fn(arg) is called on the loop once it is (its mailboxes go first),
+ * unless store_when_ready_cancel(s, fn, arg) was called before. */
+bool store_when_ready(struct store *s, const char *account, void (*fn)(void *arg), void *arg);
+void store_when_ready_cancel(struct store *s, void (*fn)(void *arg), void *arg);
 void store_close(struct store *s);
 /* Mailpit's tag filters (config key tag, "tags=query" rules, see
  * core/tags.h) for the deliveries from now on; call before the first.

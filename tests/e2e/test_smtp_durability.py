@@ -15,7 +15,7 @@ import threading
 import time
 import unittest
 
-from harness import BIN, Devmail, maildir_files, wait_port
+from harness import BIN, SLOW, Devmail, maildir_files, wait_for, wait_port
 
 VMAILBOX = "@example.com example.com/all/Maildir/\n"
 SENDERS = 16
@@ -136,8 +136,10 @@ class Durability(unittest.TestCase):
                 # the restart must not sweep or move any delivered message
                 after = set(maildir_files(maildir))
                 self.assertEqual(after, before)
-                # the index was brought up to date with the Maildir on start
-                self.assertEqual(self.index_count(dm.data_dir), len(after))
+                # the index is brought up to date with the Maildir after
+                # start (in the background, while the server already listens)
+                self.assertTrue(wait_for(lambda: self.index_count(dm.data_dir) == len(after), timeout=10 * SLOW),
+                                "index %d, Maildir %d" % (self.index_count(dm.data_dir), len(after)))
                 # and the server takes mail again
                 with smtplib.SMTP("127.0.0.1", dm.smtp_port, timeout=10) as s:
                     mid = "post%d-t0-n1" % rnd

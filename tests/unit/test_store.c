@@ -1266,6 +1266,66 @@ static void test_keywords_beyond_26(void **state) {
     store_close(s);
 }
 
+
+struct ready_probe {
+    struct event_base *base;
+    int called;
+};
+
+static void on_ready(void *arg) {
+    struct ready_probe *p = arg;
+    p->called++;
+    event_base_loopbreak(p->base);
+}
+
+static void never(void *arg) {
+    (void)arg;
+    fail_msg("a cancelled waiter was called");
+}
+
+/* With an event loop, what the Maildir holds at start is indexed in the
+ * background: store_open returns at once, the account is not ready, a
+ * waiter is called once every file is indexed, a cancelled one never. */
+static void test_warmup_in_background(void **state) {
+    const char *dir = *state;
+    buf_t md = BUF_INIT;
+    buf_printf(&md, "%s/example.com/all/Maildir", dir);
+    make_maildir(buf_cstr(&md));
+    enum { N = 1200 };
+    for (int i = 0; i < N; i++) {
+        char name[64], text[64];
+        snprintf(name, sizeof name, "1700000000.M%06dP1Q%d.h,S=20", i, i);
+        snprintf(text, sizeof text, "Subject: %d\n\nx\n", i);
+        drop(buf_cstr(&md), "new", name, text);
+    }
+    evthread_use_pthreads();
+    struct event_base *base = event_base_new();
+    buf_t err = BUF_INIT;
+    struct store *s = store_open(base, dir, "test.example", &err);
+    if (!s) fail_msg("store_open: %s", buf_cstr(&err));
+    assert_false(store_account_ready(s, "all@example.com"));
+    assert_false(store_account_ready(s, NULL));
+    assert_true(store_account_ready(s, "other@example.com"));
+    assert_false(store_mailbox_ready(s, "all@example.com", "INBOX"));
+    /* not synced on demand while pending: the background does it */
+    assert_int_equal(store_sync_mailbox(s, "all@example.com", "INBOX"), 0);
+    struct ready_probe p = {base, 0};
+    assert_false(store_when_ready(s, "all@example.com", on_ready, &p));
+    assert_false(store_when_ready(s, NULL, never, NULL));
+    store_when_ready_cancel(s, never, NULL);
+    assert_true(store_when_ready(s, "other@example.com", never, NULL));
+    event_base_dispatch(base);
+    assert_int_equal(p.called, 1);
+    assert_true(store_account_ready(s, NULL));
+    assert_true(store_when_ready(s, "all@example.com", never, NULL));
+    struct row r[1];
+    assert_int_equal(rows_of(s, "all@example.com", "INBOX", r, 1), N);
+    store_close(s);
+    event_base_free(base);
+    buf_free(&md);
+    buf_free(&err);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_paths),
@@ -1288,6 +1348,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_event_origin, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_keywords_in_maildir, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_keywords_beyond_26, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_warmup_in_background, setup_dir, teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
