@@ -975,7 +975,7 @@ size_t index_sync_step(struct index_sync *sy, size_t max) {
             .base = base,
             .subdir = e->subdir,
             .flags = e->flags,
-            .keywords = buf_cstr(&names),
+            .keywords = names.len ? buf_cstr(&names) : NULL, /* none in the name: the automatic tags (X-Tags) */
             .internaldate = stt.st_mtime,
             .size = vsize,
             .summary = &s,
