@@ -24,6 +24,7 @@
 
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "net/net.h"
 #include "smtp/smtp_client.h"
 
 struct release {
@@ -315,8 +316,15 @@ int release_start(struct app *app, const char *message, size_t len, const char *
         buf_append_str(err, "release is not configured (relay_host)");
         return -1;
     }
+    char *host;
+    int port;
+    if (net_split_hostport(cfg->relay_host, &host, &port) < 0) {
+        buf_append_str(err, "relay_host must be HOST:PORT");
+        return -1;
+    }
     if (nto == 0) {
         buf_append_str(err, "No valid addresses found");
+        free(host);
         return -1;
     }
     char **rcpts = xcalloc(nto, sizeof *rcpts);
@@ -348,14 +356,10 @@ int release_start(struct app *app, const char *message, size_t len, const char *
     r->nrcpts = nto;
     r->from = from;
     r->label = xstrdup(label ? label : "message");
+    r->host = host;
+    r->port = port;
     r->done = done;
     r->arg = arg;
-    const char *colon = strrchr(cfg->relay_host, ':');
-    const char *h = cfg->relay_host;
-    size_t hl = (size_t)(colon - h);
-    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') h++, hl -= 2; /* [v6]:port */
-    r->host = xstrndup(h, hl);
-    r->port = atoi(colon + 1);
     /* the message as sent */
     char date[64];
     time_t now = time(NULL);
@@ -412,6 +416,7 @@ int release_start(struct app *app, const char *message, size_t len, const char *
     evtimer_add(r->start, &zero);
     return 0;
 refuse:
+    free(host);
     buf_free(&not_allowed);
     for (size_t i = 0; i < nto; i++) free(rcpts[i]);
     free(rcpts);

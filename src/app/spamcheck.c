@@ -10,6 +10,7 @@
 #include <event2/event.h>
 
 #include "core/xalloc.h"
+#include "net/net.h"
 
 struct spamcheck {
     struct bufferevent *bev;
@@ -98,17 +99,15 @@ static void connect_cb(evutil_socket_t fd, short what, void *arg) {
 
 int spamcheck_start(struct event_base *base, const char *hostport, int64_t timeout_s, const char *msg, size_t len,
                     spamcheck_done_fn done, void *arg, buf_t *err) {
-    const char *colon = hostport ? strrchr(hostport, ':') : NULL;
-    if (!colon || colon == hostport || !colon[1]) {
+    char *host;
+    int port;
+    if (net_split_hostport(hostport, &host, &port) < 0) {
         buf_append_str(err, "spamassassin must be HOST:PORT");
         return -1;
     }
     struct spamcheck *c = xcalloc(1, sizeof *c);
-    const char *h = hostport;
-    size_t hl = (size_t)(colon - h);
-    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') h++, hl -= 2;
-    c->host = xstrndup(h, hl);
-    c->port = atoi(colon + 1);
+    c->host = host;
+    c->port = port;
     c->done = done;
     c->arg = arg;
     c->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);

@@ -123,6 +123,20 @@ int net_parse_addr(const char *s, struct sockaddr_storage *ss, int *len) {
     return evutil_parse_sockaddr_port(s, (struct sockaddr *)ss, len);
 }
 
+int net_split_hostport(const char *s, char **host, int *port) {
+    const char *colon = s ? strrchr(s, ':') : NULL;
+    if (!colon || colon == s || !colon[1]) return -1;
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (*end || p < 1 || p > 65535) return -1;
+    size_t hl = (size_t)(colon - s);
+    if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') s++, hl -= 2; /* [v6]:port */
+    if (hl == 0) return -1;
+    *host = xstrndup(s, hl);
+    *port = (int)p;
+    return 0;
+}
+
 struct net *net_new(struct event_base *base, SSL_CTX *tls, const struct net_limits *limits) {
     struct net *n = xcalloc(1, sizeof *n);
     n->base = base;

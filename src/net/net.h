@@ -75,6 +75,9 @@ struct event_base *net_base(struct net *n);
 SSL_CTX *net_tls(struct net *n);
 /* Split "ADDR:PORT" (IPv6 in brackets) into a sockaddr. */
 int net_parse_addr(const char *s, struct sockaddr_storage *ss, int *len);
+/* "host:port" or "[v6]:port" into a malloc'd host (a name or address,
+ * without brackets) and a port 1..65535. 0, or -1 when s is not that. */
+int net_split_hostport(const char *s, char **host, int *port);
 
 /* --- connection ---------------------------------------------------- */
 
