@@ -536,13 +536,13 @@ struct parts {
     size_t images, html_text_chars; /* of the largest HTML part */
 };
 
-static size_t decoded_size(GMimePart *p) {
+/* A part's content, decoded (base64, quoted-printable), into a new memory
+ * stream (unref it). */
+static GMimeStream *decoded(GMimePart *p) {
+    GMimeStream *mem = g_mime_stream_mem_new();
     GMimeDataWrapper *w = g_mime_part_get_content(p);
-    if (!w) return 0;
-    GMimeStream *null = g_mime_stream_null_new();
-    gint64 n = g_mime_data_wrapper_write_to_stream(w, null);
-    g_object_unref(null);
-    return n > 0 ? (size_t)n : 0;
+    if (w) g_mime_data_wrapper_write_to_stream(w, mem);
+    return mem;
 }
 
 static void each_part(GMimeObject *parent, GMimeObject *part, gpointer arg) {
@@ -553,22 +553,19 @@ static void each_part(GMimeObject *parent, GMimeObject *part, gpointer arg) {
     if (ct && g_mime_content_type_is_type(ct, "text", "plain")) ps->text_plain++;
     if (ct && g_mime_content_type_is_type(ct, "text", "html")) {
         ps->text_html++;
-        size_t n = decoded_size(GMIME_PART(part));
-        if (n > ps->html_max) {
-            ps->html_max = n;
-            /* what it shows: images against visible text */
-            GMimeDataWrapper *w = g_mime_part_get_content(GMIME_PART(part));
-            GMimeStream *mem = g_mime_stream_mem_new();
-            if (w) g_mime_data_wrapper_write_to_stream(w, mem);
-            GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+        /* decoded once: its size, and what it shows (images against visible text) */
+        GMimeStream *mem = decoded(GMIME_PART(part));
+        GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+        if (ba->len > ps->html_max) {
+            ps->html_max = ba->len;
             buf_t t = BUF_INIT;
             struct html_facts f;
             html_to_text((const char *)ba->data, ba->len, 64 * 1024, &t, &f);
             ps->images = f.images;
             ps->html_text_chars = f.text_chars;
             buf_free(&t);
-            g_object_unref(mem);
         }
+        g_object_unref(mem);
     }
     GMimeContentEncoding enc = g_mime_part_get_content_encoding(GMIME_PART(part));
     if (enc == GMIME_CONTENT_ENCODING_DEFAULT || enc == GMIME_CONTENT_ENCODING_7BIT) {
