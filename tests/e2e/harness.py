@@ -491,3 +491,9 @@ class ImapRaw(LineSocket):
         if " OK" in tagged:
             self.sock = tls_client_context().wrap_socket(self.sock)
         return tagged
+
+
+def devmail_check(dm, *args, timeout=90):
+    """Run `devmail check ARGS` on dm's data directory (while it runs)."""
+    return subprocess.run([BIN, "check", *args, "--data-dir", dm.data_dir], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout)

@@ -5,12 +5,11 @@ without; unsupported features do not fail the check unless --html-min
 asks for a share of support.
 """
 import json
-import subprocess
 import unittest
 import urllib.error
 import urllib.request
 
-from harness import BIN, ROOT, Devmail, send_mail
+from harness import Devmail, devmail_check, send_mail
 
 HTML_MAIL = (
     "From: Shop <news@shop.example>\r\nTo: ann@example.com\r\nSubject: Flex\r\n"
@@ -26,9 +25,6 @@ HTML_MAIL = (
 TEXT_MAIL = "From: a@b.example\r\nTo: c@d.example\r\nSubject: Plain\r\n\r\nno html here\r\n"
 
 
-def check(dm, *args):
-    return subprocess.run([BIN, "check", *args, "--data-dir", dm.data_dir], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60)
 
 
 class HtmlCheckCliTest(unittest.TestCase):
@@ -45,7 +41,7 @@ class HtmlCheckCliTest(unittest.TestCase):
         base = "http://127.0.0.1:%d/api/v1/message/latest/html-check" % self.dm.ports["http"]
         with urllib.request.urlopen(base) as f:
             api = json.load(f)
-        cli = json.loads(check(self.dm, "--html", "--json", "latest").stdout)["HTMLCheck"]
+        cli = json.loads(devmail_check(self.dm, "--html", "--json", "latest").stdout)["HTMLCheck"]
         self.assertEqual(api, cli)
         send_mail(self.dm, TEXT_MAIL)
         with self.assertRaises(urllib.error.HTTPError) as e:
@@ -55,7 +51,7 @@ class HtmlCheckCliTest(unittest.TestCase):
 
     def test_json_in_mailpits_shape(self):
         send_mail(self.dm, HTML_MAIL)
-        r = check(self.dm, "--html", "--json", "latest")
+        r = devmail_check(self.dm, "--html", "--json", "latest")
         self.assertEqual(r.returncode, 0, r.stderr)  # unsupported features are no failure
         rep = json.loads(r.stdout)["HTMLCheck"]
         self.assertEqual(list(rep), ["Warnings", "Platforms", "Total"])
@@ -86,20 +82,20 @@ class HtmlCheckCliTest(unittest.TestCase):
         with urllib.request.urlopen("http://127.0.0.1:%d/api/v1/messages" % self.dm.ports["http"]) as f:
             msgs = json.load(f)["messages"]
         mid = [m["ID"] for m in msgs if m["Subject"] == "Flex"][0]
-        r = check(self.dm, "--html", mid)
+        r = devmail_check(self.dm, "--html", mid)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("css-display-flex", r.stdout)
         self.assertIn("html-script", r.stdout)
         self.assertRegex(r.stdout, r"html compatibility: [0-9.]+% supported, [0-9.]+% partial, "
                                    r"[0-9.]+% not supported \(4 elements\)")
-        r = check(self.dm, "--html-min=99", mid)
+        r = devmail_check(self.dm, "--html-min=99", mid)
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-        r = check(self.dm, "--html-min=1", mid)
+        r = devmail_check(self.dm, "--html-min=1", mid)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
     def test_no_html(self):
         send_mail(self.dm, TEXT_MAIL)
-        r = check(self.dm, "--html", "latest")
+        r = devmail_check(self.dm, "--html", "latest")
         self.assertEqual(r.returncode, 3)
         self.assertIn("no HTML part", r.stderr)
 

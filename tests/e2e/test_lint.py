@@ -8,7 +8,7 @@ import subprocess
 import unittest
 import urllib.request
 
-from harness import BIN, ROOT, Devmail, send_mail
+from harness import BIN, ROOT, Devmail, devmail_check, send_mail
 
 CLEAN = (
     "From: Shop <news@shop.example>\r\nTo: ann@example.com\r\n"
@@ -25,9 +25,6 @@ BULK_HTML_ONLY = (
 )
 
 
-def check(dm, *args):
-    return subprocess.run([BIN, "check", *args, "--data-dir", dm.data_dir], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60)
 
 
 class LintCliTest(unittest.TestCase):
@@ -41,7 +38,7 @@ class LintCliTest(unittest.TestCase):
 
     def test_latest(self):
         send_mail(self.dm, BULK_HTML_ONLY)
-        r = check(self.dm, "--json", "latest")
+        r = devmail_check(self.dm, "--json", "latest")
         self.assertEqual(r.returncode, 2, r.stderr)  # errors: no Date
         rep = json.loads(r.stdout)
         codes = {f["Code"] for f in rep["Findings"]}
@@ -58,7 +55,7 @@ class LintCliTest(unittest.TestCase):
         with urllib.request.urlopen("http://127.0.0.1:%d/api/v1/messages" % self.dm.ports["http"]) as f:
             msgs = json.load(f)["messages"]
         mid = [m["ID"] for m in msgs if m["Subject"] == "Hello"][0]
-        r = check(self.dm, mid)
+        r = devmail_check(self.dm, mid)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("0 errors, 0 warnings", r.stdout)
         self.assertIn("no-dkim-signature", r.stdout)  # a note only
@@ -70,7 +67,7 @@ class LintCliTest(unittest.TestCase):
         r = subprocess.run([BIN, "check", path], cwd=ROOT, capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 2)
         self.assertIn("missing-from", r.stdout)
-        r = check(self.dm, "no-such-id")
+        r = devmail_check(self.dm, "no-such-id")
         self.assertEqual(r.returncode, 3)
         self.assertIn("no message no-such-id", r.stderr)
 

@@ -13,7 +13,7 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, ROOT, Devmail, free_port, send_mail
+from harness import Devmail, devmail_check, free_port, send_mail
 
 SPAMD = shutil.which("spamd") or "/usr/sbin/spamd"
 
@@ -64,9 +64,6 @@ class Spamd:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def check(dm, *args):
-    return subprocess.run([BIN, "check", *args, "--data-dir", dm.data_dir], cwd=ROOT, capture_output=True,
-                          text=True, timeout=90)
 
 
 class SpamCheckTest(unittest.TestCase):
@@ -86,7 +83,7 @@ class SpamCheckTest(unittest.TestCase):
 
     def test_spam_and_ham(self):
         send_mail(self.dm, SPAMMY)
-        r = check(self.dm, "--spam", "--json", "--spamassassin", "127.0.0.1:%d" % self.spamd.port, "latest")
+        r = devmail_check(self.dm, "--spam", "--json", "--spamassassin", "127.0.0.1:%d" % self.spamd.port, "latest")
         self.assertEqual(r.returncode, 2, r.stderr)
         rep = json.loads(r.stdout)["Spam"]
         self.assertTrue(rep["IsSpam"])
@@ -97,16 +94,16 @@ class SpamCheckTest(unittest.TestCase):
         self.assertTrue(all(x["Description"] for x in rep["Rules"]))
         self.assertAlmostEqual(sum(x["Score"] for x in rep["Rules"]), rep["Score"], delta=0.1 * len(rep["Rules"]))
         send_mail(self.dm, HAM)
-        r = check(self.dm, "--spam", "--spamassassin", "127.0.0.1:%d" % self.spamd.port, "latest")
+        r = devmail_check(self.dm, "--spam", "--spamassassin", "127.0.0.1:%d" % self.spamd.port, "latest")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("not spam", r.stdout)
 
     def test_unreachable_spamd(self):
         send_mail(self.dm, HAM)
-        r = check(self.dm, "--spam", "--spamassassin", "127.0.0.1:%d" % free_port(), "latest")
+        r = devmail_check(self.dm, "--spam", "--spamassassin", "127.0.0.1:%d" % free_port(), "latest")
         self.assertEqual(r.returncode, 3)
         self.assertIn("cannot connect to spamd", r.stderr)
-        r = check(self.dm, "--spam", "latest")
+        r = devmail_check(self.dm, "--spam", "latest")
         self.assertEqual(r.returncode, 3)
         self.assertIn("needs the spamassassin setting", r.stderr)
 
