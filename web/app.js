@@ -46,6 +46,25 @@ const SEARCH_REFRESH_MS = 300;
 const $ = (sel) => document.querySelector(sel);
 const enc = encodeURIComponent;
 
+// Extension points for the other scripts of the page (web/*.js, loaded
+// after this one with defer; init() runs on DOMContentLoaded, after all
+// of them). Each list holds functions called in order:
+//   view(m)      after the message view shows message m (full JSON)
+//   close()      after the view is closed
+//   list()       after the list (state.messages) is rendered again
+//   row(li, m)   for every list row as it is built
+//   event(f)     for every live event frame {Type, Data}
+//   init()       once, at the end of init()
+// tabs[name](m, panel) loads a tab panel of the open message (a
+// .tab[data-tab=name] with a .tab-panel[data-panel=name]); keys[key]() adds
+// a keyboard shortcut.
+const hooks = { view: [], close: [], list: [], row: [], event: [], init: [], tabs: {}, keys: {} };
+function runHooks(name, ...args) {
+  for (const f of hooks[name]) {
+    try { f(...args); } catch (err) { console.error(err); setStatus(err.message); }
+  }
+}
+
 const state = {
   start: 0,
   query: '',
@@ -194,6 +213,7 @@ function renderRow(m) {
   main.append(mid);
   if (m.Snippet) main.append(el('div', 'snippet', m.Snippet));
   li.append(main);
+  runHooks('row', li, m);
   return li;
 }
 
@@ -203,6 +223,7 @@ function renderList() {
   $('#list-empty').hidden = state.messages.length > 0;
   if (state.cursor >= 0) markCursor(false);
   renderCounts();
+  runHooks('list');
 }
 
 function renderCounts() {
@@ -387,6 +408,7 @@ function onEvent(ev) {
   let f;
   try { f = JSON.parse(ev.data); } catch { return; }
   const d = f.Data || {};
+  runHooks('event', f);
   switch (f.Type) {
     case 'new': applyNew(d); break;
     case 'update': applyUpdate(d); break;
@@ -494,6 +516,7 @@ function renderView(m) {
   $('#tab-html').hidden = !m.HTML;
   renderAttachments(m);
   showTab(m.HTML ? 'html' : 'text');
+  runHooks('view', m);
 }
 
 function partLink(m, p) {
@@ -563,6 +586,9 @@ async function showTab(name) {
       state.loaded.raw = true;
       const t = await (await api('GET', `${messagePath(m.ID)}/raw`)).text();
       if (state.open === m) $('#raw-view').textContent = t;
+    } else if (hooks.tabs[name] && !state.loaded[name]) {
+      state.loaded[name] = true;
+      await hooks.tabs[name](m, document.querySelector(`#message-view .tab-panel[data-panel="${CSS.escape(name)}"]`));
     }
   } catch (err) {
     state.loaded[name] = false;
@@ -579,6 +605,7 @@ function closeView() {
   document.body.classList.remove('viewing');
   for (const r of document.querySelectorAll('#message-list .message-row.open')) r.classList.remove('open');
   if (location.hash) history.replaceState(null, '', location.pathname + location.search);
+  runHooks('close');
 }
 
 /* ---- wiring -------------------------------------------------------------- */
@@ -619,7 +646,7 @@ function toggleSelect() {
 }
 
 function onKey(e) {
-  if (e.ctrlKey || e.metaKey || e.altKey || $('#confirm-dialog').open || $('#setup-dialog').open) return;
+  if (e.ctrlKey || e.metaKey || e.altKey || document.querySelector('dialog[open]')) return;
   const typing = e.target.closest('input, textarea, select, [contenteditable]');
   if (typing) {
     if (e.key === 'Escape' && e.target.id === 'search') e.target.blur();
@@ -637,7 +664,7 @@ function onKey(e) {
     h: () => gotoPage(-1), l: () => gotoPage(1),
     r: () => setRead(targetIds(), true), u: () => setRead(targetIds(), false),
   };
-  const f = keys[e.key];
+  const f = keys[e.key] || hooks.keys[e.key];
   if (!f || (e.target.closest('button, a') && e.key === 'Enter')) return;
   e.preventDefault();
   f();
@@ -661,7 +688,10 @@ function init() {
   $('#prev-page').addEventListener('click', () => gotoPage(-1));
   $('#next-page').addEventListener('click', () => gotoPage(1));
   $('#back-btn').addEventListener('click', closeView);
-  for (const t of document.querySelectorAll('#tabs .tab')) t.addEventListener('click', () => showTab(t.dataset.tab));
+  $('#tabs').addEventListener('click', (e) => {
+    const t = e.target.closest('.tab[data-tab]');
+    if (t) showTab(t.dataset.tab);
+  });
   $('#remote-images-btn').addEventListener('click', () => {
     state.remote = true;
     showTab('html');
@@ -675,6 +705,7 @@ function init() {
   connectEvents();
   openFromHash();
   window.addEventListener('hashchange', openFromHash);   // a pasted /#ID link in an open tab
+  runHooks('init');
 }
 
 function openFromHash() {
@@ -683,4 +714,4 @@ function openFromHash() {
   if (id && (!state.open || state.open.ID !== id)) openMessage(id);
 }
 
-init();
+document.addEventListener('DOMContentLoaded', init);

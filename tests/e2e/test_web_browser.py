@@ -27,7 +27,6 @@ SRC = os.path.join(HERE, "browser")
 WORK = os.path.join(ROOT, "build", "browser_node")
 SHOTS = os.path.join(ROOT, "build", "test-output", "screenshots")
 CHROMIUM = "/usr/bin/chromium"
-FILES = ("package.json", "browser_test.mjs", "attack_test.mjs")
 NPM_TIMEOUT_S = 600
 BROWSER_TIMEOUT_S = 150
 # 1x1 transparent GIF served for every request to the "remote" server
@@ -49,8 +48,9 @@ def installed_version():
 
 def prepare():
     os.makedirs(WORK, exist_ok=True)
-    for name in FILES:
-        shutil.copyfile(os.path.join(SRC, name), os.path.join(WORK, name))
+    for name in os.listdir(SRC):
+        if name == "package.json" or name.endswith(".mjs"):
+            shutil.copyfile(os.path.join(SRC, name), os.path.join(WORK, name))
     if installed_version() != pinned_version():
         env = dict(os.environ, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD="1")
         out = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", WORK], cwd=WORK, env=env,
@@ -106,26 +106,36 @@ class RemoteServer:
         return False
 
 
-@unittest.skipIf(not os.path.exists(CHROMIUM) or not shutil.which("npm") or not shutil.which("node"),
-                 "chromium, node or npm not installed")
+BROWSER_MISSING = not os.path.exists(CHROMIUM) or not shutil.which("npm") or not shutil.which("node")
+
+
+def run_browser_script(test, script, args, timeout=BROWSER_TIMEOUT_S):
+    """Run tests/e2e/browser/<script> (after prepare()) with node and the
+    given arguments; assert every check it reports passed and return its
+    JSON result (see browser_test.mjs for the protocol: the last stdout line
+    is {ok, passed, failed, checks:[{name, ok, detail}], ms})."""
+    prepare()
+    os.makedirs(SHOTS, exist_ok=True)
+    out = subprocess.run(["node", script] + [str(a) for a in args], cwd=WORK, capture_output=True, text=True,
+                         timeout=timeout, env=dict(os.environ, CHROMIUM=CHROMIUM))
+    lines = out.stdout.strip().splitlines()
+    try:
+        result = json.loads(lines[-1])
+    except (IndexError, ValueError):
+        test.fail("no JSON result from %s (exit %d):\n%s\n%s"
+                  % (script, out.returncode, out.stdout[-3000:], out.stderr[-3000:]))
+    failed = ["%s: %s" % (c["name"], c["detail"]) for c in result["checks"] if not c["ok"]]
+    test.assertEqual(failed, [], "browser checks failed:\n" + "\n".join(failed) + "\n" + out.stderr[-2000:])
+    test.assertEqual(out.returncode, 0, out.stderr[-3000:])
+    test.assertTrue(result["ok"])
+    return result
+
+
+@unittest.skipIf(BROWSER_MISSING, "chromium, node or npm not installed")
 class WebBrowserTest(unittest.TestCase):
     def test_web_page_in_chromium(self):
-        prepare()
-        os.makedirs(SHOTS, exist_ok=True)
         with RemoteServer() as remote, Devmail(listen=("smtp", "http")) as dm:
-            out = subprocess.run(["node", "browser_test.mjs", str(dm.ports["http"]), str(dm.smtp_port),
-                                  str(remote.port), SHOTS], cwd=WORK, capture_output=True, text=True,
-                                 timeout=BROWSER_TIMEOUT_S, env=dict(os.environ, CHROMIUM=CHROMIUM))
-            lines = out.stdout.strip().splitlines()
-            try:
-                result = json.loads(lines[-1])
-            except (IndexError, ValueError):
-                self.fail("no JSON result from browser_test.mjs (exit %d):\n%s\n%s"
-                          % (out.returncode, out.stdout[-3000:], out.stderr[-3000:]))
-            failed = ["%s: %s" % (c["name"], c["detail"]) for c in result["checks"] if not c["ok"]]
-            self.assertEqual(failed, [], "browser checks failed:\n" + "\n".join(failed) + "\n" + out.stderr[-2000:])
-            self.assertEqual(out.returncode, 0, out.stderr[-3000:])
-            self.assertTrue(result["ok"])
+            result = run_browser_script(self, "browser_test.mjs", [dm.ports["http"], dm.smtp_port, remote.port, SHOTS])
             names = {c["name"] for c in result["checks"]}
             for must in ("new mail appears in the list without reload", "HTML rendered inside the sandboxed iframe",
                          "attachment bytes are identical", "inline cid: image displayed in the HTML",
