@@ -42,8 +42,6 @@ struct release {
     release_done_fn done;
     void *arg;
     bool reported, closing, tls_filter;
-    bool in_connect;   /* inside bufferevent_socket_connect_hostname */
-    short connect_err; /* an event it reported at once */
     struct event *start; /* connects from the loop, not from release_start */
     struct release *next;
 };
@@ -226,10 +224,6 @@ static void write_cb(struct bufferevent *bev, void *arg) {
 
 static void event_cb(struct bufferevent *bev, short what, void *arg) {
     struct release *r = arg;
-    if (r->in_connect && !(what & BEV_EVENT_CONNECTED)) {
-        r->connect_err = what; /* handled when the call returns */
-        return;
-    }
     if (what & BEV_EVENT_CONNECTED) {
         if (r->tls_filter && r->c.state == SC_STARTTLS) {
             buf_t out = BUF_INIT;
@@ -261,11 +255,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg) {
 
 static void connect_cb(evutil_socket_t fd, short what, void *arg) {
     struct release *r = arg;
-    r->in_connect = true;
-    int rc = bufferevent_socket_connect_hostname(r->bev, NULL, AF_UNSPEC, r->host, r->port);
-    r->in_connect = false;
-    if (r->connect_err) event_cb(r->bev, r->connect_err, r);
-    else if (rc < 0) event_cb(r->bev, BEV_EVENT_ERROR, r);
+    net_connect_hostname(r->bev, r->host, r->port);
 }
 
 /* The address of a header's first mailbox, malloc'd, or NULL. */

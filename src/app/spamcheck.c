@@ -19,8 +19,6 @@ struct spamcheck {
     int port;
     spamcheck_done_fn done;
     void *arg;
-    bool in_connect;
-    short connect_err;
     struct spamcheck *next;
 };
 
@@ -51,10 +49,6 @@ static void read_cb(struct bufferevent *bev, void *arg) {
 
 static void event_cb(struct bufferevent *bev, short what, void *arg) {
     struct spamcheck *c = arg;
-    if (c->in_connect && !(what & BEV_EVENT_CONNECTED)) {
-        c->connect_err = what;
-        return;
-    }
     if (what & BEV_EVENT_CONNECTED) return;
     if (what & BEV_EVENT_EOF) {
         /* spamd answers and closes */
@@ -90,11 +84,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg) {
 
 static void connect_cb(evutil_socket_t fd, short what, void *arg) {
     struct spamcheck *c = arg;
-    c->in_connect = true;
-    int rc = bufferevent_socket_connect_hostname(c->bev, NULL, AF_UNSPEC, c->host, c->port);
-    c->in_connect = false;
-    if (c->connect_err) event_cb(c->bev, c->connect_err, c);
-    else if (rc < 0) event_cb(c->bev, BEV_EVENT_ERROR, c);
+    net_connect_hostname(c->bev, c->host, c->port);
 }
 
 int spamcheck_start(struct event_base *base, const char *hostport, int64_t timeout_s, const char *msg, size_t len,

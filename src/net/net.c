@@ -123,6 +123,29 @@ int net_parse_addr(const char *s, struct sockaddr_storage *ss, int *len) {
     return evutil_parse_sockaddr_port(s, (struct sockaddr *)ss, len);
 }
 
+struct held_event {
+    bufferevent_event_cb cb;
+    void *arg;
+    short what;
+};
+
+static void hold_event(struct bufferevent *bev, short what, void *arg) {
+    struct held_event *h = arg;
+    if (!(what & BEV_EVENT_CONNECTED)) h->what = what;
+    else if (h->cb) h->cb(bev, what, h->arg);
+}
+
+void net_connect_hostname(struct bufferevent *bev, const char *host, int port) {
+    bufferevent_data_cb rd, wr;
+    struct held_event h = {0};
+    bufferevent_getcb(bev, &rd, &wr, &h.cb, &h.arg);
+    bufferevent_setcb(bev, rd, wr, hold_event, &h);
+    int rc = bufferevent_socket_connect_hostname(bev, NULL, AF_UNSPEC, host, port);
+    bufferevent_setcb(bev, rd, wr, h.cb, h.arg);
+    if (!h.what && rc < 0) h.what = BEV_EVENT_ERROR;
+    if (h.what && h.cb) h.cb(bev, h.what, h.arg);
+}
+
 int net_split_hostport(const char *s, char **host, int *port) {
     const char *colon = s ? strrchr(s, ':') : NULL;
     if (!colon || colon == s || !colon[1]) return -1;

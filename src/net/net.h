@@ -79,6 +79,16 @@ int net_parse_addr(const char *s, struct sockaddr_storage *ss, int *len);
  * without brackets) and a port 1..65535. 0, or -1 when s is not that. */
 int net_split_hostport(const char *s, char **host, int *port);
 
+/* Start an outgoing connection of bev (a socket bufferevent without an fd)
+ * to host:port, resolving the name with the system resolver. libevent may
+ * report an immediate failure through bev's event callback from inside the
+ * connect call; here such a report is held back and delivered through the
+ * same callback after the call returns, as is a failure to start
+ * (BEV_EVENT_ERROR), so the callback may free bev's owner. Call it from a
+ * fresh event (a zero timer), not from the code that created the owner,
+ * when the callback frees it. */
+void net_connect_hostname(struct bufferevent *bev, const char *host, int port);
+
 /* --- connection ---------------------------------------------------- */
 
 uint64_t conn_id(const struct conn *c);

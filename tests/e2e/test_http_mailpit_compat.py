@@ -545,6 +545,25 @@ class ReleaseTest(unittest.TestCase):
                 self.assertNotIn("secret@example.com", src)
                 self.assertIn("X-Original-To: friend@example.com", src)
 
+    def test_release_to_unreachable_relay(self):
+        """A relay that refuses the connection, or a name that does not
+        resolve, is an error reply naming the cause, and the server goes on
+        answering (the connect failure may be reported from inside the
+        connect call)."""
+        closed = free_port()
+        for host, want in (("127.0.0.1:%d" % closed, "cannot connect"),
+                           ("no-such-host.invalid:25", "cannot resolve no-such-host.invalid")):
+            args = ["--relay-host", host, "--relay-tls", "none", "--relay-allowed-recipients", "*@example.com"]
+            with Devmail(listen=("smtp", "http"), args=args) as dm:
+                port = dm.ports["http"]
+                smtp_send(dm, "From: app@example.org\r\nTo: bob@example.com\r\nSubject: r\r\n\r\nbody\r\n")
+                mid = raw(port, "GET", "/api/v1/messages")[2]["messages"][0]["ID"]
+                for _ in range(2):
+                    st, _, body = raw(port, "POST", "/api/v1/message/%s/release" % mid, {"To": ["friend@example.com"]})
+                    self.assertNotEqual(st, 200, body)
+                    self.assertIn(want, body)
+                self.assertEqual(raw(port, "GET", "/api/v1/messages")[0], 200)
+
 
 class BeforeLatestTzTest(unittest.TestCase):
     """before= on the list and search, latest?query= (API and /view), and
