@@ -1,4 +1,5 @@
 #include "app/authguard.h"
+#include "core/clock.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -92,7 +93,5 @@ unsigned authguard_size(struct authguard *g, int64_t now_ms) {
 }
 
 int64_t authguard_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return clock_mono_ms();
 }

@@ -1,4 +1,5 @@
 #include "net/net.h"
+#include "core/clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -283,12 +284,6 @@ static void conn_finish(struct conn *c) {
 
 static size_t conn_unsent(struct conn *c);
 
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* When the unit under way must be complete: slow_timeout after its first
  * byte, one second later per min_data_rate bytes received since. */
 static int64_t unit_deadline(const struct conn *c) {
@@ -301,7 +296,7 @@ static void rate_arm(struct conn *c, int64_t at_ms);
 static void rate_timer_cb(evutil_socket_t fd, short what, void *arg) {
     struct conn *c = arg;
     if (c->closing || !c->in_unit) return;
-    int64_t now = now_ms(), due = unit_deadline(c);
+    int64_t now = clock_mono_ms(), due = unit_deadline(c);
     if (c->paused || c->held || conn_unsent(c) > 0) {
         /* we are busy with the client's data (a commit), or it is reading
          * our answer: not a delay in what it sends */
@@ -325,7 +320,7 @@ static void rate_timer_cb(evutil_socket_t fd, short what, void *arg) {
 
 static void rate_arm(struct conn *c, int64_t at_ms) {
     if (!c->rate_timer) c->rate_timer = evtimer_new(c->net->base, rate_timer_cb, c);
-    int64_t d = at_ms - now_ms();
+    int64_t d = at_ms - clock_mono_ms();
     if (d < 0) d = 0;
     struct timeval tv = {d / 1000, (d % 1000) * 1000};
     evtimer_add(c->rate_timer, &tv);
@@ -345,7 +340,7 @@ static void unit_track(struct conn *c, size_t arrived) {
     }
     if (!c->in_unit) {
         c->in_unit = true;
-        c->unit_start_ms = now_ms();
+        c->unit_start_ms = clock_mono_ms();
         c->unit_bytes = left;
         rate_arm(c, unit_deadline(c));
         return;
@@ -533,7 +528,7 @@ bool conn_output_full(struct conn *c) {
 
 static void send_watch_cb(evutil_socket_t fd, short what, void *arg) {
     struct net *n = arg;
-    int64_t now = now_ms();
+    int64_t now = clock_mono_ms();
     struct conn *c = n->conns;
     while (c) {
         struct conn *next = c->next;

@@ -12,6 +12,7 @@
  * logged every few seconds.
  */
 #include "store/store.h"
+#include "core/clock.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -51,12 +52,6 @@ struct store_warmup {
     int64_t started_ms, logged_ms;
     uint64_t added, mailboxes_done;
 };
-
-static int64_t mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void wu_box_free(struct wu_box *b) {
     if (b->sy) index_sync_end(b->sy);
@@ -111,7 +106,7 @@ static void warmup_done(struct store *s) {
     struct store_warmup *w = s->warmup;
     log_info("store: indexing at start done: %llu messages added in %llu mailboxes in %.1f s",
              (unsigned long long)w->added, (unsigned long long)w->mailboxes_done,
-             (double)(mono_ms() - w->started_ms) / 1000.0);
+             (double)(clock_mono_ms() - w->started_ms) / 1000.0);
     wake_waiters(s); /* every one of them is ready now */
     event_free(w->ev);
     g_ptr_array_free(w->boxes, TRUE);
@@ -133,9 +128,9 @@ static guint pick(const struct store_warmup *w) {
 static void slice_cb(evutil_socket_t fd, short what, void *arg) {
     struct store *s = arg;
     struct store_warmup *w = s->warmup;
-    int64_t start = mono_ms();
+    int64_t start = clock_mono_ms();
     bool yield = false;
-    while (w->boxes->len && mono_ms() - start < WARMUP_SLICE_MS) {
+    while (w->boxes->len && clock_mono_ms() - start < WARMUP_SLICE_MS) {
         /* deliveries first: their commits wait for the index's write lock */
         if (s->committer && maildir_committer_busy(s->committer)) {
             yield = true;
@@ -175,7 +170,7 @@ static void slice_cb(evutil_socket_t fd, short what, void *arg) {
         }
         buf_free(&path);
     }
-    int64_t now = mono_ms();
+    int64_t now = clock_mono_ms();
     if (w->boxes->len && now - w->logged_ms >= WARMUP_LOG_SECONDS * 1000) {
         w->logged_ms = now;
         const struct wu_box *b = g_ptr_array_index(w->boxes, pick(w));
@@ -206,7 +201,7 @@ void store_warmup_start(struct store *s, struct event_base *base) {
         store_strv_free(folders);
     }
     store_strv_free(accounts);
-    w->started_ms = w->logged_ms = mono_ms();
+    w->started_ms = w->logged_ms = clock_mono_ms();
     s->warmup = w;
     if (!base) {
         /* no event loop (tools, tests): all of it now */
