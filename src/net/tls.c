@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -321,12 +322,22 @@ int tls_local_ensure(const struct config *cfg, buf_t *did, buf_t *err) {
     X509 *ca = NULL, *cert = NULL;
     EVP_PKEY *ca_key = NULL, *key = NULL;
     struct strlist dns = {0}, ip = {0};
+    int lock_fd = -1;
     if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
         buf_printf(err, "%s: %s", cfg->data_dir, strerror(errno));
         goto out;
     }
     buf_printf(&dir, "%s/" TLS_DIR_NAME, cfg->data_dir);
     if (mkdir(buf_cstr(&dir), 0700) < 0 && errno != EEXIST) {
+        buf_printf(err, "%s: %s", buf_cstr(&dir), strerror(errno));
+        goto out;
+    }
+    /* Two processes starting at once on a fresh data directory (a server
+     * and `devmail ca-cert`, or two servers) would each make a CA and
+     * interleave the files: one at a time, the second finds the first's. */
+    buf_append_str(&dir, "/" TLS_LOCK_NAME);
+    lock_fd = open(buf_cstr(&dir), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock_fd < 0 || flock(lock_fd, LOCK_EX) < 0) {
         buf_printf(err, "%s: %s", buf_cstr(&dir), strerror(errno));
         goto out;
     }
@@ -375,6 +386,7 @@ int tls_local_ensure(const struct config *cfg, buf_t *did, buf_t *err) {
     }
     rc = 0;
 out:
+    if (lock_fd >= 0) close(lock_fd); /* releases the lock */
     X509_free(ca);
     X509_free(cert);
     EVP_PKEY_free(ca_key);

@@ -33,6 +33,7 @@
 
 /* Files in <data_dir>/tls/. */
 #define TLS_DIR_NAME "tls"
+#define TLS_LOCK_NAME "lock" /* flock()ed while the files are checked or made */
 #define TLS_CA_CERT_NAME "ca.pem"
 #define TLS_CA_KEY_NAME "ca-key.pem"
 #define TLS_CERT_NAME "cert.pem"

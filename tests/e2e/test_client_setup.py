@@ -392,6 +392,33 @@ class CertificateLifecycle(unittest.TestCase):
                 with open(os.path.join(data, "tls", "ca.pem")) as f:
                     self.assertEqual(f.read(), r.stdout)
 
+    def test_ca_created_once_by_processes_starting_together(self):
+        """Several `devmail ca-cert` started at once on a fresh data
+        directory print one and the same CA, and the files on disk are that
+        CA with its own key (without a lock each made its own and the files
+        interleaved)."""
+        for _ in range(3):
+            with tempfile.TemporaryDirectory(prefix="devmail-e2e-tls-") as tmp:
+                data = os.path.join(tmp, "data")
+                procs = [subprocess.Popen([BIN, "ca-cert", "--data-dir", data], stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, text=True) for _ in range(6)]
+                outs = []
+                for p in procs:
+                    out, err = p.communicate(timeout=60)
+                    self.assertEqual(p.returncode, 0, err)
+                    outs.append(out)
+                self.assertEqual(len(set(outs)), 1, "the processes printed different CAs")
+                tls = os.path.join(data, "tls")
+                with open(os.path.join(tls, "ca.pem")) as f:
+                    self.assertEqual(f.read(), outs[0])
+                pub = [subprocess.run(cmd, capture_output=True, text=True, check=True).stdout for cmd in (
+                    ["openssl", "x509", "-in", os.path.join(tls, "ca.pem"), "-noout", "-pubkey"],
+                    ["openssl", "pkey", "-in", os.path.join(tls, "ca-key.pem"), "-pubout"])]
+                self.assertEqual(pub[0], pub[1], "ca.pem and ca-key.pem do not belong together")
+                v = subprocess.run(["openssl", "verify", "-CAfile", os.path.join(tls, "ca.pem"),
+                                    os.path.join(tls, "cert.pem")], capture_output=True, text=True)
+                self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+
 
 class Banner(unittest.TestCase):
     def test_banner_says_what_clients_need(self):
