@@ -399,6 +399,8 @@ static bool is_localhost_domain(const char *d) {
 static void log_client_setup(const struct config *cfg) {
     for (size_t i = 0; i < cfg->autoconfig_listen.n; i++)
         log_info("  SETUP  http://%s/ (mail-client autoconfig only)", cfg->autoconfig_listen.v[i]);
+    for (size_t i = 0; i < cfg->autoconfig_tls_listen.n; i++)
+        log_info("  SETUP  https://%s/ (mail-client autoconfig only)", cfg->autoconfig_tls_listen.v[i]);
     if (!cfg->tls_cert[0])
         log_info("  TLS    certificate signed by the local CA %s/" TLS_DIR_NAME "/" TLS_CA_CERT_NAME
                  ": import it once (devmail ca-cert)",

@@ -38,6 +38,7 @@ const struct config_entry config_table[] = {
     {"http_listen", CONF_LIST, OFF(http_listen), "127.0.0.1:8025", "web page and JSON API listen addresses", NULL, 0, 0, CONF_RESTART},
     {"https_listen", CONF_LIST, OFF(https_listen), "", "web page and JSON API over TLS (tls_cert or the generated certificate)", NULL, 0, 0, CONF_RESTART},
     {"autoconfig_listen", CONF_LIST, OFF(autoconfig_listen), "", "plain-HTTP listen addresses serving only the mail-client setup routes (Thunderbird autoconfig, Outlook autodiscover, Apple profile, CA certificate), for clients that ask port 80 of autoconfig.<domain>, e.g. 127.0.0.1:80; empty: off", NULL, 0, 0, CONF_RESTART},
+    {"autoconfig_tls_listen", CONF_LIST, OFF(autoconfig_tls_listen), "", "the same over TLS (tls_cert or the local CA's certificate, which names autoconfig.<domain>), for https://autoconfig.<domain>/, which Thunderbird asks first, e.g. 127.0.0.1:443; empty: off", NULL, 0, 0, CONF_RESTART},
     {"tls_cert", CONF_STR, OFF(tls_cert), "", "PEM certificate (chain); empty: devmail's local CA (created in data_dir on first start) signs a certificate for hostname, the served domains' autoconfig./imap./smtp. names, localhost and the listen addresses", NULL, 0, 0, CONF_RESTART},
     {"tls_key", CONF_STR, OFF(tls_key), "", "PEM private key for tls_cert", NULL, 0, 0, CONF_RESTART},
     {"smtp_auth", CONF_ENUM, OFF(smtp_auth), "off", "SMTP AUTH: off, optional (advertised, checked against passdb), required (no mail without login), any (every credential accepted)", smtp_auth_names, 0, 0, CONF_RELOAD},

@@ -44,6 +44,7 @@ struct config {
     struct strlist http_listen;
     struct strlist https_listen;
     struct strlist autoconfig_listen;
+    struct strlist autoconfig_tls_listen;
     /* TLS */
     char *tls_cert;
     char *tls_key;

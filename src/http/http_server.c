@@ -1143,7 +1143,8 @@ static void *http_on_open_setup(struct conn *c, void *arg) {
     return h;
 }
 
-/* autoconfig_listen: the same server, answering only autoconfig.h's routes */
+/* autoconfig_listen and autoconfig_tls_listen: the same server, answering
+ * only autoconfig.h's routes */
 static const struct conn_handler http_setup_conn_handler = {
     .proto = "http",
     .busy_reply = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 21\r\nConnection: close\r\n\r\ntoo many connections\n",
@@ -1196,7 +1197,9 @@ static void reload_discard(void *arg) {
 }
 
 int http_server_start(struct app *app, const struct http_handlers *handlers, buf_t *err) {
-    if (app->cfg->http_listen.n == 0 && app->cfg->https_listen.n == 0 && app->cfg->autoconfig_listen.n == 0) return 0;
+    if (app->cfg->http_listen.n == 0 && app->cfg->https_listen.n == 0 && app->cfg->autoconfig_listen.n == 0 &&
+        app->cfg->autoconfig_tls_listen.n == 0)
+        return 0;
     struct http_server *srv = xcalloc(1, sizeof *srv);
     srv->app = app;
     srv->handlers = *handlers;
@@ -1221,11 +1224,14 @@ int http_server_start(struct app *app, const struct http_handlers *handlers, buf
             return -1;
         }
     }
-    for (size_t i = 0; i < app->cfg->autoconfig_listen.n; i++) {
-        if (net_listen(app->net, app->cfg->autoconfig_listen.v[i], false, &http_setup_conn_handler, srv, err) < 0) {
-            if (srv->has_passdb) passdb_free(&srv->passdb);
-            free(srv);
-            return -1;
+    for (int tls = 0; tls <= 1; tls++) {
+        const struct strlist *l = tls ? &app->cfg->autoconfig_tls_listen : &app->cfg->autoconfig_listen;
+        for (size_t i = 0; i < l->n; i++) {
+            if (net_listen(app->net, l->v[i], tls, &http_setup_conn_handler, srv, err) < 0) {
+                if (srv->has_passdb) passdb_free(&srv->passdb);
+                free(srv);
+                return -1;
+            }
         }
     }
     srv->stats_timer = evtimer_new(app->base, stats_timer_cb, srv);

@@ -112,7 +112,8 @@ void tls_server_names(const struct config *cfg, struct strlist *dns, struct strl
     add_unique(ip, "::1");
     const struct strlist *lists[] = {&cfg->smtp_listen, &cfg->smtps_listen, &cfg->imap_listen,
                                      &cfg->imaps_listen, &cfg->pop3_listen, &cfg->pop3s_listen,
-                                     &cfg->http_listen, &cfg->https_listen, &cfg->autoconfig_listen};
+                                     &cfg->http_listen, &cfg->https_listen, &cfg->autoconfig_listen,
+                                     &cfg->autoconfig_tls_listen};
     for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
         for (size_t i = 0; i < lists[l]->n; i++) {
             char text[INET6_ADDRSTRLEN];

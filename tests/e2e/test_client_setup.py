@@ -103,9 +103,11 @@ def ca_context(ca_path):
 class ClientSetup(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.ac_port = free_port()
+        cls.ac_port, cls.ac_tls_port = free_port(), free_port()
         cls.dm = Devmail(domains=["example.com", "example.org"], passdb=PASSDB, listen=ALL,
-                         args=["--autoconfig-listen", "127.0.0.1:%d" % cls.ac_port, "--smtp-auth", "optional"]).__enter__()
+                         args=["--autoconfig-listen", "127.0.0.1:%d" % cls.ac_port,
+                               "--autoconfig-tls-listen", "127.0.0.1:%d" % cls.ac_tls_port,
+                               "--smtp-auth", "optional"]).__enter__()
         cls.ca = os.path.join(cls.dm.data_dir, "tls", "ca.pem")
 
     @classmethod
@@ -194,6 +196,30 @@ class ClientSetup(unittest.TestCase):
         # without an address: every domain, no login needed either
         cfg = read_like_thunderbird(http(self.ac_port, "GET", "/mail/config-v1.1.xml")[2])
         self.assertEqual(cfg["providers"], ["example.com", "example.org"])
+
+    def test_autoconfig_over_https(self):
+        """https://autoconfig.<domain>/ (what Thunderbird asks first) on
+        autoconfig_tls_listen: curl trusting only the local CA and checking
+        the name gets the document; the listener serves nothing else."""
+        ca = self.ca
+        port = self.ac_tls_port
+        for host, address in (("autoconfig.example.org", "alice@example.org"),
+                              ("autoconfig.example.com", "bob@example.com")):
+            r = subprocess.run(["curl", "-sS", "--cacert", ca, "--resolve", "%s:%d:127.0.0.1" % (host, port),
+                                "-A", TB_UA, "-w", "\n%{http_code} %{content_type}",
+                                "https://%s:%d/mail/config-v1.1.xml?emailaddress=%s" % (host, port, address)],
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            body, _, status = r.stdout.rpartition("\n")
+            self.assertTrue(status.startswith("200 text/xml"), status)
+            cfg = read_like_thunderbird(body.encode())
+            self.assertEqual(cfg["id"], address.split("@")[1])
+        r = subprocess.run(["curl", "-sS", "--cacert", ca, "--resolve", "autoconfig.example.org:%d:127.0.0.1" % port,
+                            "-o", "/dev/null", "-w", "%{http_code}",
+                            "https://autoconfig.example.org:%d/api/v1/messages" % port],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual((r.returncode, r.stdout), (0, "404"), r.stderr)
+        self.assertIn("SETUP  https://127.0.0.1:%d/" % port, self.dm.log_text())
 
     def test_autodiscover(self):
         for port, path in ((self.ac_port, "/autodiscover/autodiscover.xml"),
