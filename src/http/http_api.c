@@ -50,5 +50,6 @@ const struct http_route http_api_routes[] = {
     /* about the server */
     {"GET", "/api/v1/info", http_api_info, HTTP_AUTH_LOGIN, false, NULL},
     {"GET", "/api/v1/webui", http_api_webui, HTTP_AUTH_LOGIN, false, NULL},
+    {"GET", "/api/v1/swagger.json", http_api_swagger, HTTP_AUTH_LOGIN, false, NULL},
     {NULL, NULL, NULL, HTTP_AUTH_LOGIN, false, NULL},
 };

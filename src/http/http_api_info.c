@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "core/tags.h"
 #include "http/http_api_internal.h"
+#include "http/web_assets.h"
 
 /* Features of Mailpit that devmail does not have; they answer 400. */
 #define NOT_ENABLED_RELEASE "message release not enabled"
@@ -363,6 +364,19 @@ void http_api_webui(struct http_ctx *x) {
     cJSON_AddBoolToObject(o, "DuplicatesIgnored", false);
     cJSON_AddBoolToObject(o, "HideDeleteAllButton", false);
     http_reply_json(x, 200, o);
+}
+
+/* The OpenAPI 2.0 document of this API (web/swagger.json, embedded as
+ * the page's files are; tests/e2e/test_http_openapi.py calls every route
+ * it lists and checks that it lists every route of the table). */
+void http_api_swagger(struct http_ctx *x) {
+    for (const struct web_asset *a = web_assets; a->path; a++) {
+        if (!strcmp(a->path, "/swagger.json")) {
+            http_reply(x, 200, "application/json", a->data, a->size);
+            return;
+        }
+    }
+    http_reply_text(x, 404, "no API document in this build");
 }
 
 /* Prometheus text; the route asks for an admin login (HTTP_AUTH_ADMIN). */

@@ -125,6 +125,7 @@ void http_api_tag_delete(struct http_ctx *x);
 /* http_api_info.c */
 void http_api_info(struct http_ctx *x);
 void http_api_webui(struct http_ctx *x);
+void http_api_swagger(struct http_ctx *x);
 void http_api_metrics(struct http_ctx *x);
 void http_api_livez(struct http_ctx *x);
 void http_api_readyz(struct http_ctx *x);
