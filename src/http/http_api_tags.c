@@ -17,42 +17,95 @@ void http_api_tags_get(struct http_ctx *x) {
     else http_api_query_failed(x);
 }
 
+/* The keywords of a JSON array of tag names into kw; false (400 answered)
+ * when it is neither absent, null nor an array of strings. */
+static bool tag_list(struct http_ctx *x, cJSON *arr, buf_t *kw) {
+    if (arr && !cJSON_IsArray(arr) && !cJSON_IsNull(arr)) {
+        http_reply_text(x, 400, "IDs and Tags must be arrays of strings");
+        return false;
+    }
+    cJSON *it;
+    cJSON_ArrayForEach(it, arr) {
+        if (!cJSON_IsString(it)) {
+            http_reply_text(x, 400, "IDs and Tags must be arrays of strings");
+            return false;
+        }
+        tags_add_keyword(kw, it->valuestring, strlen(it->valuestring));
+    }
+    return true;
+}
+
+/* The rows named by "IDs" or matching "Search": 1 (*rows, *n set), 0
+ * (none named: nothing to do), -1 (answered). */
+static int body_rows(struct http_ctx *x, cJSON *body, int64_t **rows, size_t *n) {
+    cJSON *ids = cJSON_GetObjectItemCaseSensitive(body, "IDs");
+    cJSON *search = cJSON_GetObjectItemCaseSensitive(body, "Search");
+    bool by_search = cJSON_IsString(search) && search->valuestring[0];
+    bool listed = cJSON_IsArray(ids) && cJSON_GetArraySize(ids) > 0;
+    if (ids && !cJSON_IsArray(ids) && !cJSON_IsNull(ids)) {
+        http_reply_text(x, 400, "IDs and Tags must be arrays of strings");
+        return -1;
+    }
+    if (by_search && listed) {
+        http_reply_text(x, 400, "You may specify either IDs or a search query, not both");
+        return -1;
+    }
+    if (by_search) {
+        buf_t err = BUF_INIT;
+        struct search_query sq;
+        if (http_api_parse_search(x, search->valuestring, strlen(search->valuestring), &sq, &err) < 0) {
+            http_reply_text(x, 400, buf_cstr(&err));
+            buf_free(&err);
+            return -1;
+        }
+        buf_free(&err);
+        int rc = api_query_rows(x->app->store, x->account, &sq, rows, n);
+        search_query_free(&sq);
+        if (rc < 0) {
+            http_api_query_failed(x);
+            return -1;
+        }
+        return 1;
+    }
+    if (!listed) return 0;
+    return http_api_rows_from_ids(x, body, rows, n) ? 1 : -1;
+}
+
 /* {"Tags": [...], "IDs": [...]}: the tags replace those of each message;
  * names Mailpit would drop (nothing left after cleaning) are dropped, and
- * no IDs is nothing to do, as in Mailpit. */
+ * no IDs is nothing to do, as in Mailpit. devmail's additions: "Search"
+ * (a query, as PUT /api/v1/messages takes) instead of IDs names every
+ * message matching it, and "Add" / "Remove" (arrays of names) instead of
+ * "Tags" add and take out tags, keeping the message's others. */
 void http_api_tags_put(struct http_ctx *x) {
     cJSON *body = http_api_json_body(x);
     if (!body) return;
     cJSON *tags = cJSON_GetObjectItemCaseSensitive(body, "Tags");
-    cJSON *ids = cJSON_GetObjectItemCaseSensitive(body, "IDs");
-    if ((ids && !cJSON_IsArray(ids) && !cJSON_IsNull(ids)) || (tags && !cJSON_IsArray(tags) && !cJSON_IsNull(tags))) {
-        http_reply_text(x, 400, "IDs and Tags must be arrays of strings");
-        cJSON_Delete(body);
-        return;
-    }
-    buf_t kw = BUF_INIT;
-    cJSON *it;
-    cJSON_ArrayForEach(it, tags) {
-        if (!cJSON_IsString(it)) {
-            http_reply_text(x, 400, "IDs and Tags must be arrays of strings");
-            buf_free(&kw);
-            cJSON_Delete(body);
-            return;
-        }
-        tags_add_keyword(&kw, it->valuestring, strlen(it->valuestring));
-    }
-    int64_t *rows;
-    size_t n;
-    if (!ids || cJSON_GetArraySize(ids) == 0) {
+    cJSON *add = cJSON_GetObjectItemCaseSensitive(body, "Add");
+    cJSON *remove = cJSON_GetObjectItemCaseSensitive(body, "Remove");
+    bool edit = !tags && (add || remove);
+    buf_t kw = BUF_INIT, addkw = BUF_INIT, remkw = BUF_INIT;
+    int64_t *rows = NULL;
+    size_t n = 0;
+    int named;
+    if (tags && (add || remove)) {
+        http_reply_text(x, 400, "Give either Tags, or Add and Remove, not both");
+    } else if (!tag_list(x, tags, &kw) || !tag_list(x, add, &addkw) || !tag_list(x, remove, &remkw)) {
+        /* answered */
+    } else if ((named = body_rows(x, body, &rows, &n)) < 0) {
+        /* answered */
+    } else if (named == 0) {
         http_reply_text(x, 200, "ok");
-    } else if (http_api_rows_from_ids(x, body, &rows, &n)) {
-        if (api_query_set_tags(x->app->store, rows, n, buf_cstr(&kw)) < 0)
-            http_reply_text(x, 500, "could not change the messages");
-        else
-            http_reply_text(x, 200, "ok");
-        free(rows);
+    } else {
+        int rc = edit ? api_query_edit_tags(x->app->store, rows, n, buf_cstr(&addkw), buf_cstr(&remkw))
+                      : api_query_set_tags(x->app->store, rows, n, buf_cstr(&kw));
+        if (rc < 0) http_reply_text(x, 500, "could not change the messages");
+        else http_reply_text(x, 200, "ok");
     }
+    free(rows);
     buf_free(&kw);
+    buf_free(&addkw);
+    buf_free(&remkw);
     cJSON_Delete(body);
 }
 

@@ -464,6 +464,63 @@ int api_query_set_tags(struct store *s, const int64_t *rows, size_t n, const cha
     return rows_change(s, rows, n, -1, keywords ? keywords : "");
 }
 
+/* Is the keyword k[0..l) in the space-separated list (ASCII case folded,
+ * as tags compare)? */
+static bool keyword_listed(const char *list, const char *k, size_t l) {
+    const char *p = list ? list : "";
+    while (*p) {
+        size_t pl = strcspn(p, " ");
+        if (pl == l && !strncasecmp(p, k, l)) return true;
+        p += pl;
+        while (*p == ' ') p++;
+    }
+    return false;
+}
+
+char *api_query_keywords_add_remove(const char *keywords, const char *add, const char *remove) {
+    buf_t b = BUF_INIT;
+    for (int pass = 0; pass < 2; pass++) {
+        const char *k = pass == 0 ? (keywords ? keywords : "") : (add ? add : "");
+        while (*k) {
+            size_t l = strcspn(k, " ");
+            bool keep = l && !keyword_listed(remove, k, l) && !keyword_listed(buf_cstr(&b), k, l);
+            if (keep) {
+                if (b.len) buf_append_char(&b, ' ');
+                buf_append(&b, k, l);
+            }
+            k += l;
+            while (*k == ' ') k++;
+        }
+    }
+    if (!b.data) buf_append_str(&b, "");
+    return buf_steal(&b);
+}
+
+int api_query_edit_tags(struct store *s, const int64_t *rows, size_t n, const char *add, const char *remove) {
+    struct change *c = NULL;
+    size_t nc = 0, cap = 0;
+    index_begin(s->idx);
+    for (size_t i = 0; i < n; i++) {
+        struct store_msg m;
+        if (store_msg_get(s, rows[i], &m) < 0) continue; /* gone already */
+        char *kw = api_query_keywords_add_remove(m.keywords, add, remove);
+        if (strcmp(kw, m.keywords ? m.keywords : "") != 0) {
+            struct change *x = change_add(&c, &nc, &cap);
+            x->row = rows[i];
+            x->flags = x->old_flags = m.flags;
+            x->keywords = kw;
+            x->old_keywords = xstrdup(m.keywords ? m.keywords : "");
+        } else {
+            free(kw);
+        }
+        store_msg_free(&m);
+    }
+    int rc = changes_apply(s, c, nc);
+    if (index_commit(s->idx) < 0 && rc == 0) rc = -EIO;
+    changes_free(c, nc);
+    return rc;
+}
+
 int api_query_retag(struct store *s, const char *account, const char *tag, const char *rename_to) {
     index_begin(s->idx);
     sqlite3_stmt *st =

@@ -81,6 +81,11 @@ int api_query_tag_count(struct store *s, const char *account, const char *tag, i
  * place if present, else at the end); either may be NULL. Pure; malloc'd. */
 char *api_query_keywords_edit(const char *keywords, const char *remove, const char *add);
 
+/* keywords with those of remove taken out and those of add put in at the
+ * end unless there already (ASCII case folded; duplicates dropped). Pure;
+ * malloc'd. */
+char *api_query_keywords_add_remove(const char *keywords, const char *add, const char *remove);
+
 /* Bulk changes. Each is one index transaction; a message removed
  * meanwhile (or whose file has vanished) is skipped. Flag and tag changes
  * are all or nothing: on an error those already made are undone (index
@@ -91,6 +96,10 @@ char *api_query_keywords_edit(const char *keywords, const char *remove, const ch
 int api_query_mark_read(struct store *s, const int64_t *rows, size_t n, bool read);
 /* Make keywords (space separated) the whole keyword list of each row. */
 int api_query_set_tags(struct store *s, const int64_t *rows, size_t n, const char *keywords);
+/* Add the keywords of add and take out those of remove (both space
+ * separated; compared ASCII case folded) on each row, keeping the rest of
+ * its keywords; rows left as they were are not touched. */
+int api_query_edit_tags(struct store *s, const int64_t *rows, size_t n, const char *add, const char *remove);
 /* Every message in scope carrying tag: drop it (rename_to NULL) or rename
  * it to rename_to. */
 int api_query_retag(struct store *s, const char *account, const char *tag, const char *rename_to);

@@ -506,6 +506,34 @@ class HttpApiTest(unittest.TestCase):
         st, _, body = self.api.request("POST", "/api/v1/send", b"{\"From\":")
         self.assertEqual(st, 400)
 
+    def test_tags_add_remove_and_search(self):
+        """devmail's PUT /api/v1/tags additions: Add/Remove keep a message's
+        other tags; Search names every match, beyond any page."""
+        for i in range(60):
+            smtp_send(self.dm, plain("bulk %d" % i))
+        smtp_send(self.dm, plain("lonely"))
+        ids = self.ids()
+        st, _, _ = self.api.request("PUT", "/api/v1/tags", {"Tags": ["keep me"], "IDs": ids[:2]})
+        self.assertEqual(st, 200)
+        st, _, body = self.api.request("PUT", "/api/v1/tags", {"Add": ["new one"], "IDs": ids[:3]})
+        self.assertEqual((st, body), (200, "ok"))
+        self.assertEqual(sorted(self.api.get("/api/v1/message/" + ids[0])[2]["Tags"]), ["keep me", "new one"])
+        self.assertEqual(self.api.get("/api/v1/message/" + ids[2])[2]["Tags"], ["new one"])
+        st, _, _ = self.api.request("PUT", "/api/v1/tags", {"Remove": ["Keep Me"], "IDs": ids[:1]})
+        self.assertEqual(self.api.get("/api/v1/message/" + ids[0])[2]["Tags"], ["new one"])
+        # every match of a search, 60 of them (more than a page of 50)
+        st, _, body = self.api.request("PUT", "/api/v1/tags", {"Add": ["bulk"], "Search": "subject:bulk"})
+        self.assertEqual((st, body), (200, "ok"))
+        st, _, info = self.api.get("/api/v1/info")
+        self.assertEqual(info["Tags"], {"bulk": 60, "keep me": 1, "new one": 3})
+        st, _, j = self.api.get("/api/v1/search?query=" + urllib.parse.quote('tag:"new one"'))
+        self.assertEqual(j["messages_count"], 3)
+        st, _, _ = self.api.request("PUT", "/api/v1/tags", {"Remove": ["bulk"], "Search": "bulk"})
+        self.assertEqual(self.api.get("/api/v1/info")[2]["Tags"], {"keep me": 1, "new one": 3})
+        for bad in ({"Tags": ["a"], "Add": ["b"], "IDs": ids[:1]}, {"Add": "b", "IDs": ids[:1]},
+                    {"Add": ["b"], "IDs": ids[:1], "Search": "bulk"}, {"Add": [1], "IDs": ids[:1]}):
+            self.assertEqual(self.api.request("PUT", "/api/v1/tags", bad)[0], 400, bad)
+
     # ---- info, health, metrics, disabled features, page -----------------------------------
 
     def test_info_health_metrics_disabled(self):

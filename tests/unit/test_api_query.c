@@ -218,6 +218,33 @@ static void test_api_query_tags(void **state) {
     search_query_free(&q);
 }
 
+static void test_api_query_edit_tags(void **state) {
+    struct fixture *f = *state;
+    char *kw = api_query_keywords_add_remove("a B c", "b d d", "C");
+    assert_string_equal(kw, "a B d"); /* B stays (case folded), d once, C removes c */
+    free(kw);
+    kw = api_query_keywords_add_remove("", "", "x");
+    assert_string_equal(kw, "");
+    free(kw);
+
+    assert_int_equal(api_query_set_tags(f->s, f->rows, 1, "keep old"), 0);
+    assert_int_equal(api_query_set_tags(f->s, &f->rows[1], 1, "old"), 0);
+    /* one call over both rows: each keeps its own other keywords */
+    assert_int_equal(api_query_edit_tags(f->s, f->rows, 2, "new+tag", "old"), 0);
+    struct store_msg m;
+    assert_int_equal(store_msg_get(f->s, f->rows[0], &m), 0);
+    assert_string_equal(m.keywords, "keep new+tag");
+    store_msg_free(&m);
+    assert_int_equal(store_msg_get(f->s, f->rows[1], &m), 0);
+    assert_string_equal(m.keywords, "new+tag");
+    store_msg_free(&m);
+    int64_t count;
+    assert_int_equal(api_query_tag_count(f->s, NULL, "new+tag", &count), 0);
+    assert_int_equal(count, 2);
+    assert_int_equal(api_query_tag_count(f->s, NULL, "old", &count), 0);
+    assert_int_equal(count, 0);
+}
+
 static void test_api_query_read_and_delete(void **state) {
     struct fixture *f = *state;
     assert_int_equal(api_query_mark_read(f->s, f->rows, 3, true), 0);
@@ -248,6 +275,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_api_query_scope_and_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api_query_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api_query_tags, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_api_query_edit_tags, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api_query_read_and_delete, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
