@@ -36,8 +36,9 @@ static bool tag_list(struct http_ctx *x, cJSON *arr, buf_t *kw) {
 }
 
 /* The rows named by "IDs" or matching "Search": 1 (*rows, *n set), 0
- * (none named: nothing to do), -1 (answered). */
-static int body_rows(struct http_ctx *x, cJSON *body, int64_t **rows, size_t *n) {
+ * (none named and not all: nothing to do), -1 (answered). all: neither
+ * named means every message in scope, as for PUT /api/v1/messages. */
+static int body_rows(struct http_ctx *x, cJSON *body, bool all, int64_t **rows, size_t *n) {
     cJSON *ids = cJSON_GetObjectItemCaseSensitive(body, "IDs");
     cJSON *search = cJSON_GetObjectItemCaseSensitive(body, "Search");
     bool by_search = cJSON_IsString(search) && search->valuestring[0];
@@ -67,7 +68,7 @@ static int body_rows(struct http_ctx *x, cJSON *body, int64_t **rows, size_t *n)
         }
         return 1;
     }
-    if (!listed) return 0;
+    if (!listed && !all) return 0;
     return http_api_rows_from_ids(x, body, rows, n) ? 1 : -1;
 }
 
@@ -76,7 +77,8 @@ static int body_rows(struct http_ctx *x, cJSON *body, int64_t **rows, size_t *n)
  * no IDs is nothing to do, as in Mailpit. devmail's additions: "Search"
  * (a query, as PUT /api/v1/messages takes) instead of IDs names every
  * message matching it, and "Add" / "Remove" (arrays of names) instead of
- * "Tags" add and take out tags, keeping the message's others. */
+ * "Tags" add and take out tags, keeping the message's others (with
+ * neither IDs nor Search: on every message). */
 void http_api_tags_put(struct http_ctx *x) {
     cJSON *body = http_api_json_body(x);
     if (!body) return;
@@ -92,7 +94,7 @@ void http_api_tags_put(struct http_ctx *x) {
         http_reply_text(x, 400, "Give either Tags, or Add and Remove, not both");
     } else if (!tag_list(x, tags, &kw) || !tag_list(x, add, &addkw) || !tag_list(x, remove, &remkw)) {
         /* answered */
-    } else if ((named = body_rows(x, body, &rows, &n)) < 0) {
+    } else if ((named = body_rows(x, body, edit, &rows, &n)) < 0) {
         /* answered */
     } else if (named == 0) {
         http_reply_text(x, 200, "ok");

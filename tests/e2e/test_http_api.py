@@ -530,6 +530,9 @@ class HttpApiTest(unittest.TestCase):
         self.assertEqual(j["messages_count"], 3)
         st, _, _ = self.api.request("PUT", "/api/v1/tags", {"Remove": ["bulk"], "Search": "bulk"})
         self.assertEqual(self.api.get("/api/v1/info")[2]["Tags"], {"keep me": 1, "new one": 3})
+        # neither IDs nor Search: every message, as PUT /api/v1/messages
+        st, _, _ = self.api.request("PUT", "/api/v1/tags", {"Remove": ["new one"]})
+        self.assertEqual(self.api.get("/api/v1/info")[2]["Tags"], {"keep me": 1})
         for bad in ({"Tags": ["a"], "Add": ["b"], "IDs": ids[:1]}, {"Add": "b", "IDs": ids[:1]},
                     {"Add": ["b"], "IDs": ids[:1], "Search": "bulk"}, {"Add": [1], "IDs": ids[:1]}):
             self.assertEqual(self.api.request("PUT", "/api/v1/tags", bad)[0], 400, bad)
