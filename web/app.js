@@ -326,9 +326,10 @@ async function showSetup() {
   }
 }
 
-function confirmDialog(text) {
+function confirmDialog(text, yes = 'Delete') {
   const d = $('#confirm-dialog');
   $('#confirm-text').textContent = text;
+  $('#confirm-yes').textContent = yes;
   return new Promise((resolve) => {
     d.addEventListener('close', () => resolve(d.returnValue === 'yes'), { once: true });
     d.returnValue = '';
