@@ -337,6 +337,53 @@ void api_query_tags_free(char **tags, size_t n) {
     free(tags);
 }
 
+int api_query_tag_counts(struct store *s, const char *account, char ***tags_r, int64_t **counts_r, size_t *n_r) {
+    *tags_r = NULL;
+    *counts_r = NULL;
+    *n_r = 0;
+    /* one pass: each distinct keyword list once, with how many carry it */
+    sqlite3_stmt *st = prepare_scoped(s, account, "SELECT messages.keywords, count(*)", "messages.keywords != ''", 0,
+                                      NULL, " GROUP BY messages.keywords");
+    if (!st) return -1;
+    char **v = NULL;
+    int64_t *c = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+    while ((rc = step(s, st)) == 1) {
+        const char *k = col_text(st, 0);
+        int64_t cnt = sqlite3_column_int64(st, 1);
+        while (*k) {
+            size_t l = strcspn(k, " ");
+            if (l) {
+                size_t i = 0;
+                while (i < n && !(strlen(v[i]) == l && !strncmp(v[i], k, l))) i++;
+                if (i == n) {
+                    if (n == cap) {
+                        cap = cap ? cap * 2 : 16;
+                        v = xrealloc(v, cap * sizeof *v);
+                        c = xrealloc(c, cap * sizeof *c);
+                    }
+                    v[n] = xstrndup(k, l);
+                    c[n++] = 0;
+                }
+                c[i] += cnt;
+            }
+            k += l;
+            while (*k == ' ') k++;
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc < 0) {
+        api_query_tags_free(v, n);
+        free(c);
+        return -1;
+    }
+    *tags_r = v;
+    *counts_r = c;
+    *n_r = n;
+    return 0;
+}
+
 int api_query_tag_count(struct store *s, const char *account, const char *tag, int64_t *count_r) {
     *count_r = 0;
     sqlite3_stmt *st = prepare_scoped(s, account, "SELECT count(*)", HAS_TAG, 1, NULL, NULL);

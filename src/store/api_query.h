@@ -74,6 +74,10 @@ int api_query_rows(struct store *s, const char *account, const struct search_que
  * *tags_r (malloc'd, NULL when empty; free with api_query_tags_free), or -1. */
 int api_query_tags(struct store *s, const char *account, char ***tags_r, size_t *n_r);
 void api_query_tags_free(char **tags, size_t n);
+/* Every distinct tag (keyword) in scope with how many messages carry it,
+ * in one pass over the index (no order; a keyword counts as spelled).
+ * 0 with *tags_r (free with api_query_tags_free) and *counts_r (free), or -1. */
+int api_query_tag_counts(struct store *s, const char *account, char ***tags_r, int64_t **counts_r, size_t *n_r);
 /* How many messages in scope carry tag (a whole keyword, ASCII case
  * folded as SQLite's LIKE does). 0 or -1. */
 int api_query_tag_count(struct store *s, const char *account, const char *tag, int64_t *count_r);

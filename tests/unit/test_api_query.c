@@ -243,6 +243,27 @@ static void test_api_query_edit_tags(void **state) {
     assert_int_equal(count, 2);
     assert_int_equal(api_query_tag_count(f->s, NULL, "old", &count), 0);
     assert_int_equal(count, 0);
+
+    /* every tag with its count in one pass, per scope */
+    assert_int_equal(api_query_set_tags(f->s, &f->rows[3], 1, "keep"), 0);
+    char **tags;
+    int64_t *counts;
+    size_t n;
+    assert_int_equal(api_query_tag_counts(f->s, NULL, &tags, &counts, &n), 0);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(tags[i], "keep")) assert_int_equal(counts[i], 2);
+        else if (!strcmp(tags[i], "new+tag")) assert_int_equal(counts[i], 2);
+        else fail_msg("unexpected tag %s", tags[i]);
+    }
+    api_query_tags_free(tags, n);
+    free(counts);
+    assert_int_equal(api_query_tag_counts(f->s, "bob@example.org", &tags, &counts, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(tags[0], "keep");
+    assert_int_equal(counts[0], 1);
+    api_query_tags_free(tags, n);
+    free(counts);
 }
 
 static void test_api_query_read_and_delete(void **state) {
