@@ -645,6 +645,7 @@ function wire() {
   $('#message-list').addEventListener('click', onRangeClick);
   $('#toolbar').addEventListener('click', onToolbarCapture, true);
   document.addEventListener('keydown', onKeyCapture, true);
+  document.addEventListener('keydown', (e) => { if (e.key === 'x') renderSelectBar(); });   // after app.js's x
   $('#select-all').addEventListener('change', () => { bulk.anchor = -1; });
   $('#select-matching-btn').addEventListener('click', () => { bulk.all = true; renderSelectBar(); });
   $('#select-matching-clear').addEventListener('click', () => {
