@@ -3,7 +3,7 @@
 # corpora, end-to-end); `make run` starts the server with zero config.
 
 CC       ?= cc
-PKGS     := libevent libevent_openssl libevent_pthreads gmime-3.0 libcjson sqlite3 openssl libcrypt gdk-pixbuf-2.0 gumbo
+PKGS     := libevent libevent_openssl libevent_pthreads gmime-3.0 libcjson sqlite3 openssl libcrypt gdk-pixbuf-2.0 gumbo libical
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2 -Wno-format-nonliteral

@@ -96,6 +96,8 @@ struct config {
     struct strlist link_check_allowed;
     int64_t link_check_timeout;
     int64_t html_check_max_nodes;
+    int64_t attached_message_max_depth;
+    int64_t calendar_max_size;
     int64_t spamassassin_timeout;
     char *relay_host;
     int relay_tls;  /* enum smtp_client_tls order: none, starttls, tls */

@@ -38,6 +38,11 @@ const struct http_route http_api_routes[] = {
     {"GET", "/api/v1/message/{ID}/part/{PartID}/thumb", http_api_message_thumb, HTTP_AUTH_LOGIN, false, NULL},
     {"GET", "/view/{ID}.html", http_api_view_html, HTTP_AUTH_LOGIN, false, NULL},
     {"GET", "/view/{ID}.txt", http_api_view_text, HTTP_AUTH_LOGIN, false, NULL},
+    /* attachments: an attached message, its views, a calendar's summary */
+    {"GET", "/api/v1/message/{ID}/part/{PartID}/message", http_api_message_attached, HTTP_AUTH_LOGIN, false, NULL},
+    {"GET", "/api/v1/message/{ID}/part/{PartID}/calendar", http_api_message_calendar, HTTP_AUTH_LOGIN, false, NULL},
+    {"GET", "/view/{ID}/part/{PartID}.html", http_api_view_attached_html, HTTP_AUTH_LOGIN, false, NULL},
+    {"GET", "/view/{ID}/part/{PartID}.txt", http_api_view_attached_text, HTTP_AUTH_LOGIN, false, NULL},
     /* checks and release */
     {"POST", "/api/v1/message/{ID}/release", http_api_release, HTTP_AUTH_LOGIN, false, NULL},
     {"GET", "/api/v1/message/{ID}/html-check", http_api_html_check, HTTP_AUTH_LOGIN, false, NULL},

@@ -329,6 +329,12 @@ struct part_item {
 
 /* Visit the leaf parts of m in document order with IMAP section numbers. */
 void http_api_walk_parts(GMimeMessage *m, http_api_part_fn fn, void *arg) {
+    http_api_walk_parts_under(m, "", fn, arg);
+}
+
+/* The same for a message attached as part prefix ("2"): its parts are
+ * numbered "2.1", "2.2" (IMAP's sections of a message/rfc822 part). */
+void http_api_walk_parts_under(GMimeMessage *m, const char *prefix, http_api_part_fn fn, void *arg) {
     GMimeObject *body = g_mime_message_get_mime_part(m);
     if (!body) return;
     struct part_item *stack = NULL;
@@ -344,8 +350,10 @@ void http_api_walk_parts(GMimeMessage *m, http_api_part_fn fn, void *arg) {
         stack[n].depth = (d);                                                                                      \
         n++;                                                                                                       \
     } while (0)
-    if (GMIME_IS_MULTIPART(body)) PUSH(body, xstrdup(""), 0);
-    else PUSH(body, xstrdup("1"), 0);
+    buf_t first = BUF_INIT;
+    if (GMIME_IS_MULTIPART(body)) buf_append_str(&first, prefix);
+    else buf_printf(&first, "%s%s1", prefix, *prefix ? "." : "");
+    PUSH(body, buf_steal(&first), 0);
     bool go = true;
     while (n > 0) {
         struct part_item it = stack[--n];
@@ -394,6 +402,11 @@ char *http_api_mime_type(GMimeObject *obj) {
 const char *http_api_part_filename(GMimeObject *obj) {
     if (GMIME_IS_PART(obj)) {
         const char *f = g_mime_part_get_filename(GMIME_PART(obj));
+        if (f) return f;
+    } else if (GMIME_IS_MESSAGE_PART(obj)) {
+        /* a forwarded message: the name its disposition gives it */
+        const char *f = g_mime_object_get_content_disposition_parameter(obj, "filename");
+        if (!f) f = g_mime_object_get_content_type_parameter(obj, "name");
         if (f) return f;
     }
     return "";
@@ -528,3 +541,43 @@ int http_api_summary_for_row(struct app *app, const char *account, int64_t row, 
     return rc;
 }
 
+struct find_walk {
+    const char *want;
+    GMimeObject *found;
+    GMimeMessage *inner; /* an attached message whose parts want names */
+    char *inner_id;
+};
+
+static bool find_part(GMimeObject *obj, const char *id, void *arg) {
+    struct find_walk *f = arg;
+    if (!strcmp(id, f->want)) {
+        f->found = obj;
+        return false;
+    }
+    size_t l = strlen(id);
+    if (GMIME_IS_MESSAGE_PART(obj) && !strncmp(f->want, id, l) && f->want[l] == '.') {
+        f->inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+        f->inner_id = xstrdup(id);
+        return false;
+    }
+    return true;
+}
+
+GMimeObject *http_api_find_part(GMimeMessage *m, const char *part_id, int64_t max_nesting, int *nesting) {
+    struct find_walk f = {part_id, NULL, NULL, NULL};
+    char *prefix = xstrdup("");
+    int level = 0;
+    for (;;) {
+        http_api_walk_parts_under(m, prefix, find_part, &f);
+        free(prefix);
+        if (f.found || !f.inner || level >= max_nesting) break;
+        m = f.inner;
+        prefix = f.inner_id;
+        f.inner = NULL;
+        f.inner_id = NULL;
+        level++;
+    }
+    free(f.inner_id);
+    if (nesting) *nesting = level;
+    return f.found;
+}

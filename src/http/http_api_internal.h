@@ -78,6 +78,13 @@ typedef bool (*http_api_part_fn)(GMimeObject *obj, const char *id, void *arg); /
 /* Visit the leaf parts of m in document order with IMAP section numbers
  * ("1", "2.1"), to HTTP_API_MAX_MIME_DEPTH. */
 void http_api_walk_parts(GMimeMessage *m, http_api_part_fn fn, void *arg);
+/* The same for the message attached as part prefix: "2.1", "2.2" ... */
+void http_api_walk_parts_under(GMimeMessage *m, const char *prefix, http_api_part_fn fn, void *arg);
+/* The leaf part of that section number, also inside attached messages
+ * (message/rfc822 parts: "2.1" is the first part of the message attached
+ * as part 2), entering at most max_nesting of them; *nesting (when not
+ * NULL) is set to how many were entered. NULL when there is none. */
+GMimeObject *http_api_find_part(GMimeMessage *m, const char *part_id, int64_t max_nesting, int *nesting);
 /* Append the decoded bytes of a leaf part. */
 void http_api_part_bytes(GMimeObject *obj, buf_t *out);
 /* "type/subtype" of a part (caller frees). */
@@ -115,6 +122,14 @@ void http_api_message_part(struct http_ctx *x);
 void http_api_message_thumb(struct http_ctx *x);
 void http_api_view_html(struct http_ctx *x);
 void http_api_view_text(struct http_ctx *x);
+/* The /view page of message m (prefix "": the stored one; else the
+ * message attached as that part), cid: links to parts of api_id. */
+void http_api_view_message(struct http_ctx *x, GMimeMessage *m, const char *prefix, const char *api_id, bool txt);
+/* http_api_attach.c */
+void http_api_message_calendar(struct http_ctx *x);
+void http_api_message_attached(struct http_ctx *x);
+void http_api_view_attached_html(struct http_ctx *x);
+void http_api_view_attached_text(struct http_ctx *x);
 /* http_api_send.c */
 void http_api_send(struct http_ctx *x);
 /* http_api_tags.c */

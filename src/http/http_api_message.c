@@ -263,8 +263,7 @@ void http_api_message_part(struct http_ctx *x) {
     struct http_api_loaded l;
     if (!http_api_load_message(x, id, true, &l)) return;
     struct http_api_detail_walk w = {0};
-    w.want_id = part_id;
-    http_api_walk_parts(l.mime, http_api_detail_part, &w);
+    w.found = http_api_find_part(l.mime, part_id, x->app->cfg->attached_message_max_depth, NULL);
     if (!w.found) {
         http_reply_text(x, 404, "part not found");
         http_api_loaded_free(&l);
@@ -282,8 +281,21 @@ void http_api_message_part(struct http_ctx *x) {
     http_reply(x, 200, buf_cstr(&full), b.data, b.len);
     GMimeContentDisposition *disp = g_mime_object_get_content_disposition(w.found);
     const char *dname = disp ? g_mime_content_disposition_get_disposition(disp) : NULL;
-    add_disposition(x, dname && !strcasecmp(dname, "inline") ? "inline" : "attachment", http_api_part_filename(w.found));
-    http_add_header(x, "Content-Security-Policy: sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'");
+    /* ?preview=1: shown in the page's preview frame, not saved. A PDF
+     * then comes without the CSP sandbox, since Chromium's PDF viewer
+     * refuses a sandboxed document (it runs no script of the page's
+     * origin: PDFium draws it in its own process); every other type
+     * stays sandboxed */
+    buf_t pv = BUF_INIT;
+    bool preview = http_query_get(x->req->query, "preview", &pv) && !strcmp(buf_cstr(&pv), "1");
+    buf_free(&pv);
+    bool inline_ = preview || (dname && !strcasecmp(dname, "inline"));
+    add_disposition(x, inline_ ? "inline" : "attachment", http_api_part_filename(w.found));
+    if (preview && !strcasecmp(type, "application/pdf"))
+        http_add_header(x, "Content-Security-Policy: default-src 'none'; object-src 'self'; style-src 'unsafe-inline'; "
+                           "form-action 'none'; base-uri 'none'; frame-ancestors 'self'");
+    else
+        http_add_header(x, "Content-Security-Policy: sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'");
     http_add_header(x, "X-Content-Type-Options: nosniff");
     buf_free(&full);
     free(type);
@@ -297,8 +309,7 @@ void http_api_message_thumb(struct http_ctx *x) {
     struct http_api_loaded l;
     if (!http_api_load_message(x, http_param(x, "ID"), true, &l)) return;
     struct http_api_detail_walk w = {0};
-    w.want_id = http_param(x, "PartID");
-    http_api_walk_parts(l.mime, http_api_detail_part, &w);
+    w.found = http_api_find_part(l.mime, http_param(x, "PartID"), x->app->cfg->attached_message_max_depth, NULL);
     if (!w.found) {
         http_reply_text(x, 404, "part not found");
         http_api_loaded_free(&l);
@@ -349,12 +360,11 @@ static bool cid_part(GMimeObject *obj, const char *id, void *arg) {
     return true;
 }
 
-static void view(struct http_ctx *x, bool txt) {
-    const char *id = http_param(x, "ID");
-    struct http_api_loaded l;
-    if (!http_api_load_message(x, id, true, &l)) return;
+/* The HTML or text view of message m: the stored message (prefix "") or
+ * one attached to it as part prefix; cid: links point at its parts. */
+void http_api_view_message(struct http_ctx *x, GMimeMessage *m, const char *prefix, const char *api_id, bool txt) {
     struct http_api_detail_walk w = {0};
-    http_api_walk_parts(l.mime, http_api_detail_part, &w);
+    http_api_walk_parts_under(m, prefix, http_api_detail_part, &w);
     text_from_html(&w);
     if (txt) {
         http_reply(x, 200, "text/plain; charset=utf-8", w.text ? w.text : "", w.text ? strlen(w.text) : 0);
@@ -367,8 +377,8 @@ static void view(struct http_ctx *x, bool txt) {
          * never inside the frame; the first <base> wins, so it goes first */
         buf_append_str(&h, "<base target=\"_blank\">");
         buf_append_str(&h, w.html);
-        struct cid_walk cw = {l.msg.api_id, &h};
-        http_api_walk_parts(l.mime, cid_part, &cw);
+        struct cid_walk cw = {api_id, &h};
+        http_api_walk_parts_under(m, prefix, cid_part, &cw);
         http_reply(x, 200, "text/html; charset=utf-8", h.data, h.len);
         buf_free(&h);
         buf_t remote = BUF_INIT;
@@ -390,6 +400,12 @@ static void view(struct http_ctx *x, bool txt) {
     }
     free(w.text);
     free(w.html);
+}
+
+static void view(struct http_ctx *x, bool txt) {
+    struct http_api_loaded l;
+    if (!http_api_load_message(x, http_param(x, "ID"), true, &l)) return;
+    http_api_view_message(x, l.mime, "", l.msg.api_id, txt);
     http_api_loaded_free(&l);
 }
 
