@@ -282,10 +282,10 @@ void http_api_message_part(struct http_ctx *x) {
     GMimeContentDisposition *disp = g_mime_object_get_content_disposition(w.found);
     const char *dname = disp ? g_mime_content_disposition_get_disposition(disp) : NULL;
     /* ?preview=1: shown in the page's preview frame, not saved. A PDF
-     * then comes without the CSP sandbox, since Chromium's PDF viewer
-     * refuses a sandboxed document (it runs no script of the page's
-     * origin: PDFium draws it in its own process); every other type
-     * stays sandboxed */
+     * then comes without the CSP sandbox: browsers' PDF viewers are
+     * plugins, which a sandboxed document must not load (Chromium's draws
+     * the PDF in its own extension process and runs no script of this
+     * origin). Every other type stays sandboxed */
     buf_t pv = BUF_INIT;
     bool preview = http_query_get(x->req->query, "preview", &pv) && !strcmp(buf_cstr(&pv), "1");
     buf_free(&pv);

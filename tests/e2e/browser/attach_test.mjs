@@ -148,6 +148,17 @@ try {
     const frame = await (await page.$('#pdf-preview')).contentFrame();
     await page.waitForFunction(() => document.querySelector('#pdf-preview').getBoundingClientRect().height > 300);
     check('PDF frame loaded the part URL', frame && frame.url().endsWith('/part/3?preview=1'), frame && frame.url());
+    // Chromium's PDF viewer (an extension frame inside the preview frame);
+    // headless Chromium loads it but may not draw the page itself
+    const viewer = await (async () => {
+      for (let i = 0; i < 40; i++) {
+        const f = page.frames().find((x) => x.url().startsWith('chrome-extension://') && x.parentFrame() === frame);
+        if (f) return f.url();
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      return null;
+    })();
+    check('Chromium\'s PDF viewer loads in the preview frame', viewer, page.frames().map((f) => f.url()).join(' '));
     await page.locator('#attach-preview').scrollIntoViewIfNeeded();
     await shot(page, 'attach-pdf');
     await page.click('#attach-preview-close');
