@@ -20,8 +20,8 @@
  *       .cal-tz  .cal-location  .cal-organizer  .cal-attendees  .cal-recurring
  *   #attach-preview (inline PDF view): #attach-preview-title
  *     iframe#pdf-preview (src .../part/{PartID}?preview=1)  #attach-preview-close
- *   dialog#attach-lightbox (image view): img#lightbox-image  #lightbox-caption
- *     #lightbox-close
+ *   dialog#attach-lightbox (image view; also a click on an
+ *     #inline-images img): img#lightbox-image  #lightbox-caption  #lightbox-close
  *   #attached-view (an attached message, in place of the outer one's body;
  *     #message-view gets .attached-open): #attached-back (back to the
  *     outer, or the enclosing attached, message)  #attached-crumb
@@ -72,7 +72,7 @@ function attachIcon(kind) {
   const [label, colour] = ATTACH_ICONS[kind] || ATTACH_ICONS.file;
   const s = svgEl('svg', { class: 'attach-icon', viewBox: '0 0 32 40', width: '32', height: '40', 'aria-hidden': 'true', 'data-kind': kind });
   s.append(
-    svgEl('path', { d: 'M3 1h18l8 8v28a2 2 0 0 1-2 2H3a2 2 0 0 1-2-2V3a2 2 0 0 1 2-2z', fill: 'var(--bg, #fff)', stroke: colour, 'stroke-width': '1.5' }),
+    svgEl('path', { class: 'attach-sheet', d: 'M3 1h18l8 8v28a2 2 0 0 1-2 2H3a2 2 0 0 1-2-2V3a2 2 0 0 1 2-2z', fill: '#fff', stroke: colour, 'stroke-width': '1.5' }),
     svgEl('path', { d: 'M21 1v8h8', fill: 'none', stroke: colour, 'stroke-width': '1.5' }),
     svgEl('rect', { x: '1', y: '22', width: '28', height: '11', rx: '1.5', fill: colour }),
   );
@@ -388,3 +388,10 @@ hooks.view.push((m) => {
   renderAttachmentList($('#attachment-list'), m.ID, m.Attachments);
 });
 hooks.close.push(resetAttached);
+// an inline image of the message (app.js's #inline-images) opens in the lightbox too
+hooks.init.push(() => {
+  $('#inline-images').addEventListener('click', (e) => {
+    const img = e.target.closest('img.inline-image');
+    if (img && state.open) showImage(attachPartUrl(state.open.ID, img.dataset.partId), img.alt || 'image');
+  });
+});

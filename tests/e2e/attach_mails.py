@@ -59,6 +59,7 @@ def pdf(text="Invoice 2026-117"):
 
 
 IMAGE = png()
+LOGO = png(24, 24)   # inline (cid:) image of the outer mail's HTML
 PDF = pdf()
 NOTES = b"inner attachment: notes of the forwarded mail\n"
 INNER_SUBJECT = "Original: the quarterly numbers"
@@ -99,7 +100,10 @@ def outer_mail():
     m["Date"] = "Wed, 04 Mar 2026 10:00:00 +0000"
     m["Message-ID"] = "<outer-1@example.com>"
     m.set_content("See the attachments.\n")
-    m.add_alternative('<html><body><p id="outer-body">See the attachments.</p></body></html>\n', subtype="html")
+    m.add_alternative('<html><body><p id="outer-body">See the attachments.</p>'
+                      '<img src="cid:logo@attach-test" alt="logo"></body></html>\n', subtype="html")
+    m.get_payload()[1].add_related(LOGO, maintype="image", subtype="png", cid="<logo@attach-test>",
+                                   filename="logo.png", disposition="inline")
     m.add_attachment(IMAGE, maintype="image", subtype="png", filename="chart.png")
     m.add_attachment(PDF, maintype="application", subtype="pdf", filename="invoice.pdf")
     m.add_attachment(INVITE_ICS.encode(), maintype="text", subtype="calendar", filename="invite.ics",

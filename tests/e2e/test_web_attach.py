@@ -43,7 +43,7 @@ class WebAttachTest(unittest.TestCase):
                          "downloaded PDF bytes are identical", "attached HTML rendered",
                          "its attachment downloads with the right bytes", "back again shows the outer message"):
                 self.assertIn(must, names)
-            for name in ("attach-list", "attach-pdf", "attach-lightbox", "attach-forwarded", "attach-phone"):
+            for name in ("attach-list", "attach-pdf", "attach-lightbox", "attach-forwarded", "attach-dark", "attach-phone"):
                 self.assertGreater(os.path.getsize(os.path.join(SHOTS, name + ".png")), 1000)
 
 

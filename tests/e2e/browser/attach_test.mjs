@@ -180,6 +180,17 @@ try {
     check('Escape closes the lightbox, the message stays open', await page.isVisible('#message-view'), 'view closed');
   });
 
+  await step('inline image in the lightbox', async () => {
+    await page.waitForFunction(() => { const i = document.querySelector('#inline-images img.inline-image'); return i && i.complete && i.naturalWidth > 0; });
+    await page.click('#inline-images img.inline-image');
+    await page.waitForSelector('#attach-lightbox[open]');
+    await page.waitForFunction(() => { const i = document.querySelector('#lightbox-image'); return i.complete && i.naturalWidth === 24; });
+    check('a click on an inline image opens it in the lightbox', (await visibleText(page, '#lightbox-caption')) === 'logo.png', await visibleText(page, '#lightbox-caption'));
+    await page.click('#lightbox-close');
+    await page.waitForSelector('#attach-lightbox', { state: 'hidden' });
+    check('the lightbox Close button closes it', true);
+  });
+
   await step('download', async () => {
     const d = await download(page, `${li('pdf')} a.attachment-link`);
     check('PDF downloads with its name', d.name === 'invoice.pdf', d.name);
@@ -225,6 +236,17 @@ try {
     check('back again shows the outer message', await page.isVisible('#tabs') && await page.isVisible('#html-frame') &&
       (await visibleText(page, '#view-subject')) === X.outer_subject, await visibleText(page, '#view-subject'));
     check('outer attachments still listed', (await page.$$('#attachment-list > li.attachment')).length === 4, 'list changed');
+  });
+
+  await step('dark theme', async () => {
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.waitForFunction(() => getComputedStyle(document.body).backgroundColor !== 'rgb(255, 255, 255)');
+    const fill = await page.$eval(`${li('pdf')} svg.attach-icon .attach-sheet`, (p) => getComputedStyle(p).fill);
+    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    check('dark: icon sheets take the page background', fill === bg, `${fill} vs ${bg}`);
+    await page.locator(li('calendar')).scrollIntoViewIfNeeded();
+    await shot(page, 'attach-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
   });
 
   await step('phone layout', async () => {
