@@ -111,9 +111,10 @@ function renderAttachmentList(list, id, parts) {
       li.append(attachIcon(kind));
     }
     const info = el('div', 'attach-info');
-    const a = el('a', 'attachment-link', p.FileName || p.PartID);
+    // an unnamed invitation or message (Outlook sends invitations so) gets a name
+    const a = el('a', 'attachment-link', p.FileName || (kind === 'calendar' ? 'invitation.ics' : kind === 'message' ? name : p.PartID));
     a.href = url;
-    a.setAttribute('download', p.FileName || `part-${p.PartID}`);
+    a.setAttribute('download', p.FileName || (kind === 'calendar' ? 'invitation.ics' : kind === 'message' ? name : `part-${p.PartID}`));
     a.dataset.partId = p.PartID;
     const meta = el('div', 'attach-meta');
     meta.append(el('span', 'attach-size', fmtSize(p.Size)), el('span', 'part-info', p.ContentType || ''));
@@ -144,11 +145,12 @@ function renderAttachmentList(list, id, parts) {
 
 const CAL_METHODS = { REQUEST: 'Invitation', CANCEL: 'Cancelled', REPLY: 'Reply', PUBLISH: 'Event', COUNTER: 'Counter proposal', REFRESH: 'Refresh', ADD: 'Added', DECLINECOUNTER: 'Counter declined' };
 
-function fmtCalTime(s, allDay, floating, withDate) {
+// endDay: an all-day event's DTEND is the day after its last day
+function fmtCalTime(s, allDay, floating, withDate, endDay = false) {
   if (!s) return '';
   if (allDay) {
     const [y, mo, d] = s.split('-').map(Number);
-    return new Date(y, mo - 1, d).toLocaleDateString(undefined, { weekday: 'short', year: 'numeric', month: 'short', day: 'numeric' });
+    return new Date(y, mo - 1, endDay ? d - 1 : d).toLocaleDateString(undefined, { weekday: 'short', year: 'numeric', month: 'short', day: 'numeric' });
   }
   // floating: the wall time as written, in no zone (shown as local)
   const t = new Date(s);   // a floating time (no Z) parses as local wall time
@@ -189,9 +191,10 @@ async function loadCalendar(li, url) {
       time.dataset.start = e.Start;
       if (e.End) time.dataset.end = e.End;
       let text = fmtCalTime(e.Start, e.AllDay, e.Floating, true);
-      if (e.End) {
+      const oneDay = e.AllDay && e.End && fmtCalTime(e.End, true, false, true, true) === text;
+      if (e.End && !oneDay) {
         const same = !e.AllDay && sameLocalDay(e.Start, e.End);
-        text += ` \u2013 ${fmtCalTime(e.End, e.AllDay, e.Floating, !same)}`;
+        text += ` \u2013 ${fmtCalTime(e.End, e.AllDay, e.Floating, !same, e.AllDay)}`;
       }
       time.textContent = text;
       ev.append(time);

@@ -162,6 +162,30 @@ class AttachApiTest(unittest.TestCase):
         self.assertTrue(h["Content-Security-Policy"].startswith("sandbox;"))
 
 
+class OutlookInviteTest(unittest.TestCase):
+    def test_unnamed_calendar_alternative(self):
+        """Outlook's invitation: text/calendar as an alternative body, no name."""
+        dm = Devmail(listen=("smtp", "http"))
+        dm.start()
+        try:
+            from email.message import EmailMessage
+            from email.policy import SMTP
+            m = EmailMessage(policy=SMTP)
+            m["From"], m["To"], m["Subject"] = "ann@example.com", "bob@example.com", "Invitation: review"
+            m.set_content("You are invited.\n")
+            m.add_alternative(mails.INVITE_ICS.replace("METHOD:REQUEST", "METHOD:CANCEL").encode(),
+                              maintype="text", subtype="calendar", params={"method": "CANCEL"})
+            send_mail(dm, m.as_bytes())
+            api = Api(dm)
+            msg = api.json("/api/v1/message/latest")
+            self.assertEqual([(a["PartID"], a["FileName"], a["ContentType"]) for a in msg["Attachments"]],
+                             [("2", "", "text/calendar")])
+            c = api.json("/api/v1/message/latest/part/2/calendar")
+            self.assertEqual((c["Method"], c["Events"][0]["Summary"]), ("CANCEL", mails.INVITE_SUMMARY))
+        finally:
+            dm.stop()
+
+
 class AttachLimitsTest(unittest.TestCase):
     def test_calendar_max_size(self):
         dm = start("calendar_max_size = 1024\n")
