@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -1301,7 +1302,19 @@ static bool commit_idle(void *arg) {
     /* the start-up indexing writes meanwhile: later (deliveries need the
      * index's write lock at once; searches flush the queue anyway) */
     if (s->warming) return true;
-    return index_fts_flush(s->commit_idx, STORE_FTS_IDLE_BATCH) >= STORE_FTS_IDLE_BATCH;
+    if (index_fts_flush(s->commit_idx, STORE_FTS_IDLE_BATCH) >= STORE_FTS_IDLE_BATCH) {
+        s->fts_bulk = true;
+        return true;
+    }
+    if (s->fts_bulk) {
+        /* the queue is drained after a bulk of text went in (start-up
+         * indexing, a large import): its pages are no working set, give
+         * them and the freed heap back */
+        s->fts_bulk = false;
+        index_release_memory(s->commit_idx);
+        malloc_trim(0);
+    }
+    return false;
 }
 
 static void commit_batch_begin(void *arg) {
