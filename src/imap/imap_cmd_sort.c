@@ -48,7 +48,7 @@ static uint32_t *search_uids(struct imap_session *s, const char *tag, const stru
         return NULL;
     }
     if (prog->uses_modseq) imap_enable_condstore(s);
-    GArray *hits = imap_search_eval(s, prog, max_modseq);
+    GArray *hits = imap_search_eval(s, prog, true, max_modseq);
     if (!hits) {
         imap_search_program_free(prog);
         imap_tagged(s, tag, "NO [SERVERBUG] Cannot read the mailbox.");

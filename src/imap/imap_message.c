@@ -1111,7 +1111,8 @@ static bool match_with_row(struct imap_session *s, const struct imap_search_prog
     return hit;
 }
 
-GArray *imap_search_eval(struct imap_session *s, const struct imap_search_program *prog, uint64_t *max_modseq_r) {
+GArray *imap_search_eval(struct imap_session *s, const struct imap_search_program *prog, bool snapshot_only_ok,
+                         uint64_t *max_modseq_r) {
     uint32_t n = imap_exists(s);
     uint32_t uid_star = n ? imap_msg_at(s, n - 1)->uid : 0;
     GArray *hits = g_array_new(FALSE, FALSE, sizeof(uint32_t));
@@ -1146,7 +1147,7 @@ GArray *imap_search_eval(struct imap_session *s, const struct imap_search_progra
         }
     }
     free(pre_root.child);
-    if (whole) {
+    if (whole && snapshot_only_ok) {
         /* nothing to read from the index */
         for (uint32_t i = 0; i < n; i++)
             if (cand[i]) {
@@ -1219,7 +1220,7 @@ void imap_cmd_search(struct imap_session *s, const char *tag, const struct imap_
     }
     if (prog.uses_modseq) imap_enable_condstore(s);
     uint64_t max_modseq = 0;
-    GArray *hits = imap_search_eval(s, &prog, &max_modseq);
+    GArray *hits = imap_search_eval(s, &prog, false, &max_modseq);
     if (!hits) {
         imap_search_program_free(&prog);
         imap_tagged(s, tag, "NO [SERVERBUG] Cannot read the mailbox.");
