@@ -92,26 +92,70 @@ def vm_hwm(pid, key="VmHWM:"):
     return 0
 
 
-class RssSampler:
-    """Samples the summed RSS of a process tree every SAMPLE_INTERVAL."""
+def tree_cpu(pid):
+    """CPU seconds (user + system) used so far by pid, its live descendants
+    and the children it has reaped (cutime/cstime)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo, first = 0, [pid], True
+    while todo:
+        p = todo.pop()
+        try:
+            with open("/proc/%d/stat" % p) as f:
+                stat = f.read()
+            fields = stat[stat.rindex(")") + 2:].split()
+            # fields[11..14] are utime stime cutime cstime (stat(5) 14..17)
+            total += int(fields[11]) + int(fields[12])
+            if first:
+                total += int(fields[13]) + int(fields[14])
+        except (OSError, ValueError, IndexError):
+            pass
+        first = False
+        todo.extend(proc_children(p))
+    return total / tick
 
-    def __init__(self, pid):
+
+class RssSampler:
+    """Samples the summed RSS of a process tree every `interval` seconds
+    (and its summed PSS every `pss_every`th sample). `phase()` returns the
+    peaks since the previous call (or the start) and starts a new phase."""
+
+    def __init__(self, pid, interval=SAMPLE_INTERVAL, pss_every=PSS_EVERY):
         self.pid = pid
+        self.interval = interval
+        self.pss_every = pss_every
         self.peak = 0
         self.peak_pss = 0
         self.peak_procs = 0
+        self._phase = [0, 0, 0]  # rss, pss, procs
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self, with_pss):
+        rss, pss, n = tree_mem(self.pid, with_pss)
+        with self._lock:
+            if rss > self.peak:
+                self.peak, self.peak_procs = rss, n
+            self.peak_pss = max(self.peak_pss, pss)
+            if rss > self._phase[0]:
+                self._phase[0], self._phase[2] = rss, n
+            self._phase[1] = max(self._phase[1], pss)
+
+    def phase(self):
+        """(peak RSS, peak PSS, processes at the RSS peak) of the phase that
+        ends now; a final sample with PSS is taken first."""
+        self._sample(True)
+        with self._lock:
+            out = tuple(self._phase)
+            self._phase = [0, 0, 0]
+        return out
 
     def _run(self):
         k = 0
         while True:
-            rss, pss, n = tree_mem(self.pid, k % PSS_EVERY == 0)
+            self._sample(k % self.pss_every == 0)
             k += 1
-            if rss > self.peak:
-                self.peak, self.peak_procs = rss, n
-            self.peak_pss = max(self.peak_pss, pss)
-            if self._stop.wait(SAMPLE_INTERVAL):
+            if self._stop.wait(self.interval):
                 return
 
     def __enter__(self):
@@ -121,7 +165,4 @@ class RssSampler:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
-        rss, pss, n = tree_mem(self.pid, True)  # final sample, with PSS
-        if rss > self.peak:
-            self.peak, self.peak_procs = rss, n
-        self.peak_pss = max(self.peak_pss, pss)
+        self._sample(True)  # final sample, with PSS

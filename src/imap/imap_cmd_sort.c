@@ -31,64 +31,6 @@ static enum store_sort_key store_key_of(enum imap_sort_key k) {
     return STORE_SORT_ARRIVAL;
 }
 
-/* Does the program look only at what the session's snapshot holds
- * (sequence numbers, UIDs, flags, keywords, MODSEQ)? Trees are at most
- * IMAP_SEARCH_MAX_DEPTH deep: bounded recursion. */
-static bool snapshot_only(const struct imap_search_node *n) {
-    switch (n->key) {
-    case IMAP_SK_AND:
-    case IMAP_SK_OR:
-    case IMAP_SK_NOT:
-        for (size_t i = 0; i < n->nchild; i++)
-            if (!snapshot_only(n->child[i])) return false;
-        return true;
-    case IMAP_SK_ALL:
-    case IMAP_SK_SEQSET:
-    case IMAP_SK_UID:
-    case IMAP_SK_FLAGS_SET:
-    case IMAP_SK_FLAGS_UNSET:
-    case IMAP_SK_KEYWORD:
-    case IMAP_SK_UNKEYWORD:
-    case IMAP_SK_MODSEQ:
-        return true;
-    default:
-        return false;
-    }
-}
-
-/* imap_search_eval for a snapshot_only program, without reading the
- * index (SORT ... ALL on a large mailbox is the common case). */
-static GArray *snapshot_eval(struct imap_session *s, const struct imap_search_program *prog, uint64_t *max_modseq) {
-    uint32_t n = imap_exists(s);
-    uint32_t uid_star = n ? imap_msg_at(s, n - 1)->uid : 0;
-    GArray *hits = g_array_sized_new(FALSE, FALSE, sizeof(uint32_t), n);
-    GPtrArray *kwv = g_ptr_array_new();
-    for (uint32_t i = 0; i < n; i++) {
-        const struct imap_msg *m = imap_msg_at(s, i);
-        char *kwbuf = m->keywords ? xstrdup(m->keywords) : NULL;
-        g_ptr_array_set_size(kwv, 0);
-        for (char *save = NULL, *w = kwbuf ? strtok_r(kwbuf, " ", &save) : NULL; w; w = strtok_r(NULL, " ", &save))
-            g_ptr_array_add(kwv, w);
-        struct imap_search_msg sm = {
-            .seq = i + 1,
-            .uid = m->uid,
-            .seq_star = n,
-            .uid_star = uid_star,
-            .flags = (unsigned)(m->flags & 0x1f) | (m->recent ? IMAP_SEARCH_F_RECENT : 0),
-            .keywords = (const char *const *)kwv->pdata,
-            .nkeywords = kwv->len,
-            .modseq = m->modseq,
-        };
-        if (imap_search_match(prog, &sm)) {
-            g_array_append_val(hits, i);
-            if (max_modseq && m->modseq > *max_modseq) *max_modseq = m->modseq;
-        }
-        free(kwbuf);
-    }
-    g_ptr_array_free(kwv, TRUE);
-    return hits;
-}
-
 /* The search criteria after SORT's or THREAD's charset, evaluated: the
  * UIDs of the matching messages (ascending; free), or NULL when a reply
  * was sent already. */
@@ -106,8 +48,7 @@ static uint32_t *search_uids(struct imap_session *s, const char *tag, const stru
         return NULL;
     }
     if (prog->uses_modseq) imap_enable_condstore(s);
-    GArray *hits = prog->root && snapshot_only(prog->root) ? snapshot_eval(s, prog, max_modseq)
-                                                           : imap_search_eval(s, prog, max_modseq);
+    GArray *hits = imap_search_eval(s, prog, true, max_modseq);
     if (!hits) {
         imap_search_program_free(prog);
         imap_tagged(s, tag, "NO [SERVERBUG] Cannot read the mailbox.");

@@ -154,7 +154,13 @@ void imap_cmd_thread(struct imap_session *s, const char *tag, const struct imap_
  * the highest MODSEQ among them in *max_modseq_r (may be NULL), or NULL
  * when the mailbox could not be read (logged): no partial result. */
 struct imap_search_program;
-GArray *imap_search_eval(struct imap_session *s, const struct imap_search_program *prog, uint64_t *max_modseq_r);
+/* A message another session has expunged (and this one not been told of
+ * yet) is no hit. With snapshot_only_ok, a program of only snapshot keys
+ * (flags, keywords, UIDs, sequence numbers, MODSEQ) is answered from the
+ * snapshot alone, such a message included (SORT and THREAD then drop it
+ * for want of its sort keys). */
+GArray *imap_search_eval(struct imap_session *s, const struct imap_search_program *prog, bool snapshot_only_ok,
+                         uint64_t *max_modseq_r);
 
 /* CATENATE (RFC 4469): the message an APPEND's "CATENATE (TEXT literal
  * URL url ...)" list describes, appended to out. BADURL sets *bad_url to

@@ -882,6 +882,10 @@ void imap_cmd_move(struct imap_session *s, const char *tag, const struct imap_ar
 
 /* ---- SEARCH --------------------------------------------------------------- */
 
+/* A SEARCH whose snapshot keys leave at most 1/SEARCH_LOOKUP_FRACTION of
+ * the mailbox reads those rows by id instead of scanning all of them. */
+#define SEARCH_LOOKUP_FRACTION 8
+
 /* Lazily loaded message text for header/body keys. */
 struct search_ctx {
     struct imap_session *s;
@@ -1028,63 +1032,167 @@ static char **split_keywords(const char *kw, size_t *n) {
     return v;
 }
 
-GArray *imap_search_eval(struct imap_session *s, const struct imap_search_program *prog, uint64_t *max_modseq_r) {
+/* Does the subtree look only at what the session's snapshot holds
+ * (sequence numbers, UIDs, flags, keywords, MODSEQ)? Trees are at most
+ * IMAP_SEARCH_MAX_DEPTH deep: bounded recursion. */
+static bool snapshot_only(const struct imap_search_node *n) {
+    switch (n->key) {
+    case IMAP_SK_AND:
+    case IMAP_SK_OR:
+    case IMAP_SK_NOT:
+        for (size_t i = 0; i < n->nchild; i++)
+            if (!snapshot_only(n->child[i])) return false;
+        return true;
+    case IMAP_SK_ALL:
+    case IMAP_SK_SEQSET:
+    case IMAP_SK_UID:
+    case IMAP_SK_FLAGS_SET:
+    case IMAP_SK_FLAGS_UNSET:
+    case IMAP_SK_KEYWORD:
+    case IMAP_SK_UNKEYWORD:
+    case IMAP_SK_MODSEQ:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The snapshot's part of a message for the evaluator; *kws (free with
+ * free_keywords) holds its keywords. */
+static void snapshot_msg(struct imap_session *s, uint32_t i, uint32_t n, uint32_t uid_star, char ***kws, size_t *nkw,
+                         struct imap_search_msg *sm) {
+    const struct imap_msg *m = imap_msg_at(s, i);
+    *kws = split_keywords(m->keywords, nkw);
+    memset(sm, 0, sizeof *sm);
+    sm->seq = i + 1;
+    sm->uid = m->uid;
+    sm->seq_star = n;
+    sm->uid_star = uid_star;
+    sm->flags = (unsigned)(m->flags & 0x1f) | (m->recent ? IMAP_SEARCH_F_RECENT : 0);
+    sm->keywords = (const char *const *)*kws;
+    sm->nkeywords = *nkw;
+    sm->modseq = m->modseq;
+}
+
+static void free_keywords(char **kws, size_t nkw) {
+    for (size_t k = 0; k < nkw; k++) free(kws[k]);
+    free(kws);
+}
+
+/* The whole program against message i and its index row r. */
+static bool match_with_row(struct imap_session *s, const struct imap_search_program *prog, struct search_ctx *ctx,
+                           uint32_t i, uint32_t n, uint32_t uid_star, const struct store_search_row *r) {
+    char **kws;
+    size_t nkw;
+    struct imap_search_msg sm;
+    snapshot_msg(s, i, n, uid_star, &kws, &nkw, &sm);
+    ctx->row = imap_msg_at(s, i)->row;
+    ctx->subject = r->subject;
+    ctx->from = r->from;
+    ctx->to = r->to;
+    ctx->cc = r->cc;
+    ctx->bcc = r->bcc;
+    int64_t sent = r->sent_date;
+    int32_t sent_tz = r->sent_tz;
+    if (sent && !r->sent_tz_known && prog->uses_sent_date) sent_tz = search_sent_tz(ctx);
+    sm.internal_date = r->internaldate;
+    sm.has_sent_date = sent != 0;
+    sm.sent_date = sent;
+    sm.sent_tz = sent_tz;
+    sm.size = (uint64_t)r->size;
+    sm.ctx = ctx;
+    sm.get_header = search_get_header;
+    sm.has_header = search_has_header;
+    sm.get_headers = search_get_headers;
+    sm.get_body = search_get_body;
+    bool hit = imap_search_match(prog, &sm);
+    search_ctx_reset(ctx);
+    free_keywords(kws, nkw);
+    return hit;
+}
+
+GArray *imap_search_eval(struct imap_session *s, const struct imap_search_program *prog, bool snapshot_only_ok,
+                         uint64_t *max_modseq_r) {
     uint32_t n = imap_exists(s);
     uint32_t uid_star = n ? imap_msg_at(s, n - 1)->uid : 0;
-    struct store_search_rows *rows = store_search_rows_open(s->app->store, s->mailbox_id);
-    if (!rows) return NULL;
-    struct search_ctx ctx = {0};
-    ctx.s = s;
     GArray *hits = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     uint64_t max_modseq = 0;
-    uint32_t i = 0;
+    /* The keys of the top-level AND that the snapshot answers (flags,
+     * keywords, UIDs, ...) are tried first, on every message: a message
+     * failing one of them is no hit whatever its index row says. */
+    struct imap_search_node pre_root = {.key = IMAP_SK_AND};
+    const struct imap_search_node *root = prog->root;
+    bool whole = root && snapshot_only(root);
+    if (root && !whole && root->key == IMAP_SK_AND) {
+        pre_root.child = xcalloc(root->nchild ? root->nchild : 1, sizeof *pre_root.child);
+        for (size_t k = 0; k < root->nchild; k++)
+            if (snapshot_only(root->child[k])) pre_root.child[pre_root.nchild++] = root->child[k];
+    }
+    struct imap_search_program pre = {.root = whole ? prog->root : &pre_root};
+    bool *cand = NULL;
+    uint32_t ncand = n;
+    if (whole || pre_root.nchild) {
+        cand = xcalloc(n ? n : 1, sizeof *cand);
+        ncand = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            char **kws;
+            size_t nkw;
+            struct imap_search_msg sm;
+            snapshot_msg(s, i, n, uid_star, &kws, &nkw, &sm);
+            if (imap_search_match(&pre, &sm)) {
+                cand[i] = true;
+                ncand++;
+            }
+            free_keywords(kws, nkw);
+        }
+    }
+    free(pre_root.child);
+    if (whole && snapshot_only_ok) {
+        /* nothing to read from the index */
+        for (uint32_t i = 0; i < n; i++)
+            if (cand[i]) {
+                g_array_append_val(hits, i);
+                if (imap_msg_at(s, i)->modseq > max_modseq) max_modseq = imap_msg_at(s, i)->modseq;
+            }
+        free(cand);
+        if (max_modseq_r) *max_modseq_r = max_modseq;
+        return hits;
+    }
+    struct store_search_rows *rows = ncand ? store_search_rows_open(s->app->store, s->mailbox_id) : NULL;
+    if (ncand && !rows) {
+        free(cand);
+        g_array_free(hits, TRUE);
+        return NULL;
+    }
+    struct search_ctx ctx = {0};
+    ctx.s = s;
     struct store_search_row r;
     int more = 0;
-    while (i < n && (more = store_search_rows_next(rows, &r)) > 0) {
-        uint32_t ruid = r.uid;
-        while (i < n && imap_msg_at(s, i)->uid < ruid) i++; /* row gone from the index: skip */
-        if (i >= n || imap_msg_at(s, i)->uid != ruid) continue;
-        struct imap_msg *m = imap_msg_at(s, i);
-        size_t nkw;
-        char **kws = split_keywords(m->keywords, &nkw);
-        ctx.row = m->row;
-        ctx.subject = r.subject;
-        ctx.from = r.from;
-        ctx.to = r.to;
-        ctx.cc = r.cc;
-        ctx.bcc = r.bcc;
-        int64_t sent = r.sent_date;
-        int32_t sent_tz = r.sent_tz;
-        if (sent && !r.sent_tz_known && prog->uses_sent_date) sent_tz = search_sent_tz(&ctx);
-        struct imap_search_msg sm = {
-            .seq = i + 1,
-            .uid = m->uid,
-            .seq_star = n,
-            .uid_star = uid_star,
-            .flags = (unsigned)(m->flags & 0x1f) | (m->recent ? IMAP_SEARCH_F_RECENT : 0),
-            .keywords = (const char *const *)kws,
-            .nkeywords = nkw,
-            .internal_date = r.internaldate,
-            .has_sent_date = sent != 0,
-            .sent_date = sent,
-            .sent_tz = sent_tz,
-            .size = (uint64_t)r.size,
-            .modseq = m->modseq,
-            .ctx = &ctx,
-            .get_header = search_get_header,
-            .has_header = search_has_header,
-            .get_headers = search_get_headers,
-            .get_body = search_get_body,
-        };
-        if (imap_search_match(prog, &sm)) {
-            g_array_append_val(hits, i);
-            if (m->modseq > max_modseq) max_modseq = m->modseq;
+    if (ncand && ncand <= n / SEARCH_LOOKUP_FRACTION) {
+        /* few candidates: their rows one by one, not the whole mailbox */
+        for (uint32_t i = 0; i < n && more >= 0; i++) {
+            if (!cand[i]) continue;
+            more = store_search_rows_get(rows, imap_msg_at(s, i)->row, &r);
+            if (more <= 0) continue; /* gone from the index meanwhile: no hit */
+            if (match_with_row(s, prog, &ctx, i, n, uid_star, &r)) {
+                g_array_append_val(hits, i);
+                if (imap_msg_at(s, i)->modseq > max_modseq) max_modseq = imap_msg_at(s, i)->modseq;
+            }
         }
-        search_ctx_reset(&ctx);
-        for (size_t k = 0; k < nkw; k++) free(kws[k]);
-        free(kws);
-        i++;
+    } else {
+        uint32_t i = 0;
+        while (ncand && i < n && (more = store_search_rows_next(rows, &r)) > 0) {
+            uint32_t ruid = r.uid;
+            while (i < n && imap_msg_at(s, i)->uid < ruid) i++; /* row gone from the index: skip */
+            if (i >= n || imap_msg_at(s, i)->uid != ruid) continue;
+            if ((!cand || cand[i]) && match_with_row(s, prog, &ctx, i, n, uid_star, &r)) {
+                g_array_append_val(hits, i);
+                if (imap_msg_at(s, i)->modseq > max_modseq) max_modseq = imap_msg_at(s, i)->modseq;
+            }
+            i++;
+        }
     }
+    free(cand);
     store_search_rows_close(&rows);
     buf_free(&ctx.raw);
     buf_free(&ctx.headers);
@@ -1112,7 +1220,7 @@ void imap_cmd_search(struct imap_session *s, const char *tag, const struct imap_
     }
     if (prog.uses_modseq) imap_enable_condstore(s);
     uint64_t max_modseq = 0;
-    GArray *hits = imap_search_eval(s, &prog, &max_modseq);
+    GArray *hits = imap_search_eval(s, &prog, false, &max_modseq);
     if (!hits) {
         imap_search_program_free(&prog);
         imap_tagged(s, tag, "NO [SERVERBUG] Cannot read the mailbox.");

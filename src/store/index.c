@@ -20,6 +20,9 @@
 /* SQLite page cache of a reading connection, in KiB: holds a busy
  * mailbox's rows (SQLite's default is 2 MiB). */
 #define INDEX_CACHE_KB 8192
+/* Statements kept prepared per connection (index_stmt); more distinct SQL
+ * texts than this are prepared and finalized each time. */
+#define INDEX_STMT_CACHE 64
 
 struct index {
     sqlite3 *db;
@@ -28,6 +31,12 @@ struct index {
     atomic_bool write_failed; /* the last commit failed (read by other threads) */
     int64_t fts_dead; /* rows deleted from the full-text index since its last merge */
     sqlite3_stmt *ins_msg, *ins_fts, *get_mbox, *ins_mbox, *bump_uid, *bump_modseq, *ins_sort;
+    /* index_stmt: statements prepared once, by their SQL text */
+    struct cached_stmt {
+        char *sql;
+        sqlite3_stmt *st;
+    } cache[INDEX_STMT_CACHE];
+    int ncache;
 };
 
 /* messages.id is AUTOINCREMENT: a row id is never given out twice, so a
@@ -411,8 +420,60 @@ int index_open(struct index **out, const char *path, buf_t *err) {
     return 0;
 }
 
+sqlite3_stmt *index_stmt(struct index *idx, const char *sql) {
+    sqlite3_stmt *st = NULL;
+    for (int i = 0; i < idx->ncache; i++) {
+        struct cached_stmt *c = &idx->cache[i];
+        if (c->sql != sql && strcmp(c->sql, sql) != 0) continue;
+        /* in use (a cursor still open on it): a statement of its own */
+        if (!sqlite3_stmt_busy(c->st)) return c->st;
+        break;
+    }
+    bool keep = idx->ncache < INDEX_STMT_CACHE;
+    if (sqlite3_prepare_v3(idx->db, sql, -1, keep ? SQLITE_PREPARE_PERSISTENT : 0, &st, NULL) != SQLITE_OK) {
+        log_error("index: cannot prepare: %s", sqlite3_errmsg(idx->db));
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    if (keep) {
+        for (int i = 0; i < idx->ncache; i++)
+            if (!strcmp(idx->cache[i].sql, sql)) keep = false; /* that one is busy: this one is temporary */
+    }
+    if (keep) {
+        idx->cache[idx->ncache].sql = xstrdup(sql);
+        idx->cache[idx->ncache].st = st;
+        idx->ncache++;
+    }
+    return st;
+}
+
+void index_stmt_done(struct index *idx, sqlite3_stmt *st) {
+    if (!st) return;
+    for (int i = 0; i < idx->ncache; i++)
+        if (idx->cache[i].st == st) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st); /* bound strings are the caller's */
+            return;
+        }
+    sqlite3_finalize(st);
+}
+
+/* One statement of the cache run to its end: 0, or -1 (logged). */
+static int exec_cached(struct index *idx, const char *sql) {
+    sqlite3_stmt *st = index_stmt(idx, sql);
+    if (!st) return -1;
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) log_error("index: %s: %s", sql, sqlite3_errmsg(idx->db));
+    index_stmt_done(idx, st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
 void index_close(struct index *idx) {
     if (!idx) return;
+    for (int i = 0; i < idx->ncache; i++) {
+        sqlite3_finalize(idx->cache[i].st);
+        free(idx->cache[i].sql);
+    }
     sqlite3_finalize(idx->ins_msg);
     sqlite3_finalize(idx->ins_fts);
     sqlite3_finalize(idx->get_mbox);
@@ -422,6 +483,10 @@ void index_close(struct index *idx) {
     sqlite3_finalize(idx->ins_sort);
     sqlite3_close(idx->db);
     free(idx);
+}
+
+void index_release_memory(struct index *idx) {
+    sqlite3_db_release_memory(idx->db);
 }
 
 void index_set_cache_kb(struct index *idx, int kb) {
@@ -435,15 +500,15 @@ sqlite3 *index_db(struct index *idx) {
 }
 
 void index_begin(struct index *idx) {
-    if (idx->tx_depth++ == 0) sqlite3_exec(idx->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (idx->tx_depth++ == 0) exec_cached(idx, "BEGIN IMMEDIATE");
 }
 
 int index_commit(struct index *idx) {
     if (--idx->tx_depth == 0) {
-        bool failed = sqlite3_exec(idx->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK;
+        bool failed = exec_cached(idx, "COMMIT") < 0;
         atomic_store(&idx->write_failed, failed);
         if (failed) {
-            log_error("index: commit failed: %s", sqlite3_errmsg(idx->db));
+            log_error("index: commit failed");
             return -1;
         }
     }
@@ -458,13 +523,13 @@ bool index_write_failed(const struct index *idx) {
  * of many rows can be undone as a whole. */
 void index_savepoint(struct index *idx) {
     index_begin(idx);
-    sqlite3_exec(idx->db, "SAVEPOINT change", NULL, NULL, NULL);
+    exec_cached(idx, "SAVEPOINT change");
 }
 
 int index_savepoint_end(struct index *idx, bool keep) {
     int rc = 0;
-    if (!keep && sqlite3_exec(idx->db, "ROLLBACK TO change", NULL, NULL, NULL) != SQLITE_OK) rc = -1;
-    if (sqlite3_exec(idx->db, "RELEASE change", NULL, NULL, NULL) != SQLITE_OK) rc = -1;
+    if (!keep && exec_cached(idx, "ROLLBACK TO change") < 0) rc = -1;
+    if (exec_cached(idx, "RELEASE change") < 0) rc = -1;
     index_commit(idx);
     return rc;
 }
@@ -635,14 +700,13 @@ int index_copy_message(struct index *idx, int64_t src, int64_t mailbox_id, const
     buf_t api = BUF_INIT;
     index_api_id(base, &api);
     int rc = -1;
-    if (sqlite3_prepare_v2(idx->db,
+    if ((st = index_stmt(idx,
                            "INSERT INTO messages(mailbox_id,uid,api_id,base,subdir,modseq,flags,keywords,internaldate,"
                            "sent_date,size,mail_from,rcpts,hdr_from,hdr_to,hdr_cc,hdr_bcc,hdr_reply_to,subject,"
                            "message_id,attachments,inlines,snippet,env_cache,body_cache,bs_cache,sent_tz,auth_user) "
                            "SELECT ?,?,?,?,?,?,flags,keywords,internaldate,sent_date,size,mail_from,rcpts,hdr_from,"
                            "hdr_to,hdr_cc,hdr_bcc,hdr_reply_to,subject,message_id,attachments,inlines,snippet,"
-                           "env_cache,body_cache,bs_cache,sent_tz,auth_user FROM messages WHERE id=?",
-                           -1, &st, NULL) == SQLITE_OK) {
+                           "env_cache,body_cache,bs_cache,sent_tz,auth_user FROM messages WHERE id=?")) != NULL) {
         sqlite3_bind_int64(st, 1, mailbox_id);
         sqlite3_bind_int64(st, 2, uid);
         sqlite3_bind_text(st, 3, buf_cstr(&api), (int)api.len, SQLITE_STATIC);
@@ -651,7 +715,7 @@ int index_copy_message(struct index *idx, int64_t src, int64_t mailbox_id, const
         sqlite3_bind_int64(st, 6, modseq);
         sqlite3_bind_int64(st, 7, src);
         if (sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(idx->db) == 1) rc = 0;
-        sqlite3_finalize(st);
+        index_stmt_done(idx, st);
     }
     buf_free(&api);
     if (rc < 0) {
@@ -661,30 +725,28 @@ int index_copy_message(struct index *idx, int64_t src, int64_t mailbox_id, const
     int64_t row = sqlite3_last_insert_rowid(idx->db);
     /* the sort keys; a source without them (not filled yet) leaves the
      * copy without, and store_sort_keys_fill gives both theirs */
-    if (sqlite3_prepare_v2(idx->db,
+    if ((st = index_stmt(idx,
                            "INSERT INTO sort_keys(" SORT_KEYS_COLUMNS ") SELECT ?1,?2,?3,sent,arrival,size,subject,"
-                           "reply,sfrom,sto,scc,dfrom,dto,message_id,in_reply_to,refs FROM sort_keys WHERE id=?4",
-                           -1, &st, NULL) == SQLITE_OK) {
+                           "reply,sfrom,sto,scc,dfrom,dto,message_id,in_reply_to,refs FROM sort_keys WHERE id=?4")) != NULL) {
         sqlite3_bind_int64(st, 1, row);
         sqlite3_bind_int64(st, 2, mailbox_id);
         sqlite3_bind_int64(st, 3, uid);
         sqlite3_bind_int64(st, 4, src);
         rc = sqlite3_step(st);
-        sqlite3_finalize(st);
+        index_stmt_done(idx, st);
         if (rc != SQLITE_DONE)
             log_error("index: cannot copy the sort keys of %lld: %s", (long long)src, sqlite3_errmsg(idx->db));
     }
     /* the search text, wherever it is now: indexed, or still queued */
-    if (sqlite3_prepare_v2(idx->db,
+    if ((st = index_stmt(idx,
                            "INSERT INTO fts_queue(rowid,subject,addresses,body) "
                            "SELECT ?1,subject,addresses,body FROM messages_fts WHERE rowid=?2 "
-                           "UNION ALL SELECT ?1,subject,addresses,body FROM fts_queue WHERE rowid=?2",
-                           -1, &st, NULL) == SQLITE_OK) {
+                           "UNION ALL SELECT ?1,subject,addresses,body FROM fts_queue WHERE rowid=?2")) != NULL) {
         sqlite3_bind_int64(st, 1, row);
         sqlite3_bind_int64(st, 2, src);
         if (sqlite3_step(st) != SQLITE_DONE)
             log_error("index: cannot copy search text of %lld: %s", (long long)src, sqlite3_errmsg(idx->db));
-        sqlite3_finalize(st);
+        index_stmt_done(idx, st);
     }
     if (uid_out) *uid_out = (uint32_t)uid;
     if (row_out) *row_out = row;
@@ -695,18 +757,18 @@ int index_delete_message(struct index *idx, int64_t row) {
     idx->freed = true;
     idx->fts_dead++;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(idx->db, "DELETE FROM messages WHERE id=?", -1, &st, NULL) != SQLITE_OK) return -1;
+    if (!(st = index_stmt(idx, "DELETE FROM messages WHERE id=?"))) return -1;
     sqlite3_bind_int64(st, 1, row);
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (sqlite3_prepare_v2(idx->db, "DELETE FROM messages_fts WHERE rowid=?", -1, &st, NULL) != SQLITE_OK) return -1;
+    index_stmt_done(idx, st);
+    if (!(st = index_stmt(idx, "DELETE FROM messages_fts WHERE rowid=?"))) return -1;
     sqlite3_bind_int64(st, 1, row);
     sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (sqlite3_prepare_v2(idx->db, "DELETE FROM fts_queue WHERE rowid=?", -1, &st, NULL) != SQLITE_OK) return -1;
+    index_stmt_done(idx, st);
+    if (!(st = index_stmt(idx, "DELETE FROM fts_queue WHERE rowid=?"))) return -1;
     sqlite3_bind_int64(st, 1, row);
     sqlite3_step(st);
-    sqlite3_finalize(st);
+    index_stmt_done(idx, st);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 

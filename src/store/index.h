@@ -56,12 +56,25 @@ int index_open(struct index **out, const char *path, buf_t *err);
 /* Page cache of this connection in KiB (readers benefit, the commit
  * thread's appending connection does not). */
 void index_set_cache_kb(struct index *idx, int kb);
+/* Give back the page cache's unused pages (after a one-time bulk job such
+ * as the start-up indexing, whose pages are not the sessions' working
+ * set); the cache grows again to the cache size as reads need it. Only
+ * from the connection's own thread. */
+void index_release_memory(struct index *idx);
 void index_close(struct index *idx);
 /* index_open after a bounded PRAGMA quick_check: a damaged index is moved
  * aside (path.damaged-TIME) and an empty one created, *rebuilt set; the
  * caller then indexes the Maildir into it (index_check.c). */
 int index_open_checked(struct index **out, const char *path, bool *rebuilt, buf_t *err);
 sqlite3 *index_db(struct index *idx);
+/* A prepared statement for sql, kept by the connection for the next use
+ * of the same text (prepared once, not per call), or a temporary one when
+ * the kept one is still running (an open cursor) or the cache is full.
+ * Give it back with index_stmt_done (reset, bindings cleared, or
+ * finalized when temporary), never sqlite3_finalize. NULL on error
+ * (logged). */
+sqlite3_stmt *index_stmt(struct index *idx, const char *sql);
+void index_stmt_done(struct index *idx, sqlite3_stmt *st);
 
 /* Transactions (nest-safe counter: only the outermost commits).
  * index_commit: 0, or -1 when the outermost COMMIT failed (logged). */

@@ -30,6 +30,10 @@ struct store_search_row {
 struct store_search_rows *store_search_rows_open(struct store *s, int64_t mailbox_id);
 /* 1 with *out filled, 0 after the last row, -EIO. */
 int store_search_rows_next(struct store_search_rows *c, struct store_search_row *out);
+/* The same columns for one message by its row id (messages.id), for a
+ * search that has narrowed the candidates down first: 1 with *out filled
+ * (valid until the next call on c), 0 when the message is gone, -EIO. */
+int store_search_rows_get(struct store_search_rows *c, int64_t row, struct store_search_row *out);
 void store_search_rows_close(struct store_search_rows **c);
 
 #endif

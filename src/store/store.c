@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -452,7 +453,7 @@ static char *locate_file(struct store *s, const struct store_msg *m);
 static int msg_load(struct store *s, sqlite3_stmt *st, struct store_msg *out) {
     int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
-        sqlite3_finalize(st);
+        index_stmt_done(s->idx, st);
         return -1;
     }
     memset(out, 0, sizeof *out);
@@ -476,7 +477,7 @@ static int msg_load(struct store *s, sqlite3_stmt *st, struct store_msg *out) {
     if (in_cur) folder_info(s, buf_cstr(&dir), out->flags, out->keywords, false, &p);
     out->path = buf_steal(&p);
     buf_free(&dir);
-    sqlite3_finalize(st); /* base and subdir are gone with it */
+    index_stmt_done(s->idx, st); /* base and subdir are gone with it */
     if (in_cur && access(out->path, F_OK) < 0) {
         /* named otherwise by another program (a keyword letter devmail
          * does not know, flags changed meanwhile): find it by its base */
@@ -493,9 +494,9 @@ int store_msg_get(struct store *s, int64_t row, struct store_msg *out) {
     sqlite3_stmt *st;
     buf_t q = BUF_INIT;
     buf_printf(&q, "%sWHERE m.id = ?", msg_select);
-    int rc = sqlite3_prepare_v2(index_db(s->idx), buf_cstr(&q), -1, &st, NULL);
+    st = index_stmt(s->idx, buf_cstr(&q));
     buf_free(&q);
-    if (rc != SQLITE_OK) return -1;
+    if (!st) return -1;
     sqlite3_bind_int64(st, 1, row);
     return msg_load(s, st, out);
 }
@@ -504,9 +505,9 @@ int store_msg_find_api_id(struct store *s, const char *api_id, struct store_msg 
     sqlite3_stmt *st;
     buf_t q = BUF_INIT;
     buf_printf(&q, "%sWHERE m.api_id = ? ORDER BY m.id LIMIT 1", msg_select);
-    int rc = sqlite3_prepare_v2(index_db(s->idx), buf_cstr(&q), -1, &st, NULL);
+    st = index_stmt(s->idx, buf_cstr(&q));
     buf_free(&q);
-    if (rc != SQLITE_OK) return -1;
+    if (!st) return -1;
     sqlite3_bind_text(st, 1, api_id, -1, SQLITE_TRANSIENT);
     return msg_load(s, st, out);
 }
@@ -696,17 +697,16 @@ static int set_flags_in_files(struct store *s, struct store_msg *mp, int64_t row
     free(cur);
     buf_free(&dst);
     uint64_t modseq = index_next_modseq(s->idx, m.mailbox_id);
-    sqlite3_stmt *st;
-    sqlite3_prepare_v2(index_db(s->idx),
-                       "UPDATE messages SET subdir='cur', flags=?, keywords=coalesce(?, keywords), modseq=? WHERE id=?",
-                       -1, &st, NULL);
+    sqlite3_stmt *st = index_stmt(
+        s->idx, "UPDATE messages SET subdir='cur', flags=?, keywords=coalesce(?, keywords), modseq=? WHERE id=?");
+    if (!st) return -EIO;
     sqlite3_bind_int(st, 1, flags & 0x1f);
     if (keywords) sqlite3_bind_text(st, 2, keywords, -1, SQLITE_TRANSIENT);
     else sqlite3_bind_null(st, 2);
     sqlite3_bind_int64(st, 3, (int64_t)modseq);
     sqlite3_bind_int64(st, 4, row);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
-    sqlite3_finalize(st);
+    index_stmt_done(s->idx, st);
     if (rc == 0 && modseq_out) *modseq_out = modseq;
     if (rc == 0) {
         struct store_event ev = {STORE_EV_UPDATE, m.account, m.mailbox_id, row, m.uid, m.api_id, NULL};
@@ -1302,7 +1302,19 @@ static bool commit_idle(void *arg) {
     /* the start-up indexing writes meanwhile: later (deliveries need the
      * index's write lock at once; searches flush the queue anyway) */
     if (s->warming) return true;
-    return index_fts_flush(s->commit_idx, STORE_FTS_IDLE_BATCH) >= STORE_FTS_IDLE_BATCH;
+    if (index_fts_flush(s->commit_idx, STORE_FTS_IDLE_BATCH) >= STORE_FTS_IDLE_BATCH) {
+        s->fts_bulk = true;
+        return true;
+    }
+    if (s->fts_bulk) {
+        /* the queue is drained after a bulk of text went in (start-up
+         * indexing, a large import): its pages are no working set, give
+         * them and the freed heap back */
+        s->fts_bulk = false;
+        index_release_memory(s->commit_idx);
+        malloc_trim(0);
+    }
+    return false;
 }
 
 static void commit_batch_begin(void *arg) {

@@ -53,6 +53,7 @@ struct store {
     size_t ntag_rules;
     uint64_t delivered;       /* messages stored since start */
     uint64_t delivered_bytes;
+    bool fts_bulk;            /* the full-text queue was flushed in full batches since the last drain (commit thread) */
 };
 
 /* Open (creating) the data directory and index; sync every account's

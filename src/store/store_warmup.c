@@ -14,6 +14,7 @@
 #include "store/store.h"
 #include "core/clock.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -113,6 +114,11 @@ static void warmup_done(struct store *s) {
     free(w);
     s->warmup = NULL;
     s->warming = false;
+    /* the indexing filled the page cache with pages of every new row and
+     * its queued search text; sessions need far fewer: give them back, and
+     * the freed heap to the system */
+    index_release_memory(s->idx);
+    malloc_trim(0);
 }
 
 /* The pending mailbox to work on: the first one somebody waits for. */
@@ -244,6 +250,11 @@ void store_warmup_free(struct store *s) {
     free(w);
     s->warmup = NULL;
     s->warming = false;
+    /* the indexing filled the page cache with pages of every new row and
+     * its queued search text; sessions need far fewer: give them back, and
+     * the freed heap to the system */
+    index_release_memory(s->idx);
+    malloc_trim(0);
 }
 
 bool store_when_ready(struct store *s, const char *account, void (*fn)(void *arg), void *arg) {

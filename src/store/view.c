@@ -21,8 +21,8 @@ static sqlite3 *view_db(struct store *s) {
 }
 
 static int view_prepare(struct store *s, const char *what, const char *sql, sqlite3_stmt **st) {
-    if (sqlite3_prepare_v2(view_db(s), sql, -1, st, NULL) == SQLITE_OK) return 0;
-    log_error("store: cannot prepare %s: %s", what, sqlite3_errmsg(view_db(s)));
+    if ((*st = index_stmt(s->idx, sql)) != NULL) return 0;
+    log_error("store: cannot prepare %s", what);
     *st = NULL;
     return -EIO;
 }
@@ -90,11 +90,11 @@ int store_view_load(struct store *s, int64_t mailbox_id, uint32_t after_uid, str
     }
     if (rc != SQLITE_DONE) {
         view_failed(s, "reading the messages", mailbox_id);
-        sqlite3_finalize(st);
+        index_stmt_done(s->idx, st);
         store_view_free(&v, n);
         return -EIO;
     }
-    sqlite3_finalize(st);
+    index_stmt_done(s->idx, st);
     *msgs_r = v;
     *n_r = n;
     return 0;
@@ -127,12 +127,12 @@ int store_view_lookup(struct store *s, int64_t mailbox_id, const uint32_t *uids,
     }
     if (rc != SQLITE_DONE) {
         view_failed(s, "looking up messages", mailbox_id);
-        sqlite3_finalize(st);
+        index_stmt_done(s->idx, st);
         for (size_t i = 0; i < n; i++) store_view_msg_clear(&out[i]);
         memset(out, 0, n * sizeof *out);
         return -EIO;
     }
-    sqlite3_finalize(st);
+    index_stmt_done(s->idx, st);
     return 0;
 }
 
@@ -146,7 +146,7 @@ int store_view_claim_recent(struct store *s, int64_t mailbox_id, uint32_t after_
     sqlite3_bind_int64(st, 3, upto_uid);
     int rc = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(view_db(s)) : -EIO;
     if (rc < 0) view_failed(s, "claiming \\Recent", mailbox_id);
-    sqlite3_finalize(st);
+    index_stmt_done(s->idx, st);
     return rc;
 }
 
@@ -169,7 +169,7 @@ int store_mailbox_status(struct store *s, const char *account, const char *name,
     } else {
         view_failed(s, "counting the messages", out->info.id);
     }
-    sqlite3_finalize(st);
+    index_stmt_done(s->idx, st);
     return rc == SQLITE_ROW ? 0 : -EIO;
 }
 
@@ -184,7 +184,7 @@ int store_mailbox_set_subscribed(struct store *s, const char *account, const cha
     sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
     if (rc < 0) log_error("store: cannot change the subscription of %s/%s: %s", account, name, sqlite3_errmsg(view_db(s)));
-    sqlite3_finalize(st);
+    index_stmt_done(s->idx, st);
     return rc;
 }
 
@@ -197,7 +197,7 @@ int store_mailbox_is_subscribed(struct store *s, const char *account, const char
     int rc = sqlite3_step(st);
     int on = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
     if (on < 0) log_error("store: cannot read the subscription of %s/%s: %s", account, name, sqlite3_errmsg(view_db(s)));
-    sqlite3_finalize(st);
+    index_stmt_done(s->idx, st);
     return on;
 }
 
@@ -216,7 +216,7 @@ char **store_subscriptions(struct store *s, const char *account) {
         v[n++] = xstrdup(name ? name : "");
         v[n] = NULL;
     }
-    sqlite3_finalize(st);
+    index_stmt_done(s->idx, st);
     if (rc != SQLITE_DONE) {
         log_error("store: cannot list the subscriptions of %s: %s", account, sqlite3_errmsg(view_db(s)));
         store_strv_free(v);
@@ -261,11 +261,11 @@ int store_inbox_list(struct store *s, const char *account, struct store_inbox_ms
     }
     if (rc != SQLITE_DONE) {
         log_error("store: cannot list the INBOX of %s: %s", account, sqlite3_errmsg(view_db(s)));
-        sqlite3_finalize(st);
+        index_stmt_done(s->idx, st);
         store_inbox_free(&v, n);
         return -EIO;
     }
-    sqlite3_finalize(st);
+    index_stmt_done(s->idx, st);
     *msgs_r = v;
     *n_r = n;
     return 0;

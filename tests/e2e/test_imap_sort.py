@@ -70,7 +70,9 @@ THREAD_MSGS = [
 class ImapSort(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.dm = recipe_devmail(listen=("smtp", "imap")).start()
+        # the messages are dated 2023: the default 7-day retention would
+        # expunge them a second after start, in the middle of the tests
+        cls.dm = recipe_devmail(listen=("smtp", "imap"), args=["--retention", "0"]).start()
         c = ImapRaw(cls.dm.ports["imap"])
         try:
             _, t = c.cmd("LOGIN all@example.com password")
@@ -240,7 +242,7 @@ class ImapSort(unittest.TestCase):
     def test_keys_come_from_the_index(self):
         # a message file rewritten in place (its directory does not change,
         # so no resync): SORT and THREAD still answer from what was indexed
-        dm = recipe_devmail(listen=("smtp", "imap")).start()
+        dm = recipe_devmail(listen=("smtp", "imap"), args=["--retention", "0"]).start()
         self.addCleanup(dm.__exit__, None, None, None)
         c = ImapRaw.logged_in(self, dm.ports["imap"])
         append_all(c, "INBOX", self.sort_messages())
@@ -263,7 +265,7 @@ class SortKeysOtherPaths(unittest.TestCase):
     """Keys of mail delivered over SMTP and of messages COPY'd or MOVE'd."""
 
     def test_smtp_delivery_copy_and_move(self):
-        dm = recipe_devmail(listen=("smtp", "imap")).start()
+        dm = recipe_devmail(listen=("smtp", "imap"), args=["--retention", "0"]).start()
         self.addCleanup(dm.__exit__, None, None, None)
         for mid, extra, subject, hour in THREAD_MSGS:
             head = "".join("%s: %s\r\n" % kv for kv in extra)
@@ -291,7 +293,7 @@ class SortKeysMigration(unittest.TestCase):
     """An index from before the sort columns, and `devmail reindex`."""
 
     def start_with_messages(self):
-        dm = recipe_devmail(listen=("smtp", "imap")).start()
+        dm = recipe_devmail(listen=("smtp", "imap"), args=["--retention", "0"]).start()
         c = ImapRaw.logged_in(self, dm.ports["imap"])
         append_all(c, "INBOX", ImapSort.sort_messages() + ImapSort.thread_messages())
         c.close()
