@@ -6,6 +6,7 @@
  */
 #include "http/autoconfig.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,12 +19,13 @@
 /* Outlook writes /Autodiscover/Autodiscover.xml, Thunderbird lower case */
 #define ROUTE_AUTODISCOVER "/autodiscover/autodiscover.xml"
 #define ROUTE_TEXT "/client-setup"
+#define ROUTE_JSON "/client-setup.json"
 #define ROUTE_MOBILECONFIG "/client-setup/devmail.mobileconfig"
 #define ROUTE_CA "/client-setup/ca.crt"
 
 bool autoconfig_is_route(const char *path) {
     return !strcmp(path, ROUTE_TB) || !strcmp(path, ROUTE_TB_WELL_KNOWN) || !strcasecmp(path, ROUTE_AUTODISCOVER) ||
-           !strcmp(path, ROUTE_TEXT) || !strcmp(path, ROUTE_MOBILECONFIG) || !strcmp(path, ROUTE_CA);
+           !strcmp(path, ROUTE_TEXT) || !strcmp(path, ROUTE_JSON) || !strcmp(path, ROUTE_MOBILECONFIG) || !strcmp(path, ROUTE_CA);
 }
 
 static bool method_get(struct http_ctx *x) {
@@ -128,6 +130,67 @@ static void text(struct http_ctx *x) {
     client_setup_free(&cs);
 }
 
+/* The settings of client_setup_text as JSON, for the web page's
+ * "Connect a mail client" table: one entry per listener and the download
+ * paths (same origin). */
+static void json(struct http_ctx *x) {
+    struct client_setup cs;
+    if (!method_get(x) || !setup_for_request(x, NULL, &cs)) return;
+    static const char *const protos[] = {"IMAP", "POP3", "SMTP"};
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "Hostname", cs.hostname);
+    if (cs.address) cJSON_AddStringToObject(o, "Address", cs.address);
+    else cJSON_AddNullToObject(o, "Address");
+    cJSON_AddBoolToObject(o, "AddressServed", cs.address_served);
+    cJSON *domains = cJSON_AddArrayToObject(o, "Domains");
+    for (size_t i = 0; i < cs.ndomains; i++) cJSON_AddItemToArray(domains, cJSON_CreateString(cs.domains[i]));
+    cJSON *servers = cJSON_AddArrayToObject(o, "Servers");
+    for (size_t i = 0; i < cs.nservers; i++) {
+        const struct client_setup_server *s = &cs.servers[i];
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "Protocol", protos[s->proto]);
+        cJSON_AddStringToObject(e, "Host", s->host);
+        cJSON_AddNumberToObject(e, "Port", s->port);
+        cJSON_AddStringToObject(e, "Security", s->socket == CLIENT_SETUP_SSL ? "SSL/TLS" : "STARTTLS");
+        bool pw = s->auth == CLIENT_SETUP_AUTH_PASSWORD;
+        cJSON_AddStringToObject(e, "Authentication", pw ? "normal password" : "none");
+        if (pw) cJSON_AddStringToObject(e, "UserName", cs.address ? cs.address : "your address (user@domain)");
+        else cJSON_AddNullToObject(e, "UserName");
+        cJSON_AddItemToArray(servers, e);
+    }
+    cJSON_AddBoolToObject(o, "AnyPassword", cs.any_password);
+    cJSON_AddStringToObject(o, "Password", cs.any_password ? "any (no passdb: every login is accepted)"
+                                                           : "the account's password in the passdb");
+    /* the documents that cannot be made (no IMAP/POP3 or SMTP listener) are null */
+    buf_t probe = BUF_INIT, err = BUF_INIT;
+    bool have_tb = client_setup_thunderbird(&cs, &probe, &err) == 0;
+    buf_reset(&probe);
+    bool have_mc = client_setup_mobileconfig(&cs, &probe, &err) == 0;
+    buf_free(&probe);
+    buf_free(&err);
+    cJSON *dl = cJSON_AddObjectToObject(o, "Downloads");
+    if (have_tb) cJSON_AddStringToObject(dl, "Autoconfig", ROUTE_TB_WELL_KNOWN);
+    else cJSON_AddNullToObject(dl, "Autoconfig");
+    cJSON_AddStringToObject(dl, "Autodiscover", ROUTE_AUTODISCOVER);
+    buf_t mc = BUF_INIT;
+    buf_append_str(&mc, ROUTE_MOBILECONFIG);
+    if (cs.address) {
+        buf_append_str(&mc, "?emailaddress=");
+        for (const char *c = cs.address; *c; c++) {
+            if (isalnum((unsigned char)*c) || strchr("-._~@", *c)) buf_append_char(&mc, *c);
+            else buf_printf(&mc, "%%%02X", (unsigned char)*c);
+        }
+    }
+    if (have_mc) cJSON_AddStringToObject(dl, "Mobileconfig", buf_cstr(&mc));
+    else cJSON_AddNullToObject(dl, "Mobileconfig");
+    buf_free(&mc);
+    if (cs.ca_pem) cJSON_AddStringToObject(dl, "CACertificate", ROUTE_CA);
+    else cJSON_AddNullToObject(dl, "CACertificate");
+    http_reply_json(x, 200, o);
+    http_add_header(x, "Cache-Control: no-cache");
+    client_setup_free(&cs);
+}
+
 static void ca_cert(struct http_ctx *x) {
     if (!method_get(x)) return;
     buf_t pem = BUF_INIT, err = BUF_INIT;
@@ -148,6 +211,7 @@ bool autoconfig_handle(struct http_ctx *x) {
     else if (!strcmp(path, ROUTE_MOBILECONFIG)) mobileconfig(x);
     else if (!strcmp(path, ROUTE_CA)) ca_cert(x);
     else if (!strcmp(path, ROUTE_TEXT)) text(x);
+    else if (!strcmp(path, ROUTE_JSON)) json(x);
     else return false;
     return true;
 }

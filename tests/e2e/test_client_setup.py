@@ -19,6 +19,7 @@
 """
 import base64
 import imaplib
+import json
 import os
 import plistlib
 import poplib
@@ -306,6 +307,46 @@ class ClientSetup(unittest.TestCase):
         self.assertEqual((st, h["Content-Type"], served.decode()), (200, "application/x-x509-ca-cert", ca_pem))
         self.assertEqual(os.stat(os.path.join(self.dm.data_dir, "tls", "ca-key.pem")).st_mode & 0o777, 0o600)
         self.assertEqual(os.stat(os.path.join(self.dm.data_dir, "tls", "key.pem")).st_mode & 0o777, 0o600)
+
+    def test_settings_as_json(self):
+        # the web page's "Connect a mail client" table reads this
+        port = self.dm.ports["http"]
+        st, h, body = http(port, "GET", "/client-setup.json?emailaddress=alice%40example.org")
+        self.assertEqual(st, 200, body)
+        self.assertTrue(h["Content-Type"].startswith("application/json"), h["Content-Type"])
+        j = json.loads(body)
+        self.assertEqual((j["Address"], j["AddressServed"], j["AnyPassword"]), ("alice@example.org", True, False))
+        self.assertEqual(j["Domains"], ["example.org", "example.com"])
+        incoming, outgoing = expected_servers(self.dm, smtp_auth=True)
+        sec = {"SSL": "SSL/TLS", "STARTTLS": "STARTTLS"}
+        want = [{"Protocol": s["type"].upper(), "Host": s["hostname"], "Port": s["port"],
+                 "Security": sec[s["socketType"]], "Authentication": "normal password",
+                 "UserName": "alice@example.org"} for s in incoming + outgoing]
+        self.assertEqual(j["Servers"], want)
+        self.assertIn("password in the passdb", j["Password"])
+        dl = j["Downloads"]
+        self.assertEqual(dl["Mobileconfig"], "/client-setup/devmail.mobileconfig?emailaddress=alice@example.org")
+        self.assertEqual(http(port, "GET", dl["Mobileconfig"])[2],
+                         http(port, "GET", "/client-setup/devmail.mobileconfig?emailaddress=alice@example.org")[2])
+        with open(self.ca) as f:
+            self.assertEqual(http(port, "GET", dl["CACertificate"])[2].decode(), f.read())
+        self.assertEqual(http(port, "POST", dl["Autodiscover"], AUTODISCOVER_BODY.encode() % b"alice@example.org",
+                              {"Content-Type": "text/xml"})[0], 200)
+        self.assertEqual(http(port, "GET", dl["Autoconfig"])[0], 200)
+        # also on autoconfig_listen, without an address: user name unknown
+        j = json.loads(http(self.ac_port, "GET", "/client-setup.json")[2])
+        self.assertIsNone(j["Address"])
+        self.assertEqual(j["Downloads"]["Mobileconfig"], "/client-setup/devmail.mobileconfig")
+        self.assertEqual({s["UserName"] for s in j["Servers"]}, {"your address (user@domain)"})
+        # a bad address is refused as on the other routes
+        st, _, body = http(port, "GET", "/client-setup.json?emailaddress=not-an-address")
+        self.assertEqual(st, 400, body)
+        self.assertEqual(http(port, "POST", "/client-setup.json", b"{}")[0], 405)
+        # without IMAP/POP3 there is no profile and no autoconfig to offer
+        with Devmail(listen=("smtp", "http")) as dm:
+            j = json.loads(http(dm.ports["http"], "GET", "/client-setup.json")[2])
+            self.assertEqual((j["Downloads"]["Mobileconfig"], j["Downloads"]["Autoconfig"]), (None, None))
+            self.assertEqual([s["Protocol"] for s in j["Servers"]], ["SMTP"])
 
     def test_every_tls_listener_verifies_with_the_ca(self):
         p = self.dm.ports
