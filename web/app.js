@@ -12,9 +12,11 @@
  * DOM contract for browser tests (stable ids / classes / attributes):
  *   #search (input, Enter searches, empty = all)   #search-clear
  *   #ws-status[data-state=connecting|live|offline]
- *   #message-list > li.message-row[data-id=ID]     (.unread when unread,
- *       .current = keyboard cursor, .open = shown in the view, .fresh = just arrived)
- *     .row-check (checkbox)  .from  .to  .subject  .time[title=ISO date]
+ *   #message-list[role=grid] > li.message-row[role=row][data-id=ID][id=row-ID]
+ *       (.unread when unread, .current = keyboard cursor, named by the list's
+ *       aria-activedescendant, .open = shown in the view, .fresh = just arrived)
+ *     .row-check-cell > .row-check (checkbox); .row-main (gridcell) > .from  .to
+ *     .subject  .time[title=ISO date]
  *     .size  .attach-mark (present only with attachments)  .snippet
  *   #select-all  #mark-read-btn  #mark-unread-btn  #delete-btn  #delete-all-btn
  *   #counts (text "N messages, M unread")  #list-empty
@@ -22,14 +24,18 @@
  *   #status (error text, hidden when none)
  *   #message-view[data-id=ID] (hidden when no message is open)
  *     #view-subject  #view-meta (dt/dd pairs)  #back-btn  #view-delete-btn
- *     .tab[data-tab=html|text|headers|raw] (.active), .tab-panel[data-panel=...]
+ *     #tab-bar > #tabs[role=tablist] > .tab[data-tab=html|text|headers|raw] (.active,
+ *       aria-controls), then #download-raw; .tab-panel[data-panel=...]
  *     #html-frame (src /view/{ID}.html, ?remote=1 after #remote-images-btn)
  *     #remote-bar (shown only when the HTML refers to remote images)  #text-view  #headers-view  #raw-view  #download-raw
  *     #attachments > #attachment-list > li > a.attachment-link[data-part-id]
  *     #inline-images > img.inline-image[data-part-id]
  *   #confirm-dialog (delete all): #confirm-yes  #confirm-no
- *   #setup-btn opens #setup-dialog: #setup-text (the text of /client-setup),
- *     #setup-mobileconfig  #setup-ca  #setup-autoconfig  #setup-close
+ *   #setup-btn opens #setup-dialog: #setup-address (input; reloads the settings
+ *     for that address)  #setup-table > tbody > tr[data-protocol=IMAP|POP3|SMTP]
+ *     (th, then host, port, security, user name, password)  #setup-password
+ *     #setup-status  #setup-text (the text of /client-setup, in #setup-plain)
+ *     #setup-mobileconfig  #setup-ca  #setup-autoconfig (each hidden when not available)  #setup-close
  *   body.viewing while a message is open (phone layout shows only the view);
  *   body[data-loading] while the list loads.
  * Keys: j/ArrowDown, k/ArrowUp move; Enter/o open; x select; Delete/# delete;
@@ -180,7 +186,8 @@ async function loadList() {
 function renderRow(m) {
   const li = el('li', 'message-row');
   li.dataset.id = m.ID;
-  li.setAttribute('role', 'option');
+  li.id = `row-${m.ID}`;                 // the grid's aria-activedescendant
+  li.setAttribute('role', 'row');
   if (!m.Read) li.classList.add('unread');
   if (state.selected.has(m.ID)) li.classList.add('selected');
   if (state.open && state.open.ID === m.ID) li.classList.add('open');
@@ -188,10 +195,14 @@ function renderRow(m) {
   const cb = el('input', 'row-check');
   cb.type = 'checkbox';
   cb.checked = state.selected.has(m.ID);
-  cb.setAttribute('aria-label', 'Select message');
-  li.append(cb);
+  cb.setAttribute('aria-label', `Select: ${m.Subject || '(no subject)'}`);
+  const cell = el('span', 'row-check-cell');
+  cell.setAttribute('role', 'gridcell');
+  cell.append(cb);
+  li.append(cell);
 
   const main = el('div', 'row-main');
+  main.setAttribute('role', 'gridcell');
   const top = el('div', 'row-top');
   top.append(el('span', 'from', addrShort(m.From) || '(no sender)'));
   const time = el('span', 'time', fmtRelative(m.Created));
@@ -245,15 +256,13 @@ function rowOf(id) {
 }
 
 function markCursor(scroll = true) {
-  const rows = $('#message-list').children;
-  for (const r of rows) {
-    r.classList.remove('current');
-    r.setAttribute('aria-selected', 'false');
-  }
+  const ul = $('#message-list');
+  const rows = ul.children;
+  for (const r of rows) r.classList.remove('current');
   const r = rows[state.cursor];
-  if (!r) return;
+  if (!r) return ul.removeAttribute('aria-activedescendant');
   r.classList.add('current');
-  r.setAttribute('aria-selected', 'true');
+  ul.setAttribute('aria-activedescendant', r.id);   // screen readers read the cursor row
   if (scroll) r.scrollIntoView({ block: 'nearest' });
 }
 
@@ -311,19 +320,48 @@ async function deleteIds(ids) {
   }
 }
 
-// "Connect a mail client": the server's own text (GET /client-setup) and
-// the downloads, in a dialog.
-async function showSetup() {
-  const d = $('#setup-dialog');
-  const text = $('#setup-text');
-  text.textContent = 'Loading…';
-  d.showModal();
+// "Connect a mail client": the settings of GET /client-setup.json as a
+// table (one row per listener), the password hint, the downloads (the
+// Apple profile for the typed address, the local CA when there is one) and
+// the server's own text (GET /client-setup) under a <details>.
+const SETUP_TITLES = { IMAP: 'Incoming (IMAP)', POP3: 'Incoming (POP3)', SMTP: 'Outgoing (SMTP)' };
+
+async function loadSetup() {
+  const addr = $('#setup-address').value.trim();
+  const q = addr ? `?emailaddress=${enc(addr)}` : '';
+  const status = $('#setup-status');
+  status.textContent = 'Loading…';
   try {
-    const r = await fetch('/client-setup');
-    text.textContent = r.ok ? await r.text() : `Could not load the settings (${r.status})`;
+    const [rj, rt] = await Promise.all([fetch(`/client-setup.json${q}`), fetch(`/client-setup${q}`)]);
+    if (!rj.ok) throw new Error((await rj.text()).trim() || String(rj.status));
+    const s = await rj.json();
+    const body = $('#setup-table tbody');
+    body.replaceChildren();
+    for (const v of s.Servers || []) {
+      const tr = el('tr');
+      tr.append(el('th', null, SETUP_TITLES[v.Protocol] || v.Protocol), el('td', 'host', v.Host), el('td', 'num', v.Port),
+        el('td', null, v.Security), el('td', null, v.UserName || '(none)'), el('td', null, v.Authentication));
+      tr.firstChild.scope = 'row';
+      tr.dataset.protocol = v.Protocol;
+      body.append(tr);
+    }
+    $('#setup-password').textContent = `Password: ${s.Password}`;
+    const dl = s.Downloads || {};
+    for (const [sel, url] of [['#setup-mobileconfig', dl.Mobileconfig], ['#setup-ca', dl.CACertificate],
+      ['#setup-autoconfig', dl.Autoconfig]]) {
+      $(sel).hidden = !url;                 // null: not available with this configuration
+      if (url) $(sel).href = url;
+    }
+    $('#setup-text').textContent = rt.ok ? await rt.text() : '';
+    status.textContent = s.Address && !s.AddressServed ? `${s.Address} is not in a served domain` : '';
   } catch (err) {
-    text.textContent = `Could not load the settings: ${err.message}`;
+    status.textContent = `Could not load the settings: ${err.message}`;
   }
+}
+
+async function showSetup() {
+  $('#setup-dialog').showModal();
+  await loadSetup();
 }
 
 function confirmDialog(text, yes = 'Delete') {
@@ -559,6 +597,13 @@ async function showTab(name) {
   for (const t of document.querySelectorAll('#tabs .tab')) {
     t.classList.toggle('active', t.dataset.tab === name);
     t.setAttribute('aria-selected', String(t.dataset.tab === name));
+    const p = document.querySelector(`#message-view .tab-panel[data-panel="${CSS.escape(t.dataset.tab)}"]`);
+    if (p) {                            // tab and panel name each other for screen readers
+      t.id = t.id || `tab-${t.dataset.tab}`;
+      p.id = p.id || `panel-${t.dataset.tab}`;
+      t.setAttribute('aria-controls', p.id);
+      p.setAttribute('aria-labelledby', t.id);
+    }
   }
   for (const p of document.querySelectorAll('#message-view .tab-panel')) p.hidden = p.dataset.panel !== name;
   const frame = $('#html-frame');
@@ -686,6 +731,10 @@ function init() {
   $('#view-delete-btn').addEventListener('click', () => state.open && deleteIds([state.open.ID]));
   $('#delete-all-btn').addEventListener('click', deleteAll);
   $('#setup-btn').addEventListener('click', showSetup);
+  $('#setup-address').addEventListener('change', loadSetup);
+  $('#setup-address').addEventListener('keydown', (e) => {   // Enter must not submit (close) the dialog
+    if (e.key === 'Enter') { e.preventDefault(); loadSetup(); }
+  });
   $('#prev-page').addEventListener('click', () => gotoPage(-1));
   $('#next-page').addEventListener('click', () => gotoPage(1));
   $('#back-btn').addEventListener('click', closeView);

@@ -33,14 +33,14 @@ BROWSER_TIMEOUT_S = 150
 PIXEL_GIF = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
 
 
-def pinned_version():
+def pinned_versions():
     with open(os.path.join(SRC, "package.json")) as f:
-        return json.load(f)["dependencies"]["playwright-core"]
+        return json.load(f)["dependencies"]
 
 
-def installed_version():
+def installed_version(name):
     try:
-        with open(os.path.join(WORK, "node_modules", "playwright-core", "package.json")) as f:
+        with open(os.path.join(WORK, "node_modules", name, "package.json")) as f:
             return json.load(f)["version"]
     except (OSError, ValueError, KeyError):
         return None
@@ -51,7 +51,7 @@ def prepare():
     for name in os.listdir(SRC):
         if name == "package.json" or name.endswith(".mjs"):
             shutil.copyfile(os.path.join(SRC, name), os.path.join(WORK, name))
-    if installed_version() != pinned_version():
+    if any(installed_version(name) != version for name, version in pinned_versions().items()):
         env = dict(os.environ, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD="1")
         out = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", WORK], cwd=WORK, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=NPM_TIMEOUT_S)
