@@ -33,9 +33,11 @@
  *   #confirm-dialog (delete all): #confirm-yes  #confirm-no
  *   #setup-btn opens #setup-dialog: #setup-address (input; reloads the settings
  *     for that address)  #setup-table > tbody > tr[data-protocol=IMAP|POP3|SMTP]
- *     (th, then host, port, security, user name, password)  #setup-password
+ *     (th, then host, port, security, user name, authentication)  #setup-password
  *     #setup-status  #setup-text (the text of /client-setup, in #setup-plain)
  *     #setup-mobileconfig  #setup-ca  #setup-autoconfig (each hidden when not available)  #setup-close
+ *   Performance marks: devmail:list-rendered (each list render),
+ *     devmail:view-rendered (detail: the ID; each message shown).
  *   body.viewing while a message is open (phone layout shows only the view);
  *   body[data-loading] while the list loads.
  * Keys: j/ArrowDown, k/ArrowUp move; Enter/o open; x select; Delete/# delete;
@@ -234,6 +236,7 @@ function renderList() {
   $('#list-empty').hidden = state.messages.length > 0;
   if (state.cursor >= 0) markCursor(false);
   renderCounts();
+  performance.mark('devmail:list-rendered');   // bench/web_bench.py times the page by it
   runHooks('list');
 }
 
@@ -325,16 +328,20 @@ async function deleteIds(ids) {
 // Apple profile for the typed address, the local CA when there is one) and
 // the server's own text (GET /client-setup) under a <details>.
 const SETUP_TITLES = { IMAP: 'Incoming (IMAP)', POP3: 'Incoming (POP3)', SMTP: 'Outgoing (SMTP)' };
+let setupSeq = 0;
 
 async function loadSetup() {
   const addr = $('#setup-address').value.trim();
   const q = addr ? `?emailaddress=${enc(addr)}` : '';
   const status = $('#setup-status');
   status.textContent = 'Loading…';
+  const seq = ++setupSeq;
   try {
     const [rj, rt] = await Promise.all([fetch(`/client-setup.json${q}`), fetch(`/client-setup${q}`)]);
     if (!rj.ok) throw new Error((await rj.text()).trim() || String(rj.status));
     const s = await rj.json();
+    const text = rt.ok ? await rt.text() : '';
+    if (seq !== setupSeq) return;           // a newer address was typed meanwhile
     const body = $('#setup-table tbody');
     body.replaceChildren();
     for (const v of s.Servers || []) {
@@ -352,10 +359,10 @@ async function loadSetup() {
       $(sel).hidden = !url;                 // null: not available with this configuration
       if (url) $(sel).href = url;
     }
-    $('#setup-text').textContent = rt.ok ? await rt.text() : '';
+    $('#setup-text').textContent = text;
     status.textContent = s.Address && !s.AddressServed ? `${s.Address} is not in a served domain` : '';
   } catch (err) {
-    status.textContent = `Could not load the settings: ${err.message}`;
+    if (seq === setupSeq) status.textContent = `Could not load the settings: ${err.message}`;
   }
 }
 
@@ -555,6 +562,7 @@ function renderView(m) {
   $('#tab-html').hidden = !m.HTML;
   renderAttachments(m);
   showTab(m.HTML ? 'html' : 'text');
+  performance.mark('devmail:view-rendered', { detail: m.ID });
   runHooks('view', m);
 }
 
