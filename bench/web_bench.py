@@ -128,8 +128,8 @@ def main():
             srv.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
-    loads, reloads, sw = res["loads"], res["reloads"], res["switches"]
-    for x in loads + reloads:
+    loads, reloads, sw, floors = res["loads"], res["reloads"], res["switches"], res["floors"]
+    for x in loads + reloads + floors:
         cpu = x["cpu"] or {}
         x["tasks"], x["script"] = cpu.get("tasks"), cpu.get("script")
         x["styleLayout"] = cpu["style"] + cpu["layout"] if cpu else None
@@ -153,10 +153,10 @@ def main():
     print("Web page with %d messages stored, headless Chromium; medians (min-max) of %d page loads and %d "
           "message switches; load average %.1f at the start" % (n, len(loads), len(sw), load))
     print()
-    print("| page load, from navigation start | first visit (new profile) | reload (same tab) |")
-    print("| --- | --- | --- |")
+    print("| page load, from navigation start | first visit (new profile) | reload (same tab) | a one-line page (the floor) |")
+    print("| --- | --- | --- | --- |")
     for name, k in rows:
-        print("| %s | %s | %s |" % (name, cell(loads, k), cell(reloads, k)))
+        print("| %s | %s | %s | %s |" % (name, cell(loads, k), cell(reloads, k), cell(floors, k)))
     print()
     print("| switching messages, from the click | median (min-max) |")
     print("| --- | --- |")
@@ -166,8 +166,9 @@ def main():
     first = loads[0]
     print()
     print("Page weight of a first load: %d bytes transferred for the page's assets (%d bytes of gzip'd bodies, "
-          "%d bytes unpacked), plus %d bytes for the list's JSON:"
+          "%d bytes unpacked), plus %d bytes of API answers (the list's JSON):"
           % (first["assetTransfer"], first["assetEncoded"], first["assetDecoded"], first["apiTransfer"]))
+    print("  API requests: %s" % ", ".join(first["apiRequests"]))
     for e in first["assets"]:
         print("  %-14s %6d transferred, %6d body, %6d unpacked (received at %.0f ms)"
               % (e["name"], e["transfer"], e["encoded"], e["decoded"], e["end"]))

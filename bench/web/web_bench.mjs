@@ -14,6 +14,8 @@
 // renderer). The renderer's main-thread CPU time of the first load (CDP
 // Performance metrics, thread ticks) shows how much of the wall time is
 // work and how much is waiting (a loaded machine).
+// Before each load, the floor: a one-line data: page in a fresh context
+// (what any page costs this browser on this machine).
 // Switching, SWITCHES times on the last loaded page: click on another row
 // to devmail:view-rendered for that message and to the frame after it,
 // with the message API request's own time.
@@ -85,10 +87,31 @@ async function measure(page, cdp) {
       assetEncoded: sum(assets, 'encodedBodySize'),
       assetDecoded: sum(assets, 'decodedBodySize'),
       apiTransfer: sum(res.filter(isApi), 'transferSize'),
+  apiRequests: res.filter(isApi).map((e) => new URL(e.name).pathname + new URL(e.name).search),
     };
   })) };
 }
 
+// The browser's own floor on this machine: a one-line page in a fresh
+// context, first contentful paint and main-thread CPU.
+const FLOOR_PAGE = 'data:text/html,<!doctype html><meta charset=utf-8><title>t</title><p>devmail</p>';
+async function floor() {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  try {
+    const page = await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Performance.enable', { timeDomain: 'threadTicks' });
+    await page.goto(FLOOR_PAGE);
+    await page.waitForFunction(() => performance.getEntriesByName('first-contentful-paint').length > 0, null,
+      { timeout: TIMEOUT_MS });
+    const cpu = await cpuNow(cdp);
+    return { cpu, fcp: await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0].startTime) };
+  } finally {
+    await context.close();
+  }
+}
+
+const floors = [];
 const loads = [];
 const reloads = [];
 const switchRuns = [];
@@ -97,6 +120,7 @@ try {
   let context = null;
   for (let r = 0; r < Number(loadRuns); r++) {
     if (context) await context.close();
+    floors.push(await floor());
     context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     page = await context.newPage();
     page.setDefaultTimeout(TIMEOUT_MS);
@@ -137,4 +161,4 @@ try {
 } finally {
   await browser.close();
 }
-console.log(JSON.stringify({ loads, reloads, switches: switchRuns }));
+console.log(JSON.stringify({ floors, loads, reloads, switches: switchRuns }));
