@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "core/xalloc.h"
+#include "check/color_scheme.h"
 #include "check/html_text.h"
 #include "http/http_api_internal.h"
 #include "http/thumb.h"
@@ -366,20 +367,37 @@ void http_api_view_message(struct http_ctx *x, GMimeMessage *m, const char *pref
     struct http_api_detail_walk w = {0};
     http_api_walk_parts_under(m, prefix, http_api_detail_part, &w);
     text_from_html(&w);
+    buf_t q = BUF_INIT;
+    /* ?dl=1: a download of the part as it is, named after the message */
+    bool download = http_query_get(x->req->query, "dl", &q) && !strcmp(buf_cstr(&q), "1");
+    buf_reset(&q);
+    /* ?scheme=dark|light: the mail as a client in that mode shows it */
+    int scheme = !http_query_get(x->req->query, "scheme", &q) ? -1
+                 : !strcmp(buf_cstr(&q), "dark")               ? 1
+                 : !strcmp(buf_cstr(&q), "light")              ? 0
+                                                               : -1;
+    buf_free(&q);
     if (txt) {
         http_reply(x, 200, "text/plain; charset=utf-8", w.text ? w.text : "", w.text ? strlen(w.text) : 0);
         http_add_header(x, "X-Content-Type-Options: nosniff");
+        if (download) http_add_header(x, "Content-Disposition: attachment; filename=\"%s.txt\"", api_id);
     } else if (!w.html) {
         http_reply_text(x, 404, "message has no HTML part");
     } else {
         buf_t h = BUF_INIT;
-        /* links in a mail open in a new tab (the frame may open popups),
-         * never inside the frame; the first <base> wins, so it goes first */
-        buf_append_str(&h, "<base target=\"_blank\">");
-        buf_append_str(&h, w.html);
-        struct cid_walk cw = {api_id, &h};
-        http_api_walk_parts_under(m, prefix, cid_part, &cw);
+        if (download) {
+            buf_append_str(&h, w.html);
+        } else {
+            /* links in a mail open in a new tab (the frame may open popups),
+             * never inside the frame; the first <base> wins, so it goes first */
+            buf_append_str(&h, "<base target=\"_blank\">");
+            if (scheme >= 0) html_force_color_scheme(w.html, strlen(w.html), scheme == 1, &h);
+            else buf_append_str(&h, w.html);
+            struct cid_walk cw = {api_id, &h};
+            http_api_walk_parts_under(m, prefix, cid_part, &cw);
+        }
         http_reply(x, 200, "text/html; charset=utf-8", h.data, h.len);
+        if (download) http_add_header(x, "Content-Disposition: attachment; filename=\"%s.html\"", api_id);
         buf_free(&h);
         buf_t remote = BUF_INIT;
         bool allow_remote = http_query_get(x->req->query, "remote", &remote) && !strcmp(buf_cstr(&remote), "1");
