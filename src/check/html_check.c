@@ -30,6 +30,13 @@ struct hc {
     uint32_t scripts;
     bool doc_attr[6]; /* Mailpit's presentational attributes: counted once per document */
     bool rule_descriptors; /* inside @font-face and the like: descriptors, not properties */
+    uint32_t *line;        /* per feature: the source line of its first use, 0 unknown */
+    uint32_t at;           /* the source line being looked at, 0 unknown */
+    uint32_t script_line;  /* the first <script>'s */
+    uint32_t doc_attr_line[6];
+    const char *css;       /* CSS being scanned: where, and the line of css_pos */
+    const char *css_end;
+    const char *css_pos;
 };
 
 /* ---- counting -------------------------------------------------------- */
@@ -45,12 +52,32 @@ static void hit(struct hc *h, const char *slug) {
     if (i < 0 || h->stamp[i] == h->scope) return;
     h->stamp[i] = h->scope;
     h->found[i]++;
+    if (!h->line[i]) h->line[i] = h->at;
 }
 
 /* Every occurrence. */
 static void hit_each(struct hc *h, const char *slug) {
     int i = feature_index(slug);
-    if (i >= 0) h->found[i]++;
+    if (i < 0) return;
+    h->found[i]++;
+    if (!h->line[i]) h->line[i] = h->at;
+}
+
+/* The CSS being scanned starts at line (css, n bytes): later callbacks
+ * find their line from their position in it. */
+static void css_begin(struct hc *h, const char *css, size_t n, uint32_t line) {
+    h->css = h->css_pos = css;
+    h->css_end = css + n;
+    h->at = line;
+}
+
+/* The line of p, a position in the CSS being scanned (callbacks come in
+ * order, so counting goes on from the last one). */
+static void css_at(struct hc *h, const char *p) {
+    if (!h->css || !h->at || p < h->css_pos || p > h->css_end) return;
+    for (const char *c = h->css_pos; c < p; c++)
+        if (*c == '\n') h->at++;
+    h->css_pos = p;
 }
 
 /* "prefix" + lower-cased name; false when it does not fit (no such slug). */
@@ -188,6 +215,7 @@ static void property(struct hc *h, const char *p, size_t n, const char *v, size_
 
 static void on_decl(void *arg, const char *p, size_t n, const char *v, size_t vn, bool important, bool in_rule) {
     struct hc *h = arg;
+    css_at(h, p);
     if (in_rule && h->rule_descriptors) return;
     property(h, p, n, v, vn, important);
 }
@@ -227,6 +255,7 @@ static void selector_part(void *arg, enum css_sel kind) {
 
 static void on_rule(void *arg, const char *sel, size_t n, const char *at, size_t alen) {
     struct hc *h = arg;
+    css_at(h, sel);
     h->scope++;
     h->rule_descriptors = n == 0 && at;
     css_scan_tokens(sel, n, selector_token, h);
@@ -252,6 +281,7 @@ static void media_token(void *arg, enum css_tok kind, const char *t, size_t n) {
 static void on_at_rule(void *arg, const char *name, size_t n, const char *pre, size_t pn, bool nested) {
     struct hc *h = arg;
     char slug[96];
+    css_at(h, name);
     if (make_slug(slug, sizeof slug, "css-at-", name, n) && strncmp(slug, "css-at-media-", 13) != 0)
         hit_each(h, slug);
     if (eq(name, n, "media")) {
@@ -342,6 +372,8 @@ static void element(struct hc *h, const GumboNode *node, bool explicit_body) {
     char buf[64], slug[96];
     const char *tag = tag_name(e, buf, sizeof buf);
     h->scope++;
+    h->css = NULL;
+    h->at = e->start_pos.line; /* 0 for an element the parser made up */
     bool in_source = e->original_tag.length > 0 || (e->tag == GUMBO_TAG_BODY && explicit_body);
     if (in_source) {
         for (size_t i = 0; i < sizeof element_slugs / sizeof element_slugs[0]; i++)
@@ -355,7 +387,7 @@ static void element(struct hc *h, const GumboNode *node, bool explicit_body) {
     const char *type = attr(e, "type");
     if (e->tag == GUMBO_TAG_SCRIPT) {
         if (!type || (strcasecmp(type, "application/ld+json") != 0 && strcasecmp(type, "application/json") != 0))
-            h->scripts++;
+            if (!h->scripts++) h->script_line = h->at;
     }
     if (type && !strcasecmp(type, "hidden")) hit(h, "html-input-hidden");
     if (e->tag == GUMBO_TAG_INPUT && type && make_slug(slug, sizeof slug, "html-input-", type, strlen(type)))
@@ -385,24 +417,35 @@ static void element(struct hc *h, const GumboNode *node, bool explicit_body) {
         if (!strcasecmp(an, "loading")) hit(h, "html-loading-attribute");
         if (!strcasecmp(an, "inert")) hit(h, "css-inert-attribute");
         for (size_t j = 0; j < 6; j++)
-            if (!strcasecmp(an, doc_attrs[j].attr)) h->doc_attr[j] = true;
+            if (!strcasecmp(an, doc_attrs[j].attr) && !h->doc_attr[j]) {
+                h->doc_attr[j] = true;
+                h->doc_attr_line[j] = e->start_pos.line;
+            }
         if (!strcasecmp(an, "style")) {
             struct css_sink k = sink_template;
             k.arg = h;
             h->rule_descriptors = false;
+            css_begin(h, a->value, strlen(a->value), a->value_start.line);
             css_scan_inline(a->value, strlen(a->value), &k);
+            h->css = NULL;
+            h->at = e->start_pos.line;
         }
     }
     if (e->tag == GUMBO_TAG_STYLE) {
         buf_t css = BUF_INIT;
+        uint32_t line = 0;
         for (unsigned i = 0; i < e->children.length; i++) {
             const GumboNode *c = e->children.data[i];
-            if (c->type == GUMBO_NODE_TEXT || c->type == GUMBO_NODE_WHITESPACE || c->type == GUMBO_NODE_CDATA)
+            if (c->type == GUMBO_NODE_TEXT || c->type == GUMBO_NODE_WHITESPACE || c->type == GUMBO_NODE_CDATA) {
+                if (!css.len) line = c->v.text.start_pos.line;
                 buf_append_str(&css, c->v.text.text);
+            }
         }
         struct css_sink k = sink_template;
         k.arg = h;
+        css_begin(h, css.data ? css.data : "", css.len, line);
         css_scan_sheet(css.data ? css.data : "", css.len, &k);
+        h->css = NULL;
         buf_free(&css);
     }
 }
@@ -452,6 +495,7 @@ void html_check(const char *html, size_t len, size_t max_nodes, struct html_chec
     struct hc h = {0};
     h.found = xcalloc(cie_nfeatures, sizeof *h.found);
     h.stamp = xcalloc(cie_nfeatures, sizeof *h.stamp);
+    h.line = xcalloc(cie_nfeatures, sizeof *h.line);
     /* Gumbo's tree building costs grow with the nesting depth times the
      * tags (each start tag searches the open elements for its scope):
      * 20,000 nested <div> take 0.6 s, 200,000 two minutes. So Gumbo gets
@@ -470,6 +514,7 @@ void html_check(const char *html, size_t len, size_t max_nodes, struct html_chec
     size_t walked = 0, nodes_all = 0, nodes_body = 0;
     bool explicit_body = false;
     if (g) {
+        h.at = 1;
         if (g->document->v.document.has_doctype) hit_each(&h, "html-doctype");
         /* Gumbo keeps where an element's end tag was, if it had one */
         const GumboVector *top = &g->root->v.element.children;
@@ -490,6 +535,8 @@ void html_check(const char *html, size_t len, size_t max_nodes, struct html_chec
             struct frame f = stack[--sp];
             const GumboNode *n = f.n;
             if (n->type == GUMBO_NODE_COMMENT) {
+                h.css = NULL;
+                h.at = n->v.text.start_pos.line;
                 hit_each(&h, "html-comments");
                 continue;
             }
@@ -523,8 +570,12 @@ void html_check(const char *html, size_t len, size_t max_nodes, struct html_chec
         free(stack);
         gumbo_destroy_output(&opts, g);
     }
+    h.css = NULL;
     for (size_t j = 0; j < 6; j++)
-        if (h.doc_attr[j]) hit_each(&h, doc_attrs[j].slug);
+        if (h.doc_attr[j]) {
+            h.at = h.doc_attr_line[j];
+            hit_each(&h, doc_attrs[j].slug);
+        }
     r->nodes = explicit_body ? nodes_all : nodes_body;
     size_t looked = 1; /* <script> */
     for (size_t i = 0; i < cie_nfeatures; i++)
@@ -538,6 +589,7 @@ void html_check(const char *html, size_t len, size_t max_nodes, struct html_chec
     if (h.scripts) {
         r->v[r->n].feature = NULL;
         r->v[r->n].found = h.scripts;
+        r->v[r->n].line = h.script_line;
         r->v[r->n].unsupported = 100;
         r->n++;
     }
@@ -546,6 +598,7 @@ void html_check(const char *html, size_t len, size_t max_nodes, struct html_chec
         struct html_check_warning *w = &r->v[r->n++];
         w->feature = &cie_features[i];
         w->found = h.found[i];
+        w->line = h.line[i];
         feature_score(w->feature, w);
     }
     float partial = 0, unsupported = 0;
@@ -561,6 +614,7 @@ void html_check(const char *html, size_t len, size_t max_nodes, struct html_chec
     qsort_r(r->v, r->n, sizeof *r->v, cmp_warning, &r->nodes);
     free(h.found);
     free(h.stamp);
+    free(h.line);
 }
 
 void html_check_free(struct html_check_report *r) {
@@ -640,6 +694,8 @@ static cJSON *warning_json(const struct html_check_warning *w) {
     cJSON *score = cJSON_AddObjectToObject(o, "Score");
     cJSON_AddNumberToObject(score, "Found", w->found);
     add_score(score, w->supported, w->partial, w->unsupported);
+    /* devmail's own: where in the HTML the feature is first used */
+    cJSON_AddNumberToObject(o, "Line", w->line);
     return o;
 }
 

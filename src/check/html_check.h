@@ -21,6 +21,7 @@
 struct html_check_warning {
     const struct cie_feature *feature; /* NULL: <script>, which the data has no entry for */
     uint32_t found;                    /* uses in the document */
+    uint32_t line;                     /* source line (1-based) of the first use; 0 unknown */
     float supported, partial, unsupported; /* percent of tested client versions */
 };
 

@@ -63,7 +63,7 @@ class HtmlCheckCliTest(unittest.TestCase):
         self.assertEqual(rep["Total"]["Nodes"], 4)
         flex = by["css-display-flex"]
         self.assertEqual(list(flex), ["Slug", "Title", "Description", "URL", "Category", "Tags", "Keywords",
-                                      "Results", "NotesByNumber", "Score"])
+                                      "Results", "NotesByNumber", "Score", "Line"])
         self.assertEqual(flex["Score"]["Found"], 1)
         self.assertEqual(flex["URL"], "https://www.caniemail.com/features/css-display-flex/")
         gmail = [x for x in flex["Results"] if x["Family"] == "gmail" and x["Platform"] == "desktop-webmail"]

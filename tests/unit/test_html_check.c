@@ -337,9 +337,49 @@ static void test_css_scan_selector(void **state) {
     expect_sel("  td  ", "T");
 }
 
+/* Where each feature is first used: the line of its element, of its
+ * declaration inside a <style> sheet or a style attribute, of a comment. */
+static void test_html_check_lines(void **state) {
+    (void)state;
+    const char *html = "<!doctype html>\n"              /* 1 */
+                       "<html><head>\n"                 /* 2 */
+                       "<style>\n"                      /* 3 */
+                       "p { color: red; }\n"            /* 4 */
+                       "@media (max-width: 600px) {\n"  /* 5 */
+                       "  .a { display: flex; }\n"      /* 6 */
+                       "}\n"                            /* 7 */
+                       "</style></head><body>\n"        /* 8 */
+                       "<!-- note -->\n"                /* 9 */
+                       "<div\n"                         /* 10 */
+                       "  style=\"margin: 0;\n"        /* 11 */
+                       "  transform: rotate(1deg)\">x</div>\n" /* 12 */
+                       "<script>x()</script>\n"         /* 13 */
+                       "<p style=\"display:flex\">y</p>\n"    /* 14 */
+                       "</body></html>\n";
+    struct html_check_report r;
+    html_check(html, strlen(html), 1000, &r);
+    static const struct {
+        const char *slug;
+        uint32_t line;
+    } want[] = {{"html-doctype", 1}, {"html-style", 3}, {"css-at-media", 5}, {"css-display-flex", 6},
+                {"html-comments", 9}, {"css-transform", 12}, {"html-script", 13}, {"html-body", 8}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const struct html_check_warning *w = find(&r, want[i].slug);
+        if (!w) fail_msg("%s not found", want[i].slug);
+        if (w->line != want[i].line) fail_msg("%s: line %u, want %u", want[i].slug, w->line, want[i].line);
+    }
+    cJSON *j = html_check_report_json(&r);
+    cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "Warnings"), 0);
+    assert_true(cJSON_IsNumber(cJSON_GetObjectItem(first, "Line")));
+    cJSON_Delete(j);
+    html_check_free(&r);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_html_check_inline_styles), cmocka_unit_test(test_html_check_elements_and_sheets),
+        cmocka_unit_test(test_html_check_inline_styles),
+        cmocka_unit_test(test_html_check_lines),
+        cmocka_unit_test(test_html_check_elements_and_sheets),
         cmocka_unit_test(test_html_check_scores_like_mailpit), cmocka_unit_test(test_html_check_json_shape),
         cmocka_unit_test(test_html_check_bounded), cmocka_unit_test(test_css_scan), cmocka_unit_test(test_css_scan_selector),
     };
