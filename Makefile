@@ -13,6 +13,9 @@ LDLIBS   := $(PKG_LIBS) -lpthread -lm
 
 LIB_SRCS := $(sort $(wildcard src/*/*.c))
 WEB_FILES := $(sort $(wildcard web/*))
+# Debian's libjs-highlight.js (BSD-3-Clause), served as /highlight.min.js
+# for the syntax-highlighted source views (web/view.js)
+HLJS := /usr/share/javascript/highlight.js/highlight.min.js
 GEN_SRCS := build/gen/web_assets.c build/gen/caniemail_data.c
 GEN_OBJS = $(patsubst build/gen/%.c,$(1)/gen/%.o,$(GEN_SRCS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
@@ -45,9 +48,9 @@ deps:
 test-deps:
 	@sh scripts/deps.sh test
 
-build/gen/web_assets.c: scripts/embed.sh $(WEB_FILES)
+build/gen/web_assets.c: scripts/embed.sh $(WEB_FILES) $(HLJS)
 	@mkdir -p $(dir $@)
-	sh scripts/embed.sh $@ $(WEB_FILES)
+	sh scripts/embed.sh $@ $(WEB_FILES) $(HLJS)
 
 build/gen/caniemail_data.c: scripts/gen_caniemail.py data/caniemail/caniemail.json
 	@mkdir -p $(dir $@)

@@ -2,9 +2,10 @@
 # Install the Debian packages devmail needs to build, test and benchmark.
 # Idempotent: only missing packages are installed. Usage: scripts/deps.sh [build|test]
 set -e
+# libjs-highlight.js: highlight.min.js, embedded into the page for the source views
 # shared-mime-info: the MIME database GIO guesses attachment types from (Send API)
 # libical-dev, libical3 (its runtime library): the invitation summary of .ics parts
-BUILD="make gcc python3 clang pkg-config libevent-dev libssl-dev libsqlite3-dev libgmime-3.0-dev libcjson-dev libcrypt-dev libgdk-pixbuf-2.0-dev libgumbo-dev libical-dev libical3 openssl shared-mime-info"
+BUILD="make gcc python3 clang pkg-config libevent-dev libssl-dev libsqlite3-dev libgmime-3.0-dev libcjson-dev libcrypt-dev libgdk-pixbuf-2.0-dev libgumbo-dev libical-dev libical3 openssl shared-mime-info libjs-highlight.js"
 TEST="libcmocka-dev libclang-rt-14-dev python3 swaks libnet-ssleay-perl libio-socket-inet6-perl ca-certificates curl isync netcat-openbsd postfix dovecot-imapd dovecot-pop3d fetchmail procps chromium spamassassin spamd thunderbird libnss3-tools"
 want="$BUILD"
 [ "$1" = "test" ] && want="$BUILD $TEST"

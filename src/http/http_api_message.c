@@ -361,6 +361,50 @@ static bool cid_part(GMimeObject *obj, const char *id, void *arg) {
     return true;
 }
 
+/* One row of the print view's header table, the value escaped. */
+static void print_row(buf_t *b, const char *name, const char *value) {
+    if (!value || !*value) return;
+    gchar *e = g_markup_escape_text(value, -1);
+    buf_printf(b,
+               "<tr><th style=\"text-align:left;vertical-align:top;padding:2px 12px 2px 0;color:#555\">%s</th>"
+               "<td style=\"padding:2px 0\">%s</td></tr>",
+               name, e);
+    g_free(e);
+}
+
+static void print_addresses(buf_t *b, const char *name, InternetAddressList *list) {
+    char *v = list && internet_address_list_length(list) > 0 ? internet_address_list_to_string(list, NULL, FALSE) : NULL;
+    print_row(b, name, v);
+    g_free(v);
+}
+
+/* ?print=1: a page to print, the message's headers above its HTML (or
+ * its text, escaped); shown under the same policy as the view. */
+static void print_page(GMimeMessage *m, const struct http_api_detail_walk *w, buf_t *h) {
+    const char *subject = g_mime_message_get_subject(m);
+    gchar *title = g_markup_escape_text(subject ? subject : "", -1);
+    buf_printf(h, "<!doctype html><meta charset=\"utf-8\"><base target=\"_blank\"><title>%s</title>", title);
+    g_free(title);
+    buf_append_str(h, "<table id=\"devmail-print-head\" style=\"font:13px/1.4 sans-serif;color:#000;border-collapse:"
+                      "collapse;margin:0 0 12px;width:100%;border-bottom:1px solid #999\">");
+    print_row(h, "Subject", subject);
+    print_addresses(h, "From", g_mime_message_get_from(m));
+    print_addresses(h, "To", g_mime_message_get_to(m));
+    print_addresses(h, "Cc", g_mime_message_get_cc(m));
+    GDateTime *d = g_mime_message_get_date(m);
+    gchar *date = d ? g_date_time_format(d, "%a, %d %b %Y %H:%M:%S %z") : NULL;
+    print_row(h, "Date", date);
+    g_free(date);
+    buf_append_str(h, "</table>\n");
+    if (w->html) {
+        buf_append_str(h, w->html);
+    } else {
+        gchar *t = g_markup_escape_text(w->text ? w->text : "", -1);
+        buf_printf(h, "<pre style=\"white-space:pre-wrap;font:13px/1.45 monospace;margin:0\">%s</pre>", t);
+        g_free(t);
+    }
+}
+
 /* The HTML or text view of message m: the stored message (prefix "") or
  * one attached to it as part prefix; cid: links point at its parts. */
 void http_api_view_message(struct http_ctx *x, GMimeMessage *m, const char *prefix, const char *api_id, bool txt) {
@@ -376,17 +420,23 @@ void http_api_view_message(struct http_ctx *x, GMimeMessage *m, const char *pref
                  : !strcmp(buf_cstr(&q), "dark")               ? 1
                  : !strcmp(buf_cstr(&q), "light")              ? 0
                                                                : -1;
+    buf_reset(&q);
+    bool print = http_query_get(x->req->query, "print", &q) && !strcmp(buf_cstr(&q), "1");
     buf_free(&q);
     if (txt) {
         http_reply(x, 200, "text/plain; charset=utf-8", w.text ? w.text : "", w.text ? strlen(w.text) : 0);
         http_add_header(x, "X-Content-Type-Options: nosniff");
         if (download) http_add_header(x, "Content-Disposition: attachment; filename=\"%s.txt\"", api_id);
-    } else if (!w.html) {
+    } else if (!w.html && !print) {
         http_reply_text(x, 404, "message has no HTML part");
     } else {
         buf_t h = BUF_INIT;
         if (download) {
             buf_append_str(&h, w.html);
+        } else if (print) {
+            print_page(m, &w, &h);
+            struct cid_walk cw = {api_id, &h};
+            http_api_walk_parts_under(m, prefix, cid_part, &cw);
         } else {
             /* links in a mail open in a new tab (the frame may open popups),
              * never inside the frame; the first <base> wins, so it goes first */
