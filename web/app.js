@@ -30,6 +30,8 @@
  *     #remote-bar (shown only when the HTML refers to remote images)  #text-view  #headers-view  #raw-view  #download-raw
  *     #attachments > #attachment-list > li > a.attachment-link[data-part-id]
  *     #inline-images > img.inline-image[data-part-id]
+ *   (web/view.js adds the preview bar, the source and check tabs, downloads,
+ *   print and copy buttons: see its contract)
  *   #confirm-dialog (delete all): #confirm-yes  #confirm-no
  *   #setup-btn opens #setup-dialog: #setup-address (input; reloads the settings
  *     for that address)  #setup-table > tbody > tr[data-protocol=IMAP|POP3|SMTP]
@@ -63,10 +65,11 @@ const enc = encodeURIComponent;
 //   row(li, m)   for every list row as it is built
 //   event(f)     for every live event frame {Type, Data}
 //   init()       once, at the end of init()
+//   viewUrl(q)   adds query parameters (URLSearchParams q) to the frame's /view/{ID}.html
 // tabs[name](m, panel) loads a tab panel of the open message (a
 // .tab[data-tab=name] with a .tab-panel[data-panel=name]); keys[key]() adds
 // a keyboard shortcut.
-const hooks = { view: [], close: [], list: [], row: [], event: [], init: [], tabs: {}, keys: {} };
+const hooks = { view: [], close: [], list: [], row: [], event: [], init: [], viewUrl: [], tabs: {}, keys: {} };
 function runHooks(name, ...args) {
   for (const f of hooks[name]) {
     try { f(...args); } catch (err) { console.error(err); setStatus(err.message); }
@@ -510,7 +513,11 @@ function hasRemoteContent(html) {
 }
 
 function viewUrl(id) {
-  return `/view/${enc(id)}.html${state.remote ? '?remote=1' : ''}`;
+  const q = new URLSearchParams();
+  if (state.remote) q.set('remote', '1');
+  runHooks('viewUrl', q);
+  const s = q.toString();
+  return `/view/${enc(id)}.html${s ? `?${s}` : ''}`;
 }
 
 async function openMessage(id) {
