@@ -170,6 +170,66 @@ Just text.
 """.replace(b"\n", b"\r\n")
 
 
+HOSTILE_SUBJECT = b"""From: "<b>Eve</b>" <eve@example.com>
+To: bob@example.com
+Subject: <script>alert(1)</script> & more
+Date: Thu, 03 Dec 2026 12:00:00 +0000
+
+<img src=x onerror=alert(1)> in the text
+""".replace(b"\n", b"\r\n")
+
+
+def get(port, path):
+    import urllib.request
+    with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=15) as r:
+        return r.status, dict(r.headers), r.read()
+
+
+class ViewRoutesTest(unittest.TestCase):
+    """The routes behind the page's buttons, without a browser: ?dl=1
+    downloads, ?print=1 escapes the headers and text it shows, ?scheme=
+    decides the mail's colour-scheme conditions; all under the view's CSP."""
+
+    def test_download_print_scheme(self):
+        with Devmail(listen=("smtp", "http")) as dm:
+            port = dm.ports["http"]
+            send_mail(dm, newsletter("http://127.0.0.1:9"), rcpt="reader@example.com")
+            send_mail(dm, HOSTILE_SUBJECT, rcpt="bob@example.com")
+            msgs = json.loads(get(port, "/api/v1/messages")[2])["messages"]
+            news = next(m["ID"] for m in msgs if m["Subject"] == "Spring newsletter")
+            evil = next(m["ID"] for m in msgs if m["Subject"] != "Spring newsletter")
+            full = json.loads(get(port, "/api/v1/message/%s" % news)[2])
+            st, h, body = get(port, "/view/%s.html?dl=1" % news)
+            self.assertEqual(h["Content-Disposition"], 'attachment; filename="%s.html"' % news)
+            self.assertEqual(body.decode(), full["HTML"])
+            st, h, body = get(port, "/view/%s.txt?dl=1" % news)
+            self.assertEqual(h["Content-Disposition"], 'attachment; filename="%s.txt"' % news)
+            self.assertEqual(body.decode(), full["Text"])
+            self.assertNotIn("Content-Disposition", get(port, "/view/%s.html" % news)[1])
+            # dark: the mail's dark condition always true, its root dark
+            st, h, body = get(port, "/view/%s.html?scheme=dark" % news)
+            self.assertIn(b"@media (min-width: 0px) {", body)
+            self.assertIn(b":root{color-scheme:dark}", body)
+            self.assertNotIn(b"prefers-color-scheme", body)
+            self.assertIn("sandbox", h["Content-Security-Policy"])
+            body = get(port, "/view/%s.html?scheme=light" % news)[2]
+            self.assertIn(b"@media (max-width: 0px) {", body)
+            self.assertIn(b"prefers-color-scheme", get(port, "/view/%s.html?scheme=bogus" % news)[2])
+            # print: headers escaped, a text mail's text escaped, same policy
+            st, h, body = get(port, "/view/%s.html?print=1" % evil)
+            self.assertEqual(st, 200)
+            self.assertIn(b"&lt;script&gt;alert(1)&lt;/script&gt; &amp; more", body)
+            self.assertIn(b"&lt;b&gt;Eve&lt;/b&gt;", body)
+            self.assertIn(b"&lt;img src=x onerror=alert(1)&gt; in the text", body)
+            self.assertNotIn(b"<script>", body)
+            self.assertNotIn(b"<img", body)
+            self.assertIn("sandbox", h["Content-Security-Policy"])
+            self.assertIn("default-src 'none'", h["Content-Security-Policy"])
+            body = get(port, "/view/%s.html?print=1" % news)[2].decode()
+            self.assertLess(body.index("Spring newsletter"), body.index("<h1>Spring sale"))
+            self.assertIn("news@shop.example", body)
+
+
 @unittest.skipIf(BROWSER_MISSING, "chromium, node or npm not installed")
 class WebViewTest(unittest.TestCase):
     def test_message_view_workbench(self):
