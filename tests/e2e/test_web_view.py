@@ -20,6 +20,8 @@ import unittest
 from harness import Devmail, send_mail
 from test_web_browser import BROWSER_MISSING, SHOTS, run_browser_script
 
+BROWSER_TIMEOUT_S = 300  # the whole script; each wait in it is bounded (10 s)
+
 SPAMD_REPORT = ("Spam detection software has identified this incoming email as possible spam.\n\n"
                 "Content analysis details:   (7.5 points, 5.0 required)\n\n"
                 " pts rule name              description\n"
@@ -242,7 +244,8 @@ class WebViewTest(unittest.TestCase):
             for dm in (off, on):
                 send_mail(dm, newsletter(base), rcpt="reader@example.com")
                 send_mail(dm, PLAIN, rcpt="bob@example.com")
-            result = run_browser_script(self, "view_test.mjs", [off.ports["http"], on.ports["http"], links.port, SHOTS])
+            result = run_browser_script(self, "view_test.mjs", [off.ports["http"], on.ports["http"], links.port, SHOTS],
+                                        timeout=BROWSER_TIMEOUT_S)
             names = {c["name"] for c in result["checks"]}
             for must in ("phone: the mail's viewport is 375 px wide",
                          "Dark: the mail's own prefers-color-scheme: dark rule takes effect in the sandboxed frame",

@@ -83,6 +83,7 @@ async function tab(page, name) {
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
 try {
   const ctx = await browser.newContext({ viewport: DESKTOP, acceptDownloads: true, colorScheme: 'light' });
+  ctx.setDefaultTimeout(T);   // a missing element fails its step, not the whole run
   await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: ON });
   const page = await ctx.newPage();
   const errors = [];
