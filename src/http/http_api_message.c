@@ -366,7 +366,7 @@ static void print_row(buf_t *b, const char *name, const char *value) {
     if (!value || !*value) return;
     gchar *e = g_markup_escape_text(value, -1);
     buf_printf(b,
-               "<tr><th style=\"text-align:left;vertical-align:top;padding:2px 12px 2px 0;color:#555\">%s</th>"
+               "<tr><th style=\"text-align:left;vertical-align:top;padding:2px 12px 2px 0;color:#555;width:1%%;white-space:nowrap\">%s</th>"
                "<td style=\"padding:2px 0\">%s</td></tr>",
                name, e);
     g_free(e);
