@@ -456,7 +456,7 @@ function buildTabs() {
     b.id = `tab-${name}`;
     b.title = title;
     b.setAttribute('role', 'tab');
-    tabs.insertBefore(b, anchor);
+    tabs.append(b);
     const p = el('div', 'tab-panel');
     p.dataset.panel = name;
     p.setAttribute('role', 'tabpanel');
