@@ -28,6 +28,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     /* nothing replaced: the input comes back as it was */
     if (!memmem(data, size, ":", 1) && (d.len - ROOT_LEN(true) != size || memcmp(d.data + ROOT_LEN(true), data, size)))
         abort();
+    /* the doctype the view keeps first: within the input, ending at '>' */
+    size_t dt = html_doctype_end((const char *)data, size);
+    if (dt > size || (dt && data[dt - 1] != '>')) abort();
     buf_free(&d);
     buf_free(&l);
     return 0;

@@ -31,6 +31,23 @@ static size_t value_len(const char *s, size_t n, bool *is_dark) {
     return 0;
 }
 
+size_t html_doctype_end(const char *html, size_t len) {
+    size_t i = 0;
+    for (;;) {
+        while (i < len && ws(html[i])) i++;
+        if (len - i >= 4 && !memcmp(html + i, "<!--", 4)) {
+            const char *end = memmem(html + i + 4, len - i - 4, "-->", 3);
+            if (!end) return 0;
+            i = (size_t)(end - html) + 3;
+            continue;
+        }
+        break;
+    }
+    if (len - i < 9 || strncasecmp(html + i, "<!doctype", 9) != 0) return 0;
+    const char *gt = memchr(html + i, '>', len - i);
+    return gt ? (size_t)(gt - html) + 1 : 0;
+}
+
 void html_force_color_scheme(const char *html, size_t len, bool dark, buf_t *out) {
     buf_printf(out, "<style>:root{color-scheme:%s}</style>", dark ? "dark" : "light");
     const size_t fl = strlen(FEATURE);

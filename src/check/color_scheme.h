@@ -26,4 +26,9 @@
  * light, appended to out. */
 void html_force_color_scheme(const char *html, size_t len, bool dark, buf_t *out);
 
+/* The length of html's leading doctype (with the white space and comments
+ * before it), 0 when it has none. What the view adds to a mail goes after
+ * it: anything before the doctype puts the page in quirks mode. */
+size_t html_doctype_end(const char *html, size_t len);
+
 #endif

@@ -439,10 +439,14 @@ void http_api_view_message(struct http_ctx *x, GMimeMessage *m, const char *pref
             http_api_walk_parts_under(m, prefix, cid_part, &cw);
         } else {
             /* links in a mail open in a new tab (the frame may open popups),
-             * never inside the frame; the first <base> wins, so it goes first */
+             * never inside the frame; the first <base> wins, so it goes
+             * first, after the mail's doctype (before it, the mail would be
+             * shown in quirks mode) */
+            size_t len = strlen(w.html), dt = html_doctype_end(w.html, len);
+            buf_append(&h, w.html, dt);
             buf_append_str(&h, "<base target=\"_blank\">");
-            if (scheme >= 0) html_force_color_scheme(w.html, strlen(w.html), scheme == 1, &h);
-            else buf_append_str(&h, w.html);
+            if (scheme >= 0) html_force_color_scheme(w.html + dt, len - dt, scheme == 1, &h);
+            else buf_append(&h, w.html + dt, len - dt);
             struct cid_walk cw = {api_id, &h};
             http_api_walk_parts_under(m, prefix, cid_part, &cw);
         }

@@ -208,6 +208,12 @@ class ViewRoutesTest(unittest.TestCase):
             self.assertEqual(h["Content-Disposition"], 'attachment; filename="%s.txt"' % news)
             self.assertEqual(body.decode(), full["Text"])
             self.assertNotIn("Content-Disposition", get(port, "/view/%s.html" % news)[1])
+            # the mail's doctype stays first (what the view adds goes after
+            # it), so the mail is shown in standards mode, not quirks mode
+            for q in ("", "?scheme=dark"):
+                body = get(port, "/view/%s.html%s" % (news, q))[2]
+                self.assertTrue(body.startswith(b"<!doctype html>"), body[:80])
+                self.assertLess(body.index(b"<base target"), body.index(b"<html"))
             # dark: the mail's dark condition always true, its root dark
             st, h, body = get(port, "/view/%s.html?scheme=dark" % news)
             self.assertIn(b"@media (min-width: 0px) {", body)

@@ -56,10 +56,30 @@ static void test_left_alone(void **state) {
     expect("a\0(prefers-color-scheme: dark)", 30, true, want, sizeof want - 1);
 }
 
+static void test_doctype_end(void **state) {
+    (void)state;
+    static const struct {
+        const char *html;
+        size_t want;
+    } cases[] = {
+        {"<!DOCTYPE html><p>x", 15},
+        {"  \r\n<!doctype html PUBLIC \"-//W3C//DTD XHTML 1.0//EN\">\n<html>", 54},
+        {"<!-- a > b --> <!DOCTYPE html>x", 30},
+        {"<html><!DOCTYPE html>", 0},
+        {"<p>no doctype", 0},
+        {"<!DOCTYPE html", 0},  /* not closed */
+        {"<!-- not closed <!DOCTYPE html>", 0},
+        {"", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_int_equal(html_doctype_end(cases[i].html, strlen(cases[i].html)), cases[i].want);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_queries),
         cmocka_unit_test(test_left_alone),
+        cmocka_unit_test(test_doctype_end),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
