@@ -30,11 +30,24 @@ void http_api_livez(struct http_ctx *x) {
     http_reply_text(x, 200, "ok");
 }
 
-/* ready = mail is taken: the disk has room and the index writes */
+/* ready = mail is taken and shown: the disk has room, the index writes
+ * and what the Maildirs held at start is indexed */
 void http_api_readyz(struct http_ctx *x) {
-    if (app_disk_full(x->app)) http_reply_text(x, 503, "not ready: free disk space below min_free_disk");
-    else if (!store_index_writable(x->app->store)) http_reply_text(x, 503, "not ready: the index cannot take writes");
-    else http_reply_text(x, 200, "ok");
+    uint64_t added;
+    size_t pending = store_warmup_pending(x->app->store, &added);
+    if (app_disk_full(x->app)) {
+        http_reply_text(x, 503, "not ready: free disk space below min_free_disk");
+    } else if (!store_index_writable(x->app->store)) {
+        http_reply_text(x, 503, "not ready: the index cannot take writes");
+    } else if (pending) {
+        buf_t b = BUF_INIT;
+        buf_printf(&b, "not ready: indexing the Maildirs found at start: %zu mailboxes to go, %llu messages added so far",
+                   pending, (unsigned long long)added);
+        http_reply_text(x, 503, buf_cstr(&b));
+        buf_free(&b);
+    } else {
+        http_reply_text(x, 200, "ok");
+    }
 }
 
 struct release_request {

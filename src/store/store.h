@@ -69,6 +69,9 @@ void store_warmup_free(struct store *s);
  * account), or this one mailbox, indexed? */
 bool store_account_ready(struct store *s, const char *account);
 bool store_mailbox_ready(struct store *s, const char *account, const char *mailbox);
+/* Mailboxes found at start that are not indexed yet (0: indexing at
+ * start is done), and messages added by it so far (may be NULL). */
+size_t store_warmup_pending(const struct store *s, uint64_t *added);
 /* true when the account (NULL: every account) is indexed now; else false,
  * and fn(arg) is called on the loop once it is (its mailboxes go first),
  * unless store_when_ready_cancel(s, fn, arg) was called before. */

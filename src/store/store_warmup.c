@@ -79,6 +79,12 @@ bool store_mailbox_ready(struct store *s, const char *account, const char *mailb
     return true;
 }
 
+size_t store_warmup_pending(const struct store *s, uint64_t *added) {
+    const struct store_warmup *w = s->warmup;
+    if (added) *added = w ? w->added : 0;
+    return w ? w->boxes->len : 0;
+}
+
 bool store_account_ready(struct store *s, const char *account) {
     return !s->warmup || !account_pending(s->warmup, account);
 }
