@@ -24,6 +24,7 @@
 #include "store/tag_filter.h"
 #include "store/sort.h"
 #include "store/maildir_keywords.h"
+#include "store/store_watch.h"
 
 /* SQLite page cache of the commit thread's connection, in KiB. */
 #define STORE_COMMIT_CACHE_KB 1024
@@ -343,6 +344,7 @@ struct store *store_open(struct event_base *base, const char *data_dir, const ch
     }
     buf_free(&path);
     kwcache_new(s);
+    store_watches_init(s, base);
     /* rows indexed before SORT/THREAD keys existed (once, at open); rows
      * added by the start-up indexing get theirs as they are indexed */
     store_sort_keys_fill(s);
@@ -392,6 +394,7 @@ void store_close(struct store *s) {
     tag_rules_free(s->tag_rules, s->ntag_rules);
     if (s->maintain) event_free(s->maintain);
     maildir_committer_free(s->committer);
+    store_watches_free(s); /* their statements are on commit_idx */
     index_close(s->commit_idx);
     index_close(s->idx);
     while (s->observers) {
@@ -1032,6 +1035,7 @@ int store_copy_set(struct store *s, const int64_t *rows, size_t n, const char *d
     if (rc < 0)
         for (size_t i = 0; i < linked; i++) unlink(buf_cstr(&it[i].path));
     if (rc == 0) {
+        if (n) store_watches_match_here(s, s->idx, it[0].new_row, it[n - 1].new_row);
         for (size_t i = 0; i < n; i++) {
             if (uids_out) uids_out[i] = it[i].new_uid;
             if (rows_out) rows_out[i] = it[i].new_row;
@@ -1188,6 +1192,7 @@ int store_append_set(struct store *s, const char *account, const char *mailbox, 
             if (it[k].path.len) unlink(buf_cstr(&it[k].path));
         for (size_t k = published; k < made; k++) maildir_file_abort(&it[k].f);
     } else {
+        if (n) store_watches_match_here(s, s->idx, it[0].row, it[n - 1].row);
         for (size_t k = 0; k < n; k++) {
             buf_t api = BUF_INIT;
             index_api_id(it[k].base, &api);
@@ -1327,7 +1332,10 @@ static void delivery_index(struct store_delivery *d, struct index *idx) {
             .keywords = keywords,
             .summary = &d->summary,
         };
-        if (index_add_message(idx, mb.id, &m, &d->uids[i], &d->rows[i]) == 0) d->mailbox_ids[i] = mb.id;
+        if (index_add_message(idx, mb.id, &m, &d->uids[i], &d->rows[i]) == 0) {
+            d->mailbox_ids[i] = mb.id;
+            store_watches_batch_row(d->store, d->rows[i]);
+        }
         g_free(base);
     }
     free(keywords);
@@ -1347,6 +1355,8 @@ static bool commit_idle(void *arg) {
     struct store *s = arg;
     /* the start-up indexing writes meanwhile: later (deliveries need the
      * index's write lock at once; searches flush the queue anyway) */
+    /* rows the pacing of the waits' matching left for later: now */
+    if (store_watches_pending(s)) store_watches_match(s, s->commit_idx, true);
     if (s->warming) return true;
     if (index_fts_flush(s->commit_idx, STORE_FTS_IDLE_BATCH) >= STORE_FTS_IDLE_BATCH) {
         s->fts_bulk = true;
@@ -1368,7 +1378,11 @@ static void commit_batch_begin(void *arg) {
 }
 
 static void commit_batch_end(void *arg) {
-    index_commit(((struct store *)arg)->commit_idx);
+    struct store *s = arg;
+    index_commit(s->commit_idx);
+    /* the waiting requests' searches, once per batch, here off the event
+     * loop; their flags are set before the batch's events are announced */
+    store_watches_match(s, s->commit_idx, false);
 }
 
 static void delivery_committed(int result, void *arg) {
@@ -1409,6 +1423,7 @@ void store_delivery_commit(struct store_delivery *d, void (*done)(struct store_d
         index_begin(d->store->idx);
         delivery_index(d, d->store->idx);
         index_commit(d->store->idx);
+        store_watches_match(d->store, d->store->idx, true);
     }
     delivery_committed(rc, d);
 }

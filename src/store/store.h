@@ -45,6 +45,7 @@ struct store {
     struct store_observer *observers;
     struct store_dircache *dircache; /* Maildir mtimes as last synced */
     struct store_kwcache *kwcache;   /* each folder's dovecot-keywords */
+    struct store_watches *watches;   /* waiting requests' searches (api_query_watch) */
     struct store_warmup *warmup;     /* start-up indexing under way (store_warmup.c) */
     _Atomic bool warming;            /* the same, for the commit thread */
     struct event *maintain;   /* gives freed index pages back, now and then */
