@@ -326,12 +326,11 @@ void http_api_info(struct http_ctx *x) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "Version", HTTP_API_VERSION);
     cJSON_AddStringToObject(o, "LatestVersion", "");
-    buf_t path = BUF_INIT;
-    buf_printf(&path, "%s/index.sqlite", x->app->store->data_dir);
+    char *path = store_index_path(x->app->store);
     struct stat stt;
-    cJSON_AddStringToObject(o, "Database", server ? buf_cstr(&path) : "");
-    cJSON_AddNumberToObject(o, "DatabaseSize", server && stat(buf_cstr(&path), &stt) == 0 ? (double)stt.st_size : 0);
-    buf_free(&path);
+    cJSON_AddStringToObject(o, "Database", server ? path : "");
+    cJSON_AddNumberToObject(o, "DatabaseSize", server && stat(path, &stt) == 0 ? (double)stt.st_size : 0);
+    free(path);
     cJSON_AddNumberToObject(o, "Messages", (double)total);
     cJSON_AddNumberToObject(o, "Unread", (double)unread);
     /* {tag: messages}, from one pass over the index (not a count per tag) */
@@ -444,14 +443,14 @@ void http_api_metrics(struct http_ctx *x) {
         buf_printf(&b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", counters[i].name, counters[i].help,
                    counters[i].name, counters[i].name, (unsigned long long)v);
     }
+    uint64_t delivered, delivered_bytes, batches, files;
+    store_stats(st, &delivered, &delivered_bytes, &batches, &files);
     buf_printf(&b, "# HELP devmail_store_delivered_total Messages stored since start.\n"
                    "# TYPE devmail_store_delivered_total counter\ndevmail_store_delivered_total %llu\n",
-               (unsigned long long)st->delivered);
+               (unsigned long long)delivered);
     buf_printf(&b, "# HELP devmail_store_delivered_bytes_total Bytes stored since start.\n"
                    "# TYPE devmail_store_delivered_bytes_total counter\ndevmail_store_delivered_bytes_total %llu\n",
-               (unsigned long long)st->delivered_bytes);
-    uint64_t batches = 0, files = 0;
-    if (st->committer) maildir_committer_stats(st->committer, &batches, &files);
+               (unsigned long long)delivered_bytes);
     buf_printf(&b, "# HELP devmail_store_commit_batches_total Group commits (one sync each).\n"
                    "# TYPE devmail_store_commit_batches_total counter\ndevmail_store_commit_batches_total %llu\n",
                (unsigned long long)batches);

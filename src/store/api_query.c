@@ -9,6 +9,7 @@
  * SQLite's reason and returned as -1.
  */
 #include "store/api_query.h"
+#include "store/store_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>

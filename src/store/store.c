@@ -1,4 +1,5 @@
 #include "store/store.h"
+#include "store/store_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -1449,4 +1450,26 @@ void store_delivery_free(struct store_delivery *d) {
     free(d->rcpts);
     if (d->summary.subject || d->summary.text) summary_free(&d->summary);
     memset(d, 0, sizeof *d);
+}
+
+const char *store_data_dir(const struct store *s) {
+    return s->data_dir;
+}
+
+char *store_index_path(const struct store *s) {
+    buf_t b = BUF_INIT;
+    buf_printf(&b, "%s/index.sqlite", s->data_dir);
+    return buf_steal(&b);
+}
+
+void store_stats(const struct store *s, uint64_t *delivered, uint64_t *delivered_bytes, uint64_t *batches,
+                 uint64_t *files) {
+    *delivered = s->delivered;
+    *delivered_bytes = s->delivered_bytes;
+    *batches = *files = 0;
+    if (s->committer) maildir_committer_stats(s->committer, batches, files);
+}
+
+void store_api_id(const char *base, buf_t *out) {
+    index_api_id(base, out);
 }

@@ -12,6 +12,7 @@
  * logged every few seconds.
  */
 #include "store/store.h"
+#include "store/store_internal.h"
 #include "core/clock.h"
 
 #include <malloc.h>
