@@ -19,10 +19,10 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
-#include <time.h>
 
 #include <event2/event.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "store/index.h"
@@ -301,11 +301,6 @@ void api_query_watch_on_hit(struct store *s, void (*fn)(void *arg), void *arg) {
     s->watches->hit_arg = arg;
 }
 
-static int64_t watch_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void store_watches_init(struct store *s, struct event_base *base) {
     s->watches = xcalloc(1, sizeof *s->watches);
@@ -437,7 +432,7 @@ void store_watches_match(struct store *s, struct index *idx, bool now) {
         if (r->hi > r->pend_hi) r->pend_hi = r->hi;
         r->lo = r->hi = 0;
     }
-    int64_t t0 = watch_now_ms();
+    int64_t t0 = clock_mono_ms();
     if (!now && t0 < r->next_ms) return;
     int64_t lo = r->pend_lo, hi = r->pend_hi;
     r->pend_lo = r->pend_hi = 0;
@@ -472,7 +467,7 @@ void store_watches_match(struct store *s, struct index *idx, bool now) {
         sqlite3_reset(w->st); /* no read transaction is held between batches */
     }
     pthread_mutex_unlock(&r->lock);
-    int64_t t1 = watch_now_ms(), delay = (t1 - t0) * WATCH_COST_FACTOR;
+    int64_t t1 = clock_mono_ms(), delay = (t1 - t0) * WATCH_COST_FACTOR;
     r->next_ms = t1 + (delay < WATCH_MAX_DELAY_MS ? delay : WATCH_MAX_DELAY_MS);
     if (hits && r->hit_ev) event_active(r->hit_ev, EV_READ, 0);
 }
