@@ -313,6 +313,14 @@ static int latest_row(struct http_ctx *x, int64_t *row) {
 }
 
 /* Row of an API ID ("latest" allowed) in scope: 1 (*row set), 0 unknown, -1. */
+static void watch_remove(void *w) {
+    api_query_watch_remove(w);
+}
+
+void http_defer_wait_watch(struct http_ctx *x, int64_t ms, struct api_query_watch *w) {
+    http_defer_wait_state(x, ms, w, watch_remove);
+}
+
 int http_api_find_row(struct http_ctx *x, const char *id, int64_t *row) {
     if (!strcmp(id, "latest")) return latest_row(x, row);
     return api_query_find(x->app->store, x->account, id, row);

@@ -30,11 +30,24 @@ void http_api_livez(struct http_ctx *x) {
     http_reply_text(x, 200, "ok");
 }
 
-/* ready = mail is taken: the disk has room and the index writes */
+/* ready = mail is taken and shown: the disk has room, the index writes
+ * and what the Maildirs held at start is indexed */
 void http_api_readyz(struct http_ctx *x) {
-    if (app_disk_full(x->app)) http_reply_text(x, 503, "not ready: free disk space below min_free_disk");
-    else if (!store_index_writable(x->app->store)) http_reply_text(x, 503, "not ready: the index cannot take writes");
-    else http_reply_text(x, 200, "ok");
+    uint64_t added;
+    size_t pending = store_warmup_pending(x->app->store, &added);
+    if (app_disk_full(x->app)) {
+        http_reply_text(x, 503, "not ready: free disk space below min_free_disk");
+    } else if (!store_index_writable(x->app->store)) {
+        http_reply_text(x, 503, "not ready: the index cannot take writes");
+    } else if (pending) {
+        buf_t b = BUF_INIT;
+        buf_printf(&b, "not ready: indexing the Maildirs found at start: %zu mailboxes to go, %llu messages added so far",
+                   pending, (unsigned long long)added);
+        http_reply_text(x, 503, buf_cstr(&b));
+        buf_free(&b);
+    } else {
+        http_reply_text(x, 200, "ok");
+    }
 }
 
 struct release_request {
@@ -313,12 +326,11 @@ void http_api_info(struct http_ctx *x) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "Version", HTTP_API_VERSION);
     cJSON_AddStringToObject(o, "LatestVersion", "");
-    buf_t path = BUF_INIT;
-    buf_printf(&path, "%s/index.sqlite", x->app->store->data_dir);
+    char *path = store_index_path(x->app->store);
     struct stat stt;
-    cJSON_AddStringToObject(o, "Database", server ? buf_cstr(&path) : "");
-    cJSON_AddNumberToObject(o, "DatabaseSize", server && stat(buf_cstr(&path), &stt) == 0 ? (double)stt.st_size : 0);
-    buf_free(&path);
+    cJSON_AddStringToObject(o, "Database", server ? path : "");
+    cJSON_AddNumberToObject(o, "DatabaseSize", server && stat(path, &stt) == 0 ? (double)stt.st_size : 0);
+    free(path);
     cJSON_AddNumberToObject(o, "Messages", (double)total);
     cJSON_AddNumberToObject(o, "Unread", (double)unread);
     /* {tag: messages}, from one pass over the index (not a count per tag) */
@@ -431,14 +443,14 @@ void http_api_metrics(struct http_ctx *x) {
         buf_printf(&b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", counters[i].name, counters[i].help,
                    counters[i].name, counters[i].name, (unsigned long long)v);
     }
+    uint64_t delivered, delivered_bytes, batches, files;
+    store_stats(st, &delivered, &delivered_bytes, &batches, &files);
     buf_printf(&b, "# HELP devmail_store_delivered_total Messages stored since start.\n"
                    "# TYPE devmail_store_delivered_total counter\ndevmail_store_delivered_total %llu\n",
-               (unsigned long long)st->delivered);
+               (unsigned long long)delivered);
     buf_printf(&b, "# HELP devmail_store_delivered_bytes_total Bytes stored since start.\n"
                    "# TYPE devmail_store_delivered_bytes_total counter\ndevmail_store_delivered_bytes_total %llu\n",
-               (unsigned long long)st->delivered_bytes);
-    uint64_t batches = 0, files = 0;
-    if (st->committer) maildir_committer_stats(st->committer, &batches, &files);
+               (unsigned long long)delivered_bytes);
     buf_printf(&b, "# HELP devmail_store_commit_batches_total Group commits (one sync each).\n"
                    "# TYPE devmail_store_commit_batches_total counter\ndevmail_store_commit_batches_total %llu\n",
                (unsigned long long)batches);

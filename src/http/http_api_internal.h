@@ -113,6 +113,9 @@ void http_api_messages_delete(struct http_ctx *x);
 void http_api_search_get(struct http_ctx *x);
 void http_api_search_delete(struct http_ctx *x);
 bool http_api_search_wait_match(struct http_ctx *x, int64_t after, int64_t upto);
+/* http_defer_wait with a store watch (api_query_watch_add) that the
+ * route's wait_match reads; removed when the wait ends. */
+void http_defer_wait_watch(struct http_ctx *x, int64_t ms, struct api_query_watch *w);
 /* http_api_message.c */
 void http_api_message_get(struct http_ctx *x);
 bool http_api_latest_wait_match(struct http_ctx *x, int64_t after, int64_t upto);

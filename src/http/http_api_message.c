@@ -49,6 +49,8 @@ static void list_unsubscribe(GMimeMessage *m, cJSON *o) {
     cJSON_AddStringToObject(lu, "HeaderPost", pv ? pv : "");
 }
 
+static struct api_query_watch *latest_watch(struct http_ctx *x);
+
 /* GET /api/v1/message/{ID}; "latest" with ?wait= waits for a first message. */
 void http_api_message_get(struct http_ctx *x) {
     const char *id = http_param(x, "ID");
@@ -59,15 +61,19 @@ void http_api_message_get(struct http_ctx *x) {
             return;
         }
         int64_t row;
+        /* watched first, then checked: nothing committed in between is missed */
+        struct api_query_watch *w = wait > 0 ? latest_watch(x) : NULL;
         int found = wait > 0 ? http_api_find_row(x, "latest", &row) : 1;
         if (found < 0) {
+            api_query_watch_remove(w);
             http_api_query_failed(x);
             return;
         }
         if (!found) {
-            http_defer_wait(x, wait);
+            http_defer_wait_watch(x, wait, w);
             return;
         }
+        api_query_watch_remove(w);
     }
     struct http_api_loaded l;
     if (!http_api_load_message(x, id, true, &l)) return;
@@ -108,17 +114,25 @@ void http_api_message_get(struct http_ctx *x) {
 
 /* message/latest: any new message in scope, or one matching ?query= */
 bool http_api_latest_wait_match(struct http_ctx *x, int64_t after, int64_t upto) {
+    (void)after;
+    (void)upto;
+    return x->wait_state && api_query_watch_hit(x->wait_state);
+}
+
+/* message/latest's watch: any new message in scope, or one matching ?query= */
+static struct api_query_watch *latest_watch(struct http_ctx *x) {
     buf_t q = BUF_INIT, err = BUF_INIT;
     struct search_query sq = {0};
-    bool hit = false;
-    if (!http_query_get(x->req->query, "query", &q) || !q.len)
-        hit = api_query_matches(x->app->store, x->account, NULL, after, upto) == 1;
-    else if (http_api_parse_search(x, buf_cstr(&q), q.len, &sq, &err) == 0)
-        hit = api_query_matches(x->app->store, x->account, sq.count ? &sq : NULL, after, upto) == 1;
+    struct api_query_watch *w;
+    if (http_query_get(x->req->query, "query", &q) && q.len &&
+        http_api_parse_search(x, buf_cstr(&q), q.len, &sq, &err) == 0 && sq.count)
+        w = api_query_watch_add(x->app->store, x->account, &sq);
+    else
+        w = api_query_watch_add(x->app->store, x->account, NULL);
     search_query_free(&sq);
     buf_free(&q);
     buf_free(&err);
-    return hit;
+    return w;
 }
 
 /* Go's textproto.CanonicalMIMEHeaderKey, which Mailpit's headers go

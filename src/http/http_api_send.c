@@ -41,7 +41,7 @@ static void send_done(struct store_delivery *d, int result, void *arg) {
     if (result == 0 && d->n && d->files[0].new_path) {
         const char *base = strrchr(d->files[0].new_path, '/') + 1;
         buf_t id = BUF_INIT;
-        index_api_id(base, &id);
+        store_api_id(base, &id);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "ID", buf_cstr(&id));
         http_reply_json(x, 200, o);

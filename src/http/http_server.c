@@ -40,6 +40,7 @@
 #include "core/xalloc.h"
 #include "http/autoconfig.h"
 #include "http/web_assets.h"
+#include "store/api_query.h"
 
 #define HTTP_WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -285,10 +286,17 @@ static void timer_start(struct http_conn *h, int64_t ms, bool persist, event_cal
 
 /* ---- long-poll waits ------------------------------------------------------ */
 
+static void wait_state_drop(struct http_ctx *x) {
+    if (x->wait_state && x->wait_state_free) x->wait_state_free(x->wait_state);
+    x->wait_state = NULL;
+    x->wait_state_free = NULL;
+}
+
 static void wait_finish(struct http_conn *h) {
     if (h->state != HC_WAIT) return;
     list_remove(&h->srv->waiters, h);
     h->srv->nwaiters--;
+    wait_state_drop(&h->x);
     timer_stop(h);
     h->state = HC_READ;
     conn_set_idle_timeout(h->conn, HTTP_IDLE_TIMEOUT);
@@ -311,11 +319,19 @@ static void wait_timeout_cb(evutil_socket_t fd, short what, void *arg) {
 }
 
 void http_defer_wait(struct http_ctx *x, int64_t ms) {
+    http_defer_wait_state(x, ms, NULL, NULL);
+}
+
+void http_defer_wait_state(struct http_ctx *x, int64_t ms, void *state, void (*state_free)(void *state)) {
     struct http_conn *h = (struct http_conn *)x;
+    wait_state_drop(x);
+    x->wait_state = state;
+    x->wait_state_free = state_free;
     if (ms > (int64_t)HTTP_MAX_WAIT_SECONDS * 1000) ms = (int64_t)HTTP_MAX_WAIT_SECONDS * 1000;
     int64_t cap = h->srv->app->cfg->http_max_waiters;
     if (cap > 0 && h->srv->nwaiters >= (uint64_t)cap) {
         /* each waiter is matched against every new message: bounded */
+        wait_state_drop(x);
         ctx_reset(x);
         http_reply_text(x, 503, "too many waiting requests (http_max_waiters); retry without wait= or later");
         http_add_header(x, "Retry-After: 1");
@@ -329,21 +345,17 @@ void http_defer_wait(struct http_ctx *x, int64_t ms) {
     timer_start(h, ms, false, wait_timeout_cb);
 }
 
-/* New messages: answer every waiting request they satisfy. Deliveries are
- * gathered into a row range and matched together, one query per waiter
- * however many messages arrived; the pause between two matching rounds
- * grows with the time a round takes (WAKE_COST_FACTOR times it, at most
- * WAKE_MAX_DELAY_MS), so waiters never take more than about a tenth of
- * the event loop from intake. */
+/* New messages: answer every waiting request they satisfy. The searches
+ * themselves run off the event loop: each waiter holds a store watch
+ * (api_query_watch) that the commit thread matches against each committed
+ * batch; here a round only reads the watches' hit flags (wait_match), on
+ * the batch's STORE_EV_NEW events and when the store says a pass hit
+ * some. The pause between two rounds still grows with the time a round
+ * takes (WAKE_COST_FACTOR times it, at most WAKE_MAX_DELAY_MS). */
 #define WAKE_COST_FACTOR 9
 #define WAKE_MAX_DELAY_MS 1000
 
-static void wake_round(evutil_socket_t fd, short what, void *arg) {
-    struct http_server *srv = arg;
-    int64_t after = srv->wake_after, upto = srv->wake_upto;
-    srv->wake_after = upto;
-    srv->wake_scheduled = false;
-    if (!srv->waiters || upto <= after) return;
+static void match_round(struct http_server *srv, int64_t after, int64_t upto) {
     int64_t t0 = authguard_now_ms();
     size_t n = 0, cap = 0;
     struct http_conn **hit = NULL;
@@ -364,6 +376,21 @@ static void wake_round(evutil_socket_t fd, short what, void *arg) {
     free(hit);
     int64_t t1 = authguard_now_ms();
     srv->wake_next_ms = t1 + (t1 - t0) * WAKE_COST_FACTOR;
+}
+
+static void wake_round(evutil_socket_t fd, short what, void *arg) {
+    struct http_server *srv = arg;
+    int64_t after = srv->wake_after, upto = srv->wake_upto;
+    srv->wake_after = upto;
+    srv->wake_scheduled = false;
+    if (!srv->waiters || upto <= after) return;
+    match_round(srv, after, upto);
+}
+
+/* The store's matching (off the loop) hit some waiters' watches. */
+static void watch_hit_cb(void *arg) {
+    struct http_server *srv = arg;
+    if (srv->waiters) match_round(srv, srv->wake_after, srv->wake_upto);
 }
 
 static void wake_waiters(struct http_server *srv, const struct store_event *ev) {
@@ -1115,6 +1142,7 @@ static void http_on_close(struct conn *c, void *proto) {
     if (h->state == HC_WAIT) {
         list_remove(&h->srv->waiters, h);
         h->srv->nwaiters--;
+        wait_state_drop(&h->x);
     } else if (h->state == HC_WS) {
         list_remove(&h->srv->sockets, h);
         h->srv->nsockets--;
@@ -1163,6 +1191,7 @@ void http_server_stop(void) {
     if (srv->stats_timer) event_free(srv->stats_timer);
     if (srv->wake_timer) event_free(srv->wake_timer);
     store_unsubscribe(srv->app->store, on_store_event, srv);
+    api_query_watch_on_hit(srv->app->store, NULL, NULL);
     if (srv->has_passdb) passdb_free(&srv->passdb);
     free(srv);
 }
@@ -1236,6 +1265,7 @@ int http_server_start(struct app *app, const struct http_handlers *handlers, buf
     }
     srv->stats_timer = evtimer_new(app->base, stats_timer_cb, srv);
     store_subscribe(app->store, on_store_event, srv);
+    api_query_watch_on_hit(app->store, watch_hit_cb, srv);
     app_add_reloader(app, &(struct app_reloader){"http_passdb", reload_prepare, reload_commit, reload_discard, srv});
     http_server_instance = srv;
     return 0;

@@ -82,6 +82,10 @@ struct http_ctx {
     struct http_params params;      /* its {name} values */
     const char *account; /* logged-in account; NULL: every account is visible */
     bool waited;         /* the wait is over: answer as without ?wait= */
+    /* what wait_match keeps between rounds (e.g. its compiled search),
+     * freed with wait_state_free when the wait ends */
+    void *wait_state;
+    void (*wait_state_free)(void *state);
     /* the answer */
     int status;
     buf_t content_type;
@@ -115,6 +119,10 @@ void http_add_header(struct http_ctx *x, const char *fmt, ...) __attribute__((fo
  * route's wait_match() is true, or ms pass; then the handler runs again
  * with x->waited set. Call instead of answering. */
 void http_defer_wait(struct http_ctx *x, int64_t ms);
+/* The same, keeping state for wait_match (x->wait_state) until the wait
+ * ends; state_free(state) is called then, or at once when the wait is
+ * refused. */
+void http_defer_wait_state(struct http_ctx *x, int64_t ms, void *state, void (*state_free)(void *state));
 /* The handler will answer later (asynchronous work): it must then call
  * http_complete(x) exactly once. Returns an opaque token to hand back. */
 void *http_defer_async(struct http_ctx *x);

@@ -9,18 +9,25 @@
  * SQLite's reason and returned as -1.
  */
 #include "store/api_query.h"
+#include "store/store_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 
+#include <event2/event.h>
+
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "store/index.h"
 #include "store/search_compile.h"
+#include "store/store_watch.h"
 
 #define SCOPE_SQL                                                                                                  \
     " FROM messages JOIN mailboxes ON mailboxes.id = messages.mailbox_id"                                         \
@@ -250,6 +257,223 @@ int api_query_matches(struct store *s, const char *account, const struct search_
     if (!st || !bind_ok(s, st, sqlite3_bind_int64(st, 2, after)) || !bind_ok(s, st, sqlite3_bind_int64(st, 3, upto)))
         return -1;
     return first_row(s, st, NULL);
+}
+
+/* ---- watches (store_watch.h) --------------------------------------------
+ * The event loop adds and removes watches; the commit thread prepares
+ * their statements on its own connection (connections are not shared
+ * between threads) and steps them once per committed batch. Everything
+ * the two share is under the registry's lock; a removed watch whose
+ * statement the commit thread made is finalized by it at its next pass. */
+
+struct api_query_watch {
+    struct store_watches *reg;
+    char *account;          /* NULL: every account */
+    bool has_search;
+    struct search_sql sql;  /* the search, bound at prepare */
+    sqlite3_stmt *st;       /* on the matching connection, made there */
+    atomic_bool hit;
+    bool removed;
+    struct api_query_watch *next;
+};
+
+struct store_watches {
+    pthread_mutex_t lock;
+    struct api_query_watch *list;
+    size_t n;
+    /* the matching thread's: rows of the batch being committed, rows
+     * committed and not matched yet, and no matching pass before next_ms */
+    int64_t lo, hi, pend_lo, pend_hi, next_ms;
+    struct event *hit_ev; /* made active when a watch is hit */
+    void (*hit_fn)(void *arg);
+    void *hit_arg;
+};
+
+static void hit_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    struct store_watches *r = arg;
+    if (r->hit_fn) r->hit_fn(r->hit_arg);
+}
+
+void api_query_watch_on_hit(struct store *s, void (*fn)(void *arg), void *arg) {
+    s->watches->hit_fn = fn;
+    s->watches->hit_arg = arg;
+}
+
+
+void store_watches_init(struct store *s, struct event_base *base) {
+    s->watches = xcalloc(1, sizeof *s->watches);
+    pthread_mutex_init(&s->watches->lock, NULL);
+    if (base) s->watches->hit_ev = event_new(base, -1, 0, hit_cb, s->watches);
+}
+
+static void watch_free(struct api_query_watch *w) {
+    if (w->st) sqlite3_finalize(w->st);
+    if (w->has_search) search_sql_free(&w->sql);
+    free(w->account);
+    free(w);
+}
+
+void store_watches_free(struct store *s) {
+    struct store_watches *r = s->watches;
+    if (!r) return;
+    while (r->list) {
+        struct api_query_watch *w = r->list;
+        r->list = w->next;
+        watch_free(w);
+    }
+    if (r->hit_ev) event_free(r->hit_ev);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+    s->watches = NULL;
+}
+
+struct api_query_watch *api_query_watch_add(struct store *s, const char *account, const struct search_query *q) {
+    struct api_query_watch *w = xcalloc(1, sizeof *w);
+    w->reg = s->watches;
+    w->account = account ? xstrdup(account) : NULL;
+    if (q) {
+        w->has_search = true;
+        search_compile(q, &w->sql);
+    }
+    atomic_init(&w->hit, false);
+    pthread_mutex_lock(&w->reg->lock);
+    w->next = w->reg->list;
+    w->reg->list = w;
+    w->reg->n++;
+    pthread_mutex_unlock(&w->reg->lock);
+    return w;
+}
+
+bool api_query_watch_hit(const struct api_query_watch *w) {
+    return atomic_load(&w->hit);
+}
+
+void api_query_watch_remove(struct api_query_watch *w) {
+    if (!w) return;
+    struct store_watches *r = w->reg;
+    pthread_mutex_lock(&r->lock);
+    if (w->st) {
+        w->removed = true; /* its statement is the matching thread's to finalize */
+        w = NULL;
+    } else {
+        for (struct api_query_watch **p = &r->list; *p; p = &(*p)->next) {
+            if (*p == w) {
+                *p = w->next;
+                r->n--;
+                break;
+            }
+        }
+    }
+    pthread_mutex_unlock(&r->lock);
+    if (w) watch_free(w);
+}
+
+void store_watches_batch_row(struct store *s, int64_t row) {
+    struct store_watches *r = s->watches;
+    if (!row) return;
+    if (!r->lo || row < r->lo) r->lo = row;
+    if (row > r->hi) r->hi = row;
+}
+
+static sqlite3_stmt *watch_prepare(struct index *idx, struct api_query_watch *w) {
+    sqlite3 *conn = index_db(idx);
+    buf_t q = BUF_INIT;
+    /* the batch's rows by their ids first (CROSS JOIN keeps messages the
+     * outer loop): a step reads those rows only, however large the INBOX */
+    buf_append_str(&q, "SELECT messages.id FROM messages CROSS JOIN mailboxes ON mailboxes.id = messages.mailbox_id"
+                       " WHERE messages.id BETWEEN ?2 AND ?3 AND mailboxes.name = 'INBOX'"
+                       " AND (?1 IS NULL OR mailboxes.account = ?1)");
+    if (w->has_search) buf_printf(&q, " AND (%s)", buf_cstr(&w->sql.where));
+    buf_append_str(&q, " LIMIT 1");
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(conn, buf_cstr(&q), -1, &st, NULL);
+    buf_free(&q);
+    if (rc == SQLITE_OK)
+        rc = w->account ? sqlite3_bind_text(st, 1, w->account, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, 1);
+    if (rc == SQLITE_OK && w->has_search && search_sql_bind(&w->sql, st, 4) < 0) rc = SQLITE_ERROR;
+    if (rc != SQLITE_OK) {
+        log_error("store: cannot prepare a wait's search: %s", sqlite3_errmsg(conn));
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    return st;
+}
+
+void store_watches_match_here(struct store *s, struct index *idx, int64_t lo, int64_t hi) {
+    struct store_watches *r = s->watches;
+    pthread_mutex_lock(&r->lock);
+    for (struct api_query_watch *w = r->list; w; w = w->next) {
+        if (w->removed || atomic_load(&w->hit)) continue;
+        sqlite3_stmt *st = watch_prepare(idx, w);
+        if (!st) continue;
+        if (w->has_search && w->sql.uses_fts) index_fts_flush(idx, 0);
+        if (sqlite3_bind_int64(st, 2, lo) == SQLITE_OK && sqlite3_bind_int64(st, 3, hi) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW)
+            atomic_store(&w->hit, true);
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* A pass costs one step per watch: a pass waits WATCH_COST_FACTOR times
+ * the last one's time after it (at most WATCH_MAX_DELAY_MS), so matching
+ * takes at most about a tenth of the matching thread, whose batches go
+ * on meanwhile; rows not matched yet are matched with the next batch or
+ * when the thread is idle. */
+#define WATCH_COST_FACTOR 9
+#define WATCH_MAX_DELAY_MS 500
+
+void store_watches_match(struct store *s, struct index *idx, bool now) {
+    struct store_watches *r = s->watches;
+    if (r->lo) {
+        if (!r->pend_lo || r->lo < r->pend_lo) r->pend_lo = r->lo;
+        if (r->hi > r->pend_hi) r->pend_hi = r->hi;
+        r->lo = r->hi = 0;
+    }
+    int64_t t0 = clock_mono_ms();
+    if (!now && t0 < r->next_ms) return;
+    int64_t lo = r->pend_lo, hi = r->pend_hi;
+    r->pend_lo = r->pend_hi = 0;
+    bool hits = false;
+    pthread_mutex_lock(&r->lock);
+    bool flushed = false;
+    for (struct api_query_watch **p = &r->list; *p;) {
+        struct api_query_watch *w = *p;
+        if (w->removed) {
+            *p = w->next;
+            r->n--;
+            watch_free(w);
+            continue;
+        }
+        p = &w->next;
+        if (!lo || atomic_load(&w->hit)) continue;
+        if (!w->st && !(w->st = watch_prepare(idx, w))) continue;
+        /* deliveries queue their search text: in FTS5 before a text search */
+        if (w->has_search && w->sql.uses_fts && !flushed) {
+            index_fts_flush(idx, 0);
+            flushed = true;
+        }
+        sqlite3_reset(w->st);
+        if (sqlite3_bind_int64(w->st, 2, lo) != SQLITE_OK || sqlite3_bind_int64(w->st, 3, hi) != SQLITE_OK) continue;
+        int rc = sqlite3_step(w->st);
+        if (rc == SQLITE_ROW) {
+            atomic_store(&w->hit, true);
+            hits = true;
+        } else if (rc != SQLITE_DONE) {
+            log_error("store: a wait's search failed: %s", sqlite3_errmsg(index_db(idx)));
+        }
+        sqlite3_reset(w->st); /* no read transaction is held between batches */
+    }
+    pthread_mutex_unlock(&r->lock);
+    int64_t t1 = clock_mono_ms(), delay = (t1 - t0) * WATCH_COST_FACTOR;
+    r->next_ms = t1 + (delay < WATCH_MAX_DELAY_MS ? delay : WATCH_MAX_DELAY_MS);
+    if (hits && r->hit_ev) event_active(r->hit_ev, EV_READ, 0);
+}
+
+bool store_watches_pending(const struct store *s) {
+    return s->watches->pend_lo != 0;
 }
 
 /* Append every row id of a prepared query's first column. 0 or -1. */

@@ -65,6 +65,23 @@ int api_query_latest(struct store *s, const char *account, int64_t *row_r);
 /* Whether any row in (after, upto] is in scope and matches q: 1, 0, -1. */
 int api_query_matches(struct store *s, const char *account, const struct search_query *q, int64_t after,
                       int64_t upto);
+/* A watch for new mail, for a request that waits (?wait=): whether a row
+ * in scope matching q (NULL: any row in scope) is committed after the
+ * watch was added. Matching runs off the event loop, on the commit
+ * thread, once per committed batch of deliveries: one step of a
+ * statement prepared once per watch over that batch's rows only. Add the
+ * watch before checking what is there already, so that nothing committed
+ * in between is missed. Never NULL. */
+struct api_query_watch;
+struct api_query_watch *api_query_watch_add(struct store *s, const char *account, const struct search_query *q);
+/* Has a matching row been committed since the watch was added? (The flag
+ * is set before the batch's STORE_EV_NEW events are announced.) */
+bool api_query_watch_hit(const struct api_query_watch *w);
+/* Remove (and free) a watch; NULL is ignored. */
+void api_query_watch_remove(struct api_query_watch *w);
+/* fn(arg) on the event loop after a matching pass hit a watch (one call
+ * for any number of hits). */
+void api_query_watch_on_hit(struct store *s, void (*fn)(void *arg), void *arg);
 /* Every row in scope matching q, in no particular order, for a bulk
  * change. 0 with *rows_r (malloc'd, NULL when empty) and *n_r, or -1. */
 int api_query_rows(struct store *s, const char *account, const struct search_query *q, int64_t **rows_r,

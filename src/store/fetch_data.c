@@ -3,6 +3,7 @@
  * IMAP's ENVELOPE/BODY/BODYSTRUCTURE strings (see fetch_data.h).
  */
 #include "store/fetch_data.h"
+#include "store/store_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>

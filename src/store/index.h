@@ -20,16 +20,10 @@
 #include <sqlite3.h>
 
 #include "core/buf.h"
+#include "store/store.h"
 #include "store/summary.h"
 
-/* Flag bits, shared by IMAP, POP3 and the API. */
-enum {
-    MSG_SEEN = 1 << 0,
-    MSG_ANSWERED = 1 << 1,
-    MSG_FLAGGED = 1 << 2,
-    MSG_DELETED = 1 << 3,
-    MSG_DRAFT = 1 << 4,
-};
+/* MSG_* flag bits: store.h */
 
 struct index_mailbox {
     int64_t id;

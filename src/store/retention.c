@@ -4,6 +4,7 @@
  * store_expunge, one row at a time, in bounded transactions.
  */
 #include "store/retention.h"
+#include "store/store_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -3,6 +3,7 @@
  * SEARCH matches (see search_rows.h).
  */
 #include "store/search_rows.h"
+#include "store/store_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>

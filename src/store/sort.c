@@ -5,6 +5,7 @@
  * chosen by enum; UIDs travel as bound parameters.
  */
 #include "store/sort.h"
+#include "store/store_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 #include "store/store.h"
+#include "store/store_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +25,7 @@
 #include "store/tag_filter.h"
 #include "store/sort.h"
 #include "store/maildir_keywords.h"
+#include "store/store_watch.h"
 
 /* SQLite page cache of the commit thread's connection, in KiB. */
 #define STORE_COMMIT_CACHE_KB 1024
@@ -180,6 +183,10 @@ static void dircache_record(struct store *s, const char *path) {
  * file is read once and again only when it changes (stat). */
 
 struct store_kwcache {
+    /* the event loop and the commit thread (deliveries tagged by the tag
+     * filters) both name keywords: one at a time, so that two writers never
+     * give out the same letter */
+    pthread_mutex_t lock;
     GHashTable *map; /* folder path -> struct kw_entry */
 };
 
@@ -209,11 +216,14 @@ static void kw_stamp(const char *dir, struct kw_entry *e) {
 }
 
 /* The folder's keyword letters as its dovecot-keywords says now. */
+static void kwcache_new(struct store *s) {
+    s->kwcache = xcalloc(1, sizeof *s->kwcache);
+    pthread_mutex_init(&s->kwcache->lock, NULL);
+    s->kwcache->map = g_hash_table_new_full(g_str_hash, g_str_equal, free, kw_entry_free);
+}
+
+/* Called with kwcache->lock held. */
 static const struct mdkw *folder_keywords(struct store *s, const char *dir) {
-    if (!s->kwcache) {
-        s->kwcache = xcalloc(1, sizeof *s->kwcache);
-        s->kwcache->map = g_hash_table_new_full(g_str_hash, g_str_equal, free, kw_entry_free);
-    }
     struct kw_entry now;
     kw_stamp(dir, &now);
     struct kw_entry *e = g_hash_table_lookup(s->kwcache->map, dir);
@@ -233,10 +243,11 @@ static const struct mdkw *folder_keywords(struct store *s, const char *dir) {
  * name uses it; a folder with all 26 letters used (or a file that cannot
  * be written) keeps the rest in the index only. */
 static void folder_info(struct store *s, const char *dir, int flags, const char *keywords, bool assign, buf_t *out) {
-    const struct mdkw *k = keywords && *keywords ? folder_keywords(s, dir) : NULL;
     buf_append_str(out, ":2,");
     index_flags_to_info(flags & 0x1f, out);
-    if (!k) return;
+    if (!keywords || !*keywords) return;
+    pthread_mutex_lock(&s->kwcache->lock);
+    const struct mdkw *k = folder_keywords(s, dir);
     if (assign) {
         struct mdkw more;
         mdkw_init(&more);
@@ -256,6 +267,7 @@ static void folder_info(struct store *s, const char *dir, int flags, const char 
         mdkw_free(&more);
     }
     mdkw_letters(k, keywords, out);
+    pthread_mutex_unlock(&s->kwcache->lock);
 }
 
 int store_sync_mailbox(struct store *s, const char *account, const char *mailbox) {
@@ -332,6 +344,8 @@ struct store *store_open(struct event_base *base, const char *data_dir, const ch
         return NULL;
     }
     buf_free(&path);
+    kwcache_new(s);
+    store_watches_init(s, base);
     /* rows indexed before SORT/THREAD keys existed (once, at open); rows
      * added by the start-up indexing get theirs as they are indexed */
     store_sort_keys_fill(s);
@@ -381,6 +395,7 @@ void store_close(struct store *s) {
     tag_rules_free(s->tag_rules, s->ntag_rules);
     if (s->maintain) event_free(s->maintain);
     maildir_committer_free(s->committer);
+    store_watches_free(s); /* their statements are on commit_idx */
     index_close(s->commit_idx);
     index_close(s->idx);
     while (s->observers) {
@@ -394,6 +409,7 @@ void store_close(struct store *s) {
     }
     if (s->kwcache) {
         g_hash_table_destroy(s->kwcache->map);
+        pthread_mutex_destroy(&s->kwcache->lock);
         free(s->kwcache);
     }
     free(s->data_dir);
@@ -1020,6 +1036,7 @@ int store_copy_set(struct store *s, const int64_t *rows, size_t n, const char *d
     if (rc < 0)
         for (size_t i = 0; i < linked; i++) unlink(buf_cstr(&it[i].path));
     if (rc == 0) {
+        if (n) store_watches_match_here(s, s->idx, it[0].new_row, it[n - 1].new_row);
         for (size_t i = 0; i < n; i++) {
             if (uids_out) uids_out[i] = it[i].new_uid;
             if (rows_out) rows_out[i] = it[i].new_row;
@@ -1176,6 +1193,7 @@ int store_append_set(struct store *s, const char *account, const char *mailbox, 
             if (it[k].path.len) unlink(buf_cstr(&it[k].path));
         for (size_t k = published; k < made; k++) maildir_file_abort(&it[k].f);
     } else {
+        if (n) store_watches_match_here(s, s->idx, it[0].row, it[n - 1].row);
         for (size_t k = 0; k < n; k++) {
             buf_t api = BUF_INIT;
             index_api_id(it[k].base, &api);
@@ -1264,17 +1282,50 @@ static char *delivery_keywords(struct store_delivery *d) {
     return buf_steal(&out);
 }
 
+/* A delivered file tagged by the tag filters goes from new/ to cur/ with
+ * its keywords' letters in the name (the folder's dovecot-keywords names
+ * them), so that a rebuild of the index finds its tags in the Maildir as
+ * it finds those set later over IMAP or the API. Runs on the commit
+ * thread after the file is durable in new/; cur/ is synced, so a crash
+ * leaves the file in new/ (untagged) or in cur/ (tagged). true when moved
+ * (f->new_path is then the new name). */
+static bool delivery_to_cur(struct store *s, struct maildir_file *f, const char *keywords) {
+    const char *base = strrchr(f->new_path, '/') + 1;
+    buf_t cur = BUF_INIT;
+    buf_printf(&cur, "%s/cur/%s", f->maildir, base);
+    folder_info(s, f->maildir, 0, keywords, true, &cur);
+    bool moved = rename(f->new_path, buf_cstr(&cur)) == 0;
+    if (!moved) {
+        log_warn("store: %s: cannot move it to cur/ with its tags in the name: %s", f->new_path, strerror(errno));
+        buf_free(&cur);
+        return false;
+    }
+    buf_t dir = BUF_INIT;
+    buf_printf(&dir, "%s/cur", f->maildir);
+    int rc = maildir_sync_dir(buf_cstr(&dir));
+    if (rc < 0) log_warn("store: cannot sync %s: %s", buf_cstr(&dir), strerror(-rc));
+    buf_free(&dir);
+    free(f->new_path);
+    f->new_path = buf_steal(&cur);
+    return true;
+}
+
 static void delivery_index(struct store_delivery *d, struct index *idx) {
     summary_from_file(d->files[0].new_path, &d->summary);
     char *keywords = delivery_keywords(d);
+    /* tags beyond the automatic ones (X-Tags, which the file itself
+     * carries) are only the filters': they go into the file name */
+    bool to_cur = keywords && *keywords && strcmp(keywords, d->summary.auto_tags ? d->summary.auto_tags : "") != 0;
     for (size_t i = 0; i < d->n; i++) {
         struct index_mailbox mb;
         if (index_mailbox_get(idx, d->accounts[i], "INBOX", true, &mb) < 0) continue;
-        const char *base = strrchr(d->files[i].new_path, '/') + 1;
+        bool in_cur = to_cur && delivery_to_cur(d->store, &d->files[i], keywords);
+        const char *name = strrchr(d->files[i].new_path, '/') + 1;
+        char *base = g_strndup(name, strcspn(name, ":"));
         /* RFC822.SIZE counts CRLF line ends; the file has LF. */
         struct index_new_msg m = {
             .base = base,
-            .subdir = "new",
+            .subdir = in_cur ? "cur" : "new",
             .internaldate = d->internaldate,
             .size = d->files[i].size + d->files[i].lines,
             .mail_from = d->mail_from,
@@ -1282,7 +1333,11 @@ static void delivery_index(struct store_delivery *d, struct index *idx) {
             .keywords = keywords,
             .summary = &d->summary,
         };
-        if (index_add_message(idx, mb.id, &m, &d->uids[i], &d->rows[i]) == 0) d->mailbox_ids[i] = mb.id;
+        if (index_add_message(idx, mb.id, &m, &d->uids[i], &d->rows[i]) == 0) {
+            d->mailbox_ids[i] = mb.id;
+            store_watches_batch_row(d->store, d->rows[i]);
+        }
+        g_free(base);
     }
     free(keywords);
 }
@@ -1301,6 +1356,8 @@ static bool commit_idle(void *arg) {
     struct store *s = arg;
     /* the start-up indexing writes meanwhile: later (deliveries need the
      * index's write lock at once; searches flush the queue anyway) */
+    /* rows the pacing of the waits' matching left for later: now */
+    if (store_watches_pending(s)) store_watches_match(s, s->commit_idx, true);
     if (s->warming) return true;
     if (index_fts_flush(s->commit_idx, STORE_FTS_IDLE_BATCH) >= STORE_FTS_IDLE_BATCH) {
         s->fts_bulk = true;
@@ -1322,7 +1379,11 @@ static void commit_batch_begin(void *arg) {
 }
 
 static void commit_batch_end(void *arg) {
-    index_commit(((struct store *)arg)->commit_idx);
+    struct store *s = arg;
+    index_commit(s->commit_idx);
+    /* the waiting requests' searches, once per batch, here off the event
+     * loop; their flags are set before the batch's events are announced */
+    store_watches_match(s, s->commit_idx, false);
 }
 
 static void delivery_committed(int result, void *arg) {
@@ -1363,6 +1424,7 @@ void store_delivery_commit(struct store_delivery *d, void (*done)(struct store_d
         index_begin(d->store->idx);
         delivery_index(d, d->store->idx);
         index_commit(d->store->idx);
+        store_watches_match(d->store, d->store->idx, true);
     }
     delivery_committed(rc, d);
 }
@@ -1388,4 +1450,26 @@ void store_delivery_free(struct store_delivery *d) {
     free(d->rcpts);
     if (d->summary.subject || d->summary.text) summary_free(&d->summary);
     memset(d, 0, sizeof *d);
+}
+
+const char *store_data_dir(const struct store *s) {
+    return s->data_dir;
+}
+
+char *store_index_path(const struct store *s) {
+    buf_t b = BUF_INIT;
+    buf_printf(&b, "%s/index.sqlite", s->data_dir);
+    return buf_steal(&b);
+}
+
+void store_stats(const struct store *s, uint64_t *delivered, uint64_t *delivered_bytes, uint64_t *batches,
+                 uint64_t *files) {
+    *delivered = s->delivered;
+    *delivered_bytes = s->delivered_bytes;
+    *batches = *files = 0;
+    if (s->committer) maildir_committer_stats(s->committer, batches, files);
+}
+
+void store_api_id(const char *base, buf_t *out) {
+    index_api_id(base, out);
 }

@@ -11,8 +11,8 @@
 #include <stdint.h>
 
 #include "core/buf.h"
-#include "store/index.h"
 #include "store/maildir.h"
+#include "store/summary.h"
 
 struct event_base;
 
@@ -36,24 +36,16 @@ struct store_event {
 
 typedef void (*store_observer_fn)(const struct store_event *ev, void *arg);
 
-struct store {
-    char *data_dir;
-    char *hostname;
-    struct index *idx;        /* the event loop's connection */
-    struct index *commit_idx; /* the commit thread's connection (same file) */
-    struct maildir_committer *committer;
-    struct store_observer *observers;
-    struct store_dircache *dircache; /* Maildir mtimes as last synced */
-    struct store_kwcache *kwcache;   /* each folder's dovecot-keywords */
-    struct store_warmup *warmup;     /* start-up indexing under way (store_warmup.c) */
-    _Atomic bool warming;            /* the same, for the commit thread */
-    struct event *maintain;   /* gives freed index pages back, now and then */
-    const void *origin;       /* of the changes being made (store_origin_begin) */
-    struct tag_rule *tag_rules; /* Mailpit's tag filters for new mail (store_set_tag_rules) */
-    size_t ntag_rules;
-    uint64_t delivered;       /* messages stored since start */
-    uint64_t delivered_bytes;
-    bool fts_bulk;            /* the full-text queue was flushed in full batches since the last drain (commit thread) */
+/* Opaque outside src/store/ (store_internal.h has its members). */
+struct store;
+
+/* Flag bits, shared by IMAP, POP3 and the API. */
+enum {
+    MSG_SEEN = 1 << 0,
+    MSG_ANSWERED = 1 << 1,
+    MSG_FLAGGED = 1 << 2,
+    MSG_DELETED = 1 << 3,
+    MSG_DRAFT = 1 << 4,
 };
 
 /* Open (creating) the data directory and index; sync every account's
@@ -69,6 +61,9 @@ void store_warmup_free(struct store *s);
  * account), or this one mailbox, indexed? */
 bool store_account_ready(struct store *s, const char *account);
 bool store_mailbox_ready(struct store *s, const char *account, const char *mailbox);
+/* Mailboxes found at start that are not indexed yet (0: indexing at
+ * start is done), and messages added by it so far (may be NULL). */
+size_t store_warmup_pending(const struct store *s, uint64_t *added);
 /* true when the account (NULL: every account) is indexed now; else false,
  * and fn(arg) is called on the loop once it is (its mailboxes go first),
  * unless store_when_ready_cancel(s, fn, arg) was called before. */
@@ -81,6 +76,15 @@ void store_close(struct store *s);
 int store_set_tag_rules(struct store *s, const char *spec, buf_t *err);
 /* Did the index's last commits succeed (false: disk full, I/O error)? */
 bool store_index_writable(const struct store *s);
+/* The data directory, and its index file's path (malloc'd). */
+const char *store_data_dir(const struct store *s);
+char *store_index_path(const struct store *s);
+/* Messages and bytes stored since start; group commits and the files
+ * they made durable (0 without a commit thread). */
+void store_stats(const struct store *s, uint64_t *delivered, uint64_t *delivered_bytes, uint64_t *batches,
+                 uint64_t *files);
+/* API id of a message: the Maildir unique name up to the first ','. */
+void store_api_id(const char *base, buf_t *out);
 
 /* Maildir path of an account's mailbox. */
 void store_mailbox_path(struct store *s, const char *account, const char *mailbox, buf_t *out);

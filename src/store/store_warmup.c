@@ -12,6 +12,7 @@
  * logged every few seconds.
  */
 #include "store/store.h"
+#include "store/store_internal.h"
 #include "core/clock.h"
 
 #include <malloc.h>
@@ -77,6 +78,12 @@ bool store_mailbox_ready(struct store *s, const char *account, const char *mailb
         if (!strcmp(b->account, account) && !strcmp(b->mailbox, mailbox)) return false;
     }
     return true;
+}
+
+size_t store_warmup_pending(const struct store *s, uint64_t *added) {
+    const struct store_warmup *w = s->warmup;
+    if (added) *added = w ? w->added : 0;
+    return w ? w->boxes->len : 0;
 }
 
 bool store_account_ready(struct store *s, const char *account) {

@@ -5,6 +5,7 @@
  * -EIO and nothing half-read.
  */
 #include "store/view.h"
+#include "store/store_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -390,7 +390,9 @@ class HttpApiTest(unittest.TestCase):
 
         threads = [threading.Thread(target=waiter, args=("search", "/api/v1/search?query=subject%3Aotp&wait=20s")),
                    threading.Thread(target=waiter, args=("latest", "/api/v1/message/latest?wait=20s")),
-                   threading.Thread(target=waiter, args=("other", "/api/v1/search?query=subject%3Anever&wait=1s"))]
+                   threading.Thread(target=waiter, args=("other", "/api/v1/search?query=subject%3Anever&wait=1s")),
+                   # free text (FTS5) matched over rounds by one compiled statement
+                   threading.Thread(target=waiter, args=("text", "/api/v1/search?query=123456&wait=20s"))]
         for t in threads:
             t.start()
         time.sleep(0.5)
@@ -398,6 +400,7 @@ class HttpApiTest(unittest.TestCase):
         smtp_send(self.dm, plain("unrelated"))
         time.sleep(0.3)
         self.assertNotIn("search", out)
+        self.assertNotIn("text", out)
         self.assertIn("latest", out)
         self.assertEqual(out["latest"][2]["Subject"], "unrelated")
         smtp_send(self.dm, plain("your otp 123456"))
@@ -408,6 +411,9 @@ class HttpApiTest(unittest.TestCase):
         self.assertEqual(st, 200)
         self.assertEqual(j["messages_count"], 1)
         self.assertEqual(j["messages"][0]["Subject"], "your otp 123456")
+        self.assertLess(t_done - t250, 0.5)
+        st, _, j, t_done = out["text"]
+        self.assertEqual((st, j["messages_count"]), (200, 1))
         self.assertLess(t_done - t250, 0.5)
         # the one that never matches times out and answers as without wait
         st, _, j, t_done = out["other"]
@@ -727,6 +733,47 @@ class HttpAuthTest(unittest.TestCase):
             self.assertTrue(head.startswith("HTTP/1.1 101"))
             self.assertEqual(ws_next_json(s, "stats")["Data"]["Total"], 1)
             s.close()
+
+
+class WaitWokenByEveryWayIn(unittest.TestCase):
+    """A ?wait= request is matched off the event loop against each
+    committed batch of deliveries; mail that comes in another way (IMAP
+    APPEND into the INBOX) wakes it too, and only mail of its own account
+    does."""
+
+    def test_append_wakes_and_accounts_stay_apart(self):
+        import imaplib
+        passdb = "alice@example.com:{PLAIN}secret-a\nbob@example.com:{PLAIN}secret-b\n"
+        with Devmail(listen=("smtp", "http", "imap"), domains=["example.com"], passdb=passdb,
+                     recipient_map="alice@example.com alice@example.com\nbob@example.com bob@example.com\n") as dm:
+            alice = Api(dm.ports["http"], "alice@example.com:secret-a")
+            out = {}
+
+            def waiter(key, path):
+                out[key] = alice.get(path) + (time.time(),)
+
+            threads = [threading.Thread(target=waiter, args=("appended", "/api/v1/search?query=subject%3Aappended&wait=20s")),
+                       threading.Thread(target=waiter, args=("bob", "/api/v1/search?query=subject%3Afor-bob&wait=2s"))]
+            for th in threads:
+                th.start()
+            time.sleep(0.5)
+            smtp_send(dm, plain("for-bob", to="bob@example.com"), rcpts=("bob@example.com",))
+            time.sleep(0.5)
+            self.assertEqual(out, {})
+            m = imaplib.IMAP4("127.0.0.1", dm.ports["imap"], timeout=15)
+            m.login("alice@example.com", "secret-a")
+            t_append = time.time()
+            typ, _ = m.append("INBOX", None, None, b"Subject: appended\r\nFrom: a@example.com\r\n\r\nhi\r\n")
+            self.assertEqual(typ, "OK")
+            m.logout()
+            for th in threads:
+                th.join(30)
+            st, _, j, t_done = out["appended"]
+            self.assertEqual((st, j["messages_count"]), (200, 1))
+            self.assertLess(t_done - t_append, 1.0)
+            # bob's mail is not alice's: her wait ran out without it
+            st, _, j, _ = out["bob"]
+            self.assertEqual((st, j["messages_count"]), (200, 0))
 
 
 if __name__ == "__main__":

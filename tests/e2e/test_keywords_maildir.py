@@ -3,7 +3,8 @@ tags (which are keywords) are kept in the Maildir as Dovecot keeps them, a
 letter a-z per keyword after the standard flags in the file name, named in
 the folder's dovecot-keywords. Keywords set over IMAP and tags set over the
 API are back after the index is deleted, damaged, or rebuilt with
-`devmail reindex`.
+`devmail reindex`; so are the tags the tag filters (the tag key) give a
+message at delivery.
 """
 import base64
 import json
@@ -134,6 +135,71 @@ class KeywordsSurviveARebuild(unittest.TestCase):
         self.assertIn("reindexed 5 messages", out.stdout)
         self.dm.start()
         self.assertEqual(self.state(), self.before)
+
+
+class FilterTagsSurviveARebuild(unittest.TestCase):
+    """A delivered message tagged by a tag filter is moved to cur/ with its
+    tags' letters in the name (with the automatic X-Tags ones), named in
+    dovecot-keywords next to the letters IMAP gave out, so a rebuild keeps
+    them. Before, they lived in the index only and a reindex lost them."""
+    RULES = "invoice,billing=subject:invoice"
+
+    def setUp(self):
+        self.dm = recipe_devmail(listen=("smtp", "imap", "http"), args=["--retention", "0", "--tag", self.RULES])
+        self.dm.start()
+        self.addCleanup(self.dm.__exit__, None, None, None)
+        send_mail(self.dm, "From: a@example.com\r\nTo: all@example.com\r\nSubject: invoice 1\r\n"
+                           "X-Tags: auto1\r\n\r\nbody\r\n")
+        send_mail(self.dm, mail(1))
+        m = imap_client(self.dm)
+        m.select("INBOX")
+        m.store("2", "+FLAGS", "(Later)")
+        m.logout()
+        send_mail(self.dm, "From: a@example.com\r\nTo: all@example.com\r\nSubject: invoice 2\r\n\r\nbody\r\n")
+
+    api = KeywordsSurviveARebuild.api
+
+    def state(self):
+        out = {}
+        m = imap_client(self.dm)
+        m.select("INBOX")
+        typ, data = m.fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        for item in data:
+            if isinstance(item, tuple):
+                flags = re.search(rb"FLAGS \(([^)]*)\)", item[0]).group(1).decode().split()
+                out[("imap", item[1].decode().strip())] = sorted(f for f in flags if f != "\\Recent")
+        m.logout()
+        for msg in self.api("GET", "/api/v1/messages")["messages"]:
+            out[("api", msg["Subject"])] = sorted(msg["Tags"])
+        return out
+
+    def test_reindex_keeps_filter_tags(self):
+        before = self.state()
+        self.assertEqual(before[("api", "invoice 1")], ["auto1", "billing", "invoice"])
+        self.assertEqual(before[("api", "invoice 2")], ["billing", "invoice"])
+        self.assertEqual(before[("imap", "Subject: invoice 2")], ["billing", "invoice"])
+        self.assertEqual(before[("imap", "Subject: kw 1")], ["Later"])
+        # in the Maildir as Dovecot keeps them: every name has its own letter
+        root = self.dm.maildir("all@example.com")
+        with open(os.path.join(root, "dovecot-keywords")) as f:
+            names = dict(line.rstrip("\n").split(" ", 1) for line in f)
+        self.assertEqual(sorted(names.values()), ["Later", "auto1", "billing", "invoice"])
+        letter = {v: chr(ord("a") + int(k)) for k, v in names.items()}
+        infos = sorted(n.split(":2,", 1)[1] for n in os.listdir(os.path.join(root, "cur")))
+        self.assertEqual(infos, sorted(["".join(sorted(letter[k] for k in ("auto1", "billing", "invoice"))),
+                                        letter["Later"],
+                                        "".join(sorted(letter[k] for k in ("billing", "invoice")))]))
+        self.assertEqual(self.dm.stop(), 0)
+        out = subprocess.run([BIN, "reindex", "--data-dir", self.dm.data_dir], capture_output=True, text=True,
+                             timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("reindexed 3 messages", out.stdout)
+        self.dm.start()
+        self.assertEqual(self.state(), before)
+        # a message the filter does not match stays in new/, untagged
+        send_mail(self.dm, mail(5))
+        self.assertEqual(self.state()[("api", "kw 5")], [])
+        self.assertEqual(len(os.listdir(os.path.join(root, "new"))), 1)
 
 
 if __name__ == "__main__":

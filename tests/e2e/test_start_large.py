@@ -2,7 +2,8 @@
 Maildir with 20,000 messages (E2E_START_N) and no index is indexed in the
 background, with progress lines in the log, while SMTP, the web page and
 health checks answer at once; a login or API request for the account
-waits until its mail is indexed and then sees all of it. Before, every
+waits until its mail is indexed and then sees all of it. /readyz says
+503 (with the reason) until that indexing is done, then 200. Before, every
 listener opened only after the whole Maildir was indexed (4 s for 20,000
 here, 31 s for 300,000).
 """
@@ -13,9 +14,10 @@ import smtplib
 import socket
 import time
 import unittest
+import urllib.error
 import urllib.request
 
-from harness import SLOW, recipe_devmail
+from harness import SLOW, recipe_devmail, wait_for
 
 N = int(os.environ.get("E2E_START_N", "20000"))
 
@@ -30,6 +32,15 @@ def fill_maildir(root, n):
         name = "%d.M%06dP1Q%d.gen,S=%d" % (t, i, i, len(body))
         with open(os.path.join(root, "new", name), "w") as f:
             f.write(body)
+
+
+def readyz(port, timeout=10):
+    """(status, body) of GET /readyz."""
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d/readyz" % port, timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
 
 
 def greeting(port, timeout):
@@ -57,6 +68,11 @@ class StartWithALargeMaildir(unittest.TestCase):
         answered = time.time() - t0
         print("\nstart with %d messages: every listener answered %.2f s after start" % (N, answered))
         self.assertLess(answered, limit)
+        # alive, but not ready: the mail found at start is not all shown yet
+        st, text = readyz(dm.ports["http"], limit)
+        self.assertEqual(st, 503, text)
+        self.assertIn("indexing the Maildirs found at start", text)
+        self.assertNotIn("indexing at start done", dm.log_text())
         # indexing goes on meanwhile; mail is accepted at once
         s = smtplib.SMTP("127.0.0.1", dm.ports["smtp"], timeout=limit)
         s.sendmail("a@example.org", ["someone@example.com"], b"Subject: during indexing\r\n\r\nhi\r\n")
@@ -76,6 +92,8 @@ class StartWithALargeMaildir(unittest.TestCase):
                                      headers={"Authorization": auth})
         with urllib.request.urlopen(req, timeout=30) as r:
             self.assertEqual(json.loads(r.read())["messages_count"], N + 1)
+        # ready once the indexing at start is done
+        self.assertTrue(wait_for(lambda: readyz(dm.ports["http"])[0] == 200, timeout=30 * SLOW))
         log = dm.log_text()
         self.assertIn("indexing all@example.com/INBOX: %d files found in the Maildir" % N, log)
         self.assertIn("indexing at start done: %d messages added" % N, log)

@@ -18,6 +18,7 @@
 
 #include "core/buf.h"
 #include "store/retention.h"
+#include "store/store_internal.h"
 #include "store/store.h"
 
 struct fixture {

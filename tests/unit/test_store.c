@@ -29,6 +29,7 @@
 
 #include "core/buf.h"
 #include "store/index.h"
+#include "store/store_internal.h"
 #include "store/maildir.h"
 #include "store/store.h"
 
