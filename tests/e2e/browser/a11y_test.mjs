@@ -17,10 +17,10 @@
 // {ok, passed, failed, checks:[{name, ok, detail}], ms}.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { check, checks, step, smtpSend as smtpDeliver } from './lib.mjs';
 
 const [httpPort, smtpPort, shotDir] = process.argv.slice(2);
 if (!httpPort || !smtpPort || !shotDir) {
@@ -36,62 +36,9 @@ const FAIL_IMPACTS = new Set(['serious', 'critical']);
 const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 const t0 = Date.now();
-const checks = [];
-function check(name, ok, detail = '') {
-  checks.push({ name, ok: !!ok, detail: ok ? '' : String(detail).slice(0, 1500) });
-  if (!ok) console.error(`FAIL ${name}: ${detail}`);
-  return !!ok;
-}
-async function step(name, fn) {
-  try {
-    await fn();
-  } catch (err) {
-    check(`${name} (step)`, false, err && err.stack ? err.stack.split('\n').slice(0, 3).join(' | ') : err);
-  }
-}
-process.on('unhandledRejection', (err) => check('unhandled rejection', false, err && err.message ? err.message : err));
 
-/* ---- mail over SMTP ---------------------------------------------------- */
-
-async function smtpSend(from, rcpt, messages) {
-  const sock = net.createConnection({ host: '127.0.0.1', port: Number(smtpPort) });
-  let buf = '';
-  let wake = null;
-  let failure = null;
-  sock.setEncoding('utf8');
-  sock.on('data', (d) => { buf += d; if (wake) wake(); });
-  sock.on('error', (e) => { failure = e; if (wake) wake(); });
-  const reply = async (want) => {
-    const deadline = Date.now() + ACTION_TIMEOUT_MS;
-    for (;;) {
-      const m = buf.match(/^(?:\d{3}-[^\n]*\n)*(\d{3})(?: [^\n]*)?\r?\n/);
-      if (m) {
-        buf = buf.slice(m[0].length);
-        if (Number(m[1]) !== want) throw new Error(`smtp: wanted ${want}, got ${m[0].trim()}`);
-        return;
-      }
-      if (failure) throw failure;
-      if (Date.now() > deadline) throw new Error(`smtp: no reply (wanted ${want})`);
-      await new Promise((r) => { wake = r; setTimeout(r, 200); });
-    }
-  };
-  const cmd = async (line, want) => { sock.write(line + '\r\n'); await reply(want); };
-  try {
-    await reply(220);
-    await cmd('EHLO a11y-test.example', 250);
-    for (const message of messages) {
-      await cmd(`MAIL FROM:<${from}>`, 250);
-      await cmd(`RCPT TO:<${rcpt}>`, 250);
-      await cmd('DATA', 354);
-      const body = message.replace(/\r?\n/g, '\r\n').replace(/^\./gm, '..');
-      sock.write(body.endsWith('\r\n') ? body : body + '\r\n');
-      await cmd('.', 250);
-    }
-    await cmd('QUIT', 221);
-  } finally {
-    sock.destroy();
-  }
-}
+// mail goes in over SMTP (lib.mjs)
+const smtpSend = (from, rcpts, messages) => smtpDeliver(smtpPort, 'a11y-test.example', from, rcpts, messages, ACTION_TIMEOUT_MS);
 
 const date = () => new Date().toUTCString().replace('GMT', '+0000');
 const RICH = 'Your invoice is ready';

@@ -17,6 +17,7 @@ import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { check, checks, step } from './lib.mjs';
 
 const [httpPort, expectFile, shotDir] = process.argv.slice(2);
 if (!httpPort || !expectFile || !shotDir) {
@@ -30,20 +31,6 @@ const X = JSON.parse(fs.readFileSync(expectFile, 'utf8'));
 const bytes = (b64) => Buffer.from(b64, 'base64');
 
 const t0 = Date.now();
-const checks = [];
-function check(name, ok, detail = '') {
-  checks.push({ name, ok: !!ok, detail: ok ? '' : String(detail).slice(0, 600) });
-  if (!ok) console.error(`FAIL ${name}: ${detail}`);
-  return !!ok;
-}
-async function step(name, fn) {
-  try {
-    await fn();
-  } catch (err) {
-    check(`${name} (step)`, false, err && err.stack ? err.stack.split('\n').slice(0, 3).join(' | ') : err);
-  }
-}
-process.on('unhandledRejection', (err) => check('unhandled rejection', false, err && err.message ? err.message : err));
 
 async function shot(page, name) {
   const file = path.join(shotDir, `${name}.png`);

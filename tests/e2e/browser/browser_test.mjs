@@ -12,9 +12,9 @@
 // detail}], ms}; the exit status is 0 only when every check passed.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { check, checks, step, smtpSend as smtpDeliver } from './lib.mjs';
 
 const [httpPort, smtpPort, remotePort, shotDir] = process.argv.slice(2);
 if (!httpPort || !smtpPort || !remotePort || !shotDir) {
@@ -31,67 +31,10 @@ const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 
 const t0 = Date.now();
-const checks = [];
-function check(name, ok, detail = '') {
-  checks.push({ name, ok: !!ok, detail: ok ? '' : String(detail).slice(0, 600) });
-  if (!ok) console.error(`FAIL ${name}: ${detail}`);
-  return !!ok;
-}
-// A step: its exceptions become one failed check, later steps still run.
-async function step(name, fn) {
-  try {
-    await fn();
-  } catch (err) {
-    check(`${name} (step)`, false, err && err.stack ? err.stack.split('\n').slice(0, 3).join(' | ') : err);
-  }
-}
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-// a waiter left behind by a failed step must not kill the run without a result
-process.on('unhandledRejection', (err) => check('unhandled rejection', false, err && err.message ? err.message : err));
 
-/* ---- a tiny SMTP client -------------------------------------------------- */
-
-// One SMTP session delivering one message, or several (an array) in turn.
-async function smtpSend(from, rcpts, messages) {
-  const sock = net.createConnection({ host: '127.0.0.1', port: Number(smtpPort) });
-  let buf = '';
-  let wake = null;
-  let failure = null;
-  sock.setEncoding('utf8');
-  sock.on('data', (d) => { buf += d; if (wake) wake(); });
-  sock.on('error', (e) => { failure = e; if (wake) wake(); });
-  sock.on('close', () => { failure = failure || new Error('smtp connection closed'); if (wake) wake(); });
-  const reply = async (want) => {
-    const deadline = Date.now() + ACTION_TIMEOUT_MS;
-    for (;;) {
-      const m = buf.match(/^(?:\d{3}-[^\n]*\n)*(\d{3})(?: [^\n]*)?\r?\n/);
-      if (m) {
-        buf = buf.slice(m[0].length);
-        if (Number(m[1]) !== want) throw new Error(`smtp: wanted ${want}, got ${m[0].trim()}`);
-        return;
-      }
-      if (failure) throw failure;
-      if (Date.now() > deadline) throw new Error(`smtp: no reply (wanted ${want})`);
-      await new Promise((r) => { wake = r; setTimeout(r, 200); });
-    }
-  };
-  const cmd = async (line, want) => { sock.write(line + '\r\n'); await reply(want); };
-  try {
-    await reply(220);
-    await cmd('EHLO browser-test.example', 250);
-    for (const message of [].concat(messages)) {
-      await cmd(`MAIL FROM:<${from}>`, 250);
-      for (const r of rcpts) await cmd(`RCPT TO:<${r}>`, 250);
-      await cmd('DATA', 354);
-      const body = message.replace(/\r?\n/g, '\r\n').replace(/^\./gm, '..');
-      sock.write(body.endsWith('\r\n') ? body : body + '\r\n');
-      await cmd('.', 250);
-    }
-    await cmd('QUIT', 221);
-  } finally {
-    sock.destroy();
-  }
-}
+// mail goes in over SMTP (lib.mjs), as an application would send it
+const smtpSend = (from, rcpts, messages) => smtpDeliver(smtpPort, 'browser-test.example', from, rcpts, messages, ACTION_TIMEOUT_MS);
 
 /* ---- the mails ------------------------------------------------------------ */
 

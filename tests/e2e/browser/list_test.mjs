@@ -12,9 +12,9 @@
 // stdout line is {ok, passed, failed, checks:[{name, ok, detail}], ms}.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { check, checks, step, smtpSend as smtpDeliver } from './lib.mjs';
 
 const [httpPort, smtpPort, relayHttpPort, shotDir] = process.argv.slice(2);
 if (!httpPort || !smtpPort || !relayHttpPort || !shotDir) {
@@ -28,61 +28,8 @@ const ACTION_TIMEOUT_MS = 10000;
 const BULK = 60;                  // more than a page (50)
 
 const t0 = Date.now();
-const checks = [];
-function check(name, ok, detail = '') {
-  checks.push({ name, ok: !!ok, detail: ok ? '' : String(detail).slice(0, 600) });
-  if (!ok) console.error(`FAIL ${name}: ${detail}`);
-  return !!ok;
-}
-async function step(name, fn) {
-  try {
-    await fn();
-  } catch (err) {
-    check(`${name} (step)`, false, err && err.stack ? err.stack.split('\n').slice(0, 3).join(' | ') : err);
-  }
-}
-process.on('unhandledRejection', (err) => check('unhandled rejection', false, err && err.message ? err.message : err));
 
-async function smtpSend(from, rcpts, messages) {
-  const sock = net.createConnection({ host: '127.0.0.1', port: Number(smtpPort) });
-  let buf = '';
-  let wake = null;
-  let failure = null;
-  sock.setEncoding('utf8');
-  sock.on('data', (d) => { buf += d; if (wake) wake(); });
-  sock.on('error', (e) => { failure = e; if (wake) wake(); });
-  sock.on('close', () => { failure = failure || new Error('smtp connection closed'); if (wake) wake(); });
-  const reply = async (want) => {
-    const deadline = Date.now() + ACTION_TIMEOUT_MS;
-    for (;;) {
-      const m = buf.match(/^(?:\d{3}-[^\n]*\n)*(\d{3})(?: [^\n]*)?\r?\n/);
-      if (m) {
-        buf = buf.slice(m[0].length);
-        if (Number(m[1]) !== want) throw new Error(`smtp: wanted ${want}, got ${m[0].trim()}`);
-        return;
-      }
-      if (failure) throw failure;
-      if (Date.now() > deadline) throw new Error(`smtp: no reply (wanted ${want})`);
-      await new Promise((r) => { wake = r; setTimeout(r, 200); });
-    }
-  };
-  const cmd = async (line, want) => { sock.write(line + '\r\n'); await reply(want); };
-  try {
-    await reply(220);
-    await cmd('EHLO list-test.example', 250);
-    for (const message of [].concat(messages)) {
-      await cmd(`MAIL FROM:<${from}>`, 250);
-      for (const r of rcpts) await cmd(`RCPT TO:<${r}>`, 250);
-      await cmd('DATA', 354);
-      const body = message.replace(/\r?\n/g, '\r\n').replace(/^\./gm, '..');
-      sock.write(body.endsWith('\r\n') ? body : body + '\r\n');
-      await cmd('.', 250);
-    }
-    await cmd('QUIT', 221);
-  } finally {
-    sock.destroy();
-  }
-}
+const smtpSend = (from, rcpts, messages) => smtpDeliver(smtpPort, 'list-test.example', from, rcpts, messages, ACTION_TIMEOUT_MS);
 const date = () => new Date().toUTCString().replace('GMT', '+0000');
 const mail = (subject, to = 'grace@example.com') => `From: Ada <ada@example.com>
 To: ${to}

@@ -17,6 +17,7 @@
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
+import { check, checks, step } from './lib.mjs';
 
 const [offPort, onPort, linksPort, shotDir] = process.argv.slice(2);
 if (!offPort || !onPort || !linksPort || !shotDir) {
@@ -33,20 +34,6 @@ const NEWSLETTER = 'Spring newsletter';
 const PLAIN = 'Plain text only';
 
 const t0 = Date.now();
-const checks = [];
-function check(name, ok, detail = '') {
-  checks.push({ name, ok: !!ok, detail: ok ? '' : String(detail).slice(0, 600) });
-  if (!ok) console.error(`FAIL ${name}: ${detail}`);
-  return !!ok;
-}
-async function step(name, fn) {
-  try {
-    await fn();
-  } catch (err) {
-    check(`${name} (step)`, false, err && err.stack ? err.stack.split('\n').slice(0, 3).join(' | ') : err);
-  }
-}
-process.on('unhandledRejection', (err) => check('unhandled rejection', false, err && err.message ? err.message : err));
 
 async function apiJson(base, p) {
   const r = await fetch(base + p);
