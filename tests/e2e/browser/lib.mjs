@@ -23,6 +23,14 @@ export async function step(name, fn) {
   }
 }
 
+// The result: one JSON line on stdout, exit status 0 only when every
+// check passed (and there was one). t0: when the script started.
+export function report(t0) {
+  const failed = checks.filter((c) => !c.ok).length;
+  console.log(JSON.stringify({ ok: failed === 0 && checks.length > 0, passed: checks.length - failed, failed, ms: Date.now() - t0, checks }));
+  process.exit(failed === 0 ? 0 : 1);
+}
+
 // a waiter left behind by a failed step must not end the run without a result
 process.on('unhandledRejection', (err) => check('unhandled rejection', false, err && err.message ? err.message : err));
 

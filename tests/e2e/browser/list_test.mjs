@@ -14,7 +14,7 @@ import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { check, checks, step, smtpSend as smtpDeliver } from './lib.mjs';
+import { check, report, step, smtpSend as smtpDeliver } from './lib.mjs';
 
 const [httpPort, smtpPort, relayHttpPort, shotDir] = process.argv.slice(2);
 if (!httpPort || !smtpPort || !relayHttpPort || !shotDir) {
@@ -417,6 +417,4 @@ try {
   fs.rmSync(userData, { recursive: true, force: true });
 }
 
-const failed = checks.filter((c) => !c.ok).length;
-console.log(JSON.stringify({ ok: failed === 0 && checks.length > 0, passed: checks.length - failed, failed, ms: Date.now() - t0, checks }));
-process.exit(failed === 0 ? 0 : 1);
+report(t0);

@@ -17,7 +17,7 @@
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
-import { check, checks, step } from './lib.mjs';
+import { check, report, step } from './lib.mjs';
 
 const [offPort, onPort, linksPort, shotDir] = process.argv.slice(2);
 if (!offPort || !onPort || !linksPort || !shotDir) {
@@ -320,6 +320,4 @@ try {
   await browser.close();
 }
 
-const failed = checks.filter((c) => !c.ok).length;
-console.log(JSON.stringify({ ok: failed === 0 && checks.length > 0, passed: checks.length - failed, failed, checks, ms: Date.now() - t0 }));
-process.exit(failed === 0 ? 0 : 1);
+report(t0);
