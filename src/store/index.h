@@ -83,6 +83,8 @@ void index_savepoint(struct index *idx);
  * system (incremental vacuum) and checkpoint the WAL without blocking.
  * Cheap when nothing was deleted. Returns pages given back, or -1. */
 int index_maintain(struct index *idx, int64_t max_pages);
+/* Whether index_maintain has more work queued (a full-text merge under way). */
+bool index_maintain_pending(const struct index *idx);
 int index_savepoint_end(struct index *idx, bool keep);
 
 /* Look up (and with create, make) a mailbox. 0 found/created, -1 missing. */

@@ -318,9 +318,16 @@ static bool commit_idle(void *arg);
 #define STORE_MAINTAIN_SECONDS 2
 #define STORE_MAINTAIN_PAGES 2048
 
+/* While a full-text merge is under way, its next step comes this soon. */
+#define STORE_MAINTAIN_STEP_MS 50
+
 static void maintain_cb(evutil_socket_t fd, short what, void *arg) {
     struct store *s = arg;
     index_maintain(s->idx, STORE_MAINTAIN_PAGES);
+    if (index_maintain_pending(s->idx) && !evtimer_pending(s->maintain_step, NULL)) {
+        struct timeval tv = {0, STORE_MAINTAIN_STEP_MS * 1000};
+        evtimer_add(s->maintain_step, &tv);
+    }
 }
 
 struct store *store_open(struct event_base *base, const char *data_dir, const char *hostname, buf_t *err) {
@@ -365,6 +372,7 @@ struct store *store_open(struct event_base *base, const char *data_dir, const ch
         maildir_committer_set_batch_hooks(s->committer, commit_batch_begin, commit_batch_end, s);
         maildir_committer_set_idle_hook(s->committer, commit_idle, s);
         s->maintain = event_new(base, -1, EV_PERSIST, maintain_cb, s);
+        s->maintain_step = evtimer_new(base, maintain_cb, s);
         struct timeval tv = {STORE_MAINTAIN_SECONDS, 0};
         event_add(s->maintain, &tv);
     }
@@ -394,6 +402,7 @@ void store_close(struct store *s) {
     store_warmup_free(s);
     tag_rules_free(s->tag_rules, s->ntag_rules);
     if (s->maintain) event_free(s->maintain);
+    if (s->maintain_step) event_free(s->maintain_step);
     maildir_committer_free(s->committer);
     store_watches_free(s); /* their statements are on commit_idx */
     index_close(s->commit_idx);

@@ -25,6 +25,7 @@ struct store {
     struct store_warmup *warmup;     /* start-up indexing under way (store_warmup.c) */
     _Atomic bool warming;            /* the same, for the commit thread */
     struct event *maintain;   /* gives freed index pages back, now and then */
+    struct event *maintain_step; /* the next step of a full-text merge */
     const void *origin;       /* of the changes being made (store_origin_begin) */
     struct tag_rule *tag_rules; /* Mailpit's tag filters for new mail (store_set_tag_rules) */
     size_t ntag_rules;

@@ -2,8 +2,9 @@
  * test_index_ids - identities in the index are never given out twice:
  * mailboxes.id (held by sessions that have a mailbox selected) is
  * AUTOINCREMENT in a new index, and an index made before that is rebuilt
- * on open without losing a mailbox or a message. Each test works in its
- * own mkdtemp directory.
+ * on open without losing a mailbox or a message. And deleted rows leave
+ * the full-text index in bounded steps (index_maintain), never in one
+ * long merge. Each test works in its own mkdtemp directory.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 
 #include "core/buf.h"
 #include "store/index.h"
+#include "store/summary.h"
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
     (void)st;
@@ -169,10 +171,82 @@ static void test_mailboxes_migration(void **state) {
     free(path);
 }
 
+static int64_t query_int(struct index *idx, const char *sql) {
+    char *t = query_text(idx, sql);
+    int64_t v = strtoll(t, NULL, 10);
+    free(t);
+    return v;
+}
+
+/* 300 messages, 150 deleted: the full-text merge that frees their pages
+ * runs as several bounded index_maintain steps (each one a 'merge' of at
+ * most 256 pages), ends by itself, and leaves a sound index that finds the
+ * kept messages and none of the deleted ones. */
+static void test_fts_merge_in_steps(void **state) {
+    char *path = index_path(*state);
+    buf_t file = BUF_INIT, text = BUF_INIT, base = BUF_INIT;
+    summary_init();
+    buf_printf(&file, "%s/msg.eml", (char *)*state);
+    struct index *idx;
+    buf_t err = BUF_INIT;
+    assert_int_equal(index_open(&idx, path, &err), 0);
+    struct index_mailbox mb;
+    assert_int_equal(index_mailbox_get(idx, "all@example.com", "INBOX", true, &mb), 0);
+    int64_t rows[300];
+    index_begin(idx);
+    for (int i = 0; i < 300; i++) {
+        buf_reset(&text);
+        buf_printf(&text, "From: a@example.com\r\nSubject: note %d\r\n\r\n", i);
+        /* distinct words, so the index has real volume to merge */
+        for (int w = 0; w < 400; w++) buf_printf(&text, "w%dx%d ", i, w);
+        buf_printf(&text, "%s\r\n", i % 2 ? "keptword" : "goneword");
+        FILE *f = fopen(buf_cstr(&file), "w");
+        assert_non_null(f);
+        fwrite(text.data, 1, text.len, f);
+        fclose(f);
+        struct msg_summary sum;
+        summary_from_file(buf_cstr(&file), &sum);
+        buf_reset(&base);
+        buf_printf(&base, "100%d.M1P1Q%d.test,S=%zu", i, i, text.len);
+        struct index_new_msg m = {.base = buf_cstr(&base), .subdir = "new", .internaldate = 1, .size = (int64_t)text.len,
+                                  .summary = &sum};
+        assert_int_equal(index_add_message(idx, mb.id, &m, NULL, &rows[i]), 0);
+        summary_free(&sum);
+    }
+    assert_int_equal(index_commit(idx), 0);
+    index_fts_flush(idx, 0);
+    assert_false(index_maintain_pending(idx));
+    index_begin(idx);
+    for (int i = 0; i < 300; i += 2) assert_int_equal(index_delete_message(idx, rows[i]), 0);
+    assert_int_equal(index_commit(idx), 0);
+
+    int steps = 0;
+    index_maintain(idx, 2048);
+    assert_true(index_maintain_pending(idx)); /* more than one step's work */
+    while (index_maintain_pending(idx) && steps < 10000) {
+        index_maintain(idx, 2048);
+        steps++;
+    }
+    assert_false(index_maintain_pending(idx));
+    assert_true(steps >= 1);
+    assert_int_equal(sqlite3_exec(index_db(idx), "INSERT INTO messages_fts(messages_fts) VALUES('integrity-check')",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(query_int(idx, "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'keptword'"), 150);
+    assert_int_equal(query_int(idx, "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'goneword'"), 0);
+    index_close(idx);
+    buf_free(&err);
+    buf_free(&file);
+    buf_free(&text);
+    buf_free(&base);
+    free(path);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_mailbox_ids_not_reused, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_mailboxes_migration, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_fts_merge_in_steps, setup_dir, teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
