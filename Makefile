@@ -71,7 +71,7 @@ build/libdevmail.a: $(filter-out $(OBJ_DIR)/main/%,$(LIB_OBJS))
 build/devmail: src/main.c build/libdevmail.a
 	$(CC) $(ALL_CFLAGS) -o $@ src/main.c build/libdevmail.a $(LDLIBS)
 
-build/tests/%: tests/unit/%.c build/libdevmail.a
+build/tests/%: tests/unit/%.c tests/unit/unit_dir.h build/libdevmail.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< build/libdevmail.a $(LDLIBS) -lcmocka
 
@@ -95,7 +95,7 @@ $(ASAN_DIR)/libdevmail.a: $(ASAN_OBJS)
 $(ASAN_DIR)/devmail: src/main.c $(ASAN_DIR)/libdevmail.a
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -O1 -o $@ src/main.c $(ASAN_DIR)/libdevmail.a $(LDLIBS)
 
-$(ASAN_DIR)/tests/%: tests/unit/%.c $(ASAN_DIR)/libdevmail.a
+$(ASAN_DIR)/tests/%: tests/unit/%.c tests/unit/unit_dir.h $(ASAN_DIR)/libdevmail.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -O1 -o $@ $< $(ASAN_DIR)/libdevmail.a $(LDLIBS) -lcmocka
 

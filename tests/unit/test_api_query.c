@@ -15,7 +15,6 @@
 
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,13 +22,7 @@
 #include "core/search_query.h"
 #include "store/api_query.h"
 #include "store/store.h"
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
+#include "unit_dir.h"
 
 struct fixture {
     char *dir;
@@ -61,15 +54,8 @@ static int64_t deliver(struct store *s, const char *account, const char *subject
 
 static int setup(void **state) {
     struct fixture *f = calloc(1, sizeof *f);
-    const char *tmp = getenv("TMPDIR");
-    buf_t b = BUF_INIT;
-    buf_printf(&b, "%s/devmail-test-api-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    f->dir = buf_steal(&b);
-    if (!mkdtemp(f->dir)) return -1;
-    buf_t err = BUF_INIT;
-    f->s = store_open(NULL, f->dir, "test.example", &err);
-    buf_free(&err);
-    if (!f->s) return -1;
+    if (!(f->dir = unit_dir_make())) return -1;
+    f->s = open_store(f->dir);
     f->rows[0] = deliver(f->s, "all@example.com", "alpha", "ann@example.com");
     f->rows[1] = deliver(f->s, "all@example.com", "beta", "bob@shop.test");
     f->rows[2] = deliver(f->s, "all@example.com", "gamma", "ann@example.com");
@@ -81,8 +67,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
     struct fixture *f = *state;
     store_close(f->s);
-    nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    free(f->dir);
+    unit_dir_remove(f->dir);
     free(f);
     return 0;
 }

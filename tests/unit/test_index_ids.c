@@ -16,39 +16,12 @@
 
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <sqlite3.h>
 
 #include "core/buf.h"
 #include "store/index.h"
 #include "store/summary.h"
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static int setup_dir(void **state) {
-    const char *tmp = getenv("TMPDIR");
-    buf_t b = BUF_INIT;
-    buf_printf(&b, "%s/devmail-test-ids-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    char *dir = buf_steal(&b);
-    if (!mkdtemp(dir)) {
-        free(dir);
-        return -1;
-    }
-    *state = dir;
-    return 0;
-}
-
-static int teardown_dir(void **state) {
-    char *dir = *state;
-    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    free(dir);
-    return 0;
-}
+#include "unit_dir.h"
 
 static char *index_path(const char *dir) {
     buf_t p = BUF_INIT;

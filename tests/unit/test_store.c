@@ -18,7 +18,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -32,35 +31,9 @@
 #include "store/store_internal.h"
 #include "store/maildir.h"
 #include "store/store.h"
+#include "unit_dir.h"
 
 /* ---- helpers ---------------------------------------------------------------- */
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static int setup_dir(void **state) {
-    const char *tmp = getenv("TMPDIR");
-    buf_t b = BUF_INIT;
-    buf_printf(&b, "%s/devmail-test-store-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    char *dir = buf_steal(&b);
-    if (!mkdtemp(dir)) {
-        free(dir);
-        return -1;
-    }
-    *state = dir;
-    return 0;
-}
-
-static int teardown_dir(void **state) {
-    char *dir = *state;
-    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    free(dir);
-    return 0;
-}
 
 /* Names of the regular files in dir, sorted; returns how many. */
 static size_t list_dir(const char *dir, char ***names) {
@@ -455,14 +428,6 @@ static void drop(const char *md, const char *sub, const char *name, const char *
     buf_printf(&p, "%s/%s/%s", md, sub, name);
     write_file(buf_cstr(&p), text);
     buf_free(&p);
-}
-
-static struct store *open_store(const char *dir) {
-    buf_t err = BUF_INIT;
-    struct store *s = store_open(NULL, dir, "test.example", &err);
-    if (!s) fail_msg("store_open: %s", buf_cstr(&err));
-    buf_free(&err);
-    return s;
 }
 
 static void test_open_indexes_existing(void **state) {

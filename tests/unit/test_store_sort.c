@@ -18,7 +18,6 @@
 
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 
@@ -26,43 +25,9 @@
 #include "store/sort.h"
 #include "store/store.h"
 #include "store/view.h"
+#include "unit_dir.h"
 
 #define ACCT "sort@example.com"
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static int setup_dir(void **state) {
-    const char *tmp = getenv("TMPDIR");
-    buf_t b = BUF_INIT;
-    buf_printf(&b, "%s/devmail-test-sort-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    char *dir = buf_steal(&b);
-    if (!mkdtemp(dir)) {
-        free(dir);
-        return -1;
-    }
-    *state = dir;
-    return 0;
-}
-
-static int teardown_dir(void **state) {
-    char *dir = *state;
-    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    free(dir);
-    return 0;
-}
-
-static struct store *open_store(const char *dir) {
-    buf_t err = BUF_INIT;
-    struct store *s = store_open(NULL, dir, "test.example", &err);
-    if (!s) fail_msg("store_open: %s", buf_cstr(&err));
-    buf_free(&err);
-    return s;
-}
 
 static const char *const MSGS[] = {
     "From: \"Zed\" <b@x.org>\r\nTo: c@x.org\r\nCc: a@x.org\r\nSubject: Re: beta\r\n"

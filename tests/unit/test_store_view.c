@@ -18,7 +18,6 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <sys/stat.h>
 
 #include "core/buf.h"
@@ -26,43 +25,9 @@
 #include "store/search_rows.h"
 #include "store/store.h"
 #include "store/view.h"
+#include "unit_dir.h"
 
 #define ACCT "view@example.com"
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static int setup_dir(void **state) {
-    const char *tmp = getenv("TMPDIR");
-    buf_t b = BUF_INIT;
-    buf_printf(&b, "%s/devmail-test-view-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    char *dir = buf_steal(&b);
-    if (!mkdtemp(dir)) {
-        free(dir);
-        return -1;
-    }
-    *state = dir;
-    return 0;
-}
-
-static int teardown_dir(void **state) {
-    char *dir = *state;
-    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    free(dir);
-    return 0;
-}
-
-static struct store *open_store(const char *dir) {
-    buf_t err = BUF_INIT;
-    struct store *s = store_open(NULL, dir, "test.example", &err);
-    if (!s) fail_msg("store_open: %s", buf_cstr(&err));
-    buf_free(&err);
-    return s;
-}
 
 /* An INBOX with n messages "Subject: hello <i>" from Ann (i from 1),
  * the given flags and keywords on the first; rows into rows. */
