@@ -138,7 +138,7 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
 
 printf '@example.com       example.com/all/Maildir/\n' > "$dir/etc/vmailbox"
-postmap "hash:$dir/etc/vmailbox"
+postmap -c "$dir/etc" "hash:$dir/etc/vmailbox"
 
 # Creates the queue subdirectories with the right owners and checks the
 # configuration; fails loudly if something is off.
