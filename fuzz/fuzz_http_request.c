@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             /* none, then lists, then the wildcards */
             struct http_guard g = {"mail.test", fuzz_hosts, k ? 3 + (k == 2) : 0, fuzz_origins, k ? k : 0};
             const char *why = NULL;
-            int rc = http_guard_check(&g, &r, k == 1, &why);
+            int rc = http_guard_check(&g, &r, k == 1, k == 2, &why);
             if (rc != 0 && rc != 403 && rc != 415 && rc != 421) abort();
             if (rc && !why) abort();
             (void)http_guard_cors_allowed(&g, http_request_header(&r, "Origin"));

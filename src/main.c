@@ -44,6 +44,7 @@
 #include "app/client_setup.h"
 #include "net/tls.h"
 #include "pop3/pop3_session.h"
+#include "http/autoconfig.h"
 #include "http/http_api.h"
 #include "http/http_server.h"
 #include "http/webhook.h"
@@ -485,7 +486,7 @@ static int cmd_serve(int argc, char **argv) {
     if (pop3_server_start(&app, &err) < 0) goto fail;
     /* the HTTP server's routes: add a module's table here */
     static const struct http_handlers http_handlers = {
-        .tables = {http_api_routes},
+        .tables = {http_api_routes, autoconfig_routes},
         .stats_frame = http_api_stats_frame,
         .event_frame = http_api_event_frame,
     };

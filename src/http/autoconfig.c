@@ -9,7 +9,6 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "app/client_setup.h"
 #include "net/tls.h"
@@ -22,11 +21,6 @@
 #define ROUTE_JSON "/client-setup.json"
 #define ROUTE_MOBILECONFIG "/client-setup/devmail.mobileconfig"
 #define ROUTE_CA "/client-setup/ca.crt"
-
-bool autoconfig_is_route(const char *path) {
-    return !strcmp(path, ROUTE_TB) || !strcmp(path, ROUTE_TB_WELL_KNOWN) || !strcasecmp(path, ROUTE_AUTODISCOVER) ||
-           !strcmp(path, ROUTE_TEXT) || !strcmp(path, ROUTE_JSON) || !strcmp(path, ROUTE_MOBILECONFIG) || !strcmp(path, ROUTE_CA);
-}
 
 static bool method_get(struct http_ctx *x) {
     if (!strcmp(x->req->method, "GET") || !strcmp(x->req->method, "HEAD")) return true;
@@ -204,14 +198,13 @@ static void ca_cert(struct http_ctx *x) {
     buf_free(&err);
 }
 
-bool autoconfig_handle(struct http_ctx *x) {
-    const char *path = x->req->path;
-    if (!strcmp(path, ROUTE_TB) || !strcmp(path, ROUTE_TB_WELL_KNOWN)) thunderbird(x);
-    else if (!strcasecmp(path, ROUTE_AUTODISCOVER)) autodiscover(x);
-    else if (!strcmp(path, ROUTE_MOBILECONFIG)) mobileconfig(x);
-    else if (!strcmp(path, ROUTE_CA)) ca_cert(x);
-    else if (!strcmp(path, ROUTE_TEXT)) text(x);
-    else if (!strcmp(path, ROUTE_JSON)) json(x);
-    else return false;
-    return true;
-}
+const struct http_route autoconfig_routes[] = {
+    {"*", ROUTE_TB, thunderbird, HTTP_AUTH_PUBLIC, false, NULL},
+    {"*", ROUTE_TB_WELL_KNOWN, thunderbird, HTTP_AUTH_PUBLIC, false, NULL},
+    {"*", "~" ROUTE_AUTODISCOVER, autodiscover, HTTP_AUTH_PUBLIC, false, NULL}, /* any case */
+    {"*", ROUTE_TEXT, text, HTTP_AUTH_PUBLIC, false, NULL},
+    {"*", ROUTE_JSON, json, HTTP_AUTH_PUBLIC, false, NULL},
+    {"*", ROUTE_MOBILECONFIG, mobileconfig, HTTP_AUTH_PUBLIC, false, NULL},
+    {"*", ROUTE_CA, ca_cert, HTTP_AUTH_PUBLIC, false, NULL},
+    {NULL, NULL, NULL, HTTP_AUTH_PUBLIC, false, NULL},
+};

@@ -6,6 +6,7 @@
  *   GET  /.well-known/autoconfig/mail/config-v1.1.xml[?...]  (the same)
  *   POST /autodiscover/autodiscover.xml                      Outlook autodiscover (any case)
  *   GET  /client-setup[?emailaddress=A]                      the settings as text
+ *   GET  /client-setup.json[?emailaddress=A]                 the same as JSON (the page)
  *   GET  /client-setup/devmail.mobileconfig[?emailaddress=A] Apple profile
  *   GET  /client-setup/ca.crt                                the local CA certificate
  *
@@ -19,15 +20,10 @@
 #ifndef DEVMAIL_AUTOCONFIG_H
 #define DEVMAIL_AUTOCONFIG_H
 
-#include <stdbool.h>
-
 #include "http/http_server.h"
 
-/* Is path (without query) one of the routes above? */
-bool autoconfig_is_route(const char *path);
-
-/* Answer x when its path is one of the routes above (true); false: not
- * one of them, nothing answered. */
-bool autoconfig_handle(struct http_ctx *x);
+/* The routes above (HTTP_AUTH_PUBLIC, any method: each answers 405 to a
+ * method it does not take), for the server's route tables. */
+extern const struct http_route autoconfig_routes[];
 
 #endif

@@ -1,7 +1,6 @@
 /* http_guard: see http_guard.h. */
 #include "http/http_guard.h"
 
-#include "http/autoconfig.h"
 
 #include <arpa/inet.h>
 #include <string.h>
@@ -144,7 +143,7 @@ static bool is_json(const char *ct) {
     return eq_ci(ct, n, "application/json");
 }
 
-int http_guard_check(const struct http_guard *g, const struct http_request *req, bool websocket,
+int http_guard_check(const struct http_guard *g, const struct http_request *req, bool websocket, bool public,
                      const char **reason) {
     const char *host = http_request_header(req, "Host");
     const char *origin = http_request_header(req, "Origin");
@@ -157,7 +156,7 @@ int http_guard_check(const struct http_guard *g, const struct http_request *req,
     /* mail-client setup: asked under autoconfig.<domain> and the like by
      * clients with a Mozilla/ User-Agent (Thunderbird), public, and
      * without effects (autodiscover's POST only reads its body) */
-    if (autoconfig_is_route(req->path)) return 0;
+    if (public) return 0;
     if (browser && !http_guard_host_ok(g, host)) {
         *reason = "unknown Host: this server answers to localhost, its hostname, its addresses and "
                   "http_allowed_hosts";

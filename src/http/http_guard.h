@@ -56,8 +56,10 @@ bool http_guard_cors_allowed(const struct http_guard *g, const char *origin);
 
 /* Check one request. Returns 0 to go on, or the status to answer (421,
  * 403, 415) with a static reason. websocket: the request asks for an
- * upgrade. */
-int http_guard_check(const struct http_guard *g, const struct http_request *req, bool websocket,
+ * upgrade; public: its route is public (HTTP_AUTH_PUBLIC: mail-client
+ * setup, asked under autoconfig.<domain> and the like, without effects),
+ * which any Host and any Origin may ask. */
+int http_guard_check(const struct http_guard *g, const struct http_request *req, bool websocket, bool public,
                      const char **reason);
 
 #endif

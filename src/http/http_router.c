@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/xalloc.h"
 
@@ -45,6 +46,7 @@ static bool match_segment(const char *pat, size_t pl, const char *s, size_t sl, 
 
 bool http_route_match(const char *pattern, const char *path, struct http_params *p) {
     p->n = 0;
+    if (pattern[0] == '~') return pattern[1] == '/' && !strcasecmp(pattern + 1, path);
     if (pattern[0] != '/' || path[0] != '/') return false;
     const char *a = pattern + 1, *b = path + 1;
     for (;;) {

@@ -6,7 +6,10 @@
  * literal text, or has one {name} parameter with optional literal text
  * around it ("{ID}.html"), which matches a non-empty part of one segment;
  * a last segment {name...} matches the non-empty rest of the path,
- * slashes included. Matching is exact and case-sensitive otherwise.
+ * slashes included. Matching is exact and case-sensitive otherwise; a
+ * pattern "~/literal/path" (no parameters) matches that path in any
+ * letter case (Outlook asks for /Autodiscover/Autodiscover.xml, others
+ * for /autodiscover/autodiscover.xml).
  *
  * http_path_clean() is what Go's net/http ServeMux (which Mailpit uses)
  * does before routing: doubled slashes, "." and ".." segments go, a

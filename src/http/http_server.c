@@ -38,7 +38,6 @@
 #include "app/sasl.h"
 #include "core/log.h"
 #include "core/xalloc.h"
-#include "http/autoconfig.h"
 #include "http/web_assets.h"
 #include "store/api_query.h"
 
@@ -545,8 +544,8 @@ static bool authenticate(struct http_conn *h) {
     struct http_request *req = &h->req;
     x->account = NULL;
     /* the setup listener answers its public routes and 404 to the rest */
-    if (!auth_enabled(srv) || h->setup_only || (x->route && x->route->auth == HTTP_AUTH_NONE) ||
-        autoconfig_is_route(req->path) || is_preflight(req))
+    if (!auth_enabled(srv) || h->setup_only ||
+        (x->route && (x->route->auth == HTTP_AUTH_NONE || x->route->auth == HTTP_AUTH_PUBLIC)) || is_preflight(req))
         return true;
     const char *hdr = http_request_header(req, "Authorization");
     if (hdr && h->auth_header && h->auth_generation == srv->auth_generation && !strcmp(hdr, h->auth_header)) {
@@ -938,18 +937,15 @@ static void route(struct http_conn *h) {
         send_response(h);
         return;
     }
-    if (autoconfig_handle(x)) {
-        send_response(h);
-        return;
-    }
-    if (h->setup_only) {
+    buf_t allow = BUF_INIT;
+    find_route(srv, x, req, &allow);
+    const struct http_route *r = x->route;
+    if (h->setup_only && !(r && r->auth == HTTP_AUTH_PUBLIC)) {
+        buf_free(&allow);
         http_reply_text(x, 404, "this listener serves only mail-client setup (autoconfig_listen)");
         send_response(h);
         return;
     }
-    buf_t allow = BUF_INIT;
-    find_route(srv, x, req, &allow);
-    const struct http_route *r = x->route;
     if (r && r->events) {
         buf_free(&allow);
         ws_upgrade(h);
@@ -1014,7 +1010,8 @@ static void process_input(struct http_conn *h) {
             find_route(h->srv, &h->x, &h->req, NULL);
             bool ws = h->x.route && h->x.route->events &&
                       http_header_has_token(http_request_header(&h->req, "Upgrade"), "websocket");
-            int refuse = http_guard_check(&g, &h->req, ws, &why);
+            bool public = h->x.route && h->x.route->auth == HTTP_AUTH_PUBLIC;
+            int refuse = http_guard_check(&g, &h->req, ws, public, &why);
             if (refuse) {
                 const char *origin = http_request_header(&h->req, "Origin");
                 log_warn("http[%llu] %s: %s %s refused (%d): Host %s, Origin %s", (unsigned long long)conn_id(h->conn),
@@ -1172,7 +1169,7 @@ static void *http_on_open_setup(struct conn *c, void *arg) {
 }
 
 /* autoconfig_listen and autoconfig_tls_listen: the same server, answering
- * only autoconfig.h's routes */
+ * only the routes that are HTTP_AUTH_PUBLIC (autoconfig.h) */
 static const struct conn_handler http_setup_conn_handler = {
     .proto = "http",
     .busy_reply = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 21\r\nConnection: close\r\n\r\ntoo many connections\n",

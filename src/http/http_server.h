@@ -45,12 +45,16 @@ enum http_auth {
     HTTP_AUTH_LOGIN, /* any login (the default) */
     HTTP_AUTH_NONE,  /* no login asked (health checks) */
     HTTP_AUTH_ADMIN, /* a login named in http_admin_users; others get 403 */
+    /* anyone, under any Host name and from any Origin, without effects
+     * (mail-client setup): no login asked, and the only routes a
+     * setup-only listener (autoconfig_listen) serves */
+    HTTP_AUTH_PUBLIC,
 };
 
 /* One row of a route table; a table ends with a row whose pattern is NULL. */
 struct http_route {
     const char *method;  /* "GET" (answers HEAD too), "POST", "PUT", "DELETE"; "*": any */
-    const char *pattern; /* "/api/v1/message/{ID}/part/{PartID}" (http_router.h) */
+    const char *pattern; /* "/api/v1/message/{ID}/part/{PartID}", "~/any/Case" (http_router.h) */
     void (*handle)(struct http_ctx *x); /* NULL with events */
     enum http_auth auth;
     bool events;         /* the WebSocket event stream: the server upgrades it */

@@ -28,6 +28,21 @@ static void test_literal_routes(void **state) {
     assert_false(http_route_match("/livez", "livez", &p));
 }
 
+/* "~/path": the literal path in any letter case, and nothing else */
+static void test_any_case(void **state) {
+    (void)state;
+    struct http_params p;
+    const char *pat = "~/autodiscover/autodiscover.xml";
+    assert_true(http_route_match(pat, "/autodiscover/autodiscover.xml", &p));
+    assert_int_equal(p.n, 0);
+    assert_true(http_route_match(pat, "/Autodiscover/Autodiscover.xml", &p));
+    assert_true(http_route_match(pat, "/AUTODISCOVER/AUTODISCOVER.XML", &p));
+    assert_false(http_route_match(pat, "/autodiscover/autodiscover.xml/x", &p));
+    assert_false(http_route_match(pat, "/autodiscover", &p));
+    assert_false(http_route_match(pat, "autodiscover/autodiscover.xml", &p));
+    assert_false(http_route_match("~x", "x", &p));
+}
+
 static void test_params(void **state) {
     (void)state;
     struct http_params p;
@@ -101,6 +116,7 @@ static void test_escape(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_literal_routes),
+        cmocka_unit_test(test_any_case),
         cmocka_unit_test(test_params),
         cmocka_unit_test(test_clean),
         cmocka_unit_test(test_escape),
