@@ -43,6 +43,12 @@ struct walk {
 
 static void walk_part(GMimeObject *parent, GMimeObject *part, gpointer data) {
     struct walk *w = data;
+    /* a forwarded message (message/rfc822) is an attachment, whatever its
+     * disposition, as Mailpit counts it and as the API lists it */
+    if (GMIME_IS_MESSAGE_PART(part)) {
+        w->attachments++;
+        return;
+    }
     if (!GMIME_IS_PART(part)) return;
     GMimeContentType *ct = g_mime_object_get_content_type(part);
     GMimeContentDisposition *disp = g_mime_object_get_content_disposition(part);

@@ -12,12 +12,19 @@ message):
   a part that is no message;
 - GET /view/{ID}/part/{PartID}.html|.txt: its views, sandboxed as /view;
 - ?preview=1 on a part: inline, and a PDF without the CSP sandbox that
-  Chromium's PDF viewer refuses (every other type keeps it).
+  Chromium's PDF viewer refuses (every other type keeps it);
+- a mail whose only attachment is a forwarded message counts it as an
+  attachment (the summary's Attachments, has:attachment), with or without
+  Content-Disposition: attachment.
 """
 import json
 import unittest
 import urllib.error
+import urllib.parse
 import urllib.request
+from email.mime.message import MIMEMessage
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 
 import attach_mails as mails
 from harness import Devmail, send_mail
@@ -225,6 +232,36 @@ class AttachLimitsTest(unittest.TestCase):
             self.assertEqual(api.get(p + "5/message")[0], 422)
             self.assertEqual(api.get(p + "5.2")[0], 404)
             self.assertEqual(api.get(p + "5")[0], 200)   # the .eml itself still downloads
+        finally:
+            dm.stop()
+
+
+class ForwardedCountTest(unittest.TestCase):
+    def forward(self, subject, disposition):
+        inner = MIMEText("the original text\n")
+        inner["From"], inner["To"], inner["Subject"] = "x@example.com", "y@example.com", "original"
+        m = MIMEMultipart()
+        m["From"], m["To"], m["Subject"] = "a@example.com", "b@example.com", subject
+        m.attach(MIMEText("see the forwarded mail\n"))
+        part = MIMEMessage(inner)
+        if disposition:
+            part.add_header("Content-Disposition", "attachment", filename="original.eml")
+        m.attach(part)
+        return m.as_bytes()
+
+    def test_forwarded_message_is_an_attachment(self):
+        dm = start()
+        try:
+            api = Api(dm)
+            send_mail(dm, self.forward("fwdcount attachment", True))   # Thunderbird, Gmail
+            send_mail(dm, self.forward("fwdcount bare", False))        # no Content-Disposition
+            q = urllib.parse.quote("has:attachment subject:fwdcount")
+            found = {m["Subject"]: m["Attachments"] for m in api.json("/api/v1/search?query=" + q)["messages"]}
+            self.assertEqual(found, {"fwdcount attachment": 1, "fwdcount bare": 1})
+            for m in api.json("/api/v1/messages")["messages"]:
+                if m["Subject"].startswith("fwdcount"):
+                    full = api.json("/api/v1/message/" + m["ID"])
+                    self.assertEqual([a["ContentType"] for a in full["Attachments"]], ["message/rfc822"])
         finally:
             dm.stop()
 
