@@ -16,6 +16,12 @@ WEB_FILES := $(sort $(wildcard web/*))
 # Debian's libjs-highlight.js (BSD-3-Clause), served as /highlight.min.js
 # for the syntax-highlighted source views (web/view.js)
 HLJS := /usr/share/javascript/highlight.js/highlight.min.js
+# The page's stylesheets and scripts, each joined into one file in the
+# order index.html loads them (page.css, page.js): two requests instead of
+# eight before the first paint. The parts stay served under their own names.
+PAGE_CSS := web/style.css web/view.css web/list.css web/attach.css
+PAGE_JS := web/app.js web/list.js web/attach.js web/view.js
+PAGE_BUNDLES := build/gen/web/page.css build/gen/web/page.js
 GEN_SRCS := build/gen/web_assets.c build/gen/caniemail_data.c
 GEN_OBJS = $(patsubst build/gen/%.c,$(1)/gen/%.o,$(GEN_SRCS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
@@ -48,9 +54,17 @@ deps:
 test-deps:
 	@sh scripts/deps.sh test
 
-build/gen/web_assets.c: scripts/embed.sh $(WEB_FILES) $(HLJS)
+build/gen/web/page.css: $(PAGE_CSS)
 	@mkdir -p $(dir $@)
-	sh scripts/embed.sh $@ $(WEB_FILES) $(HLJS)
+	cat $(PAGE_CSS) > $@
+
+build/gen/web/page.js: $(PAGE_JS)
+	@mkdir -p $(dir $@)
+	cat $(PAGE_JS) > $@
+
+build/gen/web_assets.c: scripts/embed.sh $(WEB_FILES) $(HLJS) $(PAGE_BUNDLES)
+	@mkdir -p $(dir $@)
+	sh scripts/embed.sh $@ $(WEB_FILES) $(HLJS) $(PAGE_BUNDLES)
 
 build/gen/caniemail_data.c: scripts/gen_caniemail.py data/caniemail/caniemail.json
 	@mkdir -p $(dir $@)

@@ -153,16 +153,16 @@ try {
     await page.evaluate(() => { document.querySelector('#search-clear').style.visibility = 'hidden'; });
     await page.focus('#search');
     const asIs = await page.locator('#search').screenshot();
-    // without the page's rule that hides it (taken out of list.css for a moment)
+    // without the page's rule that hides it (list.css, in page.css; taken out for a moment)
     const rule = await page.evaluate(() => {
       for (const sh of document.styleSheets) {
-        if (!/\/list\.css$/.test(sh.href || '')) continue;
+        if (!/\/page\.css$/.test(sh.href || '')) continue;
         const i = [...sh.cssRules].findIndex((r) => /search-cancel-button/.test(r.selectorText || ''));
         if (i >= 0) { const text = sh.cssRules[i].cssText; sh.deleteRule(i); window.__cancelRule = [sh.href, i, text]; return text; }
       }
       return null;
     });
-    check('list.css has the rule hiding the native button', !!rule);
+    check('page.css (list.css) has the rule hiding the native button', !!rule);
     await page.focus('#search');
     const bare = await page.locator('#search').screenshot();
     await page.evaluate(() => {
