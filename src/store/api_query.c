@@ -282,8 +282,8 @@ struct store_watches {
     struct api_query_watch *list;
     size_t n;
     /* the matching thread's: rows of the batch being committed, rows
-     * committed and not matched yet, and no matching pass before next_ms */
-    int64_t lo, hi, pend_lo, pend_hi, next_ms;
+     * committed and not matched yet, and no matching pass before next_us */
+    int64_t lo, hi, pend_lo, pend_hi, next_us;
     struct event *hit_ev; /* made active when a watch is hit */
     void (*hit_fn)(void *arg);
     void *hit_arg;
@@ -419,10 +419,11 @@ void store_watches_match_here(struct store *s, struct index *idx, int64_t lo, in
 
 /* A pass costs one step per watch: a pass waits WATCH_COST_FACTOR times
  * the last one's time after it (at most WATCH_MAX_DELAY_MS), so matching
- * takes at most about a tenth of the matching thread, whose batches go
+ * takes at most about a fiftieth of the matching thread (one of two cores
+ * here, shared with the event loop), whose batches go
  * on meanwhile; rows not matched yet are matched with the next batch or
  * when the thread is idle. */
-#define WATCH_COST_FACTOR 9
+#define WATCH_COST_FACTOR 49
 #define WATCH_MAX_DELAY_MS 500
 
 void store_watches_match(struct store *s, struct index *idx, bool now) {
@@ -432,8 +433,8 @@ void store_watches_match(struct store *s, struct index *idx, bool now) {
         if (r->hi > r->pend_hi) r->pend_hi = r->hi;
         r->lo = r->hi = 0;
     }
-    int64_t t0 = clock_mono_ms();
-    if (!now && t0 < r->next_ms) return;
+    int64_t t0 = clock_mono_us();
+    if (!now && t0 < r->next_us) return;
     int64_t lo = r->pend_lo, hi = r->pend_hi;
     r->pend_lo = r->pend_hi = 0;
     bool hits = false;
@@ -467,8 +468,10 @@ void store_watches_match(struct store *s, struct index *idx, bool now) {
         sqlite3_reset(w->st); /* no read transaction is held between batches */
     }
     pthread_mutex_unlock(&r->lock);
-    int64_t t1 = clock_mono_ms(), delay = (t1 - t0) * WATCH_COST_FACTOR;
-    r->next_ms = t1 + (delay < WATCH_MAX_DELAY_MS ? delay : WATCH_MAX_DELAY_MS);
+    /* in microseconds: a pass over 100 watches takes well under 1 ms, and
+     * counted in whole milliseconds it cost nothing and was never paced */
+    int64_t t1 = clock_mono_us(), delay = (t1 - t0) * WATCH_COST_FACTOR;
+    r->next_us = t1 + (delay < WATCH_MAX_DELAY_MS * 1000 ? delay : WATCH_MAX_DELAY_MS * 1000);
     if (hits && r->hit_ev) event_active(r->hit_ev, EV_READ, 0);
 }
 
