@@ -612,6 +612,7 @@ async function showTab(name) {
   for (const t of document.querySelectorAll('#tabs .tab')) {
     t.classList.toggle('active', t.dataset.tab === name);
     t.setAttribute('aria-selected', String(t.dataset.tab === name));
+    t.tabIndex = t.dataset.tab === name ? 0 : -1;    // one tab stop for the tablist (WAI-ARIA tabs)
     const p = document.querySelector(`#message-view .tab-panel[data-panel="${CSS.escape(t.dataset.tab)}"]`);
     if (p) {                            // tab and panel name each other for screen readers
       t.id = t.id || `tab-${t.dataset.tab}`;
@@ -706,6 +707,21 @@ function toggleSelect() {
   renderCounts();
 }
 
+// The tablist as WAI-ARIA's tabs pattern: Left/Right move to the previous
+// or next tab (wrapping), Home/End to the first or last, selecting it.
+function onTabKey(e) {
+  const tabs = [...document.querySelectorAll('#tabs .tab')].filter((t) => !t.hidden && !t.disabled);
+  const i = tabs.indexOf(e.target.closest('.tab'));
+  if (i < 0 || e.ctrlKey || e.metaKey || e.altKey) return;
+  const n = tabs.length;
+  const to = { ArrowRight: (i + 1) % n, ArrowLeft: (i - 1 + n) % n, Home: 0, End: n - 1 }[e.key];
+  if (to === undefined) return;
+  e.preventDefault();
+  e.stopPropagation();
+  tabs[to].focus();
+  showTab(tabs[to].dataset.tab);
+}
+
 function onKey(e) {
   if (e.ctrlKey || e.metaKey || e.altKey || document.querySelector('dialog[open]')) return;
   const typing = e.target.closest('input, textarea, select, [contenteditable]');
@@ -753,6 +769,7 @@ function init() {
   $('#prev-page').addEventListener('click', () => gotoPage(-1));
   $('#next-page').addEventListener('click', () => gotoPage(1));
   $('#back-btn').addEventListener('click', closeView);
+  $('#tabs').addEventListener('keydown', onTabKey);
   $('#tabs').addEventListener('click', (e) => {
     const t = e.target.closest('.tab[data-tab]');
     if (t) showTab(t.dataset.tab);

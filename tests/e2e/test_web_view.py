@@ -254,6 +254,8 @@ class WebViewTest(unittest.TestCase):
                                         timeout=BROWSER_TIMEOUT_S)
             names = {c["name"] for c in result["checks"]}
             for must in ("phone: the mail's viewport is 375 px wide",
+                         "tabs: after Home the tablist is one tab stop",
+                         "tabs: the message is still open (the list keys did not take the arrows)",
                          "Dark: the mail's own prefers-color-scheme: dark rule takes effect in the sandboxed frame",
                          "remote images stay blocked in every preview (nothing fetched)",
                          "clicking a finding opens the source at its line, highlighted and scrolled into view",

@@ -286,6 +286,30 @@ try {
   });
 
   /* ---- the checks when off: the other devmail ---- */
+  await step('tabs move with the arrow keys', async () => {
+    await openMsg(page, ON, id);
+    await tab(page, 'html');
+    const names = await page.$$eval('#tabs .tab', (ts) => ts.filter((t) => !t.hidden).map((t) => t.dataset.tab));
+    const state = () => page.evaluate(() => ({
+      focused: document.activeElement.dataset.tab || '',
+      selected: [...document.querySelectorAll('#tabs .tab[aria-selected="true"]')].map((t) => t.dataset.tab),
+      stops: [...document.querySelectorAll('#tabs .tab')].filter((t) => !t.hidden && t.tabIndex === 0).length,
+    }));
+    await page.focus('#tabs .tab[data-tab="html"]');
+    const moves = [['ArrowRight', names[1]], ['End', names[names.length - 1]], ['ArrowRight', names[0]],
+                   ['ArrowLeft', names[names.length - 1]], ['Home', names[0]]];
+    for (const [key, want] of moves) {
+      await page.keyboard.press(key);
+      await page.waitForSelector(`.tab-panel[data-panel="${want}"]:not([hidden])`, { timeout: T });
+      const st = await state();
+      check(`tabs: ${key} selects and focuses ${want}`, st.focused === want && st.selected.join() === want,
+            JSON.stringify(st));
+      check(`tabs: after ${key} the tablist is one tab stop`, st.stops === 1, JSON.stringify(st));
+    }
+    check('tabs: the message is still open (the list keys did not take the arrows)',
+          await page.isVisible('#message-view:not([hidden])'));
+  });
+
   await step('checks off explain themselves', async () => {
     const offId = await idOf(OFF, NEWSLETTER);
     const plainId = await idOf(OFF, PLAIN);
