@@ -546,6 +546,15 @@ function buildDom() {
   side.append(h, ul, empty, dl);
   $('#layout').prepend(side);
 
+  // phones: the sidebar is a drawer, opened from the toolbar
+  const tt = el('button', null, 'Tags');
+  tt.id = 'tags-toggle';
+  tt.type = 'button';
+  tt.title = 'Show the tags';
+  tt.setAttribute('aria-controls', 'tag-sidebar');
+  tt.setAttribute('aria-expanded', 'false');
+  $('#select-all').after(tt);
+
   // toolbar: Tag…, and the "select all matching" bar under it
   const tagBtn = el('button', null, 'Tag\u2026');
   tagBtn.id = 'tag-btn';
@@ -608,13 +617,29 @@ function buildDom() {
   $('#view-delete-btn').before(rel);
 }
 
+// The tag drawer of the phone layout (#tags-toggle shows only there).
+function setDrawer(open) {
+  const side = $('#tag-sidebar');
+  side.classList.toggle('open', open);
+  $('#tags-toggle').setAttribute('aria-expanded', String(open));
+  if (open) (side.querySelector('.tag-filter') || side).focus();
+}
+
 function wire() {
+  $('#tags-toggle').addEventListener('click', () => setDrawer(!$('#tag-sidebar').classList.contains('open')));
+  $('#tag-sidebar').addEventListener('keydown', (e) => {
+    if (e.key !== 'Escape' || !$('#tag-sidebar').classList.contains('open')) return;
+    e.stopPropagation();
+    setDrawer(false);
+    $('#tags-toggle').focus();
+  });
   $('#tag-list').addEventListener('click', (e) => {
     const b = e.target.closest('button');
     if (!b) return;
     if (b.classList.contains('tag-filter')) {
       const t = b.dataset.tag;
       filterByTag(t && activeTag() !== null && activeTag().toLowerCase() === t.toLowerCase() ? '' : t);
+      if ($('#tag-sidebar').classList.contains('open')) setDrawer(false);
     } else if (b.classList.contains('tag-rename')) {
       renameTag(b.dataset.tag);
     } else if (b.classList.contains('tag-remove')) {

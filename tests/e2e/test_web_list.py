@@ -24,7 +24,9 @@ class WebListTest(unittest.TestCase):
                 result = run_browser_script(self, "list_test.mjs",
                                             [dm.ports["http"], dm.smtp_port, relay.ports["http"], SHOTS])
         names = {c["name"] for c in result["checks"]}
-        for must in ("the browser's own cancel button is not shown", "tag with a space stored on the message",
+        for must in ("phone: choosing a tag filters the list and closes the drawer",
+                     "phone: Escape closes the drawer and gives focus back",
+                     "the browser's own cancel button is not shown", "tag with a space stored on the message",
                      "sidebar lists the tag with its count", "shift-click selects the range (5 rows)",
                      "all 5 selected messages got both tags", "two tags have different colours",
                      "tag text readable in light (contrast >= 4.5)", "tag text readable in dark (contrast >= 4.5)",

@@ -411,6 +411,43 @@ try {
     check('system: follows the system (light)', true);
   });
 
+  await step('tags on a phone', async () => {
+    const desktop = page.viewportSize();
+    await page.setViewportSize({ width: 375, height: 740 });
+    try {
+      check('phone: the sidebar is not in the way', !(await page.isVisible('#tag-sidebar')));
+      check('phone: a Tags button offers it, named and collapsed',
+        (await page.isVisible('#tags-toggle')) && (await page.getAttribute('#tags-toggle', 'aria-expanded')) === 'false' &&
+        (await page.getAttribute('#tags-toggle', 'aria-controls')) === 'tag-sidebar');
+      await page.focus('#tags-toggle');
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('#tag-sidebar.open', { state: 'visible' });
+      const box = await page.locator('#tag-sidebar').boundingBox();
+      check('phone: the drawer opens from the keyboard, within the screen',
+        (await page.getAttribute('#tags-toggle', 'aria-expanded')) === 'true' && box && box.x >= 0 && box.width <= 375,
+        JSON.stringify(box));
+      check('phone: focus moves into the drawer',
+        await page.evaluate(() => document.getElementById('tag-sidebar').contains(document.activeElement)));
+      await shot(page, 'list-phone-tags');
+      await page.click('#tag-list .tag-filter[data-tag="dark check"]');   // tagged on one message above
+      await page.waitForFunction(() => document.querySelectorAll('#message-list .message-row').length === 1);
+      check('phone: choosing a tag filters the list and closes the drawer',
+        !(await page.isVisible('#tag-sidebar')) && (await page.inputValue('#search')) === 'tag:"dark check"');
+      await page.click('#tags-toggle');
+      await page.waitForSelector('#tag-sidebar.open', { state: 'visible' });
+      await page.keyboard.press('Escape');
+      await page.waitForSelector('#tag-sidebar', { state: 'hidden' });
+      check('phone: Escape closes the drawer and gives focus back',
+        (await page.evaluate(() => document.activeElement.id)) === 'tags-toggle');
+      await page.click('#search-clear');
+      await page.waitForFunction(() => document.querySelectorAll('#message-list .message-row').length > 1);
+    } finally {
+      await page.setViewportSize(desktop);
+    }
+    check('desktop: no Tags button, the sidebar is there', !(await page.isVisible('#tags-toggle')) &&
+      (await page.isVisible('#tag-sidebar')));
+  });
+
   check('no JavaScript errors on the page', pageErrors.length === 0, pageErrors.join(' | '));
 } finally {
   await context.close().catch(() => {});
