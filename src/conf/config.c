@@ -81,7 +81,8 @@ const struct config_entry config_table[] = {
     {"chaos", CONF_BOOL, OFF(chaos), "no", "SMTP failure injection for testing retry paths: enables GET/PUT /api/v1/chaos (Mailpit's --enable-chaos)", NULL, 0, 0, CONF_RELOAD},
     {"chaos_triggers", CONF_STR, OFF(chaos_triggers), "", "failures to inject (implies chaos), Mailpit's syntax: `sender:451:5,recipient:550:10,authentication:535:100` (point:code:percent; MAIL FROM, RCPT TO, AUTH)", NULL, 0, 0, CONF_RELOAD},
     {"tag", CONF_STR, OFF(tag), "", "Mailpit's --tag: tag new messages matching a search, `tags=query` rules separated by spaces, a quoted rule may hold spaces (`\"Tag 1,urgent=subject:reset\" invoice=has:attachment`)", NULL, 0, 0, CONF_RESTART},
-    {"webhook_url", CONF_STR, OFF(webhook_url), "", "POST each new message's summary (JSON, as Mailpit's webhook) to this http:// URL; empty: off", NULL, 0, 0, CONF_RELOAD},
+    {"webhook_url", CONF_STR, OFF(webhook_url), "", "POST each new message's summary (JSON, as Mailpit's webhook) to this http:// or https:// URL (the server's certificate and name are verified); empty: off", NULL, 0, 0, CONF_RELOAD},
+    {"webhook_ca_file", CONF_STR, OFF(webhook_ca_file), "", "PEM file of the CA certificates an https:// webhook_url's certificate must chain to; empty: the system's trust store", NULL, 0, 0, CONF_RELOAD},
     {"webhook_queue_size", CONF_INT, OFF(webhook_queue_size), "1000", "notifications waiting for the webhook at most; beyond, the oldest is dropped (deliveries never wait)", NULL, 1, 0, CONF_RELOAD},
     {"webhook_retries", CONF_INT, OFF(webhook_retries), "5", "retries of a failed webhook request (no answer, 429, 5xx) after 1, 2, 4 ... seconds", NULL, 0, 0, CONF_RELOAD},
     {"webhook_timeout", CONF_DURATION, OFF(webhook_timeout), "5s", "longest wait for the webhook's answer", NULL, 1, 0, CONF_RELOAD},
@@ -435,8 +436,9 @@ int config_validate(const struct config *cfg, buf_t *err) {
     }
     tag_rules_free(rules, nrules);
     buf_free(&why);
-    if (cfg->webhook_url[0] && strncasecmp(cfg->webhook_url, "http://", 7) != 0) {
-        buf_printf(err, "webhook_url must be an http:// URL");
+    if (cfg->webhook_url[0] && strncasecmp(cfg->webhook_url, "http://", 7) != 0 &&
+        strncasecmp(cfg->webhook_url, "https://", 8) != 0) {
+        buf_printf(err, "webhook_url must be an http:// or https:// URL");
         return -1;
     }
     if (cfg->smtp_auth == SMTP_AUTH_REQUIRED || cfg->smtp_auth == SMTP_AUTH_OPTIONAL) {

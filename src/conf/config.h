@@ -91,6 +91,7 @@ struct config {
     char *http_passdb;
     bool chaos;
     char *webhook_url;
+    char *webhook_ca_file;
     char *tag;
     char *spamassassin;
     struct strlist link_check_allowed;

@@ -1,11 +1,20 @@
 """Webhooks: each new message's summary is POSTed to webhook_url (JSON,
 as Mailpit posts it); a failing receiver is retried with backoff, a 4xx is
 not retried, and a slow or absent receiver never delays SMTP delivery.
+An https:// URL is verified: a receiver whose certificate chains to
+webhook_ca_file and names the URL's host gets the POST; one whose
+certificate is untrusted or names another host gets nothing, and the log
+says why.
 """
 import http.server
 import json
+import os
+import shutil
 import smtplib
 import socket
+import ssl
+import subprocess
+import tempfile
 import threading
 import time
 import unittest
@@ -16,7 +25,7 @@ from harness import Devmail, free_port, wait_for
 class Receiver:
     """A loopback HTTP server recording POST bodies; answers from a script."""
 
-    def __init__(self, answers=None, delay=0.0):
+    def __init__(self, answers=None, delay=0.0, tls=None):
         self.posts = []
         self.answers = list(answers or [])
         self.delay = delay
@@ -38,6 +47,10 @@ class Receiver:
                 pass
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        if tls:   # (cert file, key file): serve HTTPS
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
@@ -52,6 +65,79 @@ def send(dm, subject):
     with smtplib.SMTP("127.0.0.1", dm.smtp_port, timeout=15) as c:
         c.sendmail("app@example.com", ["ann@example.com"], "From: App <app@example.com>\r\nSubject: %s\r\n\r\nhi\r\n" % subject)
     return time.monotonic() - t0
+
+
+def make_certs(d):
+    """A test CA and two server certificates it signs: one for 127.0.0.1
+    and localhost, one for other.test only; and a self-signed look-alike
+    CA that signs the first name too. Returns the paths."""
+    def run(*args):
+        subprocess.run(["openssl"] + list(args), cwd=d, check=True, capture_output=True)
+
+    for ca in ("ca", "rogue"):
+        run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=devmail test %s" % ca,
+            "-keyout", ca + ".key", "-out", ca + ".pem")
+    for name, san, ca in (("good", "IP:127.0.0.1,DNS:localhost", "ca"), ("other", "DNS:other.test", "ca"),
+                          ("untrusted", "IP:127.0.0.1,DNS:localhost", "rogue")):
+        run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + name, "-keyout", name + ".key",
+            "-out", name + ".csr")
+        with open(os.path.join(d, name + ".ext"), "w") as f:
+            f.write("subjectAltName=%s\n" % san)
+        run("x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem", "-CAkey", ca + ".key", "-CAcreateserial",
+            "-days", "2", "-extfile", name + ".ext", "-out", name + ".pem")
+    return {n: (os.path.join(d, n + ".pem"), os.path.join(d, n + ".key")) for n in ("good", "other", "untrusted")}, \
+        os.path.join(d, "ca.pem")
+
+
+class HttpsWebhookTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="devmail-webhook-tls-")
+        try:
+            cls.certs, cls.ca = make_certs(cls.dir)
+        except Exception:
+            shutil.rmtree(cls.dir, ignore_errors=True)
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def start(self, cert, url_host="127.0.0.1"):
+        rec = Receiver(tls=self.certs[cert])
+        self.addCleanup(rec.close)
+        dm = Devmail(listen=("smtp",), args=["--webhook-url", "https://%s:%d/hook" % (url_host, rec.port),
+                                             "--webhook-ca-file", self.ca, "--webhook-retries", "0"])
+        return rec, dm
+
+    def test_verified_receiver_gets_the_post(self):
+        for host in ("127.0.0.1", "localhost"):   # by IP address and by name (SNI)
+            rec, dm = self.start("good", host)
+            with dm:
+                send(dm, "over tls")
+                self.assertTrue(wait_for(lambda: len(rec.posts) == 1, timeout=15), dm.log_text()[-2000:])
+            self.assertEqual(json.loads(rec.posts[0][2])["Subject"], "over tls")
+            self.assertEqual(rec.posts[0][0], "/hook")
+
+    def test_untrusted_or_misnamed_certificate_gets_nothing(self):
+        for cert, why in (("untrusted", "the server's certificate is refused"),
+                          ("other", "the server's certificate is refused")):
+            rec, dm = self.start(cert)
+            with dm:
+                send(dm, "not for you")
+                self.assertTrue(wait_for(lambda: why in dm.log_text(), timeout=15), dm.log_text()[-2000:])
+                time.sleep(0.5)
+            self.assertEqual(rec.posts, [], cert)
+
+    def test_system_trust_store_by_default(self):
+        rec = Receiver(tls=self.certs["good"])
+        self.addCleanup(rec.close)
+        dm = Devmail(listen=("smtp",), args=["--webhook-url", "https://127.0.0.1:%d/" % rec.port,
+                                             "--webhook-retries", "0"])
+        with dm:
+            send(dm, "unknown CA")
+            self.assertTrue(wait_for(lambda: "certificate is refused" in dm.log_text(), timeout=15))
+        self.assertEqual(rec.posts, [])
 
 
 class WebhookTest(unittest.TestCase):
