@@ -120,7 +120,14 @@ function renderTags() {
     li.append(b, ren, del);
     items.push(li);
   }
+  // a refresh must not take focus away from the button the user is on
+  const had = ul.contains(document.activeElement) ? document.activeElement : null;
   ul.replaceChildren(...items);
+  if (had) {
+    const again = [...ul.querySelectorAll('button')].find((x) =>
+      x.classList[0] === had.classList[0] && x.dataset.tag === had.dataset.tag);
+    (again || ul.querySelector('.tag-filter')).focus();
+  }
   $('#tag-empty').hidden = knownTags.length > 0;
   const dl = $('#tag-names');
   dl.replaceChildren(...knownTags.map((t) => { const o = el('option'); o.value = t.name; return o; }));
@@ -536,6 +543,7 @@ function buildDom() {
   const side = el('nav');
   side.id = 'tag-sidebar';
   side.setAttribute('aria-label', 'Tags');
+  side.tabIndex = -1;   // the drawer can take focus before its list is filled
   const h = el('h2', null, 'Tags');
   const ul = el('ul');
   ul.id = 'tag-list';
