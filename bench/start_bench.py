@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Start-up with a large Maildir and no index: how long until devmail
-answers (IMAP greeting), and until a login for the account returns (its
-mail indexed), with peak RSS. Run by hand:
+answers (IMAP greeting), and until a login and SELECT of the INBOX
+returns (its mail indexed), with peak RSS. Run by hand:
 
     python3 bench/start_bench.py [--n 300000] [--bin build/devmail]
 

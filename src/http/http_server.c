@@ -1039,7 +1039,7 @@ static void process_input(struct http_conn *h) {
             h->req.body_len = need;
         }
         h->srv->app->stats.http_requests++;
-        if (needs_index(h->req.path) && !store_when_ready(h->srv->app->store, h->x.account, store_ready_cb, h)) {
+        if (needs_index(h->req.path) && !store_when_ready(h->srv->app->store, h->x.account, "INBOX", store_ready_cb, h)) {
             h->state = HC_INDEX;
             return;
         }

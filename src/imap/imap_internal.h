@@ -67,7 +67,7 @@ struct imap_session {
     struct event *idle_poll;
     /* AUTHENTICATE waiting for its continuation line */
     char *auth_tag;
-    char *index_tag; /* LOGIN answered once the account's mail is indexed */
+    struct imap_command *held; /* run once the mailbox it needs is indexed */
     /* a long command in progress (FETCH), resumed when output drains */
     imap_cont_fn cont;
     void *cont_state;
@@ -120,6 +120,11 @@ uint32_t imap_exists(struct imap_session *s);
 
 /* Mailbox name from the client: validated, INBOX normalized. */
 bool imap_mailbox_arg(struct imap_session *s, const char *tag, const struct imap_arg *a, buf_t *out);
+/* The mailbox a command reads or writes besides the selected one, as
+ * the store names it, into out; *all when it reads every mailbox of the
+ * account (LIST ... RETURN (STATUS ...)). false: none, or none valid (the
+ * command itself reports that). */
+bool imap_command_mailbox(const struct imap_command *cmd, buf_t *out, bool *all);
 
 /* Command handlers: tag, args. */
 typedef void (*imap_cmd_fn)(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs,

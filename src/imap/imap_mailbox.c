@@ -41,6 +41,8 @@ void imap_ensure_special_folders(struct imap_session *s) {
     bool first = false;
     for (int i = 0; i < IMAP_SPECIAL_USE_COUNT; i++) {
         if (store_mailbox_info(s->app->store, s->account, special_folders[i].name, false, &mb) == 0) continue;
+        /* on disk and not indexed yet (start-up indexing): not a first login */
+        if (!store_mailbox_ready(s->app->store, s->account, special_folders[i].name)) continue;
         buf_t p = BUF_INIT;
         store_mailbox_path(s->app->store, s->account, special_folders[i].name, &p);
         if (store_mailbox_create(s->app->store, s->account, special_folders[i].name) == 0) {

@@ -562,6 +562,44 @@ bool imap_mailbox_arg(struct imap_session *s, const char *tag, const struct imap
     return true;
 }
 
+bool imap_command_mailbox(const struct imap_command *cmd, buf_t *out, bool *all) {
+    const char *name = cmd->name;
+    const struct imap_arg *args = cmd->args;
+    size_t nargs = cmd->nargs;
+    *all = false;
+    if (!strcasecmp(name, "UID") && nargs > 0 && args[0].type == IMAP_ARG_ATOM) {
+        name = args[0].str;
+        args++;
+        nargs--;
+    }
+    size_t at;
+    if (!strcasecmp(name, "SELECT") || !strcasecmp(name, "EXAMINE") || !strcasecmp(name, "STATUS") ||
+        !strcasecmp(name, "APPEND") || !strcasecmp(name, "DELETE") || !strcasecmp(name, "RENAME")) {
+        at = 0;
+    } else if (!strcasecmp(name, "COPY") || !strcasecmp(name, "MOVE")) {
+        at = 1;
+    } else if (!strcasecmp(name, "LIST")) {
+        for (size_t i = 0; i + 1 < nargs; i++) {
+            if (!imap_arg_atom_is(&args[i], "RETURN") || args[i + 1].type != IMAP_ARG_LIST) continue;
+            for (size_t k = 0; k < args[i + 1].nlist; k++)
+                if (imap_arg_atom_is(&args[i + 1].list[k], "STATUS")) *all = true;
+        }
+        return *all;
+    } else {
+        return false;
+    }
+    if (nargs <= at || !imap_arg_is_astring(&args[at])) return false;
+    const struct imap_arg *a = &args[at];
+    buf_t dec = BUF_INIT;
+    const char *reason;
+    bool ok = imap_mailbox_name_from_client(a->str, a->len, &dec, &reason);
+    buf_free(&dec);
+    if (!ok) return false;
+    if (mem_ieq(a->str, a->len, "INBOX")) buf_append_str(out, "INBOX");
+    else buf_append(out, a->str, a->len);
+    return true;
+}
+
 /* ---- commands of any state ------------------------------------------- */
 
 static void send_capability(struct imap_session *s) {
@@ -626,7 +664,6 @@ static void user_sessions_add(const char *account, int delta) {
 }
 
 static void login_reply(struct imap_session *s, const char *tag);
-static void login_indexed(void *arg);
 static void session_enter(struct imap_session *s);
 static void session_leave(struct imap_session *s);
 
@@ -643,31 +680,9 @@ static void login_ok(struct imap_session *s, const char *tag, char *account) {
     s->state = IMAP_AUTH;
     s->parser.max_literal = literal_limit(s);
     log_info("imap[%llu] %s: login %s", (unsigned long long)conn_id(s->conn), conn_peer(s->conn), account);
-    if (!store_account_ready(s->app->store, account)) {
-        /* its mail is still being indexed from start: OK once it is, so
-         * the client never sees a half-indexed mailbox */
-        s->index_tag = xstrdup(tag);
-        s->waiting = true;
-        conn_pause(s->conn);
-        store_when_ready(s->app->store, account, login_indexed, s);
-        return;
-    }
+    /* mail still being indexed from start does not delay the login: a
+     * command that needs such a mailbox waits for it (hold_for_index) */
     login_reply(s, tag);
-}
-
-static void login_indexed(void *arg) {
-    struct imap_session *s = arg;
-    struct conn *c = s->conn;
-    conn_ref(c);
-    session_enter(s);
-    char *tag = s->index_tag;
-    s->index_tag = NULL;
-    s->waiting = false;
-    login_reply(s, tag);
-    free(tag);
-    if (!conn_is_closing(c)) conn_resume(c);
-    session_leave(s);
-    conn_unref(c);
 }
 
 static void login_reply(struct imap_session *s, const char *tag) {
@@ -914,6 +929,47 @@ static void dispatch(struct imap_session *s, struct imap_command *cmd) {
     bad_command(s);
 }
 
+/* ---- mail still being indexed from start ------------------------------- */
+
+static void held_indexed(void *arg);
+
+/* A command that needs a mailbox the start-up indexing has not reached
+ * yet waits for it, so that the client never sees a half-indexed mailbox;
+ * the commands after it wait too, keeping their order. Takes cmd when it
+ * returns true. */
+static bool hold_for_index(struct imap_session *s, struct imap_command *cmd) {
+    if (s->state == IMAP_NOAUTH || !cmd->name) return false;
+    buf_t box = BUF_INIT;
+    bool all = false;
+    if (!imap_command_mailbox(cmd, &box, &all) ||
+        store_when_ready(s->app->store, s->account, all ? NULL : buf_cstr(&box), held_indexed, s)) {
+        buf_free(&box);
+        return false;
+    }
+    buf_free(&box);
+    s->held = xmalloc(sizeof *s->held);
+    *s->held = *cmd;
+    s->waiting = true;
+    conn_pause(s->conn);
+    return true;
+}
+
+static void held_indexed(void *arg) {
+    struct imap_session *s = arg;
+    struct conn *c = s->conn;
+    conn_ref(c);
+    session_enter(s);
+    struct imap_command *cmd = s->held;
+    s->held = NULL;
+    s->waiting = false;
+    dispatch(s, cmd);
+    imap_command_free(cmd);
+    free(cmd);
+    if (!conn_is_closing(c) && !s->waiting) conn_resume(c);
+    session_leave(s);
+    conn_unref(c);
+}
+
 /* ---- input ------------------------------------------------------------- */
 
 static void handle_parse_error(struct imap_session *s, struct imap_command *cmd, enum imap_parse_result r,
@@ -1073,6 +1129,7 @@ static void imap_process(struct imap_session *s) {
             evbuffer_drain(in, consumed);
             imap_framer_init(f);
             imap_parser_reset(&s->parser);
+            if (hold_for_index(s, &cmd)) continue;
             dispatch(s, &cmd);
             imap_command_free(&cmd);
             continue;
@@ -1171,8 +1228,11 @@ static void imap_on_close(struct conn *c, void *proto) {
 }
 
 static void imap_session_free(struct imap_session *s) {
-    store_when_ready_cancel(s->app->store, login_indexed, s);
-    free(s->index_tag);
+    store_when_ready_cancel(s->app->store, held_indexed, s);
+    if (s->held) {
+        imap_command_free(s->held);
+        free(s->held);
+    }
     store_unsubscribe(s->app->store, imap_store_event, s);
     if (s->copy_wait) imap_copy_wait_detach(s->copy_wait);
     if (s->cont_state && s->cont_free) s->cont_free(s->cont_state);

@@ -254,13 +254,13 @@ static void login(struct pop3_session *s, const char *user, size_t ul, const cha
         conn_after(s->conn, delay, auth_fail_reply, s);
         return;
     }
-    if (!store_account_ready(s->app->store, account)) {
-        /* its mail is still being indexed from start: answer once it is */
+    if (!store_mailbox_ready(s->app->store, account, "INBOX")) {
+        /* its maildrop is still being indexed from start: answer once it is */
         s->wait_account = account;
         s->wait_user = u;
         s->state = P3_INDEXING;
         conn_pause(s->conn);
-        store_when_ready(s->app->store, account, login_indexed, s);
+        store_when_ready(s->app->store, account, "INBOX", login_indexed, s);
         return;
     }
     login_finish(s, account, u);

@@ -64,10 +64,12 @@ bool store_mailbox_ready(struct store *s, const char *account, const char *mailb
 /* Mailboxes found at start that are not indexed yet (0: indexing at
  * start is done), and messages added by it so far (may be NULL). */
 size_t store_warmup_pending(const struct store *s, uint64_t *added);
-/* true when the account (NULL: every account) is indexed now; else false,
- * and fn(arg) is called on the loop once it is (its mailboxes go first),
- * unless store_when_ready_cancel(s, fn, arg) was called before. */
-bool store_when_ready(struct store *s, const char *account, void (*fn)(void *arg), void *arg);
+/* true when the mailbox (NULL: every mailbox) of the account (NULL: of
+ * every account) is indexed now; else false, and fn(arg) is called on the
+ * loop once it is (those mailboxes go first), unless
+ * store_when_ready_cancel(s, fn, arg) was called before. */
+bool store_when_ready(struct store *s, const char *account, const char *mailbox, void (*fn)(void *arg),
+                      void *arg);
 void store_when_ready_cancel(struct store *s, void (*fn)(void *arg), void *arg);
 void store_close(struct store *s);
 /* Mailpit's tag filters (config key tag, "tags=query" rules, see

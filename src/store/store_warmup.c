@@ -5,10 +5,10 @@
  * without an index took 31 s to index before the first listener opened).
  *
  * Every mailbox found at start is pending until its files are indexed;
- * store_when_ready() lets a request that needs an account whose mailboxes
- * are still pending wait for them (its account goes first), while
- * everything else - other accounts, deliveries, the web page's static
- * files, health checks - is served between slices. A progress line is
+ * store_when_ready() lets a request that needs a mailbox still pending
+ * wait for it (the mailboxes waited for go first), while everything
+ * else - other mailboxes and accounts, logins, deliveries, the web page's
+ * static files, health checks - is served between slices. A progress line is
  * logged every few seconds.
  */
 #include "store/store.h"
@@ -42,6 +42,7 @@ struct wu_box {
 
 struct wu_waiter {
     char *account; /* NULL: every account */
+    char *mailbox; /* NULL: every mailbox of the account(s) */
     void (*fn)(void *arg);
     void *arg;
     struct wu_waiter *next;
@@ -62,22 +63,18 @@ static void wu_box_free(struct wu_box *b) {
     free(b);
 }
 
-static bool account_pending(const struct store_warmup *w, const char *account) {
-    for (guint i = 0; i < w->boxes->len; i++) {
-        const struct wu_box *b = g_ptr_array_index(w->boxes, i);
-        if (!account || !strcmp(b->account, account)) return true;
-    }
+static bool box_matches(const struct wu_box *b, const char *account, const char *mailbox) {
+    return (!account || !strcmp(b->account, account)) && (!mailbox || !strcmp(b->mailbox, mailbox));
+}
+
+static bool pending(const struct store_warmup *w, const char *account, const char *mailbox) {
+    for (guint i = 0; i < w->boxes->len; i++)
+        if (box_matches(g_ptr_array_index(w->boxes, i), account, mailbox)) return true;
     return false;
 }
 
 bool store_mailbox_ready(struct store *s, const char *account, const char *mailbox) {
-    struct store_warmup *w = s->warmup;
-    if (!w) return true;
-    for (guint i = 0; i < w->boxes->len; i++) {
-        const struct wu_box *b = g_ptr_array_index(w->boxes, i);
-        if (!strcmp(b->account, account) && !strcmp(b->mailbox, mailbox)) return false;
-    }
-    return true;
+    return !s->warmup || !pending(s->warmup, account, mailbox);
 }
 
 size_t store_warmup_pending(const struct store *s, uint64_t *added) {
@@ -87,16 +84,16 @@ size_t store_warmup_pending(const struct store *s, uint64_t *added) {
 }
 
 bool store_account_ready(struct store *s, const char *account) {
-    return !s->warmup || !account_pending(s->warmup, account);
+    return !s->warmup || !pending(s->warmup, account, NULL);
 }
 
-/* Call the waiters whose accounts are all indexed now. */
+/* Call the waiters whose mailboxes are all indexed now. */
 static void wake_waiters(struct store *s) {
     struct store_warmup *w = s->warmup;
     for (;;) {
         struct wu_waiter **p = &w->waiters, *ready = NULL;
         for (; *p; p = &(*p)->next) {
-            if (!account_pending(w, (*p)->account)) {
+            if (!pending(w, (*p)->account, (*p)->mailbox)) {
                 ready = *p;
                 *p = ready->next;
                 break;
@@ -106,6 +103,7 @@ static void wake_waiters(struct store *s) {
         /* unlinked first: the callback may add or cancel waiters */
         ready->fn(ready->arg);
         free(ready->account);
+        free(ready->mailbox);
         free(ready);
     }
 }
@@ -133,7 +131,7 @@ static guint pick(const struct store_warmup *w) {
     for (guint i = 0; i < w->boxes->len; i++) {
         const struct wu_box *b = g_ptr_array_index(w->boxes, i);
         for (const struct wu_waiter *x = w->waiters; x; x = x->next)
-            if (!x->account || !strcmp(x->account, b->account)) return i;
+            if (box_matches(b, x->account, x->mailbox)) return i;
     }
     return 0;
 }
@@ -264,16 +262,19 @@ void store_warmup_free(struct store *s) {
     malloc_trim(0);
 }
 
-bool store_when_ready(struct store *s, const char *account, void (*fn)(void *arg), void *arg) {
+bool store_when_ready(struct store *s, const char *account, const char *mailbox, void (*fn)(void *arg),
+                      void *arg) {
     struct store_warmup *w = s->warmup;
-    if (!w || !account_pending(w, account)) return true;
+    if (!w || !pending(w, account, mailbox)) return true;
     struct wu_waiter *x = xcalloc(1, sizeof *x);
     x->account = account ? xstrdup(account) : NULL;
+    x->mailbox = mailbox ? xstrdup(mailbox) : NULL;
     x->fn = fn;
     x->arg = arg;
     x->next = w->waiters;
     w->waiters = x;
-    log_info("store: a request for %s waits until its mailboxes are indexed", account ? account : "every account");
+    log_info("store: a request for %s%s%s waits until %s indexed", account ? account : "every account",
+             mailbox ? "/" : "", mailbox ? mailbox : "", mailbox ? "it is" : "its mailboxes are");
     return false;
 }
 
@@ -285,6 +286,7 @@ void store_when_ready_cancel(struct store *s, void (*fn)(void *arg), void *arg) 
             struct wu_waiter *x = *p;
             *p = x->next;
             free(x->account);
+            free(x->mailbox);
             free(x);
         } else {
             p = &(*p)->next;

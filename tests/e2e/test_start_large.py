@@ -1,8 +1,9 @@
 """devmail listens within a second of start whatever the store holds: a
 Maildir with 20,000 messages (E2E_START_N) and no index is indexed in the
 background, with progress lines in the log, while SMTP, the web page and
-health checks answer at once; a login or API request for the account
-waits until its mail is indexed and then sees all of it. /readyz says
+health checks answer at once; an IMAP login answers at once too, and a
+command or API request that needs a mailbox not indexed yet waits for
+that mailbox only (it goes first) and then sees all of it. /readyz says
 503 (with the reason) until that indexing is done, then 200. Before, every
 listener opened only after the whole Maildir was indexed (4 s for 20,000
 here, 31 s for 300,000).
@@ -78,7 +79,7 @@ class StartWithALargeMaildir(unittest.TestCase):
         s.sendmail("a@example.org", ["someone@example.com"], b"Subject: during indexing\r\n\r\nhi\r\n")
         s.quit()
         self.assertNotIn("indexing at start done", dm.log_text())
-        # a login waits for the account's mail, then sees every message
+        # SELECT waits for the mailbox's mail, then sees every message
         m = imaplib.IMAP4("127.0.0.1", dm.ports["imap"], timeout=60 * SLOW)
         m.login("all@example.com", "password")
         typ, data = m.select("INBOX")
@@ -97,7 +98,7 @@ class StartWithALargeMaildir(unittest.TestCase):
         log = dm.log_text()
         self.assertIn("indexing all@example.com/INBOX: %d files found in the Maildir" % N, log)
         self.assertIn("indexing at start done: %d messages added" % N, log)
-        self.assertIn("waits until its mailboxes are indexed", log)
+        self.assertIn("a request for all@example.com/INBOX waits until it is indexed", log)
         # a restart finds them indexed: nothing to add
         self.assertEqual(dm.stop(), 0)
         dm.start()
@@ -106,6 +107,35 @@ class StartWithALargeMaildir(unittest.TestCase):
         m.login("all@example.com", "password")
         self.assertEqual(int(m.select("INBOX")[1][0]), N + 1)
         m.logout()
+
+    def test_only_the_mailbox_asked_for_is_waited_for(self):
+        """A small folder asked for is served while the big INBOX found
+        before it is still being indexed; the login does not wait at all."""
+        dm = recipe_devmail(listen=("imap", "http"), args=["--retention", "0"])
+        self.addCleanup(dm.__exit__, None, None, None)
+        md = os.path.join(dm.data_dir, "example.com", "all", "Maildir")
+        fill_maildir(md, N)
+        fill_maildir(os.path.join(md, ".Small"), 3)
+        os.makedirs(os.path.join(dm.data_dir, "tls"), exist_ok=True)
+        dm.start()
+        limit = 1.0 * SLOW
+        m = imaplib.IMAP4("127.0.0.1", dm.ports["imap"], timeout=60 * SLOW)
+        t0 = time.time()
+        m.login("all@example.com", "password")
+        typ, data = m.select("Small")
+        took = time.time() - t0
+        self.assertEqual(typ, "OK")
+        self.assertEqual(int(data[0]), 3)
+        # the INBOX is still being indexed meanwhile
+        st, text = readyz(dm.ports["http"], limit)
+        self.assertEqual(st, 503, text)
+        print("\nlogin and SELECT of a 3-message folder beside %d unindexed: %.2f s" % (N, took))
+        self.assertLess(took, limit)
+        typ, data = m.status("INBOX", "(MESSAGES)")
+        self.assertEqual(typ, "OK")
+        self.assertIn(b"MESSAGES %d" % N, data[0])
+        m.logout()
+        self.assertIn("a request for all@example.com/Small waits until it is indexed", dm.log_text())
 
     def test_pop3_login_waits_for_indexing(self):
         dm = recipe_devmail(listen=("smtp", "pop3"), args=["--retention", "0"])

@@ -1276,14 +1276,14 @@ static void test_warmup_in_background(void **state) {
     /* not synced on demand while pending: the background does it */
     assert_int_equal(store_sync_mailbox(s, "all@example.com", "INBOX"), 0);
     struct ready_probe p = {base, 0};
-    assert_false(store_when_ready(s, "all@example.com", on_ready, &p));
-    assert_false(store_when_ready(s, NULL, never, NULL));
+    assert_false(store_when_ready(s, "all@example.com", NULL, on_ready, &p));
+    assert_false(store_when_ready(s, NULL, NULL, never, NULL));
     store_when_ready_cancel(s, never, NULL);
-    assert_true(store_when_ready(s, "other@example.com", never, NULL));
+    assert_true(store_when_ready(s, "other@example.com", NULL, never, NULL));
     event_base_dispatch(base);
     assert_int_equal(p.called, 1);
     assert_true(store_account_ready(s, NULL));
-    assert_true(store_when_ready(s, "all@example.com", never, NULL));
+    assert_true(store_when_ready(s, "all@example.com", NULL, never, NULL));
     struct row r[1];
     assert_int_equal(rows_of(s, "all@example.com", "INBOX", r, 1), N);
     store_close(s);
@@ -1292,9 +1292,78 @@ static void test_warmup_in_background(void **state) {
     buf_free(&err);
 }
 
+struct box_probe {
+    struct store *s;
+    struct event_base *base;
+    int order[2], n;
+    bool small_ready_then, inbox_ready_then;
+};
+
+static void on_small(void *arg) {
+    struct box_probe *p = arg;
+    p->order[p->n++] = 1;
+    p->small_ready_then = store_mailbox_ready(p->s, "all@example.com", ".Small");
+    p->inbox_ready_then = store_mailbox_ready(p->s, "all@example.com", "INBOX");
+    event_base_loopbreak(p->base);
+}
+
+static void on_inbox(void *arg) {
+    struct box_probe *p = arg;
+    p->order[p->n++] = 2;
+    event_base_loopbreak(p->base);
+}
+
+/* A waiter for one mailbox waits for that mailbox only, and the mailbox
+ * waited for is indexed first: a small folder asked for is ready while
+ * the big INBOX found before it is not indexed yet. */
+static void test_warmup_waits_per_mailbox(void **state) {
+    const char *dir = *state;
+    buf_t md = BUF_INIT, small = BUF_INIT;
+    buf_printf(&md, "%s/example.com/all/Maildir", dir);
+    buf_printf(&small, "%s/.Small", buf_cstr(&md));
+    make_maildir(buf_cstr(&md));
+    make_maildir(buf_cstr(&small));
+    enum { N = 3000 };
+    for (int i = 0; i < N; i++) {
+        char name[64], text[64];
+        snprintf(name, sizeof name, "1700000000.M%06dP1Q%d.h,S=20", i, i);
+        snprintf(text, sizeof text, "Subject: %d\n\nx\n", i);
+        drop(buf_cstr(&md), "new", name, text);
+    }
+    drop(buf_cstr(&small), "cur", "1700000000.M1P1Q1.h,S=20:2,S", "Subject: small\n\nx\n");
+    evthread_use_pthreads();
+    struct event_base *base = event_base_new();
+    buf_t err = BUF_INIT;
+    struct store *s = store_open(base, dir, "test.example", &err);
+    if (!s) fail_msg("store_open: %s", buf_cstr(&err));
+    assert_false(store_mailbox_ready(s, "all@example.com", "Small"));
+    assert_false(store_mailbox_ready(s, "all@example.com", "INBOX"));
+    assert_true(store_mailbox_ready(s, "all@example.com", "Nothing"));
+    struct box_probe p = {s, base, {0, 0}, 0, false, true};
+    assert_false(store_when_ready(s, "all@example.com", "Small", on_small, &p));
+    assert_true(store_when_ready(s, "all@example.com", "Nothing", never, NULL));
+    event_base_dispatch(base);
+    assert_int_equal(p.n, 1);
+    assert_false(store_when_ready(s, "all@example.com", "INBOX", on_inbox, &p));
+    event_base_dispatch(base);
+    assert_int_equal(p.n, 2);
+    assert_int_equal(p.order[0], 1);
+    assert_int_equal(p.order[1], 2);
+    assert_true(p.small_ready_then);
+    assert_false(p.inbox_ready_then);
+    struct row r[1];
+    assert_int_equal(rows_of(s, "all@example.com", "Small", r, 1), 1);
+    store_close(s);
+    event_base_free(base);
+    buf_free(&md);
+    buf_free(&small);
+    buf_free(&err);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_paths),
+        cmocka_unit_test_setup_teardown(test_warmup_waits_per_mailbox, setup_dir, teardown_dir),
         cmocka_unit_test(test_unique_names),
         cmocka_unit_test_setup_teardown(test_file_commit, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_file_abort, setup_dir, teardown_dir),
