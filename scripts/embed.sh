@@ -1,7 +1,8 @@
 #!/bin/sh
 # Turn the files of web/ into a C source of byte arrays, so the page ships
 # inside the binary, each also gzip-compressed (served to clients that
-# accept it, when smaller). Usage: embed.sh OUT.c FILE...
+# accept it, when smaller), with its ETag (of its content) made here
+# rather than per request. Usage: embed.sh OUT.c FILE...
 set -e
 out=$1; shift
 tmp="$out.tmp"
@@ -24,10 +25,11 @@ tmp="$out.tmp"
     for f in "$@"; do
         size=$(wc -c < "$f" | tr -d ' ')
         gzsize=$(gzip -9 -n -c "$f" | wc -c | tr -d ' ')
-        echo "    {\"/$(basename "$f")\", web_asset_$i, $size, web_asset_gz_$i, $gzsize},"
+        etag=$(sha256sum "$f" | cut -c1-16)
+        echo "    {\"/$(basename "$f")\", web_asset_$i, $size, web_asset_gz_$i, $gzsize, \"\\\"$etag\\\"\"},"
         i=$((i + 1))
     done
-    echo '    {NULL, NULL, 0, NULL, 0}'
+    echo '    {NULL, NULL, 0, NULL, 0, NULL}'
     echo '};'
 } > "$tmp"
 mv "$tmp" "$out"

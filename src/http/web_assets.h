@@ -10,6 +10,7 @@ struct web_asset {
     size_t size;
     const unsigned char *gz; /* the same bytes, gzip-compressed */
     size_t gz_size;
+    const char *etag; /* "\"<16 hex digits of the content's SHA-256>\"" */
 };
 
 /* Terminated by an entry with path == NULL. */
