@@ -172,6 +172,14 @@ def main():
     for e in first["assets"]:
         print("  %-14s %6d transferred, %6d body, %6d unpacked (received at %.0f ms)"
               % (e["name"], e["transfer"], e["encoded"], e["decoded"], e["end"]))
+    print()
+    print("Where a first load's time goes (the median load by list on screen), ms from navigation start:")
+    mid = sorted(loads, key=lambda x: x["listPainted"])[len(loads) // 2]
+    print("  %-28s %7s %7s %7s %7s" % ("request", "wanted", "sent", "1st byte", "done"))
+    for e in mid.get("waterfall", []):
+        print("  %-28s %7.0f %7.0f %7.0f %7.0f" % (e["name"][:28], e["start"], e["sent"], e["first"], e["end"]))
+    print("  scripts run (DOMContentLoaded) %.0f, list rendered %.0f, on screen %.0f"
+          % (mid["domContentLoaded"], mid["listRendered"], mid["listPainted"]))
     load_ms = median([x["listPainted"] for x in loads])
     reload_ms = median([x["listPainted"] for x in reloads])
     switch_ms = median([x["painted"] for x in sw])

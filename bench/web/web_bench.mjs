@@ -87,7 +87,10 @@ async function measure(page, cdp) {
       assetEncoded: sum(assets, 'encodedBodySize'),
       assetDecoded: sum(assets, 'decodedBodySize'),
       apiTransfer: sum(res.filter(isApi), 'transferSize'),
-  apiRequests: res.filter(isApi).map((e) => new URL(e.name).pathname + new URL(e.name).search),
+      apiRequests: res.filter(isApi).map((e) => new URL(e.name).pathname + new URL(e.name).search),
+      // every request of the load: when the browser wanted it, sent it, got its first and last byte
+      waterfall: [nav, ...res].map((e) => ({ name: new URL(e.name).pathname, start: e.startTime, sent: e.requestStart,
+        first: e.responseStart, end: e.responseEnd })),
     };
   })) };
 }
