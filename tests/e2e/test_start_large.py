@@ -131,6 +131,12 @@ class StartWithALargeMaildir(unittest.TestCase):
         self.assertEqual(st, 503, text)
         print("\nlogin and SELECT of a 3-message folder beside %d unindexed: %.2f s" % (N, took))
         self.assertLess(took, limit)
+        # a client that leaves while its SELECT and NOOP wait for the INBOX
+        # (they are run, or dropped, with its connection; nobody else notices)
+        g = imaplib.IMAP4("127.0.0.1", dm.ports["imap"], timeout=60 * SLOW)
+        g.login("all@example.com", "password")
+        g.send(b"w1 SELECT INBOX\r\nw2 NOOP\r\n")
+        g.shutdown()
         typ, data = m.status("INBOX", "(MESSAGES)")
         self.assertEqual(typ, "OK")
         self.assertIn(b"MESSAGES %d" % N, data[0])
