@@ -1238,6 +1238,16 @@ struct ready_probe {
     int called;
 };
 
+/* n small messages in md's new/, as another program would leave them */
+static void drop_many(const char *md, int n) {
+    for (int i = 0; i < n; i++) {
+        char name[64], text[64];
+        snprintf(name, sizeof name, "1700000000.M%06dP1Q%d.h,S=20", i, i);
+        snprintf(text, sizeof text, "Subject: %d\n\nx\n", i);
+        drop(md, "new", name, text);
+    }
+}
+
 static void on_ready(void *arg) {
     struct ready_probe *p = arg;
     p->called++;
@@ -1258,12 +1268,7 @@ static void test_warmup_in_background(void **state) {
     buf_printf(&md, "%s/example.com/all/Maildir", dir);
     make_maildir(buf_cstr(&md));
     enum { N = 1200 };
-    for (int i = 0; i < N; i++) {
-        char name[64], text[64];
-        snprintf(name, sizeof name, "1700000000.M%06dP1Q%d.h,S=20", i, i);
-        snprintf(text, sizeof text, "Subject: %d\n\nx\n", i);
-        drop(buf_cstr(&md), "new", name, text);
-    }
+    drop_many(buf_cstr(&md), N);
     evthread_use_pthreads();
     struct event_base *base = event_base_new();
     buf_t err = BUF_INIT;
@@ -1324,12 +1329,7 @@ static void test_warmup_waits_per_mailbox(void **state) {
     make_maildir(buf_cstr(&md));
     make_maildir(buf_cstr(&small));
     enum { N = 3000 };
-    for (int i = 0; i < N; i++) {
-        char name[64], text[64];
-        snprintf(name, sizeof name, "1700000000.M%06dP1Q%d.h,S=20", i, i);
-        snprintf(text, sizeof text, "Subject: %d\n\nx\n", i);
-        drop(buf_cstr(&md), "new", name, text);
-    }
+    drop_many(buf_cstr(&md), N);
     drop(buf_cstr(&small), "cur", "1700000000.M1P1Q1.h,S=20:2,S", "Subject: small\n\nx\n");
     evthread_use_pthreads();
     struct event_base *base = event_base_new();
