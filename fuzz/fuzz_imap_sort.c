@@ -51,7 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     enum imap_sort_error e = imap_sort_parse(cmd.args, cmd.nargs, &req, &why);
     if (e == IMAP_SORT_OK) {
         if (req.ncrit == 0 || req.ncrit > IMAP_SORT_MAX_CRITERIA) abort();
-        if (req.return_opts & ~0x0fu) abort();
+        if (req.return_opts & ~IMAP_SEARCH_RET_KNOWN) abort();
+        if ((req.return_opts & IMAP_SORT_RET_PARTIAL) && (req.partial_lo == 0 || req.partial_lo > req.partial_hi)) abort();
         if (req.esort != (req.return_opts != 0)) abort();
         search_rest(cmd.args, cmd.nargs, req.search_arg);
     } else if (!why) {

@@ -69,6 +69,7 @@ const struct config_entry config_table[] = {
     {"imap_preauth_max_literal_size", CONF_SIZE, OFF(imap_preauth_max_literal_size), "8192", "literal bytes in one IMAP command before login, all together (NO [TOOBIG] beyond, BYE for a {n+} literal)", NULL, 0, 0, CONF_RELOAD},
     {"imap_idle_timeout", CONF_DURATION, OFF(imap_idle_timeout), "30m", "IMAP autologout (RFC 3501: at least 30 minutes)", NULL, 0, 0, CONF_RELOAD},
     {"imap_max_sessions_per_user", CONF_INT, OFF(imap_max_sessions_per_user), "50", "concurrent IMAP sessions of one account", NULL, 1, 0, CONF_RELOAD},
+    {"imap_max_update_contexts", CONF_INT, OFF(imap_max_update_contexts), "10", "updating searches (SEARCH or SORT RETURN (UPDATE), RFC 5267) one IMAP session keeps at once; beyond, the search is answered with * NO [NOUPDATE] and not updated; 0: none", NULL, 0, 0, CONF_RELOAD},
     {"pop3_max_bad_commands", CONF_INT, OFF(pop3_max_bad_commands), "20", "bad commands in one POP3 session before -ERR and disconnect", NULL, 1, 0, CONF_RELOAD},
     {"pop3_plaintext_login", CONF_BOOL, OFF(pop3_plaintext_login), "yes", "allow USER/PASS and AUTH PLAIN without TLS (Dovecot's disable_plaintext_auth = no, for POP3)", NULL, 0, 0, CONF_RELOAD},
     {"pop3_idle_timeout", CONF_DURATION, OFF(pop3_idle_timeout), "10m", "POP3 autologout (RFC 1939: at least 10 minutes)", NULL, 0, 0, CONF_RELOAD},

@@ -78,6 +78,7 @@ struct config {
     int64_t imap_preauth_max_literal_size;
     int64_t imap_idle_timeout;
     int64_t imap_max_sessions_per_user;
+    int64_t imap_max_update_contexts;
     /* POP3 */
     int64_t pop3_idle_timeout;
     /* HTTP */

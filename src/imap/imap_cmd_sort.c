@@ -85,6 +85,11 @@ void imap_cmd_sort(struct imap_session *s, const char *tag, const struct imap_ar
         imap_tagged(s, tag, "BAD %s", reason);
         return;
     }
+    bool update = (req.return_opts & IMAP_SORT_RET_UPDATE) != 0;
+    if (update && imap_context_tag_busy(s, tag)) {
+        imap_tagged(s, tag, "BAD An updating search already has this tag.");
+        return;
+    }
     struct imap_search_program prog;
     uint64_t max_modseq = 0;
     size_t n = 0;
@@ -105,6 +110,7 @@ void imap_cmd_sort(struct imap_session *s, const char *tag, const struct imap_ar
         imap_tagged(s, tag, "NO [SERVERBUG] Cannot read the mailbox.");
         return;
     }
+    if (update) imap_context_add(s, tag, uid, &prog, crit, req.ncrit, sorted, ns);
     if (!uid)
         for (size_t i = 0; i < ns; i++) sorted[i] = imap_seq_of_uid(s, sorted[i]);
     buf_t b = BUF_INIT;
@@ -117,6 +123,17 @@ void imap_cmd_sort(struct imap_session *s, const char *tag, const struct imap_ar
                 buf_append_str(&b, " ALL ");
                 append_ordered_set(&b, sorted, ns);
             }
+        }
+        if (req.return_opts & IMAP_SORT_RET_PARTIAL) {
+            /* RFC 5267 4.4: positions lo..hi of the sorted result */
+            buf_printf(&b, " PARTIAL (%u:%u ", req.partial_lo, req.partial_hi);
+            if (req.partial_lo <= ns) {
+                size_t hi = req.partial_hi < ns ? req.partial_hi : ns;
+                append_ordered_set(&b, sorted + req.partial_lo - 1, hi - req.partial_lo + 1);
+            } else {
+                buf_append_str(&b, "NIL");
+            }
+            buf_append_char(&b, ')');
         }
         if (req.return_opts & IMAP_SORT_RET_COUNT) buf_printf(&b, " COUNT %zu", ns);
         if (prog.uses_modseq && ns) buf_printf(&b, " MODSEQ %llu", (unsigned long long)max_modseq);

@@ -74,6 +74,10 @@ struct imap_session {
     void (*cont_free)(void *state);
     bool waiting; /* paused on a login delay or a COPY's sync */
     struct copy_wait *copy_wait; /* a COPY/MOVE waiting for its sync */
+    /* updating searches (imap_context.c) */
+    GPtrArray *contexts;  /* struct imap_context *, NULL when none yet */
+    GArray *ctx_touched;  /* uint32_t uids changed or new since the last refresh */
+    bool ctx_shifted;     /* EXISTS or EXPUNGE moved sequence numbers meanwhile */
 };
 
 /* Untagged or continuation text: appends CRLF. */
@@ -166,6 +170,10 @@ struct imap_search_program;
  * for want of its sort keys). */
 GArray *imap_search_eval(struct imap_session *s, const struct imap_search_program *prog, bool snapshot_only_ok,
                          uint64_t *max_modseq_r);
+/* The same over the snapshot indexes i with only[i] set (only has
+ * imap_exists() entries). */
+GArray *imap_search_eval_in(struct imap_session *s, const struct imap_search_program *prog, bool snapshot_only_ok,
+                            const bool *only, uint64_t *max_modseq_r);
 
 /* CATENATE (RFC 4469): the message an APPEND's "CATENATE (TEXT literal
  * URL url ...)" list describes, appended to out. BADURL sets *bad_url to
@@ -173,6 +181,26 @@ GArray *imap_search_eval(struct imap_session *s, const struct imap_search_progra
 enum imap_catenate_result { IMAP_CATENATE_OK, IMAP_CATENATE_BAD, IMAP_CATENATE_BADURL, IMAP_CATENATE_TOOBIG };
 enum imap_catenate_result imap_catenate_build(struct imap_session *s, const struct imap_arg *list, buf_t *out,
                                               const char **bad_url);
+
+/* Updating searches (RFC 5267 CONTEXT=SEARCH / CONTEXT=SORT), see
+ * imap_context.c. A SEARCH or SORT with RETURN (UPDATE) hands its result
+ * over: members are UIDs, ascending for a SEARCH, in sort order for a SORT
+ * (crit non-NULL); prog is taken over. At the session's limit it answers
+ * * NO [NOUPDATE] instead and keeps nothing. */
+struct store_sort_criterion;
+bool imap_context_tag_busy(struct imap_session *s, const char *tag);
+void imap_context_add(struct imap_session *s, const char *tag, bool uid, struct imap_search_program *prog,
+                      const struct store_sort_criterion *crit, size_t ncrit, const uint32_t *members, size_t n);
+/* A message whose flags changed or that is new to the snapshot. */
+void imap_context_touch(struct imap_session *s, uint32_t uid);
+/* Before the EXPUNGEs of these UIDs are sent: REMOVEFROM for members. */
+void imap_contexts_expunging(struct imap_session *s, const uint32_t *uids, size_t n);
+/* Report what the touched messages changed in each context. */
+void imap_contexts_refresh(struct imap_session *s);
+/* The mailbox is closed: every context ends. */
+void imap_contexts_free(struct imap_session *s);
+void imap_cmd_cancelupdate(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs,
+                           bool uid);
 
 /* The session is going away: a pending COPY/MOVE must not touch it. */
 void imap_copy_wait_detach(struct copy_wait *w);

@@ -307,7 +307,10 @@ static void fetch_one(struct imap_session *s, struct fetch_state *f, size_t inde
         store_origin_end(s->app->store, prev);
     }
     /* the stored keywords may include one another session just set */
-    if (flags_changed) imap_announce_keywords(s, m->keywords);
+    if (flags_changed) {
+        imap_announce_keywords(s, m->keywords);
+        imap_context_touch(s, m->uid);
+    }
     buf_t b = BUF_INIT;
     buf_printf(&b, "* %zu FETCH (", index + 1);
     size_t start = b.len;
@@ -698,6 +701,7 @@ void imap_cmd_store(struct imap_session *s, const char *tag, const struct imap_a
         m->keywords = *now[k].keywords ? xstrdup(now[k].keywords) : NULL;
         store_flags_free(&now[k]);
         imap_announce_keywords(s, m->keywords);
+        imap_context_touch(s, m->uid);
         if (!silent || (s->condstore && has_unchanged)) {
             buf_t b = BUF_INIT;
             buf_printf(&b, "* %zu FETCH (", i + 1);
@@ -1113,6 +1117,11 @@ static bool match_with_row(struct imap_session *s, const struct imap_search_prog
 
 GArray *imap_search_eval(struct imap_session *s, const struct imap_search_program *prog, bool snapshot_only_ok,
                          uint64_t *max_modseq_r) {
+    return imap_search_eval_in(s, prog, snapshot_only_ok, NULL, max_modseq_r);
+}
+
+GArray *imap_search_eval_in(struct imap_session *s, const struct imap_search_program *prog, bool snapshot_only_ok,
+                            const bool *only, uint64_t *max_modseq_r) {
     uint32_t n = imap_exists(s);
     uint32_t uid_star = n ? imap_msg_at(s, n - 1)->uid : 0;
     GArray *hits = g_array_new(FALSE, FALSE, sizeof(uint32_t));
@@ -1131,10 +1140,16 @@ GArray *imap_search_eval(struct imap_session *s, const struct imap_search_progra
     struct imap_search_program pre = {.root = whole ? prog->root : &pre_root};
     bool *cand = NULL;
     uint32_t ncand = n;
-    if (whole || pre_root.nchild) {
+    if (whole || pre_root.nchild || only) {
         cand = xcalloc(n ? n : 1, sizeof *cand);
         ncand = 0;
         for (uint32_t i = 0; i < n; i++) {
+            if (only && !only[i]) continue;
+            if (!whole && !pre_root.nchild) {
+                cand[i] = true;
+                ncand++;
+                continue;
+            }
             char **kws;
             size_t nkw;
             struct imap_search_msg sm;
@@ -1218,6 +1233,12 @@ void imap_cmd_search(struct imap_session *s, const char *tag, const struct imap_
         imap_tagged(s, tag, "BAD %s", reason ? reason : "Invalid search program.");
         return;
     }
+    bool update = (prog.return_opts & IMAP_SEARCH_RET_UPDATE) != 0;
+    if (update && imap_context_tag_busy(s, tag)) {
+        imap_search_program_free(&prog);
+        imap_tagged(s, tag, "BAD An updating search already has this tag.");
+        return;
+    }
     if (prog.uses_modseq) imap_enable_condstore(s);
     uint64_t max_modseq = 0;
     GArray *hits = imap_search_eval(s, &prog, false, &max_modseq);
@@ -1226,12 +1247,15 @@ void imap_cmd_search(struct imap_session *s, const char *tag, const struct imap_
         imap_tagged(s, tag, "NO [SERVERBUG] Cannot read the mailbox.");
         return;
     }
-    /* snapshot indexes to what the client asked for, and each one's MODSEQ */
+    /* snapshot indexes to what the client asked for, and each one's MODSEQ
+     * (and UID, for an updating search) */
     GArray *hit_modseq = g_array_sized_new(FALSE, FALSE, sizeof(uint64_t), hits->len);
+    uint32_t *hit_uids = update ? xmalloc((hits->len ? hits->len : 1) * sizeof *hit_uids) : NULL;
     for (guint k = 0; k < hits->len; k++) {
         uint32_t *v = &g_array_index(hits, uint32_t, k);
         const struct imap_msg *m = imap_msg_at(s, *v);
         g_array_append_val(hit_modseq, m->modseq);
+        if (hit_uids) hit_uids[k] = m->uid;
         *v = uid ? m->uid : *v + 1;
     }
     buf_t b = BUF_INIT;
@@ -1254,6 +1278,24 @@ void imap_cmd_search(struct imap_session *s, const char *tag, const struct imap_
                 imap_seqset_free(&all);
             }
         }
+        if (prog.return_opts & IMAP_SEARCH_RET_PARTIAL) {
+            /* RFC 5267 4.4: the hits at positions lo..hi, NIL when none */
+            buf_printf(&b, " PARTIAL (%u:%u ", prog.partial_lo, prog.partial_hi);
+            struct imap_seqset part;
+            imap_seqset_init(&part);
+            for (uint64_t p = prog.partial_lo; p <= prog.partial_hi && p <= hits->len; p++) {
+                uint32_t v = g_array_index(hits, uint32_t, p - 1);
+                imap_seqset_add(&part, v, v);
+            }
+            if (part.n) {
+                imap_seqset_resolve(&part, 0);
+                imap_seqset_format(&part, &b);
+            } else {
+                buf_append_str(&b, "NIL");
+            }
+            imap_seqset_free(&part);
+            buf_append_char(&b, ')');
+        }
         if (prog.return_opts & IMAP_SEARCH_RET_COUNT) buf_printf(&b, " COUNT %u", hits->len);
         if (prog.uses_modseq && hits->len) {
             /* RFC 4731 3.2 / RFC 7162 3.1.5: with only MIN and/or MAX, the
@@ -1275,6 +1317,8 @@ void imap_cmd_search(struct imap_session *s, const char *tag, const struct imap_
     }
     imap_send(s, "%s", buf_cstr(&b));
     buf_free(&b);
+    if (update) imap_context_add(s, tag, uid, &prog, NULL, 0, hit_uids, hits->len);
+    free(hit_uids);
     g_array_free(hits, TRUE);
     g_array_free(hit_modseq, TRUE);
     imap_search_program_free(&prog);

@@ -314,6 +314,69 @@ missing:
     return NULL;
 }
 
+/* partial-range = nz-number ":" nz-number (RFC 5267 4.4) */
+static bool parse_partial_range(const struct imap_arg *a, uint32_t *lo, uint32_t *hi) {
+    if (a->type != IMAP_ARG_ATOM) return false;
+    uint64_t v[2] = {0, 0};
+    const char *c = a->str;
+    for (int part = 0; part < 2; part++) {
+        if (*c < '1' || *c > '9') return false;
+        while (*c >= '0' && *c <= '9') {
+            v[part] = v[part] * 10 + (uint64_t)(*c++ - '0');
+            if (v[part] > UINT32_MAX) return false;
+        }
+        if (part == 0 && *c++ != ':') return false;
+    }
+    if (*c) return false;
+    *lo = (uint32_t)(v[0] < v[1] ? v[0] : v[1]);
+    *hi = (uint32_t)(v[0] < v[1] ? v[1] : v[0]);
+    return true;
+}
+
+bool imap_search_return_parse(const struct imap_arg *list, struct imap_search_return *r, const char **reason) {
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } opts[] = {
+        {"MIN", IMAP_SEARCH_RET_MIN},       {"MAX", IMAP_SEARCH_RET_MAX},
+        {"ALL", IMAP_SEARCH_RET_ALL},       {"COUNT", IMAP_SEARCH_RET_COUNT},
+        {"UPDATE", IMAP_SEARCH_RET_UPDATE}, {"CONTEXT", IMAP_SEARCH_RET_CONTEXT},
+        {"PARTIAL", IMAP_SEARCH_RET_PARTIAL},
+    };
+    memset(r, 0, sizeof *r);
+    if (list->type != IMAP_ARG_LIST) {
+        *reason = "RETURN needs a list of options";
+        return false;
+    }
+    for (size_t j = 0; j < list->nlist; j++) {
+        const struct imap_arg *o = &list->list[j];
+        unsigned bit = 0;
+        for (size_t k = 0; k < sizeof opts / sizeof opts[0] && !bit; k++)
+            if (imap_arg_atom_is(o, opts[k].name)) bit = opts[k].bit;
+        if (!bit) {
+            *reason = "Unknown RETURN option";
+            return false;
+        }
+        if (r->opts & bit) {
+            *reason = "A RETURN option is given twice";
+            return false;
+        }
+        r->opts |= bit;
+        if (bit == IMAP_SEARCH_RET_PARTIAL) {
+            if (++j >= list->nlist || !parse_partial_range(&list->list[j], &r->partial_lo, &r->partial_hi)) {
+                *reason = "PARTIAL needs a range n:m of positions";
+                return false;
+            }
+        }
+    }
+    if ((r->opts & IMAP_SEARCH_RET_PARTIAL) && (r->opts & IMAP_SEARCH_RET_ALL)) {
+        *reason = "PARTIAL conflicts with ALL";
+        return false;
+    }
+    if ((r->opts & ~IMAP_SEARCH_RET_CONTEXT) == 0) r->opts |= IMAP_SEARCH_RET_ALL;
+    return true;
+}
+
 enum imap_search_error imap_search_parse(const struct imap_arg *args, size_t nargs,
                                          struct imap_search_program *prog, const char **reason) {
     memset(prog, 0, sizeof(*prog));
@@ -325,24 +388,12 @@ enum imap_search_error imap_search_parse(const struct imap_arg *args, size_t nar
             *reason = "RETURN needs a list of options";
             return IMAP_SEARCH_ERR_SYNTAX;
         }
-        const struct imap_arg *l = &args[i++];
+        struct imap_search_return ret;
+        if (!imap_search_return_parse(&args[i++], &ret, reason)) return IMAP_SEARCH_ERR_SYNTAX;
         prog->esearch = true;
-        for (size_t j = 0; j < l->nlist; j++) {
-            const struct imap_arg *o = &l->list[j];
-            if (imap_arg_atom_is(o, "MIN"))
-                prog->return_opts |= IMAP_SEARCH_RET_MIN;
-            else if (imap_arg_atom_is(o, "MAX"))
-                prog->return_opts |= IMAP_SEARCH_RET_MAX;
-            else if (imap_arg_atom_is(o, "ALL"))
-                prog->return_opts |= IMAP_SEARCH_RET_ALL;
-            else if (imap_arg_atom_is(o, "COUNT"))
-                prog->return_opts |= IMAP_SEARCH_RET_COUNT;
-            else {
-                *reason = "Unknown RETURN option";
-                return IMAP_SEARCH_ERR_SYNTAX;
-            }
-        }
-        if (prog->return_opts == 0) prog->return_opts = IMAP_SEARCH_RET_ALL;
+        prog->return_opts = ret.opts;
+        prog->partial_lo = ret.partial_lo;
+        prog->partial_hi = ret.partial_hi;
     }
     if (i < nargs && imap_arg_atom_is(&args[i], "CHARSET")) {
         i++;

@@ -40,11 +40,29 @@
 #define IMAP_SEARCH_F_DRAFT 0x10u
 #define IMAP_SEARCH_F_RECENT 0x20u
 
-/* ESEARCH RETURN options (RFC 4731). */
+/* ESEARCH RETURN options (RFC 4731), and RFC 5267's for contexts:
+ * UPDATE (live ADDTO/REMOVEFROM), CONTEXT (a hint, accepted) and
+ * PARTIAL lo:hi (positions lo..hi of the result). SORT's RETURN takes the
+ * same options (imap_sort.h). */
 #define IMAP_SEARCH_RET_MIN 0x01u
 #define IMAP_SEARCH_RET_MAX 0x02u
 #define IMAP_SEARCH_RET_ALL 0x04u
 #define IMAP_SEARCH_RET_COUNT 0x08u
+#define IMAP_SEARCH_RET_UPDATE 0x10u
+#define IMAP_SEARCH_RET_CONTEXT 0x20u
+#define IMAP_SEARCH_RET_PARTIAL 0x40u
+#define IMAP_SEARCH_RET_KNOWN 0x7fu
+
+struct imap_search_return {
+    unsigned opts;                  /* IMAP_SEARCH_RET_* */
+    uint32_t partial_lo, partial_hi; /* PARTIAL: 1 <= lo <= hi */
+};
+
+/* The list after RETURN: options in any order, each at most once; PARTIAL
+ * takes "n:m" (nz-numbers, either order) and excludes ALL. With no option
+ * but CONTEXT the result is ALL (RFC 4731 3.1, "RETURN ()"). false: a
+ * syntax error, *reason says which. */
+bool imap_search_return_parse(const struct imap_arg *list, struct imap_search_return *r, const char **reason);
 
 enum imap_search_key {
     IMAP_SK_AND = 0,   /* children: all must match (also the program root) */
@@ -87,6 +105,7 @@ struct imap_search_node {
 struct imap_search_program {
     struct imap_search_node *root; /* an AND node */
     unsigned return_opts;   /* IMAP_SEARCH_RET_*; 0: not an ESEARCH request */
+    uint32_t partial_lo, partial_hi; /* with IMAP_SEARCH_RET_PARTIAL */
     bool esearch;           /* RETURN was given (reply with * ESEARCH) */
     bool uses_modseq;       /* MODSEQ key present: reply needs (MODSEQ n) */
     bool uses_sent_date;    /* SENTBEFORE/SENTON/SENTSINCE present */

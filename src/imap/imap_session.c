@@ -35,7 +35,7 @@
     "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED "        \
     "LIST-STATUS SPECIAL-USE ESEARCH CONDSTORE QRESYNC MULTIAPPEND BINARY CATENATE " IMAP_CAPS_SORT
 /* imap_cmd_sort.c */
-#define IMAP_CAPS_SORT "SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES"
+#define IMAP_CAPS_SORT "SORT SORT=DISPLAY ESORT CONTEXT=SEARCH CONTEXT=SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES"
 
 struct imap_conn_state {
     struct imap_session s;
@@ -366,6 +366,7 @@ void imap_sync(struct imap_session *s, bool allow_expunge) {
         imap_rescan(s);
     }
     if (allow_expunge && s->pending_expunge->len) {
+        imap_contexts_expunging(s, (const uint32_t *)(void *)s->pending_expunge->data, s->pending_expunge->len);
         if (s->qresync) {
             struct imap_seqset gone;
             imap_seqset_init(&gone);
@@ -408,6 +409,8 @@ void imap_sync(struct imap_session *s, bool allow_expunge) {
             for (guint i = before; i < s->msgs->len; i++) added |= learn_keywords(s, imap_msg_at(s, i)->keywords);
             if (added) imap_send_flags(s);
             imap_send(s, "* %u EXISTS", imap_exists(s));
+            for (guint i = before; i < s->msgs->len; i++) imap_context_touch(s, imap_msg_at(s, i)->uid);
+            s->ctx_shifted = true;
             uint32_t recent = 0;
             for (guint i = 0; i < s->msgs->len; i++)
                 if (imap_msg_at(s, i)->recent) recent++;
@@ -432,6 +435,7 @@ void imap_sync(struct imap_session *s, bool allow_expunge) {
                     now[k].keywords = NULL;
                     imap_announce_keywords(s, m->keywords);
                     send_flags_update(s, i);
+                    imap_context_touch(s, m->uid);
                 }
             }
             for (size_t k = 0; k < nu; k++) store_view_msg_clear(&now[k]);
@@ -439,6 +443,7 @@ void imap_sync(struct imap_session *s, bool allow_expunge) {
         free(now);
         g_array_set_size(s->pending_update, 0);
     }
+    imap_contexts_refresh(s);
     refresh_mailbox_meta(s);
 }
 
@@ -483,6 +488,7 @@ void imap_close_mailbox(struct imap_session *s) {
         g_array_free(s->msgs, TRUE);
     }
     s->msgs = NULL;
+    imap_contexts_free(s);
     forget_keywords(s);
     free(s->mailbox);
     s->mailbox = NULL;
@@ -877,6 +883,7 @@ static const struct imap_command_def {
     {"EXPUNGE", imap_cmd_expunge, CMD_SELECTED | CMD_UID},
     {"SEARCH", imap_cmd_search, CMD_SELECTED | CMD_UID},
     {"SORT", imap_cmd_sort, CMD_SELECTED | CMD_UID},
+    {"CANCELUPDATE", imap_cmd_cancelupdate, CMD_SELECTED},
     {"THREAD", imap_cmd_thread, CMD_SELECTED | CMD_UID},
     {"FETCH", imap_cmd_fetch, CMD_SELECTED | CMD_UID},
     {"STORE", imap_cmd_store, CMD_SELECTED | CMD_UID},
@@ -1241,6 +1248,7 @@ static void imap_session_free(struct imap_session *s) {
     if (s->idle_poll) event_free(s->idle_poll);
     g_array_free(s->pending_expunge, TRUE);
     g_array_free(s->pending_update, TRUE);
+    if (s->ctx_touched) g_array_free(s->ctx_touched, TRUE);
     free(s->account);
     free(s->idle_tag);
     free(s->auth_tag);

@@ -48,22 +48,16 @@ static bool sort_key_of(const struct imap_arg *a, enum imap_sort_key *k) {
     return false;
 }
 
-/* sort-return-opts = "RETURN" SP "(" [sort-return-opt *(SP sort-return-opt)] ")" */
+/* sort-return-opts = "RETURN" SP "(" [sort-return-opt *(SP sort-return-opt)] ")":
+ * the RFC 4731 options and RFC 5267's UPDATE, CONTEXT and PARTIAL, as
+ * for SEARCH */
 static bool parse_return(const struct imap_arg *l, struct imap_sort_request *req, const char **reason) {
+    struct imap_search_return r;
+    if (!imap_search_return_parse(l, &r, reason)) return false;
     req->esort = true;
-    for (size_t j = 0; j < l->nlist; j++) {
-        const struct imap_arg *o = &l->list[j];
-        if (imap_arg_atom_is(o, "MIN")) req->return_opts |= IMAP_SORT_RET_MIN;
-        else if (imap_arg_atom_is(o, "MAX")) req->return_opts |= IMAP_SORT_RET_MAX;
-        else if (imap_arg_atom_is(o, "ALL")) req->return_opts |= IMAP_SORT_RET_ALL;
-        else if (imap_arg_atom_is(o, "COUNT")) req->return_opts |= IMAP_SORT_RET_COUNT;
-        else {
-            *reason = "Unknown RETURN option";
-            return false;
-        }
-    }
-    /* RFC 4731 3.1: an empty list means ALL */
-    if (req->return_opts == 0) req->return_opts = IMAP_SORT_RET_ALL;
+    req->return_opts = r.opts;
+    req->partial_lo = r.partial_lo;
+    req->partial_hi = r.partial_hi;
     return true;
 }
 

@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "imap/imap_parser.h"
+#include "imap/imap_search.h"
 
 /* Criteria in one SORT: each of the nine keys, both ways, would be 18;
  * more can only repeat a key. */
@@ -42,17 +43,20 @@ struct imap_sort_criterion {
     bool reverse;
 };
 
-/* ESORT RETURN options (RFC 5267 3.1, the RFC 4731 set). */
-#define IMAP_SORT_RET_MIN 0x01u
-#define IMAP_SORT_RET_MAX 0x02u
-#define IMAP_SORT_RET_ALL 0x04u
-#define IMAP_SORT_RET_COUNT 0x08u
+/* ESORT RETURN options (RFC 5267 3.1 and 4): those of SEARCH. */
+#define IMAP_SORT_RET_MIN IMAP_SEARCH_RET_MIN
+#define IMAP_SORT_RET_MAX IMAP_SEARCH_RET_MAX
+#define IMAP_SORT_RET_ALL IMAP_SEARCH_RET_ALL
+#define IMAP_SORT_RET_COUNT IMAP_SEARCH_RET_COUNT
+#define IMAP_SORT_RET_UPDATE IMAP_SEARCH_RET_UPDATE
+#define IMAP_SORT_RET_PARTIAL IMAP_SEARCH_RET_PARTIAL
 
 struct imap_sort_request {
     struct imap_sort_criterion crit[IMAP_SORT_MAX_CRITERIA];
     size_t ncrit;
     bool esort;           /* RETURN given: answer with * ESEARCH */
     unsigned return_opts; /* IMAP_SORT_RET_*; RETURN () means ALL */
+    uint32_t partial_lo, partial_hi; /* with IMAP_SORT_RET_PARTIAL */
     size_t search_arg;    /* index of the first search key after the charset */
 };
 

@@ -179,7 +179,7 @@ class ImapSort(unittest.TestCase):
         _, t = c.cmd("SORT (DATE) KOI8-R ALL")
         self.assertRegex(t, r"^t\d+ NO \[BADCHARSET \(UTF-8 US-ASCII\)\]")
         for bad in ("SORT (NAME) UTF-8 ALL", "SORT DATE UTF-8 ALL", "SORT () UTF-8 ALL", "SORT (REVERSE) UTF-8 ALL",
-                    "SORT (DATE) UTF-8", "SORT (DATE) UTF-8 NOSUCHKEY", "SORT RETURN (PARTIAL 1:2) (DATE) UTF-8 ALL",
+                    "SORT (DATE) UTF-8", "SORT (DATE) UTF-8 NOSUCHKEY", "SORT RETURN (PARTIAL 1) (DATE) UTF-8 ALL",
                     "THREAD FOO UTF-8 ALL", "THREAD REFERENCES UTF-8", "SORT (DATE) UTF-8 CHARSET UTF-8 ALL"):
             _, t = c.cmd(bad)
             self.assertRegex(t, r"^t\d+ BAD", bad)

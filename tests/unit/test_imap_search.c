@@ -255,6 +255,40 @@ static void test_errors(void **state) {
     buf_free(&deep);
 }
 
+/* RFC 5267: UPDATE, CONTEXT and PARTIAL beside the RFC 4731 options. */
+static void test_context_return(void **state) {
+    (void)state;
+    struct imap_search_program sp;
+    assert_int_equal(run("RETURN (UPDATE) UNSEEN", NULL, &sp), IMAP_SEARCH_OK);
+    assert_int_equal(sp.return_opts, IMAP_SEARCH_RET_UPDATE); /* no ALL: updates only */
+    imap_search_program_free(&sp);
+    assert_int_equal(run("RETURN (CONTEXT) ALL", NULL, &sp), IMAP_SEARCH_OK);
+    assert_int_equal(sp.return_opts, IMAP_SEARCH_RET_CONTEXT | IMAP_SEARCH_RET_ALL); /* a hint only */
+    imap_search_program_free(&sp);
+    assert_int_equal(run("RETURN (update count PARTIAL 5:2) ALL", NULL, &sp), IMAP_SEARCH_OK);
+    assert_int_equal(sp.return_opts, IMAP_SEARCH_RET_UPDATE | IMAP_SEARCH_RET_COUNT | IMAP_SEARCH_RET_PARTIAL);
+    assert_int_equal(sp.partial_lo, 2);
+    assert_int_equal(sp.partial_hi, 5);
+    imap_search_program_free(&sp);
+    assert_int_equal(run("RETURN (PARTIAL 4294967295:1) ALL", NULL, &sp), IMAP_SEARCH_OK);
+    assert_int_equal(sp.partial_lo, 1);
+    assert_int_equal(sp.partial_hi, 4294967295u);
+    imap_search_program_free(&sp);
+    static const char *bad[] = {
+        "RETURN (PARTIAL 1) ALL",        "RETURN (PARTIAL 1:*) ALL",     "RETURN (PARTIAL *:1) ALL",
+        "RETURN (PARTIAL 0:3) ALL",      "RETURN (PARTIAL 1:4294967296) ALL", "RETURN (PARTIAL) ALL",
+        "RETURN (PARTIAL 1:2 ALL) ALL",  "RETURN (ALL PARTIAL 1:2) ALL", "RETURN (UPDATE UPDATE) ALL",
+        "RETURN (PARTIAL 1:2 PARTIAL 3:4) ALL", "RETURN (PARTIAL -1:2) ALL", "RETURN (PARTIAL \"1:2\") ALL",
+        "RETURN (PARTIAL 01:2) ALL",     "RETURN (PARTIAL 1:2:3) ALL",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (run(bad[i], NULL, NULL) != IMAP_SEARCH_ERR_SYNTAX) {
+            fprintf(stderr, "program: %s\n", bad[i]);
+            fail();
+        }
+    }
+}
+
 static void test_esearch_return(void **state) {
     (void)state;
     struct imap_search_program sp;
@@ -296,6 +330,7 @@ int main(void) {
         cmocka_unit_test(test_flags_and_sets), cmocka_unit_test(test_sizes_dates_modseq),
         cmocka_unit_test(test_text_keys),      cmocka_unit_test(test_errors),
         cmocka_unit_test(test_esearch_return), cmocka_unit_test(test_helpers),
+        cmocka_unit_test(test_context_return),
         cmocka_unit_test(test_header_existence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
