@@ -21,6 +21,7 @@ import re
 import unittest
 
 from harness import ImapRaw, recipe_devmail
+from test_imap_model import parse_seeds
 
 
 def message(subject, size):
@@ -337,17 +338,6 @@ class Limit(ContextBase):
         lines, _ = a.cmd("NOOP")
         tags = sorted(ESEARCH.match(x).group(1) for x in lines if x.startswith("* ESEARCH"))
         self.assertEqual(tags, sorted([t1, t2]))
-
-
-def parse_seeds(text):
-    out = []
-    for part in text.split(","):
-        if "-" in part:
-            lo, hi = part.split("-")
-            out += range(int(lo), int(hi) + 1)
-        elif part:
-            out.append(int(part))
-    return out
 
 
 SEEDS = parse_seeds(os.environ.get("CONTEXT_SEEDS", "1,2"))
