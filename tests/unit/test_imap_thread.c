@@ -242,10 +242,17 @@ static void test_imap_sort_parse(void **state) {
     assert_int_equal(r.search_arg, 4);
     assert_int_equal(sort_args("RETURN () (SIZE) UTF-8 ALL", &r), IMAP_SORT_OK);
     assert_int_equal(r.return_opts, IMAP_SORT_RET_ALL);
+    /* RFC 5267 contexts: UPDATE and PARTIAL, as for SEARCH */
+    assert_int_equal(sort_args("RETURN (UPDATE PARTIAL 5:1) (DATE) UTF-8 ALL", &r), IMAP_SORT_OK);
+    assert_int_equal(r.return_opts, IMAP_SORT_RET_UPDATE | IMAP_SORT_RET_PARTIAL);
+    assert_int_equal(r.partial_lo, 1);
+    assert_int_equal(r.partial_hi, 5);
+    assert_int_equal(r.search_arg, 4);
 
     static const char *const bad[] = {
         "() UTF-8 ALL", "(DATE)", "(DATE) UTF-8", "(REVERSE) UTF-8 ALL", "(REVERSE REVERSE DATE) UTF-8 ALL",
-        "(NAME) UTF-8 ALL", "DATE UTF-8 ALL", "RETURN (PARTIAL 1:5) (DATE) UTF-8 ALL", "RETURN (DATE) UTF-8 ALL",
+        "(NAME) UTF-8 ALL", "DATE UTF-8 ALL", "RETURN (PARTIAL 1) (DATE) UTF-8 ALL", "RETURN (DATE) UTF-8 ALL",
+        "RETURN (PARTIAL 1:5 ALL) (DATE) UTF-8 ALL",
         "((DATE)) UTF-8 ALL", "(DATE) (UTF-8) ALL",
         "(DATE DATE DATE DATE DATE DATE DATE DATE DATE DATE DATE DATE DATE DATE DATE DATE DATE DATE DATE) UTF-8 ALL",
     };
