@@ -61,18 +61,6 @@ static uint32_t *search_uids(struct imap_session *s, const char *tag, const stru
     return uids;
 }
 
-/* RFC 5267 ALL: the numbers in sort order as a sequence-set; only runs
- * that ascend by one become ranges, so the order survives. */
-static void append_ordered_set(buf_t *b, const uint32_t *v, size_t n) {
-    for (size_t i = 0; i < n;) {
-        size_t j = i;
-        while (j + 1 < n && v[j + 1] == v[j] + 1) j++;
-        buf_printf(b, "%s%u", i ? "," : "", v[i]);
-        if (j > i) buf_printf(b, ":%u", v[j]);
-        i = j + 1;
-    }
-}
-
 void imap_cmd_sort(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
     struct imap_sort_request req;
     const char *reason = NULL;
@@ -121,7 +109,7 @@ void imap_cmd_sort(struct imap_session *s, const char *tag, const struct imap_ar
             if (req.return_opts & IMAP_SORT_RET_MAX) buf_printf(&b, " MAX %u", sorted[ns - 1]);
             if (req.return_opts & IMAP_SORT_RET_ALL) {
                 buf_append_str(&b, " ALL ");
-                append_ordered_set(&b, sorted, ns);
+                imap_seqset_append_list(&b, sorted, ns);
             }
         }
         if (req.return_opts & IMAP_SORT_RET_PARTIAL) {
@@ -129,7 +117,7 @@ void imap_cmd_sort(struct imap_session *s, const char *tag, const struct imap_ar
             buf_printf(&b, " PARTIAL (%u:%u ", req.partial_lo, req.partial_hi);
             if (req.partial_lo <= ns) {
                 size_t hi = req.partial_hi < ns ? req.partial_hi : ns;
-                append_ordered_set(&b, sorted + req.partial_lo - 1, hi - req.partial_lo + 1);
+                imap_seqset_append_list(&b, sorted + req.partial_lo - 1, hi - req.partial_lo + 1);
             } else {
                 buf_append_str(&b, "NIL");
             }

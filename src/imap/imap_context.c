@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/invariant.h"
 #include "core/xalloc.h"
 #include "imap/imap_internal.h"
 #include "imap/imap_search.h"
@@ -74,6 +75,7 @@ bool imap_context_tag_busy(struct imap_session *s, const char *tag) { return fin
 void imap_context_add(struct imap_session *s, const char *tag, bool uid, struct imap_search_program *prog,
                       const struct store_sort_criterion *crit, size_t ncrit, const uint32_t *members, size_t n) {
     size_t have = s->contexts ? s->contexts->len : 0;
+    INVARIANT(ncrit <= IMAP_SORT_MAX_CRITERIA); /* imap_sort_parse's bound */
     if ((int64_t)have >= s->app->cfg->imap_max_update_contexts || ncrit > IMAP_SORT_MAX_CRITERIA) {
         imap_send(s, "* NO [NOUPDATE \"%s\"] No more updating searches in this session (imap_max_update_contexts).",
                   tag);
@@ -126,17 +128,13 @@ static uint32_t shown(struct imap_session *s, const struct imap_context *c, uint
     return c->uid ? uid : imap_seq_of_uid(s, uid);
 }
 
+/* uids ascending: so are the sequence numbers they have */
 static void append_set(struct imap_session *s, const struct imap_context *c, const uint32_t *uids, size_t n,
                        buf_t *b) {
-    struct imap_seqset set;
-    imap_seqset_init(&set);
-    for (size_t k = 0; k < n; k++) {
-        uint32_t v = shown(s, c, uids[k]);
-        imap_seqset_add(&set, v, v);
-    }
-    imap_seqset_resolve(&set, 0);
-    imap_seqset_format(&set, b);
-    imap_seqset_free(&set);
+    uint32_t *v = xmalloc((n ? n : 1) * sizeof *v);
+    for (size_t k = 0; k < n; k++) v[k] = shown(s, c, uids[k]);
+    imap_seqset_append_list(b, v, n);
+    free(v);
 }
 
 static void head(const struct imap_context *c, buf_t *b) {
@@ -171,9 +169,8 @@ static void remove_members(struct imap_session *s, struct imap_context *c, const
     } else {
         size_t *pos = xmalloc(ngone * sizeof *pos);
         size_t npos = 0;
-        for (size_t k = 0; k < n; k++) {
-            if (has_uid(gone, ngone, v[k]) && npos < ngone) pos[npos++] = k;
-        }
+        for (size_t k = 0; k < n; k++)
+            if (has_uid(gone, ngone, v[k])) pos[npos++] = k; /* members are unique: npos <= ngone */
         if (npos) {
             buf_append_str(b, " REMOVEFROM (");
             for (size_t j = npos; j-- > 0;)
@@ -338,12 +335,8 @@ void imap_contexts_refresh(struct imap_session *s) {
             continue;
         }
         GArray *hits = imap_search_eval_in(s, &c->prog, false, only, NULL);
-        if (!hits) {
-            cancel(s, i, "The mailbox could not be read; this search is no longer updated.");
-            continue;
-        }
-        bool ok = apply(s, c, only, hits);
-        g_array_free(hits, TRUE);
+        bool ok = hits && apply(s, c, only, hits);
+        if (hits) g_array_free(hits, TRUE);
         if (!ok) {
             cancel(s, i, "The mailbox could not be read; this search is no longer updated.");
             continue;

@@ -678,17 +678,6 @@ static bool parse_date_time(const char *str, int64_t *out) {
 }
 
 /* "5:7" / "5,9" from ascending UIDs (APPENDUID of a MULTIAPPEND). */
-static void append_uid_set(buf_t *b, const uint32_t *uids, size_t n) {
-    for (size_t i = 0; i < n;) {
-        size_t j = i;
-        while (j + 1 < n && uids[j + 1] == uids[j] + 1) j++;
-        if (i) buf_append_char(b, ',');
-        if (j > i) buf_printf(b, "%u:%u", uids[i], uids[j]);
-        else buf_printf(b, "%u", uids[i]);
-        i = j + 1;
-    }
-}
-
 /* APPEND mailbox 1*([flags] [date-time] message), MULTIAPPEND (RFC 3502):
  * several messages in one command are kept all or none, with one
  * APPENDUID for their UID set. A message is a literal or, with BINARY
@@ -800,7 +789,7 @@ void imap_cmd_append(struct imap_session *s, const char *tag, const struct imap_
     store_mailbox_info(s->app->store, s->account, buf_cstr(&name), false, &mb);
     imap_sync(s, true);
     buf_t set = BUF_INIT;
-    append_uid_set(&set, uids, n);
+    imap_seqset_append_list(&set, uids, n);
     imap_tagged(s, tag, "OK [APPENDUID %u %s] Append completed.", mb.uidvalidity, buf_cstr(&set));
     buf_free(&set);
 out:

@@ -1266,34 +1266,20 @@ void imap_cmd_search(struct imap_session *s, const char *tag, const struct imap_
             if (prog.return_opts & IMAP_SEARCH_RET_MAX)
                 buf_printf(&b, " MAX %u", g_array_index(hits, uint32_t, hits->len - 1));
             if (prog.return_opts & IMAP_SEARCH_RET_ALL) {
-                struct imap_seqset all;
-                imap_seqset_init(&all);
-                for (guint k = 0; k < hits->len; k++) {
-                    uint32_t v = g_array_index(hits, uint32_t, k);
-                    imap_seqset_add(&all, v, v);
-                }
-                imap_seqset_resolve(&all, 0);
                 buf_append_str(&b, " ALL ");
-                imap_seqset_format(&all, &b);
-                imap_seqset_free(&all);
+                imap_seqset_append_list(&b, (const uint32_t *)(void *)hits->data, hits->len);
             }
         }
         if (prog.return_opts & IMAP_SEARCH_RET_PARTIAL) {
             /* RFC 5267 4.4: the hits at positions lo..hi, NIL when none */
             buf_printf(&b, " PARTIAL (%u:%u ", prog.partial_lo, prog.partial_hi);
-            struct imap_seqset part;
-            imap_seqset_init(&part);
-            for (uint64_t p = prog.partial_lo; p <= prog.partial_hi && p <= hits->len; p++) {
-                uint32_t v = g_array_index(hits, uint32_t, p - 1);
-                imap_seqset_add(&part, v, v);
-            }
-            if (part.n) {
-                imap_seqset_resolve(&part, 0);
-                imap_seqset_format(&part, &b);
+            if (prog.partial_lo <= hits->len) {
+                size_t hi = prog.partial_hi < hits->len ? prog.partial_hi : hits->len;
+                imap_seqset_append_list(&b, (const uint32_t *)(void *)hits->data + prog.partial_lo - 1,
+                                        hi - prog.partial_lo + 1);
             } else {
                 buf_append_str(&b, "NIL");
             }
-            imap_seqset_free(&part);
             buf_append_char(&b, ')');
         }
         if (prog.return_opts & IMAP_SEARCH_RET_COUNT) buf_printf(&b, " COUNT %u", hits->len);

@@ -357,8 +357,8 @@ bool imap_search_return_parse(const struct imap_arg *list, struct imap_search_re
             *reason = "Unknown RETURN option";
             return false;
         }
-        if (r->opts & bit) {
-            *reason = "A RETURN option is given twice";
+        if ((r->opts & bit) && (bit & (IMAP_SEARCH_RET_UPDATE | IMAP_SEARCH_RET_PARTIAL))) {
+            *reason = "UPDATE and PARTIAL may be given once";
             return false;
         }
         r->opts |= bit;

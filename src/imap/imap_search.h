@@ -58,7 +58,8 @@ struct imap_search_return {
     uint32_t partial_lo, partial_hi; /* PARTIAL: 1 <= lo <= hi */
 };
 
-/* The list after RETURN: options in any order, each at most once; PARTIAL
+/* The list after RETURN: options in any order, UPDATE and PARTIAL at most
+ * once (a repeated MIN, MAX, ALL, COUNT or CONTEXT is taken once); PARTIAL
  * takes "n:m" (nz-numbers, either order) and excludes ALL. With no option
  * but CONTEXT the result is ALL (RFC 4731 3.1, "RETURN ()"). false: a
  * syntax error, *reason says which. */

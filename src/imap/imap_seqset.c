@@ -172,3 +172,13 @@ bool imap_seqset_has_star(const struct imap_seqset *s) {
         if (s->r[k].lo == IMAP_SEQSET_STAR || s->r[k].hi == IMAP_SEQSET_STAR) return true;
     return false;
 }
+
+void imap_seqset_append_list(buf_t *out, const uint32_t *v, size_t n) {
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j + 1 < n && v[j + 1] == v[j] + 1) j++;
+        buf_printf(out, "%s%u", i ? "," : "", v[i]);
+        if (j > i) buf_printf(out, ":%u", v[j]);
+        i = j + 1;
+    }
+}

@@ -54,6 +54,10 @@ bool imap_seqset_clip(struct imap_seqset *s, uint32_t max);
 uint64_t imap_seqset_count(const struct imap_seqset *s);
 /* Append "1:3,5" form of a set (e.g. for COPYUID) to out. */
 void imap_seqset_format(const struct imap_seqset *s, buf_t *out);
+/* Append numbers as a sequence-set in the order given: only runs that
+ * ascend by one become ranges ("1:3,7,5"), so a SORT order survives;
+ * ascending input gives the shortest set. */
+void imap_seqset_append_list(buf_t *out, const uint32_t *v, size_t n);
 /* True if the set uses "*". */
 bool imap_seqset_has_star(const struct imap_seqset *s);
 

@@ -314,6 +314,15 @@ static void test_seqset(void **state) {
     buf_free(&b);
     imap_seqset_free(&s);
 
+    /* a list as written: ascending runs become ranges, the order stays */
+    static const uint32_t listed[] = {1, 2, 3, 7, 5, 6, 4294967295u};
+    imap_seqset_append_list(&b, listed, 7);
+    assert_string_equal(buf_cstr(&b), "1:3,7,5:6,4294967295");
+    buf_reset(&b);
+    imap_seqset_append_list(&b, listed, 0);
+    assert_string_equal(buf_cstr(&b), "");
+    buf_free(&b);
+
     /* reversed, overlapping and adjacent ranges merge */
     assert_true(imap_seqset_parse("9:7,1,2,3:4,8", 13, &s));
     imap_seqset_resolve(&s, 100);

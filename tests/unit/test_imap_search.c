@@ -270,6 +270,10 @@ static void test_context_return(void **state) {
     assert_int_equal(sp.partial_lo, 2);
     assert_int_equal(sp.partial_hi, 5);
     imap_search_program_free(&sp);
+    /* repeated RFC 4731 options are taken once, as before contexts */
+    assert_int_equal(run("RETURN (MIN MIN COUNT) ALL", NULL, &sp), IMAP_SEARCH_OK);
+    assert_int_equal(sp.return_opts, IMAP_SEARCH_RET_MIN | IMAP_SEARCH_RET_COUNT);
+    imap_search_program_free(&sp);
     assert_int_equal(run("RETURN (PARTIAL 4294967295:1) ALL", NULL, &sp), IMAP_SEARCH_OK);
     assert_int_equal(sp.partial_lo, 1);
     assert_int_equal(sp.partial_hi, 4294967295u);
