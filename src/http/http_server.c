@@ -819,7 +819,7 @@ static void schedule_stats(struct http_server *srv) {
 
 static void on_store_event(const struct store_event *ev, void *arg) {
     struct http_server *srv = arg;
-    if (ev->type == STORE_EV_MAILBOX) return;
+    if (ev->type == STORE_EV_MAILBOX || ev->type == STORE_EV_SUBSCRIPTION) return;
     if (ev->type == STORE_EV_NEW) wake_waiters(srv, ev);
     if (!srv->sockets) return;
     if (ev->origin != srv) { /* its own changes: the handler sent the frames */

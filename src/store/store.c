@@ -286,7 +286,7 @@ int store_sync_mailbox(struct store *s, const char *account, const char *mailbox
     if (changes > 0 && index_mailbox_get(s->idx, account, mailbox, false, &mb) == 0) {
         /* every session showing this mailbox must learn of it, not only
          * the one whose command happened to look first */
-        struct store_event ev = {STORE_EV_CHANGED, account, mb.id, 0, 0, NULL, NULL};
+        struct store_event ev = {STORE_EV_CHANGED, account, mb.id, 0, 0, NULL, NULL, NULL, NULL, false};
         store_notify(s, &ev);
     }
     return changes;
@@ -734,7 +734,8 @@ static int set_flags_in_files(struct store *s, struct store_msg *mp, int64_t row
     index_stmt_done(s->idx, st);
     if (rc == 0 && modseq_out) *modseq_out = modseq;
     if (rc == 0) {
-        struct store_event ev = {STORE_EV_UPDATE, m.account, m.mailbox_id, row, m.uid, m.api_id, NULL};
+        struct store_event ev = {STORE_EV_UPDATE, m.account, m.mailbox_id, row, m.uid, m.api_id,
+                                 NULL, NULL, NULL, false};
         store_notify(s, &ev);
     }
     return rc;
@@ -756,7 +757,7 @@ int store_expunge(struct store *s, int64_t row) {
     free(cur);
     index_delete_message(s->idx, row);
     own_change_end(s, in_sync, &own);
-    struct store_event ev = {STORE_EV_EXPUNGE, m.account, m.mailbox_id, row, m.uid, m.api_id, NULL};
+    struct store_event ev = {STORE_EV_EXPUNGE, m.account, m.mailbox_id, row, m.uid, m.api_id, NULL, NULL, NULL, false};
     store_notify(s, &ev);
     store_msg_free(&m);
     return 0;
@@ -799,7 +800,7 @@ int store_mailbox_create(struct store *s, const char *account, const char *mailb
     struct index_mailbox mb;
     if (rc == 0 && index_mailbox_get(s->idx, account, mailbox, true, &mb) < 0) rc = -EIO;
     if (rc == 0) {
-        struct store_event ev = {STORE_EV_MAILBOX, account, mb.id, 0, 0, NULL, NULL};
+        struct store_event ev = {STORE_EV_MAILBOX, account, mb.id, 0, 0, NULL, NULL, mailbox, NULL, false};
         store_notify(s, &ev);
     }
     return rc;
@@ -851,7 +852,7 @@ int store_mailbox_delete(struct store *s, const char *account, const char *mailb
     sqlite3_step(st);
     sqlite3_finalize(st);
     index_commit(s->idx);
-    struct store_event ev = {STORE_EV_MAILBOX, account, mb.id, 0, 0, NULL, NULL};
+    struct store_event ev = {STORE_EV_MAILBOX, account, mb.id, 0, 0, NULL, NULL, mailbox, NULL, true};
     store_notify(s, &ev);
     return rc;
 }
@@ -902,7 +903,7 @@ int store_mailbox_rename(struct store *s, const char *account, const char *from,
         sqlite3_step(st);
         sqlite3_finalize(st);
         index_commit(s->idx);
-        struct store_event ev = {STORE_EV_MAILBOX, account, mb.id, 0, 0, NULL, NULL};
+        struct store_event ev = {STORE_EV_MAILBOX, account, mb.id, 0, 0, NULL, NULL, to, from, false};
         store_notify(s, &ev);
     }
     buf_free(&a);
@@ -1051,7 +1052,8 @@ int store_copy_set(struct store *s, const int64_t *rows, size_t n, const char *d
             if (rows_out) rows_out[i] = it[i].new_row;
             buf_t api = BUF_INIT;
             index_api_id(buf_cstr(&it[i].base), &api);
-            struct store_event ev = {STORE_EV_NEW, it[i].m.account, mb.id, it[i].new_row, it[i].new_uid, buf_cstr(&api), NULL};
+            struct store_event ev = {STORE_EV_NEW, it[i].m.account, mb.id, it[i].new_row, it[i].new_uid, buf_cstr(&api),
+                                     NULL, NULL, NULL, false};
             store_notify(s, &ev);
             buf_free(&api);
         }
@@ -1206,7 +1208,8 @@ int store_append_set(struct store *s, const char *account, const char *mailbox, 
         for (size_t k = 0; k < n; k++) {
             buf_t api = BUF_INIT;
             index_api_id(it[k].base, &api);
-            struct store_event ev = {STORE_EV_NEW, account, mb.id, it[k].row, it[k].uid, buf_cstr(&api), NULL};
+            struct store_event ev = {STORE_EV_NEW, account, mb.id, it[k].row, it[k].uid, buf_cstr(&api),
+                                     NULL, NULL, NULL, false};
             store_notify(s, &ev);
             buf_free(&api);
             if (uids_out) uids_out[k] = it[k].uid;
@@ -1408,7 +1411,7 @@ static void delivery_committed(int result, void *arg) {
             buf_t api = BUF_INIT;
             index_api_id(strrchr(d->files[i].new_path, '/') + 1, &api);
             struct store_event ev = {STORE_EV_NEW, d->accounts[i], d->mailbox_ids[i], d->rows[i], d->uids[i],
-                                     buf_cstr(&api), NULL};
+                                     buf_cstr(&api), NULL, NULL, NULL, false};
             store_notify(s, &ev);
             buf_free(&api);
         }

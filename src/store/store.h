@@ -18,8 +18,17 @@ struct event_base;
 
 /* STORE_EV_CHANGED: a resync found changes made outside devmail in a
  * mailbox's Maildir (files added, removed or re-flagged); observers reload
- * what they show of it. */
-enum store_event_type { STORE_EV_NEW, STORE_EV_UPDATE, STORE_EV_EXPUNGE, STORE_EV_MAILBOX, STORE_EV_CHANGED };
+ * what they show of it. STORE_EV_MAILBOX: a mailbox was created, deleted
+ * or renamed; STORE_EV_SUBSCRIPTION: a name was subscribed or unsubscribed
+ * (both carry the name, see below). */
+enum store_event_type {
+    STORE_EV_NEW,
+    STORE_EV_UPDATE,
+    STORE_EV_EXPUNGE,
+    STORE_EV_MAILBOX,
+    STORE_EV_CHANGED,
+    STORE_EV_SUBSCRIPTION,
+};
 
 struct store_event {
     enum store_event_type type;
@@ -32,6 +41,12 @@ struct store_event {
      * (a session, the HTTP server), NULL for the store's own (deliveries,
      * retention, Maildir resyncs). Observers skip their own changes by it. */
     const void *origin;
+    /* STORE_EV_MAILBOX and STORE_EV_SUBSCRIPTION: the mailbox name (as the
+     * store names it); old_name the name before a rename, else NULL; gone
+     * a deletion (STORE_EV_MAILBOX) or an unsubscription. */
+    const char *name;
+    const char *old_name;
+    bool gone;
 };
 
 typedef void (*store_observer_fn)(const struct store_event *ev, void *arg);

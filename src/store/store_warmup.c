@@ -173,7 +173,7 @@ static void slice_cb(evutil_socket_t fd, short what, void *arg) {
             g_ptr_array_remove_index(w->boxes, i);
             w->mailboxes_done++;
             if (changes > 0 && index_mailbox_get(s->idx, b->account, b->mailbox, false, &mb) == 0) {
-                struct store_event ev = {STORE_EV_CHANGED, b->account, mb.id, 0, 0, NULL, NULL};
+                struct store_event ev = {STORE_EV_CHANGED, b->account, mb.id, 0, 0, NULL, NULL, NULL, NULL, false};
                 store_notify(s, &ev);
             }
             wu_box_free(b);

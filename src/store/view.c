@@ -185,8 +185,25 @@ int store_mailbox_set_subscribed(struct store *s, const char *account, const cha
     sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
     if (rc < 0) log_error("store: cannot change the subscription of %s/%s: %s", account, name, sqlite3_errmsg(view_db(s)));
+    bool changed = rc == 0 && sqlite3_changes(view_db(s)) > 0;
     index_stmt_done(s->idx, st);
+    if (changed) {
+        struct store_event ev = {STORE_EV_SUBSCRIPTION, account, 0, 0, 0, NULL, NULL, name, NULL, !on};
+        store_notify(s, &ev);
+    }
     return rc;
+}
+
+int store_mailbox_name_of(struct store *s, int64_t mailbox_id, buf_t *out) {
+    sqlite3_stmt *st;
+    if (view_prepare(s, "a mailbox name lookup", "SELECT name FROM mailboxes WHERE id=?", &st) < 0) return -EIO;
+    sqlite3_bind_int64(st, 1, mailbox_id);
+    int rc = sqlite3_step(st);
+    int ret = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+    if (ret == 0) buf_append_str(out, (const char *)sqlite3_column_text(st, 0));
+    else if (ret == -EIO) view_failed(s, "the name lookup", mailbox_id);
+    index_stmt_done(s->idx, st);
+    return ret;
 }
 
 int store_mailbox_is_subscribed(struct store *s, const char *account, const char *name) {

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
+
 struct store;
 
 /* A mailbox as the index knows it. */
@@ -58,6 +60,10 @@ void store_view_free(struct store_view_msg **msgs, size_t n);
  * with after_uid < UID <= upto_uid: no other session will see them as
  * recent. One statement. Returns how many were claimed, or -EIO. */
 int store_view_claim_recent(struct store *s, int64_t mailbox_id, uint32_t after_uid, uint32_t upto_uid);
+
+/* The name of the mailbox with this id, appended to out: 0, -ENOENT (no
+ * such mailbox now) or -EIO. */
+int store_mailbox_name_of(struct store *s, int64_t mailbox_id, buf_t *out);
 
 /* Counters of a mailbox (IMAP STATUS). */
 struct store_mailbox_status {
