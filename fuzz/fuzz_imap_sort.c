@@ -12,12 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_imap_command.h"
 #include "imap/imap_parser.h"
 #include "imap/imap_search.h"
 #include "imap/imap_sort.h"
-
-#define FUZZ_MAX_LINE 4096
-#define FUZZ_MAX_LITERAL 1024
 
 static void search_rest(const struct imap_arg *args, size_t nargs, size_t first) {
     if (first >= nargs) abort();
@@ -30,22 +28,8 @@ static void search_rest(const struct imap_arg *args, size_t nargs, size_t first)
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    struct imap_parser p;
-    imap_parser_init(&p, FUZZ_MAX_LINE, FUZZ_MAX_LITERAL);
     struct imap_command cmd;
-    size_t used = 0;
-    /* literals count as acknowledged, as a session would after "+" */
-    enum imap_parse_result r;
-    for (int acks = 0; (r = imap_parser_parse(&p, (const char *)data, size, &cmd, &used)) == IMAP_PARSE_NEED_LITERAL;
-         acks++) {
-        imap_command_free(&cmd);
-        if (acks > 16) return 0;
-        imap_parser_literal_acked(&p);
-    }
-    if (r != IMAP_PARSE_COMPLETE) {
-        imap_command_free(&cmd);
-        return 0;
-    }
+    if (!fuzz_imap_command(data, size, &cmd)) return 0;
     struct imap_sort_request req;
     const char *why = NULL;
     enum imap_sort_error e = imap_sort_parse(cmd.args, cmd.nargs, &req, &why);
