@@ -78,6 +78,9 @@ struct imap_session {
     GPtrArray *contexts;  /* struct imap_context *, NULL when none yet */
     GArray *ctx_touched;  /* uint32_t uids changed or new since the last refresh */
     bool ctx_shifted;     /* EXISTS or EXPUNGE moved sequence numbers meanwhile */
+    /* NOTIFY (imap_cmd_notify.c): NULL without one, or after NOTIFY NONE */
+    struct imap_notify *notify;
+    bool in_command; /* a command handler is running: nothing unsolicited */
 };
 
 /* Untagged or continuation text: appends CRLF. */
@@ -204,6 +207,47 @@ void imap_cmd_cancelupdate(struct imap_session *s, const char *tag, const struct
 
 /* The session is going away: a pending COPY/MOVE must not touch it. */
 void imap_copy_wait_detach(struct copy_wait *w);
+
+/* A mailbox name as LIST and STATUS show it (an atom when it can be). */
+void imap_append_mailbox_name(buf_t *b, const char *name);
+/* "* STATUS name (...)" with the items IMAP_STATUS_ITEM_* into out: 0,
+ * -ENOENT or -EIO (out empty). */
+enum {
+    IMAP_STATUS_ITEM_MESSAGES = 1 << 0,
+    IMAP_STATUS_ITEM_UIDNEXT = 1 << 1,
+    IMAP_STATUS_ITEM_UIDVALIDITY = 1 << 2,
+    IMAP_STATUS_ITEM_UNSEEN = 1 << 3,
+    IMAP_STATUS_ITEM_HIGHESTMODSEQ = 1 << 4,
+};
+int imap_status_items_line(struct imap_session *s, const char *name, unsigned items, buf_t *out);
+/* "* LIST (attributes) "." name" for one name as it is now: \NonExistent
+ * when no mailbox has it, \Subscribed when subscribed; with old_name the
+ * RFC 5465 OLDNAME extended item of a rename. */
+void imap_list_one(struct imap_session *s, const char *name, const char *old_name, buf_t *out);
+
+/* FETCH attributes compiled once and sent for messages as they arrive
+ * (NOTIFY's MessageNew list): UID always, as if a UID FETCH. NULL with
+ * *err when an item is invalid. */
+struct fetch_state;
+struct fetch_state *imap_fetch_compile(struct imap_session *s, const struct imap_arg *list, const char **err);
+void imap_fetch_send(struct imap_session *s, struct fetch_state *f, const size_t *indexes, size_t n);
+void imap_fetch_compiled_free(struct fetch_state *f);
+
+/* NOTIFY (RFC 5465), see imap_cmd_notify.c. */
+void imap_cmd_notify(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid);
+/* Every store event, before the session's own handling of it. */
+void imap_notify_event(struct imap_session *s, const struct store_event *ev);
+/* Does NOTIFY ask for these IMAP_NOTIFY_* events in the selected mailbox
+ * (false without NOTIFY)? */
+bool imap_notify_selected_wants(struct imap_session *s, unsigned events);
+/* Between commands: send what NOTIFY has gathered. */
+void imap_notify_flush(struct imap_session *s);
+/* After EXISTS announced the snapshot indexes from..to-1: NOTIFY's
+ * MessageNew FETCH for those this session did not add itself. */
+void imap_notify_new_messages(struct imap_session *s, size_t from, size_t to);
+/* The selected mailbox is closed. */
+void imap_notify_selected_closed(struct imap_session *s);
+void imap_notify_free(struct imap_session *s);
 
 /* Create the SPECIAL-USE folders of an account if missing. */
 void imap_ensure_special_folders(struct imap_session *s);

@@ -67,7 +67,7 @@ static bool mailbox_exists(struct imap_session *s, const char *name) {
     return found;
 }
 
-static void append_mailbox_name(buf_t *b, const char *name) {
+void imap_append_mailbox_name(buf_t *b, const char *name) {
     bool atom = *name != '\0';
     for (const char *c = name; *c; c++)
         if (*c <= ' ' || *c >= 0x7f || strchr("(){%*\"\\]", *c)) atom = false;
@@ -485,7 +485,7 @@ static void list_reply(struct imap_session *s, const char *ref, const char *cons
         }
         if (special) buf_printf(&b, "%s%s", b.len > start ? " " : "", special);
         buf_append_str(&b, ") \".\" ");
-        append_mailbox_name(&b, name);
+        imap_append_mailbox_name(&b, name);
         if (childinfo) buf_append_str(&b, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
         imap_send(s, "%s", buf_cstr(&b));
         buf_free(&b);
@@ -593,7 +593,7 @@ static int status_line(struct imap_session *s, const char *name, const struct im
     if (rc < 0) return rc;
     const struct store_mailbox_info *mb = &st.info;
     buf_append_str(out, "* STATUS ");
-    append_mailbox_name(out, name);
+    imap_append_mailbox_name(out, name);
     buf_append_str(out, " (");
     size_t start = out->len;
     for (size_t i = 0; i < items->nlist; i++) {
@@ -614,6 +614,49 @@ static int status_line(struct imap_session *s, const char *name, const struct im
     }
     buf_append_char(out, ')');
     return 0;
+}
+
+int imap_status_items_line(struct imap_session *s, const char *name, unsigned items, buf_t *out) {
+    static const char *const names[] = {"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ"};
+    struct imap_arg list[5], all;
+    memset(list, 0, sizeof list);
+    size_t n = 0;
+    for (size_t i = 0; i < 5; i++)
+        if (items & (1u << i)) {
+            list[n].type = IMAP_ARG_ATOM;
+            list[n].str = (char *)names[i];
+            list[n++].len = strlen(names[i]);
+        }
+    memset(&all, 0, sizeof all);
+    all.type = IMAP_ARG_LIST;
+    all.list = list;
+    all.nlist = n;
+    return status_line(s, name, &all, out);
+}
+
+void imap_list_one(struct imap_session *s, const char *name, const char *old_name, buf_t *out) {
+    char **folders = store_folders(s->app->store, s->account);
+    bool exists = !strcmp(name, "INBOX"), children = false;
+    size_t nl = strlen(name);
+    for (char **f = folders; *f; f++) {
+        if (!strcmp(*f, name)) exists = true;
+        else if (!strncmp(*f, name, nl) && (*f)[nl] == '.') children = true;
+    }
+    store_strv_free(folders);
+    buf_append_str(out, "* LIST (");
+    size_t start = out->len;
+    if (!exists) buf_append_str(out, "\\NonExistent");
+    else buf_append_str(out, children ? "\\HasChildren" : "\\HasNoChildren");
+    if (store_mailbox_is_subscribed(s->app->store, s->account, name) == 1) buf_append_str(out, " \\Subscribed");
+    const char *special = exists ? imap_special_use(name) : NULL;
+    if (special) buf_printf(out, "%s%s", out->len > start ? " " : "", special);
+    buf_append_str(out, ") \".\" ");
+    imap_append_mailbox_name(out, name);
+    if (old_name) {
+        buf_append_str(out, " (\"OLDNAME\" (");
+        imap_append_mailbox_name(out, old_name);
+        buf_append_str(out, "))");
+    }
 }
 
 void imap_cmd_status(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {

@@ -475,6 +475,30 @@ static void fetch_continue(struct imap_session *s) {
     fetch_state_free(f);
 }
 
+struct fetch_state *imap_fetch_compile(struct imap_session *s, const struct imap_arg *list, const char **err) {
+    struct fetch_state *f = xcalloc(1, sizeof *f);
+    f->uid = true; /* sequence numbers move under a NOTIFY client: UID always */
+    *err = NULL;
+    for (size_t i = 0; i < list->nlist; i++)
+        if (!add_item(f, &list->list[i], err)) {
+            fetch_state_free(f);
+            return NULL;
+        }
+    return f;
+}
+
+void imap_fetch_compiled_free(struct fetch_state *f) {
+    fetch_state_free(f);
+}
+
+void imap_fetch_send(struct imap_session *s, struct fetch_state *f, const size_t *indexes, size_t n) {
+    if ((f->needs_row || f->needs_struct) && !(f->data = store_fetch_cursor_new(s->app->store))) return; /* logged */
+    for (size_t i = 0; i < n; i++)
+        if (indexes[i] < imap_exists(s)) fetch_one(s, f, indexes[i]);
+    store_fetch_cursor_free(&f->data);
+    f->expunged = f->unreadable = f->unknown_cte = false;
+}
+
 void imap_cmd_fetch(struct imap_session *s, const char *tag, const struct imap_arg *args, size_t nargs, bool uid) {
     if (nargs < 2 || args[0].type != IMAP_ARG_ATOM) {
         imap_tagged(s, tag, "BAD Syntax: FETCH sequence-set items");
@@ -779,7 +803,9 @@ static void copy_synced(int result, void *arg) {
         if (w->rows->len)
             imap_send(s, "* OK [COPYUID %u %s %s] Moved UIDs.", w->uidvalidity, buf_cstr(&w->src_uids),
                       buf_cstr(&w->dst_uids));
+        const void *prev = store_origin_begin(s->app->store, s);
         store_expunge_set(s->app->store, (const int64_t *)(void *)w->rows->data, w->rows->len);
+        store_origin_end(s->app->store, prev);
         imap_sync(s, true);
         imap_tagged(s, w->tag, "OK Move completed.");
     } else {
@@ -790,6 +816,7 @@ static void copy_synced(int result, void *arg) {
         else imap_tagged(s, w->tag, "OK Copy completed.");
     }
     copy_wait_free(w);
+    imap_notify_flush(s);
     conn_resume(c);
     conn_unref(c);
 }

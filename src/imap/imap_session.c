@@ -12,7 +12,10 @@
  * Changes made by other sessions, SMTP deliveries and other programs reach
  * a session as store events (or Maildir mtime changes) and are queued;
  * they are reported at the points RFC 3501 7.4.1 allows (EXPUNGE never
- * during FETCH, STORE or SEARCH), and at once during IDLE.
+ * during FETCH, STORE or SEARCH), and at once during IDLE. A client that
+ * set NOTIFY (imap_cmd_notify.c) hears of what it asked for as soon as no
+ * command is running: each command runs with the session as the store's
+ * origin, so that what it changed itself is not notified back to it.
  */
 #include "imap/imap_session.h"
 
@@ -30,10 +33,11 @@
 #include "core/xalloc.h"
 #include "imap/imap_internal.h"
 #include "imap/imap_mutf7.h"
+#include "imap/imap_notify.h"
 
 #define IMAP_CAPS_COMMON                                                                                       \
     "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED "        \
-    "LIST-STATUS SPECIAL-USE ESEARCH CONDSTORE QRESYNC MULTIAPPEND BINARY CATENATE " IMAP_CAPS_SORT
+    "LIST-STATUS SPECIAL-USE ESEARCH CONDSTORE QRESYNC MULTIAPPEND BINARY CATENATE NOTIFY " IMAP_CAPS_SORT
 /* imap_cmd_sort.c */
 #define IMAP_CAPS_SORT "SORT SORT=DISPLAY ESORT CONTEXT=SEARCH CONTEXT=SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES"
 
@@ -415,6 +419,7 @@ void imap_sync(struct imap_session *s, bool allow_expunge) {
             for (guint i = 0; i < s->msgs->len; i++)
                 if (imap_msg_at(s, i)->recent) recent++;
             imap_send(s, "* %u RECENT", recent);
+            imap_notify_new_messages(s, before, s->msgs->len);
         }
     }
     if (s->pending_update->len) {
@@ -489,6 +494,7 @@ void imap_close_mailbox(struct imap_session *s) {
     }
     s->msgs = NULL;
     imap_contexts_free(s);
+    imap_notify_selected_closed(s);
     forget_keywords(s);
     free(s->mailbox);
     s->mailbox = NULL;
@@ -534,7 +540,12 @@ bool imap_open_mailbox(struct imap_session *s, const char *name, bool readonly) 
 /* Store events: queue what concerns the selected mailbox. */
 static void imap_store_event(const struct store_event *ev, void *arg) {
     struct imap_session *s = arg;
+    imap_notify_event(s, ev);
     if (s->state != IMAP_SELECTED || ev->mailbox_id != s->mailbox_id) return;
+    unsigned kind = ev->type == STORE_EV_NEW      ? IMAP_NOTIFY_MESSAGE_NEW
+                    : ev->type == STORE_EV_EXPUNGE ? IMAP_NOTIFY_MESSAGE_EXPUNGE
+                    : ev->type == STORE_EV_UPDATE  ? IMAP_NOTIFY_FLAG_CHANGE
+                                                   : IMAP_NOTIFY_MESSAGE_EVENTS;
     switch (ev->type) {
     case STORE_EV_NEW: s->pending_new = true; break;
     case STORE_EV_EXPUNGE: g_array_append_val(s->pending_expunge, ev->uid); break;
@@ -544,9 +555,13 @@ static void imap_store_event(const struct store_event *ev, void *arg) {
         g_array_append_val(s->pending_update, ev->uid);
         break;
     case STORE_EV_CHANGED: s->pending_rescan = true; break;
-    case STORE_EV_MAILBOX: break;
+    case STORE_EV_MAILBOX:
+    case STORE_EV_SUBSCRIPTION: return;
     }
-    if (s->idling) imap_sync(s, true);
+    /* during IDLE: what NOTIFY asks for, or everything without NOTIFY
+     * (RFC 5465 4); between commands: what NOTIFY asks for */
+    if (s->idling && (!s->notify || imap_notify_selected_wants(s, kind))) imap_sync(s, true);
+    else if (imap_notify_selected_wants(s, kind)) imap_notify_flush(s);
 }
 
 bool imap_mailbox_arg(struct imap_session *s, const char *tag, const struct imap_arg *a, buf_t *out) {
@@ -866,6 +881,7 @@ static const struct imap_command_def {
     {"ENABLE", cmd_enable, CMD_AUTH | CMD_SELECTED},
     {"NAMESPACE", cmd_namespace, CMD_AUTH | CMD_SELECTED},
     {"IDLE", cmd_idle, CMD_AUTH | CMD_SELECTED},
+    {"NOTIFY", imap_cmd_notify, CMD_AUTH | CMD_SELECTED},
     {"SELECT", imap_cmd_select, CMD_AUTH | CMD_SELECTED},
     {"EXAMINE", imap_cmd_examine, CMD_AUTH | CMD_SELECTED},
     {"CREATE", imap_cmd_create, CMD_AUTH | CMD_SELECTED},
@@ -929,7 +945,14 @@ static void dispatch(struct imap_session *s, struct imap_command *cmd) {
             bad_command(s);
             return;
         }
+        /* the store's events of this command carry the session: NOTIFY
+         * and the flag updates skip what it did itself */
+        const void *prev = store_origin_begin(s->app->store, s);
+        s->in_command = true;
         d->fn(s, tag, args, nargs, uid);
+        s->in_command = false;
+        store_origin_end(s->app->store, prev);
+        imap_notify_flush(s);
         return;
     }
     imap_tagged(s, tag, "BAD Error in IMAP command %s: Unknown command.", name);
@@ -1211,7 +1234,10 @@ static void imap_on_drain(struct conn *c, void *proto) {
     if (s->cont) {
         imap_cont_fn fn = s->cont;
         fn(s);
-        if (!s->cont && !conn_is_closing(s->conn)) imap_process(s);
+        if (!s->cont && !conn_is_closing(s->conn)) {
+            imap_notify_flush(s);
+            imap_process(s);
+        }
     }
     session_leave(s);
 }
@@ -1244,6 +1270,7 @@ static void imap_session_free(struct imap_session *s) {
     if (s->copy_wait) imap_copy_wait_detach(s->copy_wait);
     if (s->cont_state && s->cont_free) s->cont_free(s->cont_state);
     imap_close_mailbox(s);
+    imap_notify_free(s);
     if (s->account) user_sessions_add(s->account, -1);
     if (s->idle_poll) event_free(s->idle_poll);
     g_array_free(s->pending_expunge, TRUE);
