@@ -860,15 +860,30 @@ void imap_cmd_check(struct imap_session *s, const char *tag, const struct imap_a
  * candidates are those this session saw as \Deleted; the store removes
  * only those still \Deleted as stored, so a message another session has
  * undeleted meanwhile stays. */
+/* EXPUNGE and CLOSE remove every message of the snapshot that is \Deleted
+ * in the store now (RFC 3501 6.4.3), also when another session set the
+ * flag and this one has not been told yet: the candidates are the ones
+ * this session knows as \Deleted and those with a flag change waiting to
+ * be reported (all of them after outside changes); the store checks the
+ * stored flag of each. */
 static size_t expunge_deleted(struct imap_session *s, const struct imap_seqset *uids) {
     GArray *rows = g_array_new(FALSE, FALSE, sizeof(int64_t));
     uint32_t star = imap_exists(s) ? imap_msg_at(s, imap_exists(s) - 1)->uid : 0;
+    GHashTable *changed = NULL;
+    if (s->pending_update->len && !s->pending_rescan) {
+        changed = g_hash_table_new(g_direct_hash, g_direct_equal);
+        for (guint k = 0; k < s->pending_update->len; k++)
+            g_hash_table_add(changed, GUINT_TO_POINTER(g_array_index(s->pending_update, uint32_t, k)));
+    }
     for (uint32_t i = 0; i < imap_exists(s); i++) {
         struct imap_msg *m = imap_msg_at(s, i);
-        if (!(m->flags & MSG_DELETED)) continue;
+        if (!(m->flags & MSG_DELETED) && !s->pending_rescan &&
+            !(changed && g_hash_table_contains(changed, GUINT_TO_POINTER(m->uid))))
+            continue;
         if (uids && !imap_seqset_contains(uids, m->uid, star)) continue;
         g_array_append_val(rows, m->row);
     }
+    if (changed) g_hash_table_destroy(changed);
     size_t n = store_expunge_deleted(s->app->store, (const int64_t *)(void *)rows->data, rows->len);
     g_array_free(rows, TRUE);
     return n;

@@ -165,6 +165,34 @@ class TwoSessions(unittest.TestCase):
         self.assertIn(b"keep me", b"".join(u))
         self.assertNotIn(b"remove me", b"".join(u))
 
+    def test_expunge_removes_what_another_session_deleted(self):
+        """RFC 3501 6.4.3: EXPUNGE removes every \\Deleted message, also one
+        another session flagged that this session has not been told of."""
+        s1, s2 = self.session(), self.session()
+        box = self.box(s1, ["one", "two", "three"])
+        self.ok(s1, "SELECT " + box)
+        self.ok(s2, "SELECT " + box)
+        self.ok(s2, "STORE 2 +FLAGS (\\Deleted)")
+        u = self.ok(s1, "EXPUNGE")
+        self.assertIn(b"* 2 EXPUNGE\r\n", u)
+        u = self.ok(s1, "FETCH 1:* (BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        self.assertEqual(len([x for x in u if b" FETCH " in x]), 2)
+        self.assertNotIn(b"two", b"".join(u))
+        # UID EXPUNGE keeps to its set
+        self.ok(s2, "NOOP")
+        self.ok(s2, "STORE 1:2 +FLAGS (\\Deleted)")
+        uid1 = int(re.search(rb"UID (\d+)", b"".join(self.ok(s1, "FETCH 1 UID"))).group(1))
+        u = self.ok(s1, "UID EXPUNGE %d" % uid1)
+        self.assertIn(b"* 1 EXPUNGE\r\n", u)
+        self.assertEqual(len([x for x in u if x.endswith(b"EXPUNGE\r\n")]), 1)
+        # CLOSE removes them too, silently
+        self.ok(s2, "NOOP")
+        self.ok(s2, "STORE 1 +FLAGS (\\Deleted)")
+        u = self.ok(s1, "CLOSE")
+        self.assertEqual([x for x in u if b"EXPUNGE" in x], [])
+        u = self.ok(s2, "NOOP")
+        self.assertIn(b"* 1 EXPUNGE\r\n", u)
+
     def test_unchangedsince_uses_the_stored_modseq(self):
         s1, s2 = self.session(), self.session()
         box = self.box(s1, ["cond"])
