@@ -51,7 +51,7 @@ class Server:
              "--http-listen", "127.0.0.1:%d" % self.http, "--imap-listen", "", "--imaps-listen", "",
              "--pop3-listen", "", "--http-max-waiters", str(max(waiters + 10, 1000)),
              "--http-max-connections", str(waiters + 64), "--max-connections", str(waiters + 256),
-             "--max-connections-per-ip", str(waiters + 64), "--retention", "0"],
+             "--max-connections-per-ip", str(waiters + 64), "--retention", "0"] + getattr(self, "extra", []),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
@@ -145,14 +145,20 @@ def main():
                 for s in socks:
                     s.close()
                 srv.stop()
+    print_table("waiters", "vs 0 waiters", counts, rates, args.rounds)
+    return 0
+
+
+def print_table(what, versus, counts, rates, rounds):
+    """The medians of interleaved rounds as a Markdown table, each as a
+    ratio to the count 0."""
     med = {w: statistics.median(v) for w, v in rates.items()}
     base = med.get(0)
-    print("| waiters | SMTP intake, msg/s, median of %d (range) | vs 0 waiters |" % args.rounds)
+    print("| %s | SMTP intake, msg/s, median of %d (range) | %s |" % (what, rounds, versus))
     print("| ---: | ---: | ---: |")
     for w in counts:
         print("| %d | %.0f (%.0f-%.0f) | %s |" % (w, med[w], min(rates[w]), max(rates[w]),
                                            "%.2f" % (med[w] / base) if base else "-"))
-    return 0
 
 
 if __name__ == "__main__":

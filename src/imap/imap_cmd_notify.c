@@ -6,8 +6,8 @@
  * Selected mailbox (SELECTED / SELECTED-DELAYED): new messages (EXISTS,
  * then a FETCH of the attributes given with MessageNew, UID always),
  * expunges (EXPUNGE or VANISHED; with SELECTED-DELAYED only where RFC 3501
- * 7.4.1 allows them) and flag changes (FETCH UID FLAGS) are sent as soon
- * as no command is running. Without a SELECTED group the selected mailbox
+ * 7.4.1 allows them) and flag changes (FETCH UID FLAGS) are sent when no
+ * command is running (see When, below). Without a SELECTED group the selected mailbox
  * is reported as RFC 3501 has it, at the end of commands.
  *
  * Other mailboxes: a change gathers per mailbox what kind it was, and
@@ -26,11 +26,17 @@
  * group that matches a mailbox adds its events. A session is not told of
  * what it did itself (RFC 5465 5: its own APPEND, COPY, CREATE, ...).
  *
+ * When: changes are noted as they come (a bit per mailbox and kind) and
+ * sent together IMAP_NOTIFY_DELAY_MS later, or at the end of the running
+ * command, so that a burst of deliveries costs each watching session one
+ * STATUS per mailbox, not one per message.
+ *
  * Bound: what waits for the client is held to max_output_buffer. A client
  * that does not read gets * OK [NOTIFICATIONOVERFLOW] once, and NOTIFY is
  * off for it as after NOTIFY NONE (RFC 5465 5.8).
  */
 #include <errno.h>
+#include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -54,13 +60,49 @@ struct imap_notify {
     struct fetch_state *fetch; /* MessageNew's attributes, or NULL */
     struct notify_group *groups;
     size_t ngroups;
+    unsigned other_events; /* every group's events together */
     GHashTable *dirty; /* int64_t mailbox id -> IMAP_NOTIFY_* bits that happened */
     buf_t lines;       /* LIST responses waiting to be sent */
     GArray *own_new;   /* UIDs this session added to the selected mailbox */
+    struct event *later; /* the coalescing flush (IMAP_NOTIFY_DELAY_MS) */
 };
+
+/* The counters every NOTIFY session reports of a mailbox are the same:
+ * read once per mailbox after a change, not once per session. An entry is
+ * dropped at the first event of its mailbox (every event reaches every
+ * session before any flush runs), the whole table when a mailbox is
+ * created, deleted or renamed, and the table when the last NOTIFY session
+ * goes. */
+static GHashTable *status_cache; /* int64_t mailbox id -> struct store_mailbox_status */
+static size_t notify_sessions;
+
+static const struct store_mailbox_status *shared_status(struct imap_session *s, int64_t id, const char *name) {
+    struct store_mailbox_status *st = status_cache ? g_hash_table_lookup(status_cache, &id) : NULL;
+    if (st) return st;
+    st = xmalloc(sizeof *st);
+    if (store_mailbox_status(s->app->store, s->account, name, st) < 0) {
+        free(st);
+        return NULL;
+    }
+    if (!status_cache) status_cache = g_hash_table_new_full(g_int64_hash, g_int64_equal, free, free);
+    int64_t *key = xmalloc(sizeof *key);
+    *key = id;
+    g_hash_table_replace(status_cache, key, st);
+    return st;
+}
+
+static void status_changed(const struct store_event *ev) {
+    if (!status_cache) return;
+    if (ev->type == STORE_EV_MAILBOX) g_hash_table_remove_all(status_cache);
+    else g_hash_table_remove(status_cache, &ev->mailbox_id);
+}
 
 static void notify_free(struct imap_notify *n) {
     if (!n) return;
+    if (--notify_sessions == 0 && status_cache) {
+        g_hash_table_destroy(status_cache);
+        status_cache = NULL;
+    }
     if (n->fetch) imap_fetch_compiled_free(n->fetch);
     for (size_t i = 0; i < n->ngroups; i++) {
         for (size_t k = 0; k < n->groups[i].nnames; k++) free(n->groups[i].names[k]);
@@ -70,6 +112,7 @@ static void notify_free(struct imap_notify *n) {
     if (n->dirty) g_hash_table_destroy(n->dirty);
     buf_free(&n->lines);
     if (n->own_new) g_array_free(n->own_new, TRUE);
+    if (n->later) event_free(n->later);
     free(n);
 }
 
@@ -154,8 +197,11 @@ void imap_notify_flush(struct imap_session *s) {
             int64_t id = *(int64_t *)key;
             if (s->state == IMAP_SELECTED && id == s->mailbox_id) continue; /* told as the selected one */
             buf_t name = BUF_INIT, line = BUF_INIT;
-            if (store_mailbox_name_of(s->app->store, id, &name) == 0 &&
-                imap_status_items_line(s, buf_cstr(&name), status_items(s, GPOINTER_TO_UINT(val)), &line) == 0)
+            unsigned want = 0;
+            if (store_mailbox_name_of(s->app->store, id, &name) == 0)
+                want = events_for(s, buf_cstr(&name)) & GPOINTER_TO_UINT(val);
+            const struct store_mailbox_status *st = want ? shared_status(s, id, buf_cstr(&name)) : NULL;
+            if (st && imap_status_items_line(s, buf_cstr(&name), status_items(s, want), st, &line) == 0)
                 imap_send(s, "%s", buf_cstr(&line));
             buf_free(&name);
             buf_free(&line);
@@ -190,13 +236,28 @@ static void queue_list(struct imap_session *s, const char *name, const char *old
     buf_free(&line);
 }
 
+static void later_cb(evutil_socket_t fd, short what, void *arg) {
+    imap_notify_flush(arg);
+}
+
+void imap_notify_later(struct imap_session *s) {
+    struct imap_notify *n = s->notify;
+    if (!n) return;
+    if (!n->later) n->later = evtimer_new(s->app->base, later_cb, s);
+    if (evtimer_pending(n->later, NULL)) return;
+    struct timeval tv = {0, IMAP_NOTIFY_DELAY_MS * 1000};
+    evtimer_add(n->later, &tv);
+}
+
 bool imap_notify_selected_wants(struct imap_session *s, unsigned events) {
     return s->notify && s->notify->selected && (s->notify->selected_events & events);
 }
 
 void imap_notify_event(struct imap_session *s, const struct store_event *ev) {
     struct imap_notify *n = s->notify;
-    if (!n || !ev->account || strcmp(ev->account, s->account) != 0) return;
+    if (!n || !ev->account) return;
+    if (ev->type != STORE_EV_SUBSCRIPTION) status_changed(ev);
+    if (strcmp(ev->account, s->account) != 0) return;
     bool selected = s->state == IMAP_SELECTED && ev->mailbox_id == s->mailbox_id && ev->mailbox_id != 0;
     if (ev->origin == s) {
         /* its own doing: not notified; its own new messages get no FETCH */
@@ -206,17 +267,17 @@ void imap_notify_event(struct imap_session *s, const struct store_event *ev) {
     unsigned kind = message_kind(ev->type);
     if (kind) {
         if (selected) return; /* the session's own queue; imap_store_event decides when */
-        buf_t name = BUF_INIT;
-        if (store_mailbox_name_of(s->app->store, ev->mailbox_id, &name) == 0) {
-            unsigned want = events_for(s, buf_cstr(&name)) & kind;
-            if (want) {
-                gpointer old = g_hash_table_lookup(n->dirty, &ev->mailbox_id);
-                int64_t *key = xmalloc(sizeof *key);
-                *key = ev->mailbox_id;
-                g_hash_table_replace(n->dirty, key, GUINT_TO_POINTER(GPOINTER_TO_UINT(old) | want));
-            }
+        /* only noted here: whether a group wants it is decided at the
+         * flush, once per mailbox however many changes came */
+        if (!(n->other_events & kind)) return;
+        gpointer old = g_hash_table_lookup(n->dirty, &ev->mailbox_id);
+        if (old && (GPOINTER_TO_UINT(old) & kind) == kind) {
+            imap_notify_later(s);
+            return;
         }
-        buf_free(&name);
+        int64_t *key = xmalloc(sizeof *key);
+        *key = ev->mailbox_id;
+        g_hash_table_replace(n->dirty, key, GUINT_TO_POINTER(GPOINTER_TO_UINT(old) | kind));
     } else if (ev->type == STORE_EV_MAILBOX && ev->name) {
         unsigned want = events_for(s, ev->name) | (ev->old_name ? events_for(s, ev->old_name) : 0);
         if (!(want & IMAP_NOTIFY_MAILBOX_NAME)) return;
@@ -242,7 +303,7 @@ void imap_notify_event(struct imap_session *s, const struct store_event *ev) {
     } else {
         return;
     }
-    imap_notify_flush(s);
+    imap_notify_later(s);
 }
 
 void imap_notify_selected_closed(struct imap_session *s) {
@@ -307,7 +368,7 @@ static void send_initial_status(struct imap_session *s) {
         unsigned items = initial_items(events_for(s, name));
         if (!items) continue;
         buf_t line = BUF_INIT;
-        if (imap_status_items_line(s, name, items, &line) == 0) imap_send(s, "%s", buf_cstr(&line));
+        if (imap_status_items_line(s, name, items, NULL, &line) == 0) imap_send(s, "%s", buf_cstr(&line));
         buf_free(&line);
     }
     g_ptr_array_free(names, TRUE);
@@ -334,6 +395,7 @@ void imap_cmd_notify(struct imap_session *s, const char *tag, const struct imap_
         return;
     }
     struct imap_notify *n = xcalloc(1, sizeof *n);
+    notify_sessions++;
     n->selected = req.selected;
     n->delayed = req.selected_delayed;
     n->selected_events = req.selected_events;
@@ -355,6 +417,7 @@ void imap_cmd_notify(struct imap_session *s, const char *tag, const struct imap_
         struct notify_group *d = &n->groups[n->ngroups++];
         d->filter = g->filter;
         d->events = g->events;
+        n->other_events |= g->events;
         d->names = xcalloc(g->nnames ? g->nnames : 1, sizeof *d->names);
         for (size_t k = 0; k < g->nnames; k++)
             if (store_name(s, &g->names[k], &d->names[d->nnames])) d->nnames++;

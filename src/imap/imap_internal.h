@@ -210,8 +210,8 @@ void imap_copy_wait_detach(struct copy_wait *w);
 
 /* A mailbox name as LIST and STATUS show it (an atom when it can be). */
 void imap_append_mailbox_name(buf_t *b, const char *name);
-/* "* STATUS name (...)" with the items IMAP_STATUS_ITEM_* into out: 0,
- * -ENOENT or -EIO (out empty). */
+/* "* STATUS name (...)" with the items IMAP_STATUS_ITEM_* into out, from
+ * known when given, else read now: 0, -ENOENT or -EIO (out empty). */
 enum {
     IMAP_STATUS_ITEM_MESSAGES = 1 << 0,
     IMAP_STATUS_ITEM_UIDNEXT = 1 << 1,
@@ -219,7 +219,8 @@ enum {
     IMAP_STATUS_ITEM_UNSEEN = 1 << 3,
     IMAP_STATUS_ITEM_HIGHESTMODSEQ = 1 << 4,
 };
-int imap_status_items_line(struct imap_session *s, const char *name, unsigned items, buf_t *out);
+int imap_status_items_line(struct imap_session *s, const char *name, unsigned items,
+                           const struct store_mailbox_status *known, buf_t *out);
 /* "* LIST (attributes) "." name" for one name as it is now: \NonExistent
  * when no mailbox has it, \Subscribed when subscribed; with old_name the
  * RFC 5465 OLDNAME extended item of a rename. */
@@ -242,6 +243,10 @@ void imap_notify_event(struct imap_session *s, const struct store_event *ev);
 bool imap_notify_selected_wants(struct imap_session *s, unsigned events);
 /* Between commands: send what NOTIFY has gathered. */
 void imap_notify_flush(struct imap_session *s);
+/* The same IMAP_NOTIFY_DELAY_MS from now (changes coming in a burst are
+ * sent together). */
+#define IMAP_NOTIFY_DELAY_MS 100
+void imap_notify_later(struct imap_session *s);
 /* After EXISTS announced the snapshot indexes from..to-1: NOTIFY's
  * MessageNew FETCH for those this session did not add itself. */
 void imap_notify_new_messages(struct imap_session *s, size_t from, size_t to);

@@ -375,7 +375,8 @@ struct list_opts {
     const struct imap_arg *status_items;
 };
 
-static int status_line(struct imap_session *s, const char *name, const struct imap_arg *items, buf_t *out);
+static int status_line(struct imap_session *s, const char *name, const struct imap_arg *items,
+                       const struct store_mailbox_status *known, buf_t *out);
 
 static int cmp_names(const void *a, const void *b) {
     const char *x = *(char *const *)a, *y = *(char *const *)b;
@@ -491,7 +492,7 @@ static void list_reply(struct imap_session *s, const char *ref, const char *cons
         buf_free(&b);
         if (o->status_items && exists) {
             buf_t st = BUF_INIT;
-            status_line(s, name, o->status_items, &st);
+            status_line(s, name, o->status_items, NULL, &st);
             if (st.len) imap_send(s, "%s", buf_cstr(&st));
             buf_free(&st);
         }
@@ -587,10 +588,14 @@ void imap_cmd_lsub(struct imap_session *s, const char *tag, const struct imap_ar
 
 /* "* STATUS name (MESSAGES n ...)" into out. 0, -EINVAL on bad items,
  * -ENOENT, -EIO; out is empty unless 0. */
-static int status_line(struct imap_session *s, const char *name, const struct imap_arg *items, buf_t *out) {
+static int status_line(struct imap_session *s, const char *name, const struct imap_arg *items,
+                       const struct store_mailbox_status *known, buf_t *out) {
     struct store_mailbox_status st;
-    int rc = store_mailbox_status(s->app->store, s->account, name, &st);
-    if (rc < 0) return rc;
+    if (known) st = *known;
+    else {
+        int rc = store_mailbox_status(s->app->store, s->account, name, &st);
+        if (rc < 0) return rc;
+    }
     const struct store_mailbox_info *mb = &st.info;
     buf_append_str(out, "* STATUS ");
     imap_append_mailbox_name(out, name);
@@ -616,7 +621,8 @@ static int status_line(struct imap_session *s, const char *name, const struct im
     return 0;
 }
 
-int imap_status_items_line(struct imap_session *s, const char *name, unsigned items, buf_t *out) {
+int imap_status_items_line(struct imap_session *s, const char *name, unsigned items,
+                           const struct store_mailbox_status *known, buf_t *out) {
     static const char *const names[] = {"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ"};
     struct imap_arg list[5], all;
     memset(list, 0, sizeof list);
@@ -631,7 +637,7 @@ int imap_status_items_line(struct imap_session *s, const char *name, unsigned it
     all.type = IMAP_ARG_LIST;
     all.list = list;
     all.nlist = n;
-    return status_line(s, name, &all, out);
+    return status_line(s, name, &all, known, out);
 }
 
 void imap_list_one(struct imap_session *s, const char *name, const char *old_name, buf_t *out) {
@@ -679,7 +685,7 @@ void imap_cmd_status(struct imap_session *s, const char *tag, const struct imap_
     /* a mailbox changed by other programs: bring the index up to date */
     store_sync_mailbox(s->app->store, s->account, buf_cstr(&name));
     buf_t line = BUF_INIT;
-    int rc = status_line(s, buf_cstr(&name), &args[1], &line);
+    int rc = status_line(s, buf_cstr(&name), &args[1], NULL, &line);
     if (rc == -EINVAL) imap_tagged(s, tag, "BAD Invalid STATUS item.");
     else if (rc == -ENOENT) imap_tagged(s, tag, "NO [NONEXISTENT] Mailbox doesn't exist: %s", buf_cstr(&name));
     else if (rc < 0) imap_tagged(s, tag, "NO [SERVERBUG] Cannot read the mailbox status.");

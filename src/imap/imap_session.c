@@ -13,8 +13,8 @@
  * a session as store events (or Maildir mtime changes) and are queued;
  * they are reported at the points RFC 3501 7.4.1 allows (EXPUNGE never
  * during FETCH, STORE or SEARCH), and at once during IDLE. A client that
- * set NOTIFY (imap_cmd_notify.c) hears of what it asked for as soon as no
- * command is running: each command runs with the session as the store's
+ * set NOTIFY (imap_cmd_notify.c) hears of what it asked for shortly
+ * after, when no command is running: each command runs with the session as the store's
  * origin, so that what it changed itself is not notified back to it.
  */
 #include "imap/imap_session.h"
@@ -561,7 +561,7 @@ static void imap_store_event(const struct store_event *ev, void *arg) {
     /* during IDLE: what NOTIFY asks for, or everything without NOTIFY
      * (RFC 5465 4); between commands: what NOTIFY asks for */
     if (s->idling && (!s->notify || imap_notify_selected_wants(s, kind))) imap_sync(s, true);
-    else if (imap_notify_selected_wants(s, kind)) imap_notify_flush(s);
+    else if (imap_notify_selected_wants(s, kind)) imap_notify_later(s);
 }
 
 bool imap_mailbox_arg(struct imap_session *s, const char *tag, const struct imap_arg *a, buf_t *out) {
@@ -947,6 +947,8 @@ static void dispatch(struct imap_session *s, struct imap_command *cmd) {
         }
         /* the store's events of this command carry the session: NOTIFY
          * and the flag updates skip what it did itself */
+        /* what NOTIFY gathered happened before this command: it goes first */
+        imap_notify_flush(s);
         const void *prev = store_origin_begin(s->app->store, s);
         s->in_command = true;
         d->fn(s, tag, args, nargs, uid);
